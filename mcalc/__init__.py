@@ -1,0 +1,62 @@
+"""mcalc: exact Jacobians of matrix expressions, cross-checked by finite differences.
+
+    >>> from mcalc import jacobian
+    >>> jacobian("A@B", wrt="A", values={"A": [[1, 2], [3, 4]], "B": [[5, 6], [7, 8]]})
+    array([[5., 7., 0., 0.],
+           [6., 8., 0., 0.],
+           [0., 0., 5., 7.],
+           [0., 0., 6., 8.]])
+
+Row-major flattening (numpy, PyTorch) and numerator layout (one row per output entry) unless asked otherwise:
+this is I ⊗ Bᵀ; with order="col" it is Bᵀ ⊗ I, the vec of the Kronecker identities.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from .errors import (DomainError, InternalError, McalcError, ParseError, ShapeError, TooLargeError,
+                     UnknownNameError, UsageError, ValueSpecError)
+
+__version__ = "0.1.0"
+__all__ = ["jacobian", "gradient", "McalcError", "ParseError", "UnknownNameError", "ShapeError", "ValueSpecError",
+           "DomainError", "TooLargeError", "UsageError", "InternalError"]
+
+
+@contextmanager
+def _only_mcalc_errors():
+    """The API's promise: bad input raises McalcError; anything else is a bug, reported as InternalError."""
+    try:
+        yield
+    except McalcError:
+        raise
+    except RecursionError:
+        raise ParseError("the expression is nested too deeply") from None
+    except MemoryError:
+        raise TooLargeError("mcalc ran out of memory", hint="use smaller shapes") from None
+    except Exception as e:  # noqa: BLE001 - converting is the point
+        raise InternalError(f"{type(e).__name__}: {e}", hint="this is a bug in mcalc; please report it") from e
+
+
+def jacobian(expr, wrt=None, values=None, shapes=None, order="row", layout="numerator", *, seed=0):
+    """The exact Jacobian of expr as a 2-D array: one row per output entry and one column per entry of the wrt
+    variables (concatenated in the order given), both flattened in `order` ("row"/"C" or "col"/"F"); transposed
+    for layout="denominator".  Variables without a value get reproducible defaults drawn with `seed`."""
+    from .problem import prepare
+
+    with _only_mcalc_errors():
+        return prepare(expr, wrt, values, shapes, order, layout, seed).analytic()
+
+
+def gradient(expr, wrt, values=None, shapes=None, *, seed=0):
+    """The gradient of a scalar-valued expr with respect to one variable, shaped like that variable."""
+    from .problem import prepare
+
+    with _only_mcalc_errors():
+        p = prepare(expr, wrt, values, shapes, seed=seed)
+        if p.root.shape != ():
+            raise UsageError(f"gradient needs a scalar expression; {expr} has shape {p.root.shape}",
+                             hint="use jacobian() for vector or matrix outputs")
+        if len(p.wrt) != 1:
+            raise UsageError("gradient takes one wrt variable", hint="call it once per variable")
+        return p.analytic().reshape(p.wrt[0].shape)

@@ -1,0 +1,230 @@
+"""The expression tree: variables, constants and operation nodes with their shapes, built from the syntax tree,
+and its evaluation (also batched, for finite differences)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DomainError, ParseError, ShapeError, TooLargeError
+from .linops import human_bytes, memory_budget
+from .ops import CONSTANTS, FUNCTIONS, OPS, _axis_param, _stack_op, fmt_shape, size_of
+from .parse import Parsed, Syn
+
+MAX_MATRIX_POWER = 100
+
+
+class Node:
+    __slots__ = ("op", "args", "shape", "params", "text", "col")
+
+    def __init__(self, op, args, shape, params=None, text="", col=None):
+        self.op, self.args, self.shape = op, tuple(args), tuple(int(d) for d in shape)
+        self.params, self.text, self.col = params or {}, text, col
+
+    @property
+    def size(self) -> int:
+        return size_of(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<{self.text or self.op.name} {self.shape}>"
+
+
+class Var(Node):
+    __slots__ = ("name",)
+
+    def __init__(self, name, shape, col=None):
+        super().__init__(None, (), shape, text=name, col=col)
+        self.name = name
+
+
+class Const(Node):
+    __slots__ = ("value",)
+
+    def __init__(self, value, text="", col=None):
+        value = np.asarray(value, dtype=float)
+        super().__init__(None, (), value.shape, text=text or f"{value}", col=col)
+        self.value = value
+
+
+# --- building -------------------------------------------------------------------------------------------------
+
+def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row") -> Node:
+    """The typed tree of a parsed expression, given every variable's shape; shape errors point at their column."""
+    return _Builder(parsed, shapes, order).build(parsed.tree)
+
+
+class _Builder:
+    def __init__(self, parsed: Parsed, shapes, order):
+        self.parsed, self.shapes, self.order = parsed, shapes, order
+        self.vars: dict[str, Var] = {}
+
+    def fail(self, cls, message, syn, hint=None):
+        return cls(message, hint=hint, col=syn.col, source=self.parsed.source)
+
+    def make(self, opname: str, args, syn: Syn, **params) -> Node:
+        op = OPS[opname]
+        try:
+            shape = op.infer([a.shape for a in args], **params)
+        except ShapeError as e:
+            text = self.parsed.text(syn)
+            where = f" in {text}" if len(text) <= 60 else ""
+            raise self.fail(ShapeError, e.message + where, syn, e.hint) from None
+        self.guard(shape, syn)
+        return Node(op, args, shape, params, self.parsed.text(syn), syn.col)
+
+    def guard(self, shape, syn):
+        need = size_of(shape) * 8
+        if need > memory_budget():
+            raise self.fail(TooLargeError, f"{self.parsed.text(syn)} would have shape {fmt_shape(shape)} "
+                            f"({human_bytes(need)}), more than the {human_bytes(memory_budget())} mcalc allows itself",
+                            syn)
+
+    def build(self, s: Syn) -> Node:
+        return getattr(self, "_" + s.kind)(s)
+
+    def _num(self, s):
+        return Const(s.value, self.parsed.text(s), s.col)
+
+    def _name(self, s):
+        name = s.value
+        if name in CONSTANTS:
+            return Const(CONSTANTS[name], name, s.col)
+        if name in FUNCTIONS:
+            raise self.fail(ParseError, f"'{name}' is a function", s, hint=f"call it: {name}(...)")
+        if name not in self.vars:
+            self.vars[name] = Var(name, self.shapes[name], s.col)
+        return self.vars[name]
+
+    def _neg(self, s):
+        return self.make("neg", [self.build(s.args[0])], s)
+
+    def _T(self, s):
+        return self.make("transpose", [self.build(s.args[0])], s)
+
+    def _index(self, s):
+        return self.make("index", [self.build(s.args[0])], s, key=s.value)
+
+    def _list(self, s):
+        args = [self.build(a) for a in s.args]
+        return self.make(_stack_op(len(args)).name, args, s)
+
+    def _binop(self, s):
+        sym = s.value
+        if sym == "^":
+            return self._matrix_power(s)
+        a, b = self.build(s.args[0]), self.build(s.args[1])
+        name = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "power", "@": "matmul"}[sym]
+        return self.make(name, [a, b], s)
+
+    def _matrix_power(self, s):
+        base = self.build(s.args[0])
+        if base.shape == ():
+            return self.make("power", [base, self.build(s.args[1])], s)
+        if len(base.shape) != 2 or base.shape[0] != base.shape[1]:
+            raise self.fail(ShapeError, f"'^' is the matrix power and needs a square matrix, got shape "
+                            f"{fmt_shape(base.shape)}", s, hint="use ** for the element-wise power")
+        k = self.literal(s.args[1])
+        if k is None or k != int(k):
+            raise self.fail(ParseError, "the exponent of '^' must be an integer literal", s.args[1],
+                            hint="use ** for element-wise powers")
+        if k < 0:
+            raise self.fail(ParseError, f"negative matrix power {int(k)}", s.args[1], hint="write inv(X)^k")
+        if k > MAX_MATRIX_POWER:
+            raise self.fail(ParseError, f"matrix power {int(k)} is larger than {MAX_MATRIX_POWER}", s.args[1])
+        return self.make("matpow", [base], s, k=int(k))
+
+    @staticmethod
+    def literal(s: Syn):
+        """The number a literal (possibly negated) stands for, else None."""
+        if s.kind == "num":
+            return s.value
+        if s.kind == "neg" and s.args[0].kind == "num":
+            return -s.args[0].value
+        return None
+
+    def int_arg(self, s: Syn, what: str, low: int) -> int:
+        v = self.literal(s)
+        if v is None or v != int(v) or v < low:
+            raise self.fail(ParseError, f"{what} must be an integer literal ≥ {low}", s)
+        return int(v)
+
+    def _call(self, s):
+        name, fn = s.value, FUNCTIONS[s.value]
+        if fn.op in ("eye", "ones", "zeros"):
+            dims = tuple(self.int_arg(a, f"the size in {name}()", 1) for a in s.args)
+            if fn.op == "eye":
+                dims = dims * 2
+            self.guard(dims, s)
+            value = np.eye(dims[0]) if fn.op == "eye" else (np.ones if fn.op == "ones" else np.zeros)(dims)
+            return Const(value, self.parsed.text(s), s.col)
+        operands = s.args[:1] if fn.op == "sum" else s.args       # sum's second argument is the axis
+        args = [self.build(a) for a in operands]
+        if fn.op == "sum":
+            axis_syn = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else None)
+            axis = None if axis_syn is None else self.int_arg_signed(axis_syn)
+            try:
+                axis = _axis_param(name, args[0].shape, axis)
+            except ShapeError as e:
+                raise self.fail(ShapeError, e.message, s) from None
+            count = args[0].size if axis is None else args[0].shape[axis]
+            scale = 1.0 / count if fn.mean and count else 1.0
+            return self.make("sum", args, s, axis=axis, scale=scale)
+        if name == "dot":
+            for a in args:
+                if len(a.shape) != 1:
+                    raise self.fail(ShapeError, f"dot() takes two vectors, got shapes {fmt_shape(args[0].shape)} and "
+                                    f"{fmt_shape(args[1].shape)}", s, hint="use @ for matrix products")
+        if fn.op == "vec":
+            return self.make("vec", args, s, order=self.order)
+        return self.make(fn.op, args, s)
+
+    def int_arg_signed(self, s):
+        v = self.literal(s)
+        if v is None or v != int(v):
+            raise self.fail(ParseError, "axis must be an integer literal", s)
+        return int(v)
+
+
+# --- evaluation -----------------------------------------------------------------------------------------------
+
+def topo_order(root: Node) -> list[Node]:
+    """Nodes in an order where every node comes after its arguments (each once)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+    return order
+
+
+def evaluate(nodes: list[Node], env: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
+    """Values of nodes (in topological order) given the variables' values, which may carry a leading batch axis.
+    Checks each operation's domain and that every value is finite, naming the subexpression that is not."""
+    vals: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in nodes:
+            if isinstance(node, Var):
+                vals[id(node)] = env[node.name]
+                continue
+            if isinstance(node, Const):
+                vals[id(node)] = node.value
+                continue
+            args = [vals[id(a)] for a in node.args]
+            if node.op.domain is not None:
+                msg = node.op.domain(node, *args)
+                if msg:
+                    raise DomainError(f"{msg} (in {node.text})", col=node.col)
+            try:
+                out = np.asarray(node.op.fwd(node, *args))
+            except np.linalg.LinAlgError as e:
+                raise DomainError(f"{node.text}: {e}", col=node.col) from None
+            if not np.all(np.isfinite(out)):
+                raise DomainError(f"{node.text} is not finite here (overflow or an undefined value)", col=node.col,
+                                  hint="choose other values with --value")
+            vals[id(node)] = out
+    return vals

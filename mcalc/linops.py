@@ -1,0 +1,548 @@
+"""Structured linear maps: what derivative rules return and what the chain rule composes.
+
+One convention, written once.  A map ``J`` of shape ``(m, n)`` takes the row-major flattening of an input array
+(n entries) to the row-major flattening of an output array (m entries): numerator layout, one row per output entry.
+Column-major order and the denominator layout are applied once, at the end (:meth:`LinOp.reordered`, ``.T``).
+
+The Kronecker identities, for ``Y = A X B`` with ``X`` of shape (q, s):
+
+    row-major     vec_r(A X B) = (A ⊗ Bᵀ) vec_r(X)
+    column-major  vec_c(A X B) = (Bᵀ ⊗ A) vec_c(X)
+
+so ``d vec(AB)/d vec(A)`` is ``I ⊗ Bᵀ`` row-major and ``Bᵀ ⊗ I`` column-major, and ``d vec(AB)/d vec(B)`` is
+``A ⊗ I`` row-major and ``I ⊗ A`` column-major.  Changing the flatten order of both sides turns ``A ⊗ B`` into
+``B ⊗ A``.
+
+Structure is kept as long as possible: ``Zero`` is a type, never an array; ``Diag`` (an identity when its diagonal
+is a scalar), ``Gather`` (one entry per row: permutations, indexing, broadcasting, element-wise products with
+broadcasting), ``Kron`` and lazy ``Sum``/``Transposed`` compose among themselves without densifying where the
+algebra allows it.  ``Dense`` is the last resort, and every dense allocation is checked against the memory budget.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import TooLargeError
+
+_BUDGET: int | None = None
+
+
+def memory_budget() -> int:
+    """Bytes mcalc allows itself for one dense array: half the available memory (``MCALC_MAX_BYTES`` overrides)."""
+    global _BUDGET
+    if _BUDGET is None:
+        env = os.environ.get("MCALC_MAX_BYTES")
+        if env and env.isdigit():
+            _BUDGET = int(env)
+        else:
+            available = 8 << 30
+            try:
+                with open("/proc/meminfo") as f:
+                    for line in f:
+                        if line.startswith("MemAvailable:"):
+                            available = int(line.split()[1]) * 1024
+                            break
+            except OSError:
+                pass
+            _BUDGET = available // 2
+    return _BUDGET
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} EiB"  # pragma: no cover
+
+
+def check_dense(m: int, n: int, what: str = "an intermediate Jacobian", itemsize: int = 8,
+                hint: str | None = None) -> None:
+    """Refuse, before allocating, an m×n array that does not fit in the memory budget."""
+    need = m * n * itemsize
+    if need > memory_budget():
+        raise TooLargeError(
+            f"{what} would be {m}×{n} = {m * n:,} entries ({human_bytes(need)}), more than the "
+            f"{human_bytes(memory_budget())} mcalc allows itself",
+            hint=hint or "use smaller shapes, or raise the limit with MCALC_MAX_BYTES")
+
+
+def zeros(m: int, n: int, dtype=float) -> np.ndarray:
+    check_dense(m, n, itemsize=np.dtype(dtype).itemsize)
+    return np.zeros((m, n), dtype=dtype)
+
+
+class LinOp:
+    """A linear map of shape (m, n); subclasses keep a structure and know how to apply it."""
+
+    shape: tuple[int, int]
+
+    # --- the four things every map can do ------------------------------------------------------------------
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """self @ X for a dense X of shape (n, k)."""
+        raise NotImplementedError
+
+    def rapply(self, G: np.ndarray) -> np.ndarray:
+        """G @ self for a dense G of shape (k, m)."""
+        raise NotImplementedError
+
+    def to_dense(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def scaled(self, c) -> LinOp:
+        raise NotImplementedError
+
+    # --- derived ------------------------------------------------------------------------------------------
+    @property
+    def T(self) -> LinOp:
+        return Transposed(self)
+
+    def all_finite(self) -> bool:
+        return True
+
+    def reordered(self, perm_out: np.ndarray, perm_in: np.ndarray, out2: tuple, in2: tuple) -> LinOp:
+        """The same map with both sides flattened through the given permutations (perm[c] = row-major index of
+        entry c).  ``out2``/``in2`` are the output/input shapes as matrices, for maps that can do better than a
+        dense permutation."""
+        d = self.to_dense()
+        return Dense(d[np.ix_(perm_out, perm_in)])
+
+    def __matmul__(self, other: LinOp) -> LinOp:
+        return compose(self, other)
+
+    def __add__(self, other: LinOp) -> LinOp:
+        return add(self, other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.shape}"
+
+
+class Zero(LinOp):
+    __slots__ = ("shape",)
+
+    def __init__(self, m: int, n: int):
+        self.shape = (m, n)
+
+    def apply(self, X):
+        return np.zeros((self.shape[0], X.shape[1]), dtype=X.dtype)
+
+    def rapply(self, G):
+        return np.zeros((G.shape[0], self.shape[1]), dtype=G.dtype)
+
+    def to_dense(self):
+        return zeros(*self.shape)
+
+    def scaled(self, c):
+        return self
+
+    @property
+    def T(self):
+        return Zero(self.shape[1], self.shape[0])
+
+    def reordered(self, perm_out, perm_in, out2, in2):
+        return self
+
+
+class Diag(LinOp):
+    """diag(d); a scalar d is d·I (``Identity(n)`` is ``Diag(1.0, n)``)."""
+
+    __slots__ = ("d", "shape")
+
+    def __init__(self, d, n: int):
+        self.d = d if np.ndim(d) == 0 else np.asarray(d).reshape(-1)
+        self.shape = (n, n)
+
+    @property
+    def is_scalar(self) -> bool:
+        return np.ndim(self.d) == 0
+
+    def apply(self, X):
+        return X * (self.d if self.is_scalar else self.d[:, None])
+
+    def rapply(self, G):
+        return G * self.d
+
+    def to_dense(self):
+        out = zeros(*self.shape)
+        out.flat[:: self.shape[0] + 1] = self.d
+        return out
+
+    def scaled(self, c):
+        return Diag(self.d * c, self.shape[0])
+
+    @property
+    def T(self):
+        return self
+
+    def all_finite(self):
+        return bool(np.all(np.isfinite(self.d)))
+
+    def reordered(self, perm_out, perm_in, out2, in2):
+        if self.is_scalar and np.array_equal(perm_out, perm_in):
+            return self
+        if np.array_equal(perm_out, perm_in):
+            return Diag(self.d[perm_out], self.shape[0])
+        return super().reordered(perm_out, perm_in, out2, in2)
+
+
+def Identity(n: int) -> Diag:
+    return Diag(1.0, n)
+
+
+class Gather(LinOp):
+    """Row i holds w[i] at column idx[i] (idx[i] = -1: an all-zero row).
+
+    Every map whose output entries are each one input entry times a weight: transposes and other permutations,
+    indexing and slicing, broadcasting, diag in both directions, stacking, and broadcasting element-wise products.
+    """
+
+    __slots__ = ("idx", "w", "shape")
+
+    def __init__(self, idx, n: int, w=None):
+        self.idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        missing = self.idx < 0
+        if w is None:
+            w = np.where(missing, 0.0, 1.0) if missing.any() else None
+        elif np.ndim(w) == 0:
+            w = np.where(missing, 0.0, float(w)) if missing.any() else np.full(self.idx.shape, w)
+        else:
+            w = np.where(missing, 0.0, np.asarray(w).reshape(-1))
+        self.w = w
+        self.shape = (self.idx.size, n)
+
+    @classmethod
+    def make(cls, idx, n: int, w=None) -> LinOp:
+        """A Gather, or the Diag it amounts to when it neither moves nor drops an entry."""
+        idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        if idx.size == n and np.array_equal(idx, np.arange(n)):
+            return Diag(1.0 if w is None else w, n)
+        return cls(idx, n, w)
+
+    def _safe_idx(self):
+        return np.where(self.idx < 0, 0, self.idx)
+
+    def apply(self, X):
+        out = X[self._safe_idx()]
+        return out if self.w is None else out * self.w[:, None]
+
+    def rapply(self, G):
+        k, n = G.shape[0], self.shape[1]
+        vals = G if self.w is None else G * self.w
+        keep = self.idx >= 0
+        idx = self.idx[keep]
+        if idx.size == n and np.unique(idx).size == n:            # a permutation: scatter without adding
+            out = np.empty((k, n), dtype=np.result_type(G, float))
+            out[:, idx] = vals[:, keep]
+            return out
+        flat = (np.arange(k)[:, None] * n + idx[None, :]).ravel()
+        v = vals[:, keep].ravel()
+        if np.iscomplexobj(v):
+            return (np.bincount(flat, v.real, k * n) + 1j * np.bincount(flat, v.imag, k * n)).reshape(k, n)
+        return np.bincount(flat, v, k * n).reshape(k, n)
+
+    def to_dense(self):
+        out = zeros(*self.shape)
+        keep = self.idx >= 0
+        rows = np.nonzero(keep)[0]
+        out[rows, self.idx[keep]] = 1.0 if self.w is None else self.w[keep]
+        return out
+
+    def scaled(self, c):
+        return Gather(self.idx, self.shape[1], c if self.w is None else self.w * c)
+
+    def weights(self) -> np.ndarray:
+        return np.ones(self.shape[0]) if self.w is None else self.w
+
+    def all_finite(self):
+        return self.w is None or bool(np.all(np.isfinite(self.w)))
+
+    def reordered(self, perm_out, perm_in, out2, in2):
+        inv_in = np.empty_like(perm_in)
+        inv_in[perm_in] = np.arange(perm_in.size)
+        idx = self.idx[perm_out]
+        idx = np.where(idx < 0, -1, inv_in[np.where(idx < 0, 0, idx)])
+        return Gather(idx, self.shape[1], None if self.w is None else self.w[perm_out])
+
+
+class Kron(LinOp):
+    """A ⊗ B for maps A (p×q) and B (r×s); acting on X (q×s, row-major) it gives A X Bᵀ."""
+
+    __slots__ = ("A", "B", "shape")
+
+    def __init__(self, A: LinOp, B: LinOp):
+        self.A, self.B = A, B
+        self.shape = (A.shape[0] * B.shape[0], A.shape[1] * B.shape[1])
+
+    @staticmethod
+    def make(A: LinOp, B: LinOp) -> LinOp:
+        """A ⊗ B, folding identity factors: I₁ ⊗ B = B, A ⊗ I₁ = A, I ⊗ I = I."""
+        a_id = isinstance(A, Diag) and A.is_scalar
+        b_id = isinstance(B, Diag) and B.is_scalar
+        if a_id and b_id:
+            return Diag(A.d * B.d, A.shape[0] * B.shape[0])
+        if a_id and A.shape == (1, 1):
+            return B.scaled(A.d)
+        if b_id and B.shape == (1, 1):
+            return A.scaled(B.d)
+        return Kron(A, B)
+
+    def apply(self, X):
+        (p, q), (r, s), k = self.A.shape, self.B.shape, X.shape[1]
+        Y = self.A.apply(X.reshape(q, s * k)).reshape(p, s, k)
+        Y = self.B.apply(Y.transpose(1, 0, 2).reshape(s, p * k)).reshape(r, p, k)
+        return Y.transpose(1, 0, 2).reshape(p * r, k)
+
+    def rapply(self, G):
+        (p, q), (r, s), k = self.A.shape, self.B.shape, G.shape[0]
+        Y = self.B.rapply(G.reshape(k * p, r)).reshape(k, p, s)
+        Y = self.A.rapply(Y.transpose(0, 2, 1).reshape(k * s, p)).reshape(k, s, q)
+        return Y.transpose(0, 2, 1).reshape(k, q * s)
+
+    def to_dense(self):
+        (p, q), (r, s) = self.A.shape, self.B.shape
+        out = zeros(p * r, q * s)
+        blocks = out.reshape(p, r, q, s)
+        if isinstance(self.A, Diag):                      # block diagonal: write only the diagonal blocks
+            i = np.arange(p)
+            d = self.A.d if self.A.is_scalar else self.A.d[:, None, None]
+            blocks[i, :, i, :] = d * self.B.to_dense()[None]
+        elif isinstance(self.B, Diag):                    # every block diagonal: write only their diagonals
+            i = np.arange(r)
+            d = self.B.d if self.B.is_scalar else self.B.d[:, None, None]
+            blocks[:, i, :, i] = d * self.A.to_dense()[None]
+        else:
+            np.multiply(self.A.to_dense()[:, None, :, None], self.B.to_dense()[None, :, None, :], out=blocks)
+        return out
+
+    def scaled(self, c):
+        return Kron(self.A.scaled(c), self.B)
+
+    @property
+    def T(self):
+        return Kron(self.A.T, self.B.T)
+
+    def all_finite(self):
+        return self.A.all_finite() and self.B.all_finite()
+
+    def reordered(self, perm_out, perm_in, out2, in2):
+        # vec_c(X) = vec_r(Xᵀ), so A ⊗ B between row-major matrices is B ⊗ A between column-major ones,
+        # provided the factors are exactly the row and column parts of the two matrix shapes.
+        if self.A.shape == (out2[0], in2[0]) and self.B.shape == (out2[1], in2[1]):
+            return Kron(self.B, self.A)
+        return super().reordered(perm_out, perm_in, out2, in2)
+
+
+class Dense(LinOp):
+    __slots__ = ("a", "shape")
+
+    def __init__(self, a):
+        self.a = np.asarray(a)
+        if self.a.ndim != 2:
+            self.a = self.a.reshape(self.a.shape[0] if self.a.ndim else 1, -1)
+        self.shape = self.a.shape
+
+    def apply(self, X):
+        return self.a @ X
+
+    def rapply(self, G):
+        return G @ self.a
+
+    def to_dense(self):
+        return self.a
+
+    def scaled(self, c):
+        return Dense(self.a * c)
+
+    @property
+    def T(self):
+        return Dense(self.a.T)
+
+    def all_finite(self):
+        return bool(np.all(np.isfinite(self.a)))
+
+
+class Transposed(LinOp):
+    """Lᵀ, kept lazy: the adjoint of a Gather is a scatter (sums, embeddings)."""
+
+    __slots__ = ("L", "shape")
+
+    def __init__(self, L: LinOp):
+        self.L = L
+        self.shape = (L.shape[1], L.shape[0])
+
+    def apply(self, X):
+        return self.L.rapply(X.T).T
+
+    def rapply(self, G):
+        return self.L.apply(G.T).T
+
+    def to_dense(self):
+        return np.ascontiguousarray(self.L.to_dense().T)
+
+    def scaled(self, c):
+        return Transposed(self.L.scaled(c))
+
+    @property
+    def T(self):
+        return self.L
+
+    def all_finite(self):
+        return self.L.all_finite()
+
+    def reordered(self, perm_out, perm_in, out2, in2):
+        return Transposed(self.L.reordered(perm_in, perm_out, in2, out2))
+
+
+class Sum(LinOp):
+    """A lazy sum of maps of one shape (e.g. the terms of d(X^k)); densified when it grows past MAX_TERMS."""
+
+    MAX_TERMS = 16
+    __slots__ = ("terms", "shape")
+
+    def __init__(self, terms):
+        self.terms = list(terms)
+        self.shape = self.terms[0].shape
+
+    def apply(self, X):
+        return sum(t.apply(X) for t in self.terms)
+
+    def rapply(self, G):
+        return sum(t.rapply(G) for t in self.terms)
+
+    def to_dense(self):
+        out = self.terms[0].to_dense().copy()
+        for t in self.terms[1:]:
+            out += t.to_dense()
+        return out
+
+    def scaled(self, c):
+        return Sum(t.scaled(c) for t in self.terms)
+
+    @property
+    def T(self):
+        return Sum(t.T for t in self.terms)
+
+    def all_finite(self):
+        return all(t.all_finite() for t in self.terms)
+
+    def reordered(self, perm_out, perm_in, out2, in2):
+        return Sum(t.reordered(perm_out, perm_in, out2, in2) for t in self.terms)
+
+
+# --- composition ---------------------------------------------------------------------------------------------
+
+def _diag_diag(L: Diag, R: Diag):
+    return Diag(L.d * R.d, L.shape[0])
+
+
+def _diag_gather(L: Diag, R: Gather):
+    return Gather(R.idx, R.shape[1], R.weights() * L.d)
+
+
+def _gather_diag(L: Gather, R: Diag):
+    return Gather(L.idx, L.shape[1], L.weights() * R.d[np.where(L.idx < 0, 0, L.idx)])
+
+
+def _gather_gather(L: Gather, R: Gather):
+    safe = np.where(L.idx < 0, 0, L.idx)
+    idx = np.where(L.idx < 0, -1, R.idx[safe])
+    return Gather.make(idx, R.shape[1], L.weights() * R.weights()[safe])
+
+
+def _kron_kron(L: Kron, R: Kron):
+    if L.A.shape[1] == R.A.shape[0] and L.B.shape[1] == R.B.shape[0]:   # mixed product
+        return Kron.make(L.A @ R.A, L.B @ R.B)
+    return None
+
+
+def _diag_kron(L: Diag, R: Kron):
+    if R.B.shape[0] == 1:             # rows of R are the rows of A: the diagonal scales A
+        return Kron(Diag(L.d, R.A.shape[0]) @ R.A, R.B)
+    if R.A.shape[0] == 1:
+        return Kron(R.A, Diag(L.d, R.B.shape[0]) @ R.B)
+    return None
+
+
+def _kron_diag(L: Kron, R: Diag):
+    if L.B.shape[1] == 1:
+        return Kron(L.A @ Diag(R.d, L.A.shape[1]), L.B)
+    if L.A.shape[1] == 1:
+        return Kron(L.A, L.B @ Diag(R.d, L.B.shape[1]))
+    return None
+
+
+def _transposed_transposed(L: Transposed, R: Transposed):
+    return Transposed(R.L @ L.L)
+
+
+_COMPOSE = {
+    (Diag, Diag): _diag_diag,
+    (Diag, Gather): _diag_gather,
+    (Gather, Diag): _gather_diag,
+    (Gather, Gather): _gather_gather,
+    (Kron, Kron): _kron_kron,
+    (Diag, Kron): _diag_kron,
+    (Kron, Diag): _kron_diag,
+    (Transposed, Transposed): _transposed_transposed,
+}
+
+
+def compose(L: LinOp, R: LinOp) -> LinOp:
+    """L @ R, keeping structure where the algebra allows and densifying the cheaper side otherwise."""
+    if L.shape[1] != R.shape[0]:
+        raise ValueError(f"cannot compose {L!r} with {R!r}")
+    m, n = L.shape[0], R.shape[1]
+    if isinstance(L, Zero) or isinstance(R, Zero):
+        return Zero(m, n)
+    if isinstance(L, Diag) and L.is_scalar:
+        return R if L.d == 1 else R.scaled(L.d)
+    if isinstance(R, Diag) and R.is_scalar:
+        return L if R.d == 1 else L.scaled(R.d)
+    rule = _COMPOSE.get((type(L), type(R)))
+    if rule is not None:
+        out = rule(L, R)
+        if out is not None:
+            return out
+    if isinstance(L, Sum):
+        return sum_of([t @ R for t in L.terms], (m, n))
+    if isinstance(R, Sum):
+        return sum_of([L @ t for t in R.terms], (m, n))
+    check_dense(m, n)
+    if isinstance(R, Dense):
+        return Dense(L.apply(R.a))
+    if isinstance(L, Dense):
+        return Dense(R.rapply(L.a))
+    if L.shape[0] * L.shape[1] <= R.shape[0] * R.shape[1]:
+        return Dense(R.rapply(L.to_dense()))
+    return Dense(L.apply(R.to_dense()))
+
+
+# --- addition ------------------------------------------------------------------------------------------------
+
+def add(L: LinOp, R: LinOp) -> LinOp:
+    if L.shape != R.shape:
+        raise ValueError(f"cannot add {L!r} and {R!r}")
+    if isinstance(L, Zero):
+        return R
+    if isinstance(R, Zero):
+        return L
+    if isinstance(L, Diag) and isinstance(R, Diag):
+        return Diag(L.d + R.d, L.shape[0])
+    if isinstance(L, Gather) and isinstance(R, Gather) and np.array_equal(L.idx, R.idx):
+        return Gather.make(L.idx, L.shape[1], L.weights() + R.weights())
+    if isinstance(L, Dense) or isinstance(R, Dense):
+        return Dense(L.to_dense() + R.to_dense())
+    terms = (L.terms if isinstance(L, Sum) else [L]) + (R.terms if isinstance(R, Sum) else [R])
+    if len(terms) > Sum.MAX_TERMS:
+        return Dense(Sum(terms).to_dense())
+    return Sum(terms)
+
+
+def sum_of(terms, shape) -> LinOp:
+    out: LinOp = Zero(*shape)
+    for t in terms:
+        out = add(out, t)
+    return out

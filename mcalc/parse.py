@@ -1,0 +1,247 @@
+"""Text → syntax tree, with Python's ``ast`` and a whitelist.  User text is never evaluated.
+
+Two marks are not Python and are rewritten before ``ast.parse``, keeping a map back to the user's columns:
+``A'`` (and ``Aᵀ``) becomes ``A .T``; ``^`` (matrix power) becomes ``**``, so that it binds as tightly as ``**``
+(Python's own ``^`` binds looser than ``+``, which would make ``X^2 + B`` mean ``X^(2 + B)``), and the positions
+of the rewritten operators are remembered to tell ``X^2`` from ``X**2``.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass, field
+
+from .errors import ParseError, UnknownNameError
+from .ops import CONSTANTS, FUNCTIONS
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
+_FORBIDDEN_BINOPS = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|",
+                     ast.BitAnd: "&", ast.BitXor: "^"}
+_NAMES = {
+    "Lambda": "lambda", "ListComp": "a comprehension", "SetComp": "a comprehension", "DictComp": "a comprehension",
+    "GeneratorExp": "a generator", "Compare": "a comparison", "BoolOp": "and/or", "IfExp": "a conditional",
+    "Dict": "a dict", "Set": "a set", "JoinedStr": "a string", "NamedExpr": "':='", "Starred": "'*' unpacking",
+    "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Tuple": "a tuple", "Slice": "a slice",
+}
+
+
+@dataclass
+class Syn:
+    """A node of the syntax tree: kind is num, name, call, binop, neg, T, index or list."""
+
+    kind: str
+    col: int
+    end: int
+    value: object = None
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class Parsed:
+    source: str
+    tree: Syn
+
+    def text(self, syn: Syn) -> str:
+        return self.source[syn.col:syn.end].strip()
+
+    def variables(self) -> list[str]:
+        """Variable names in order of first appearance."""
+        names: list[str] = []
+        stack = [self.tree]
+        while stack:
+            s = stack.pop()
+            if s.kind == "name" and s.value not in CONSTANTS and s.value not in names:
+                names.append(s.value)
+            stack.extend(reversed(list(s.args) + list(s.kwargs.values())))
+        return names
+
+    def error(self, cls, message, syn: Syn | None = None, col: int | None = None, hint=None):
+        return cls(message, hint=hint, col=syn.col if syn is not None else col, source=self.source)
+
+
+def parse(source: str) -> Parsed:
+    if not isinstance(source, str):
+        raise ParseError(f"the expression must be a string, got {type(source).__name__}")
+    if not source.strip():
+        raise ParseError("empty expression", hint='try something like "A@B"')
+    if len(source) > MAX_LENGTH:
+        raise ParseError(f"the expression is {len(source):,} characters long; the limit is {MAX_LENGTH:,}")
+    return _Parser(source).run()
+
+
+class _Parser:
+    def __init__(self, source: str):
+        self.source = source
+        chars, cols, self.carets = [], [], set()
+        for i, ch in enumerate(source):
+            if ch == "^":
+                self.carets.add(len(chars))
+                chars += "**"
+                cols += [i, i]
+            elif ch in "'ᵀ":
+                prev = "".join(chars).rstrip()[-1:]
+                if not prev or not (prev.isalnum() or prev in "_)]."):
+                    raise ParseError("a transpose mark needs something before it" if ch != "'" or prev else
+                                     "strings are not part of the language", col=i, source=source,
+                                     hint="write A' or A.T for the transpose of A")
+                chars += " .T"
+                cols += [i, i, i]
+            elif ch == '"':
+                raise ParseError("strings are not part of the language", col=i, source=source)
+            elif ch == "\0":
+                raise ParseError("the expression contains a NUL character", col=i, source=source)
+            else:
+                chars.append(" " if ch in "\n\r\t\f\v" else ch)
+                cols.append(i)
+        self.code = "".join(chars)
+        self.cols = cols + [len(source)]
+
+    # positions: ast gives UTF-8 byte offsets into self.code; errors speak of the user's columns
+    def _char(self, byte_col: int) -> int:
+        return len(self.code.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+    def _orig(self, char_idx: int) -> int:
+        return self.cols[min(max(char_idx, 0), len(self.cols) - 1)]
+
+    def _span(self, node) -> tuple[int, int]:
+        start = self._char(node.col_offset)
+        end = self._char(node.end_col_offset)
+        return self._orig(start), (self._orig(end - 1) + 1 if end > 0 else 0)
+
+    def error(self, message, node=None, col=None, cls=ParseError, hint=None):
+        if node is not None:
+            col = self._span(node)[0]
+        return cls(message, hint=hint, col=col, source=self.source)
+
+    def run(self) -> Parsed:
+        try:
+            tree = ast.parse(self.code, mode="eval")
+        except SyntaxError as e:
+            col = self._orig((e.offset or 1) - 1) if e.offset else None
+            msg = (e.msg or "invalid syntax").replace("Perhaps you forgot a comma?", "").strip().rstrip(".")
+            raise ParseError(msg, col=col, source=self.source,
+                             hint="check the operators and parentheses near the caret") from None
+        except (RecursionError, MemoryError):
+            raise ParseError(f"the expression is nested too deeply (at most {MAX_DEPTH} levels)") from None
+        except ValueError as e:
+            raise ParseError(str(e)) from None
+        return Parsed(self.source, self.walk(tree.body, 0))
+
+    def walk(self, node, depth: int) -> Syn:
+        if depth > MAX_DEPTH:
+            raise self.error(f"the expression is nested too deeply (at most {MAX_DEPTH} levels)", node)
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            what = _NAMES.get(type(node).__name__, type(node).__name__)
+            hint = "use [a, b] to build a vector" if isinstance(node, ast.Tuple) else None
+            raise self.error(f"{what} is not part of the language", node, hint=hint)
+        col, end = self._span(node)
+        return method(node, depth + 1, col, end)
+
+    def _BinOp(self, node, depth, col, end):
+        left, right = self.walk(node.left, depth), self.walk(node.right, depth)
+        op_pos = self._operator_position(node)
+        if type(node.op) in _FORBIDDEN_BINOPS:
+            raise ParseError(f"operator '{_FORBIDDEN_BINOPS[type(node.op)]}' is not part of the language",
+                             col=self._orig(op_pos), source=self.source,
+                             hint="the operators are + - * / ** @ ^ and ' (transpose)")
+        symbol = _BINOPS[type(node.op)]
+        if symbol == "**" and op_pos in self.carets:
+            symbol = "^"
+        return Syn("binop", col, end, symbol, (left, right))
+
+    def _operator_position(self, node) -> int:
+        start, stop = self._char(node.left.end_col_offset), self._char(node.right.col_offset)
+        for i in range(start, stop):
+            if self.code[i] not in " )":
+                return i
+        return start
+
+    def _UnaryOp(self, node, depth, col, end):
+        operand = self.walk(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return Syn("neg", col, end, None, (operand,))
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        raise self.error("'not' and '~' are not part of the language", node)
+
+    def _Constant(self, node, depth, col, end):
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            what = "complex numbers are" if isinstance(v, complex) else f"{type(v).__name__} literals are"
+            raise self.error(f"{what} not part of the language", node)
+        if isinstance(v, int) and abs(v) > 2 ** 53:
+            raise self.error(f"the integer {v} is too large to represent exactly", node)
+        return Syn("num", col, end, v)
+
+    def _Name(self, node, depth, col, end):
+        if "__" in node.id:
+            raise self.error(f"names with '__' are not allowed ({node.id})", node)
+        return Syn("name", col, end, node.id)
+
+    def _Attribute(self, node, depth, col, end):
+        if node.attr.startswith("_"):
+            raise self.error(f"attribute .{node.attr} is not allowed", node)
+        if node.attr != "T":
+            raise self.error(f"unknown attribute .{node.attr}", node, hint="the only attribute is .T, the transpose")
+        return Syn("T", col, end, None, (self.walk(node.value, depth),))
+
+    def _Call(self, node, depth, col, end):
+        if not isinstance(node.func, ast.Name):
+            raise self.error("only the functions of the language can be called", node,
+                             hint="run 'mcalc ops' for the list")
+        name = node.func.id
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
+            raise self.error(f"unknown function '{name}'", node.func, cls=UnknownNameError,
+                             hint=f"did you mean '{close[0]}'?" if close else "run 'mcalc ops' for the list")
+        args = []
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                raise self.error("'*' unpacking is not part of the language", a)
+            args.append(self.walk(a, depth))
+        kwargs = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error("'**' unpacking is not part of the language", kw.value)
+            if kw.arg not in fn.kwargs:
+                allowed = ", ".join(fn.kwargs) or "none"
+                raise self.error(f"{name}() has no keyword '{kw.arg}' (keywords: {allowed})", kw.value)
+            kwargs[kw.arg] = self.walk(kw.value, depth)
+        lo, hi = fn.nargs
+        if not lo <= len(args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.error(f"{name}() takes {want} argument{'s' * (hi > 1)}, got {len(args)}", node)
+        return Syn("call", col, end, name, tuple(args), kwargs)
+
+    def _Subscript(self, node, depth, col, end):
+        value = self.walk(node.value, depth)
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        key = tuple(self._index_part(p) for p in parts)
+        return Syn("index", col, end, key, (value,))
+
+    def _index_part(self, p):
+        if isinstance(p, ast.Slice):
+            return slice(*(self._int_literal(x) if x is not None else None for x in (p.lower, p.upper, p.step)))
+        return self._int_literal(p)
+
+    def _int_literal(self, p) -> int:
+        sign = 1
+        if isinstance(p, ast.UnaryOp) and isinstance(p.op, (ast.USub, ast.UAdd)):
+            sign = -1 if isinstance(p.op, ast.USub) else 1
+            p = p.operand
+        if isinstance(p, ast.Constant) and isinstance(p.value, int) and not isinstance(p.value, bool):
+            return sign * p.value
+        raise self.error("indices must be integer literals or slices like 1:3", p,
+                         hint="indexing is 0-based, as in numpy: x[0], A[1, 0], A[:, 0]")
+
+    def _List(self, node, depth, col, end):
+        if not node.elts:
+            raise self.error("an empty list is not a value", node)
+        return Syn("list", col, end, None, tuple(self.walk(e, depth) for e in node.elts))

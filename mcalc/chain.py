@@ -21,10 +21,11 @@ def choose_mode(root: Node, wrt: list[Var]) -> str:
     return "reverse" if root.size < sum(v.size for v in wrt) else "forward"
 
 
-class _Rules:
-    """Local linear maps, computed at most once per (node, argument) and checked to be finite."""
+class LocalRules:
+    """The local linear maps of the nodes at given values, computed at most once per (node, argument) and checked
+    to be finite (sqrt at 0, arcsin at 1: not differentiable)."""
 
-    def __init__(self, vals):
+    def __init__(self, vals: dict):
         self.vals, self.cache = vals, {}
 
     def __call__(self, node: Node, i: int) -> LinOp:
@@ -37,6 +38,14 @@ class _Rules:
                                   hint="the function is not differentiable here; choose other values with --value")
             self.cache[key] = L
         return self.cache[key]
+
+    def check(self, nodes: list[Node], wrt: list[Var]) -> None:
+        """Compute every local rule on a path from the wrt variables to the root (raises DomainError)."""
+        deps = dependencies(nodes, wrt)
+        for node in nodes:
+            for i, a in enumerate(node.args):
+                if deps[id(a)]:
+                    self(node, i)
 
 
 def dependencies(nodes: list[Node], wrt: list[Var]) -> dict[int, frozenset]:
@@ -51,12 +60,12 @@ def dependencies(nodes: list[Node], wrt: list[Var]) -> dict[int, frozenset]:
     return deps
 
 
-def linear_maps(nodes: list[Node], vals: dict, wrt: list[Var], mode: str | None = None) -> list[LinOp]:
+def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str | None = None) -> list[LinOp]:
     """d root / d v for each v in wrt, as structured maps (row-major, numerator layout); nodes in topological
     order, root last."""
     root = nodes[-1]
     mode = mode or choose_mode(root, wrt)
-    rules, deps = _Rules(vals), dependencies(nodes, wrt)
+    deps = dependencies(nodes, wrt)
     if mode == "forward":
         return [_forward(nodes, rules, deps, v) for v in wrt]
     return _reverse(nodes, rules, deps, wrt)

@@ -284,9 +284,9 @@ class Kron(LinOp):
         if a_id and b_id:
             return Diag(A.d * B.d, A.shape[0] * B.shape[0])
         if a_id and A.shape == (1, 1):
-            return B.scaled(A.d)
+            return B if A.d == 1 else B.scaled(A.d)
         if b_id and B.shape == (1, 1):
-            return A.scaled(B.d)
+            return A if B.d == 1 else A.scaled(B.d)
         return Kron(A, B)
 
     def apply(self, X):

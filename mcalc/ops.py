@@ -34,6 +34,7 @@ class Op:
     rule_doc: str = ""         # the differential, for humans
     symbol: str = ""           # how shape errors name it
     needs_invertible: bool = False   # default values must make its argument well conditioned
+    saturates: bool = False    # flat or explosive away from 0: default values should be small
 
     @property
     def label(self) -> str:
@@ -143,7 +144,7 @@ def square(label, shape):
 
 # --- element-wise functions ---------------------------------------------------------------------------------
 
-def unary(name, f, df, doc, domain=None, analytic=True):
+def unary(name, f, df, doc, domain=None, analytic=True, saturates=False):
     """Register an element-wise function f with derivative df(x, ans): its rule is diag(f'(x))."""
 
     def fwd(node, x):
@@ -153,7 +154,8 @@ def unary(name, f, df, doc, domain=None, analytic=True):
         d = df(x, ans)
         return Diag(d if np.ndim(d) == 0 else np.broadcast_to(d, np.shape(x)).ravel(), np.size(x))
 
-    return register(Op(name, same_shape, fwd, (rule,), domain=domain, analytic=analytic, rule_doc=doc))
+    return register(Op(name, same_shape, fwd, (rule,), domain=domain, analytic=analytic, rule_doc=doc,
+                       saturates=saturates))
 
 
 def _where(cond_fn, msg):
@@ -174,7 +176,7 @@ def _softplus(x):
 
 
 unary("neg", np.negative, lambda x, y: -1.0, "d(-x) = -dx")
-unary("exp", np.exp, lambda x, y: y, "d exp(x) = exp(x) ⊙ dx")
+unary("exp", np.exp, lambda x, y: y, "d exp(x) = exp(x) ⊙ dx", saturates=True)
 unary("log", np.log, lambda x, y: 1.0 / x, "d log(x) = dx ⊘ x",
       domain=_where(lambda x: x <= 0, "log needs positive arguments"))
 unary("sqrt", np.sqrt, lambda x, y: 0.5 / y, "d sqrt(x) = dx ⊘ (2 sqrt(x))",
@@ -187,11 +189,11 @@ unary("arcsin", np.arcsin, lambda x, y: 1.0 / np.sqrt(1.0 - x * x), "d arcsin(x)
 unary("arccos", np.arccos, lambda x, y: -1.0 / np.sqrt(1.0 - x * x), "d arccos(x) = -dx ⊘ sqrt(1 - x²)",
       domain=_where(lambda x: np.abs(x) > 1, "arccos needs arguments in [-1, 1]"))
 unary("arctan", np.arctan, lambda x, y: 1.0 / (1.0 + x * x), "d arctan(x) = dx ⊘ (1 + x²)")
-unary("sinh", np.sinh, lambda x, y: np.cosh(x), "d sinh(x) = cosh(x) ⊙ dx")
-unary("cosh", np.cosh, lambda x, y: np.sinh(x), "d cosh(x) = sinh(x) ⊙ dx")
-unary("tanh", np.tanh, lambda x, y: 1.0 - y * y, "d tanh(x) = (1 - tanh(x)²) ⊙ dx")
-unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y), "d σ(x) = σ(x)(1 - σ(x)) ⊙ dx")
-unary("softplus", _softplus, lambda x, y: _sigmoid(x), "d softplus(x) = σ(x) ⊙ dx")
+unary("sinh", np.sinh, lambda x, y: np.cosh(x), "d sinh(x) = cosh(x) ⊙ dx", saturates=True)
+unary("cosh", np.cosh, lambda x, y: np.sinh(x), "d cosh(x) = sinh(x) ⊙ dx", saturates=True)
+unary("tanh", np.tanh, lambda x, y: 1.0 - y * y, "d tanh(x) = (1 - tanh(x)²) ⊙ dx", saturates=True)
+unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y), "d σ(x) = σ(x)(1 - σ(x)) ⊙ dx", saturates=True)
+unary("softplus", _softplus, lambda x, y: _sigmoid(x), "d softplus(x) = σ(x) ⊙ dx", saturates=True)
 unary("square", np.square, lambda x, y: 2.0 * x, "d x² = 2x ⊙ dx")
 unary("relu", lambda x: np.maximum(x, 0.0), lambda x, y: (x > 0).astype(float),
       "d relu(x) = [x > 0] ⊙ dx  (0 at x = 0)", analytic=False)
@@ -344,7 +346,13 @@ def _key_text(key):
     return "[" + ", ".join(one(k) for k in key) + "]"
 
 
-register(Op("index", _index_infer, lambda node, x: x[(Ellipsis,) + node.params["key"]], (structural_rule(0),),
+def _index_fwd(node, x):
+    key = node.params["key"]
+    key = key + (slice(None),) * (len(node.args[0].shape) - len(key))      # index the leading axes, after any batch
+    return x[(Ellipsis,) + key]
+
+
+register(Op("index", _index_infer, _index_fwd, (structural_rule(0),),
             rule_doc="d(X[i]) = dX[i]  (a selection)", symbol="indexing"))
 
 
@@ -560,10 +568,10 @@ def _logsumexp_fwd(node, x):
 
 register(Op("softmax", _vector_only("softmax"), _softmax_fwd,
             (lambda node, ans, x: Dense(np.diag(ans) - np.outer(ans, ans)),),
-            rule_doc="d softmax(x) = (diag(s) - s sᵀ) dx,  s = softmax(x)"))
+            rule_doc="d softmax(x) = (diag(s) - s sᵀ) dx,  s = softmax(x)", saturates=True))
 register(Op("logsumexp", _vector_only("logsumexp"), _logsumexp_fwd,
             (lambda node, ans, x: Dense(_softmax_fwd(node, x).reshape(1, -1)),),
-            rule_doc="d logsumexp(x) = softmax(x)ᵀ dx"))
+            rule_doc="d logsumexp(x) = softmax(x)ᵀ dx", saturates=True))
 
 
 def _outer_infer(shapes, **_):

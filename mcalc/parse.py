@@ -122,8 +122,12 @@ class _Parser:
         try:
             tree = ast.parse(self.code, mode="eval")
         except SyntaxError as e:
-            col = self._orig((e.offset or 1) - 1) if e.offset else None
             msg = (e.msg or "invalid syntax").replace("Perhaps you forgot a comma?", "").strip().rstrip(".")
+            if not e.offset or e.offset > len(self.code):       # Python reports the end of input as offset 0
+                col = len(self.source)
+                msg = "the expression ends too early" if msg == "invalid syntax" else msg
+            else:
+                col = self._orig(e.offset - 1)
             raise ParseError(msg, col=col, source=self.source,
                              hint="check the operators and parentheses near the caret") from None
         except (RecursionError, MemoryError):

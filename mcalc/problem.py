@@ -4,7 +4,6 @@ and its result: the analytic Jacobian, its finite-difference check and the compa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -12,7 +11,7 @@ from . import values as V
 from .errors import DomainError, McalcError, UsageError
 from .expr import Node, Var, build, evaluate, topo_order
 from .finite import DEFAULT_TOL, METHODS, finite_jacobian
-from .chain import assemble, check_jacobian_size, choose_mode, flatten_perm, linear_maps
+from .chain import LocalRules, assemble, check_jacobian_size, choose_mode, flatten_perm, linear_maps
 from .parse import Parsed, parse
 
 ORDERS = {"row": "row", "c": "row", "col": "col", "column": "col", "f": "col"}
@@ -79,9 +78,11 @@ class Problem:
     def mode(self) -> str:
         return choose_mode(self.root, self.wrt)
 
-    @cached_property
+    rules: LocalRules | None = None    # the values of the nodes and their local linear maps, once computed
+
+    @property
     def node_values(self) -> dict:
-        return evaluate(self.nodes, self.values)
+        return self.rules.vals
 
     @property
     def output(self) -> np.ndarray:
@@ -89,7 +90,7 @@ class Problem:
 
     def analytic(self) -> np.ndarray:
         check_jacobian_size(self.root.size, sum(v.size for v in self.wrt))
-        maps = linear_maps(self.nodes, self.node_values, self.wrt)
+        maps = linear_maps(self.nodes, self.rules, self.wrt)
         return assemble(maps, self.root, self.wrt, self.order, self.layout)
 
     def arrange(self, J_row: np.ndarray) -> np.ndarray:
@@ -124,8 +125,9 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     variables = {n.name: n for n in nodes if isinstance(n, Var)}
     variables = {name: variables[name] for name in names}
     missing = [n for n in names if n not in vals]
-    chosen = _choose_defaults(nodes, vals, missing, shape_of, seed, parsed)
-    return Problem(parsed, root, nodes, variables, chosen, missing, [variables[n] for n in wrt_names], order, layout)
+    wrt_vars = [variables[n] for n in wrt_names]
+    chosen, rules = _choose_defaults(nodes, vals, missing, shape_of, seed, parsed, wrt_vars)
+    return Problem(parsed, root, nodes, variables, chosen, missing, wrt_vars, order, layout, rules)
 
 
 def _values(values) -> dict[str, np.ndarray]:
@@ -162,25 +164,32 @@ def _as_shape(s, name) -> tuple:
     return tuple(int(d) for d in s)
 
 
-def _choose_defaults(nodes, given, missing, shape_of, seed, parsed) -> dict[str, np.ndarray]:
+def _choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple[dict, LocalRules]:
     """The given values plus readable defaults for the missing ones, drawn until the expression evaluates in its
-    domain and every matrix that is inverted (or whose determinant is taken) is well conditioned."""
-    last: McalcError | None = None
-    for attempt in range(V.DEFAULT_ATTEMPTS if missing else 1):
-        env = dict(given)
-        env.update({name: V.default_value(name, shape_of[name], seed, attempt) for name in missing})
+    domain, its derivative is finite (no sqrt at 0) and every matrix that is inverted (or whose determinant is
+    taken) is well conditioned.  Returns the values and the node values (with the local rules computed to check
+    the defaults)."""
+    if not missing:
         try:
-            vals = evaluate(nodes, env)
+            return dict(given), LocalRules(evaluate(nodes, given))
+        except DomainError as e:
+            e.source = parsed.source
+            raise
+    last: McalcError | None = None
+    style = "small" if any(n.op is not None and n.op.saturates for n in nodes) else "integers"
+    for attempt in range(V.DEFAULT_ATTEMPTS):
+        env = dict(given)
+        env.update({name: V.default_value(name, shape_of[name], seed, attempt, style) for name in missing})
+        try:
+            rules = LocalRules(evaluate(nodes, env))
+            if not _well_conditioned(nodes, rules.vals):
+                raise DomainError("no default values found that keep the inverted matrices well conditioned")
+            rules.check(nodes, wrt)
         except DomainError as e:
             last = e
             continue
-        if missing and not _well_conditioned(nodes, vals):
-            last = DomainError("could not find default values that keep the inverted matrices well conditioned")
-            continue
-        return env
-    assert last is not None
-    if missing:
-        last.hint = f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values with --value"
+        return env, rules
+    last.hint = f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values with --value"
     last.source = parsed.source
     raise last
 

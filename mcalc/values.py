@@ -169,15 +169,21 @@ def resolve_shapes(variables, values, named, default) -> dict[str, tuple]:
 # --- default values: readable, reproducible, in the domain ------------------------------------------------------
 
 DEFAULT_ATTEMPTS = 12
+_CLASSES = {"integers": ("int", "pos", "signed"), "small": ("signed", "pos", "int")}
 
 
-def default_value(name: str, shape: tuple, seed: int, attempt: int) -> np.ndarray:
-    """Attempts 0-3: integers 1..5; 4-7: one decimal in [0.1, 0.9]; 8-11: one decimal in ±[0.1, 0.9].
+def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str = "integers") -> np.ndarray:
+    """Readable values: integers 1..5, one decimal in [0.1, 0.9], or one decimal in ±[0.1, 0.9].
+
+    Each style tries its three kinds in turn, four draws each (attempt 0..11): "integers" starts with integers
+    (A@B, X^2, inv(A) read best with them); "small" starts with signed decimals, for expressions with functions
+    that saturate or explode away from 0 (tanh(W@x + b) with integer values has a Jacobian of zeros).
     The draw depends only on (seed, attempt, name), so adding a variable does not change the others."""
+    kind = _CLASSES[style][min(attempt // 4, 2)]
     rng = np.random.default_rng([seed % (2 ** 32), attempt, zlib.crc32(name.encode())])
-    if attempt < 4:
+    if kind == "int":
         return rng.integers(1, 6, size=shape).astype(float)
     v = rng.integers(1, 10, size=shape) / 10.0
-    if attempt >= 8:
+    if kind == "signed":
         v = v * rng.choice([-1.0, 1.0], size=shape)
     return np.asarray(v, dtype=float)

@@ -1,0 +1,181 @@
+"""The command line: Typer commands that parse options, call the library and render.  No mathematics here.
+
+Exit codes: 0 success (and the finite-difference check agrees), 1 the analytic and finite-difference Jacobians
+disagree, 2 bad input or usage.  Every error is one line on stderr (plus a caret line under expression errors).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import McalcError, UsageError
+
+
+def _fail(message: str, caret: str | None = None, code: int = 2):
+    sys.stderr.write(f"mcalc: {message}\n" + (caret + "\n" if caret else ""))
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+class _Group(TyperGroup):
+    """Turns library errors and usage errors into one line on stderr and exit code 2, never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name="mcalc", complete_var=complete_var, standalone_mode=False,
+                              **extra)
+        except McalcError as e:
+            _fail(str(e), e.caret())
+        except KeyboardInterrupt:
+            _fail("interrupted", code=130)
+        except Exception as e:
+            if hasattr(e, "format_message") and hasattr(e, "exit_code"):      # click's usage errors
+                message = e.format_message().replace("\n", " ").strip()
+                if not message:                       # bare 'mcalc': the help is already printed
+                    sys.exit(2)
+                ctx = getattr(e, "ctx", None)
+                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                _fail(f"usage error: {message}{where}")
+            if type(e).__name__ == "Abort":
+                _fail("aborted", code=130)
+            raise
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Exact Jacobians of matrix expressions, cross-checked by finite differences.\n\n"
+         'Example: mcalc jac "A@B" --wrt A --shape 2x2',
+)
+
+
+def _version(flag: bool):
+    if flag:
+        print(f"mcalc {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                 help="Show the version and exit.")] = False):
+    """Exact Jacobians of matrix expressions, cross-checked by finite differences."""
+
+
+# --- options shared by the commands -----------------------------------------------------------------------------
+
+Expr = Annotated[str, typer.Argument(help='The expression, e.g. "A@B", "tanh(W@x + b)", "\\[r*cos(t), r*sin(t)]".',
+                                     show_default=False, metavar="EXPR")]
+Wrt = Annotated[list[str], typer.Option("--wrt", "-w", help="Variable(s) to differentiate with respect to: "
+                                        "repeat it or separate with commas (default: every variable).")]
+Shape = Annotated[list[str], typer.Option("--shape", "-s", help="Shapes: 2x2 for every variable without its own, "
+                                          "A=2x3, x=3 (vector), x=3x1 (column), s=scalar. Repeatable.")]
+Value = Annotated[list[str], typer.Option("--value", "-v", help='Values: A="\\[\\[1,2],\\[3,4]]", x="1 2 3", '
+                                          'A="1 2; 3 4", A=@file.npy|.csv|.txt, s=0.5. Repeatable.')]
+Seed = Annotated[int, typer.Option(help="Seed of the default values of variables without --value.")]
+Order = Annotated[str, typer.Option(help="Flatten order: row (alias C; numpy, PyTorch) or col (alias F; the vec "
+                                    "of the Kronecker identities).")]
+Layout = Annotated[str, typer.Option(help="numerator (one row per output entry) or denominator (its transpose).")]
+Fd = Annotated[str, typer.Option(help="Finite-difference check: central, forward, complex, richardson or none.")]
+Tol = Annotated[Optional[float], typer.Option(help="Tolerance on the relative error between the analytic and "
+                                              "finite-difference Jacobians (default per method: central 1e-6, "
+                                              "forward 1e-4, richardson 1e-8, complex 1e-10).", show_default=False)]
+Format = Annotated[str, typer.Option("--format", "-f", help="pretty, json, csv, plain or npy (npy needs --out).")]
+Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout.",
+                                            show_default=False)]
+Precision = Annotated[Optional[int], typer.Option(help="Significant digits (pretty: decimals, default 4; csv and "
+                                                  "plain: exact round-trip digits unless given).", show_default=False)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")]
+NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also: the NO_COLOR variable, or a pipe).")]
+
+
+def _examples(*lines: str) -> str:
+    return "Examples:\n\n" + "\n\n".join(line.replace("[", "\\[") for line in lines)
+
+
+@app.command(epilog=_examples(
+    'mcalc jac "A@B" --wrt A --shape 2x2',
+    'mcalc jac "A@B" --wrt A --shape 2x2 --order col',
+    'mcalc jac "A@W + b" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2',
+    'mcalc jac "[r*cos(t), r*sin(t)]" --wrt r,t',
+    'mcalc jac "tanh(W@x + b)" --wrt W --shape W=3x4,x=4,b=3 --format json'))
+def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
+        layout: Layout = "numerator", fd: Fd = "central", tol: Tol = None, fmt: Format = "pretty", out: Out = None,
+        precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False):
+    """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
+
+    Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
+    from .problem import compute, prepare
+
+    _check_output_options(fmt, out, precision)
+    result = compute(prepare(expr, wrt, value, shape, order, layout, seed), fd, tol)
+    if not quiet:
+        _emit_jac(result, fmt, out, precision, no_color)
+    raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
+
+
+# --- output --------------------------------------------------------------------------------------------------
+
+FORMATS = ("pretty", "json", "csv", "plain", "npy")
+
+
+def _check_output_options(fmt: str, out: str | None, precision: int | None) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format '{fmt}'", hint="choose " + ", ".join(FORMATS))
+    if fmt == "npy" and not out:
+        raise UsageError("--format npy writes a binary file and needs --out FILE")
+    if precision is not None and not 0 <= precision <= 17:
+        raise UsageError(f"--precision must be between 0 and 17, got {precision}")
+
+
+def _emit_jac(result, fmt, out, precision, no_color):
+    from . import output
+
+    if fmt == "pretty":
+        from .render import jac_view
+
+        _print_rich(jac_view(result, 4 if precision is None else precision), out, no_color)
+    elif fmt == "json":
+        _write(output.jac_json(result), out)
+    elif fmt in ("csv", "plain"):
+        _write(output.matrix_text(result.J, "," if fmt == "csv" else " ", precision), out)
+    else:
+        _write(output.npy_bytes(result.J), out)
+
+
+def _write(data, out: str | None) -> None:
+    if out is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        with open(out, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    except OSError as e:
+        raise UsageError(f"cannot write '{out}': {e.strerror}") from None
+
+
+def _print_rich(renderable, out: str | None, no_color: bool) -> None:
+    from rich.console import Console
+
+    if out is not None:
+        import io
+
+        buf = io.StringIO()
+        Console(file=buf, no_color=True, width=120, highlight=False, soft_wrap=False).print(renderable)
+        _write(buf.getvalue(), out)
+        return
+    plain = no_color or bool(os.environ.get("NO_COLOR"))
+    Console(highlight=False, no_color=plain, color_system=None if plain else "auto").print(renderable)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,43 @@
+"""Names of the Jacobian's rows and columns: which output and input entry each one is."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chain import flatten_perm
+
+
+# --- labels --------------------------------------------------------------------------------------------------
+
+def entry_labels(name: str, shape: tuple, order: str) -> list[str]:
+    """Labels of the entries of an array in flatten order: A[0,1] (0-based, as in numpy)."""
+    if not shape:
+        return [name]
+    perm = flatten_perm(shape, order)
+    return [name + "[" + ",".join(str(int(i)) for i in np.unravel_index(p, shape)) + "]" for p in perm]
+
+
+def entry_groups(shape: tuple, order: str) -> np.ndarray:
+    """Block index of each entry in flatten order: its row (row-major) or column (column-major) of a matrix."""
+    size = int(np.prod(shape, dtype=np.int64))
+    if len(shape) < 2:
+        return np.zeros(size, dtype=int)
+    rows, cols = np.unravel_index(flatten_perm(shape, order), shape)
+    return cols if order == "col" else rows
+
+
+def axis_labels(parts, order: str) -> tuple[list[str], list[tuple]]:
+    """Labels and (part, block) group keys for one side of the Jacobian: parts is [(name, shape), ...]."""
+    labels, groups = [], []
+    for k, (name, shape) in enumerate(parts):
+        labels += entry_labels(name, shape, order)
+        groups += [(k, int(g)) for g in entry_groups(shape, order)]
+    return labels, groups
+
+
+def jacobian_sides(result):
+    """(row parts, column parts) as [(name, shape)] for the layout: numerator rows are the output entries."""
+    p = result.problem
+    out_part = [("f", p.out_shape)]
+    in_parts = [(v.name, v.shape) for v in p.wrt]
+    return (out_part, in_parts) if p.layout == "numerator" else (in_parts, out_part)

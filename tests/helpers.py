@@ -1,0 +1,39 @@
+"""Test helpers.  Expected values come from closed forms or from finite differences, never from the rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcalc.finite import finite_jacobian
+from mcalc.problem import prepare
+
+
+def fd_check(expr, shapes=None, values=None, wrt=None, order="row", layout="numerator", method="richardson",
+             tol=1e-7, seed=0):
+    """The analytic Jacobian of expr, after checking it against finite differences (which evaluate the expression
+    only) in the given order and layout.  Returns (J, problem)."""
+    p = prepare(expr, wrt, values, shapes, order, layout, seed)
+    J = p.analytic()
+    F = p.arrange(finite_jacobian(p.nodes, p.values, p.wrt, method).J)
+    assert J.shape == F.shape, (J.shape, F.shape)
+    scale = max(1.0, float(np.abs(F).max(initial=0.0)))
+    err = float(np.abs(J - F).max(initial=0.0)) / scale
+    assert err <= tol, f"{expr} wrt {wrt} {shapes}: relative error {err:.3g}\nanalytic\n{J}\nfd\n{F}"
+    return J, p
+
+
+def shape_str(shape) -> str:
+    return "scalar" if not shape else "x".join(map(str, shape))
+
+
+def shapes_spec(**shapes) -> list[str]:
+    return [f"{k}={shape_str(v)}" for k, v in shapes.items()]
+
+
+def commutation(m: int, n: int) -> np.ndarray:
+    """K with K vec_c(X) = vec_c(Xᵀ) for X m×n, built from its definition."""
+    K = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            K[i * n + j, j * m + i] = 1.0
+    return K

@@ -1,0 +1,162 @@
+"""Every structured map against its dense form: apply, rapply, transpose, scaling, composition, addition and the
+change of flatten order."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mcalc.chain import as_matrix_shape, flatten_perm
+from mcalc.errors import TooLargeError
+from mcalc.linops import Dense, Diag, Gather, Identity, Kron, Sum, Transposed, Zero, add, compose
+
+rng = np.random.default_rng(0)
+
+
+def random_map(kind, m, n, r):
+    """A map of the given kind and shape (m, n), with its dense form computed independently."""
+    if kind == "zero":
+        return Zero(m, n), np.zeros((m, n))
+    if kind == "diag":
+        d = r.normal(size=m)
+        return Diag(d, m), np.diag(d)
+    if kind == "scalar":
+        return Diag(2.5, m), 2.5 * np.eye(m)
+    if kind == "dense":
+        a = r.normal(size=(m, n))
+        return Dense(a), a
+    if kind == "gather":
+        idx = r.integers(-1, n, size=m)
+        w = r.normal(size=m)
+        D = np.zeros((m, n))
+        for i, j in enumerate(idx):
+            if j >= 0:
+                D[i, j] = w[i]
+        return Gather(idx, n, w), D
+    if kind == "scatter":
+        G, D = random_map("gather", n, m, r)
+        return Transposed(G), D.T
+    raise ValueError(kind)
+
+
+KINDS = ["zero", "diag", "scalar", "dense", "gather", "scatter"]
+
+
+def kron_map(r, p, q, rr, s, a_kind="dense", b_kind="dense"):
+    A, Ad = random_map(a_kind, p, q, r) if a_kind != "identity" else (Identity(p), np.eye(p))
+    B, Bd = random_map(b_kind, rr, s, r) if b_kind != "identity" else (Identity(rr), np.eye(rr))
+    return Kron(A, B), np.kron(Ad, Bd)
+
+
+def all_maps(r, m, n):
+    maps = [random_map(k, m, n, r) for k in KINDS if k not in ("diag", "scalar") or m == n]
+    return maps
+
+
+def check_dense_equivalence(L, D, r):
+    m, n = D.shape
+    assert L.shape == (m, n)
+    np.testing.assert_allclose(L.to_dense(), D, atol=1e-12)
+    X = r.normal(size=(n, 3))
+    np.testing.assert_allclose(L.apply(X), D @ X, atol=1e-12)
+    G = r.normal(size=(2, m))
+    np.testing.assert_allclose(L.rapply(G), G @ D, atol=1e-12)
+    np.testing.assert_allclose(L.T.to_dense(), D.T, atol=1e-12)
+    np.testing.assert_allclose(L.scaled(-1.5).to_dense(), -1.5 * D, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_matches_its_dense_form(kind):
+    r = np.random.default_rng(1)
+    L, D = random_map(kind, 4, 4 if kind in ("diag", "scalar") else 3, r)
+    check_dense_equivalence(L, D, r)
+
+
+@pytest.mark.parametrize("a_kind,b_kind", [("identity", "dense"), ("dense", "identity"), ("dense", "dense"),
+                                           ("diag", "dense"), ("dense", "diag"), ("identity", "identity")])
+def test_kron_matches_numpy_kron(a_kind, b_kind):
+    r = np.random.default_rng(2)
+    p, q = (3, 3) if a_kind in ("identity", "diag") else (3, 2)
+    rr, s = (2, 2) if b_kind in ("identity", "diag") else (2, 4)
+    K, D = kron_map(r, p, q, rr, s, a_kind, b_kind)
+    check_dense_equivalence(K, D, r)
+
+
+def test_sum_matches_sum_of_dense_forms():
+    r = np.random.default_rng(3)
+    (K1, D1), (K2, D2) = kron_map(r, 2, 2, 3, 3, "identity"), kron_map(r, 2, 2, 3, 3, "dense", "identity")
+    check_dense_equivalence(Sum([K1, K2]), D1 + D2, r)
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(0, 10_000),
+       st.sampled_from(KINDS + ["kron"]), st.sampled_from(KINDS + ["kron"]))
+def test_composition_and_addition_match_dense(m, k, n, seed, left, right):
+    r = np.random.default_rng(seed)
+
+    def make(kind, a, b):
+        if kind in ("diag", "scalar") and a != b:
+            kind = "dense"
+        if kind == "kron":
+            if a % 2 == 0 and b % 2 == 0:
+                return kron_map(r, 2, 2, a // 2, b // 2, "identity", "dense")
+            return kron_map(r, a, b, 1, 1, "dense", "dense")
+        return random_map(kind, a, b, r)
+
+    L, Ld = make(left, m, k)
+    R, Rd = make(right, k, n)
+    np.testing.assert_allclose(compose(L, R).to_dense(), Ld @ Rd, atol=1e-10)
+    L2, L2d = make(right, m, k)
+    np.testing.assert_allclose(add(L, L2).to_dense(), Ld + L2d, atol=1e-10)
+
+
+def test_structure_is_kept_where_the_algebra_allows():
+    d = np.arange(1.0, 4.0)
+    assert isinstance(Diag(d, 3) @ Diag(d, 3), Diag)
+    assert isinstance(Diag(d, 3) @ Gather([2, 0, 1], 3), Gather)
+    assert isinstance(Gather([2, 0], 3) @ Gather([2, 0, 1], 3), Gather)
+    K = Kron(Identity(3), Dense(np.ones((1, 4))))
+    assert isinstance(Diag(d, 3) @ K, Kron)                        # diag(1 - y²) (I ⊗ xᵀ) = diag(1 - y²) ⊗ xᵀ
+    assert isinstance(Kron(Identity(2), Dense(np.ones((2, 2)))) @ Kron(Identity(2), Dense(np.ones((2, 2)))), Kron)
+    assert isinstance(Zero(3, 3) @ K, Zero)
+    assert isinstance(Identity(3) @ K, Kron)
+    assert Gather.make(np.arange(4), 4).__class__ is Diag
+
+
+def test_kron_make_folds_trivial_identities():
+    B = Dense(np.ones((2, 3)))
+    assert Kron.make(Identity(1), B) is B
+    assert isinstance(Kron.make(Identity(2), Identity(3)), Diag)
+
+
+@pytest.mark.parametrize("kind", KINDS + ["kron"])
+@pytest.mark.parametrize("out_shape,in_shape", [((2, 3), (2, 3)), ((2, 3), (3, 2)), ((4,), (2, 2)), ((6,), (6,))])
+def test_reordered_is_the_column_major_permutation(kind, out_shape, in_shape):
+    r = np.random.default_rng(4)
+    m, n = int(np.prod(out_shape)), int(np.prod(in_shape))
+    if kind == "kron":
+        L, D = kron_map(r, *as_matrix_shape(out_shape)[:1], *as_matrix_shape(in_shape)[:1],
+                        as_matrix_shape(out_shape)[1], as_matrix_shape(in_shape)[1])
+    elif kind in ("diag", "scalar") and (m != n or out_shape != in_shape):
+        pytest.skip("square maps only")
+    else:
+        L, D = random_map(kind, m, n, r)
+    po, pi = flatten_perm(out_shape, "col"), flatten_perm(in_shape, "col")
+    R = L.reordered(po, pi, as_matrix_shape(out_shape), as_matrix_shape(in_shape))
+    np.testing.assert_allclose(R.to_dense(), D[np.ix_(po, pi)], atol=1e-12)
+
+
+def test_kron_change_of_order_swaps_factors():
+    """Seed 000: I ⊗ Bᵀ row-major is Bᵀ ⊗ I column-major, without a dense permutation."""
+    B = np.array([[1.0, 2.0], [3.0, 4.0]])
+    K = Kron(Identity(2), Dense(B.T))
+    R = K.reordered(flatten_perm((2, 2), "col"), flatten_perm((2, 2), "col"), (2, 2), (2, 2))
+    assert isinstance(R, Kron)
+    np.testing.assert_array_equal(R.to_dense(), np.kron(B.T, np.eye(2)))
+
+
+def test_dense_allocations_beyond_the_budget_are_refused(monkeypatch):
+    import mcalc.linops as L
+
+    monkeypatch.setattr(L, "_BUDGET", 1000)
+    with pytest.raises(TooLargeError, match="entries"):
+        Kron(Identity(20), Dense(np.ones((20, 20)))).to_dense()

@@ -7,6 +7,7 @@ disagree, 2 bad input or usage.  Every error is one line on stderr (plus a caret
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Annotated, Optional
 
@@ -41,6 +42,12 @@ class _Group(TyperGroup):
                     sys.exit(2)
                 ctx = getattr(e, "ctx", None)
                 where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                option = re.match(r"No such option: (\S+)", message)
+                if option and not re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)):
+                    text = option.group(1)
+                    text = text if len(text) <= 30 else text[:27] + "..."
+                    message = f"no such option: {text}"
+                    where = " (hint: an expression that starts with '-' goes after '--': mcalc jac -- \"-x\")"
                 _fail(f"usage error: {message}{where}")
             if type(e).__name__ == "Abort":
                 _fail("aborted", code=130)
@@ -121,10 +128,9 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
 
 # --- output --------------------------------------------------------------------------------------------------
 
-FORMATS = ("pretty", "json", "csv", "plain", "npy")
-
-
 def _check_output_options(fmt: str, out: str | None, precision: int | None) -> None:
+    from .output import FORMATS
+
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'", hint="choose " + ", ".join(FORMATS))
     if fmt == "npy" and not out:

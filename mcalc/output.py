@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 
@@ -23,6 +22,8 @@ def matrix_text(M: np.ndarray, sep: str, precision: int | None) -> str:
 
 
 def jac_json(result) -> str:
+    import json
+
     p, c = result.problem, result.comparison
     rows, cols = jacobian_sides(result)
     row_labels, _ = axis_labels(rows, p.order)

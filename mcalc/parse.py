@@ -9,7 +9,7 @@ of the rewritten operators are remembered to tell ``X^2`` from ``X**2``.
 from __future__ import annotations
 
 import ast
-import difflib
+import warnings
 from dataclasses import dataclass, field
 
 from .errors import ParseError, UnknownNameError
@@ -120,16 +120,20 @@ class _Parser:
 
     def run(self) -> Parsed:
         try:
-            tree = ast.parse(self.code, mode="eval")
+            with warnings.catch_warnings():             # e.g. "invalid decimal literal" is also a SyntaxWarning
+                warnings.simplefilter("ignore")
+                tree = ast.parse(self.code, mode="eval")
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("Perhaps you forgot a comma?", "").strip().rstrip(".")
+            hint = "check the operators and parentheses near the caret"
             if not e.offset or e.offset > len(self.code):       # Python reports the end of input as offset 0
                 col = len(self.source)
                 msg = "the expression ends too early" if msg == "invalid syntax" else msg
             else:
                 col = self._orig(e.offset - 1)
-            raise ParseError(msg, col=col, source=self.source,
-                             hint="check the operators and parentheses near the caret") from None
+            if "decimal literal" in msg:
+                msg, hint = "a number runs into a name", "multiplication needs a *: write 2*x, not 2x"
+            raise ParseError(msg, col=col, source=self.source, hint=hint) from None
         except (RecursionError, MemoryError):
             raise ParseError(f"the expression is nested too deeply (at most {MAX_DEPTH} levels)") from None
         except ValueError as e:
@@ -202,6 +206,8 @@ class _Parser:
         name = node.func.id
         fn = FUNCTIONS.get(name)
         if fn is None:
+            import difflib
+
             close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
             raise self.error(f"unknown function '{name}'", node.func, cls=UnknownNameError,
                              hint=f"did you mean '{close[0]}'?" if close else "run 'mcalc ops' for the list")

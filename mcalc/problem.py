@@ -33,8 +33,12 @@ def normalize_layout(layout: str) -> str:
 
 
 def normalize_wrt(wrt, variables: list[str]) -> list[str]:
+    if not variables:
+        raise UsageError("the expression has no variables: there is nothing to differentiate")
     if wrt is None or wrt == [] or wrt == "":
         return list(variables)
+    if not isinstance(wrt, (str, list, tuple)):
+        raise UsageError(f"wrt must be a variable name or a list of names, got {type(wrt).__name__}")
     items = [wrt] if isinstance(wrt, str) else list(wrt)
     names = []
     for item in items:
@@ -179,7 +183,8 @@ def _choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tupl
     style = "small" if any(n.op is not None and n.op.saturates for n in nodes) else "integers"
     for attempt in range(V.DEFAULT_ATTEMPTS):
         env = dict(given)
-        env.update({name: V.default_value(name, shape_of[name], seed, attempt, style) for name in missing})
+        env.update({name: V.default_value(name, shape_of[name], seed, attempt, style, rank, len(missing))
+                    for rank, name in enumerate(missing)})
         try:
             rules = LocalRules(evaluate(nodes, env))
             if not _well_conditioned(nodes, rules.vals):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
-from rich.table import Table
 from rich.text import Text
 
 from .labels import axis_labels, jacobian_sides
@@ -170,26 +169,30 @@ def array_text(a: np.ndarray, precision: int = 4, prefix: str = "") -> str:
                                     formatter={"float_kind": fmt}, prefix=prefix)
 
 
-def header(result, precision: int = 4) -> Table:
+def header(result, precision: int = 4) -> Text:
+    """What was computed, at which values, in which convention: 'key  value' lines."""
     p = result.problem
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style=STYLE["key"], no_wrap=True)
-    grid.add_column()
-    grid.add_row("f", Text(f"{p.expression}   shape {fmt_shape(p.out_shape)}"))
-    grid.add_row("wrt", ", ".join(f"{v.name} {fmt_shape(v.shape)}" for v in p.wrt))
-    order = "row-major (numpy/PyTorch: rows stacked)" if p.order == "row" else "column-major (vec: columns stacked)"
-    grid.add_row("order", order)
-    layout = ("numerator: one row per entry of f" if p.layout == "numerator"
-              else "denominator: one row per entry of the wrt variables")
-    grid.add_row("layout", layout)
-    for name, value in p.values.items():
-        note = "  (chosen by mcalc; set with --value)" if name in p.defaulted else ""
-        grid.add_row("value" if name == next(iter(p.values)) else "",
-                     Text(array_text(value, precision, f"{name} = ")) + Text(note, style=STYLE["note"]))
     m, n = p.root.size, sum(v.size for v in p.wrt)
+    rows = [
+        ("f", f"{p.expression}   shape {fmt_shape(p.out_shape)}"),
+        ("wrt", ", ".join(f"{v.name} {fmt_shape(v.shape)}" for v in p.wrt)),
+        ("order", "row-major (numpy/PyTorch: rows stacked)" if p.order == "row"
+         else "column-major (vec: columns stacked)"),
+        ("layout", "numerator: one row per entry of f" if p.layout == "numerator"
+         else "denominator: one row per entry of the wrt variables"),
+    ]
+    for k, (name, value) in enumerate(p.values.items()):
+        note = "  (chosen by mcalc; set with --value)" if name in p.defaulted else ""
+        rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + note))
     shape = (m, n) if p.layout == "numerator" else (n, m)
-    grid.add_row("J", f"{shape[0]}×{shape[1]}, {result.mode} accumulation")
-    return grid
+    rows.append(("J", f"{shape[0]}×{shape[1]}, {result.mode} accumulation"))
+    out = Text()
+    for key, value in rows:
+        lines = value.split("\n")
+        out.append(f"{key:<8}", style=STYLE["key"])
+        out.append(lines[0] + "".join("\n" + " " * 8 + line for line in lines[1:]) + "\n")
+    out.rstrip()
+    return out
 
 
 def verdict(result) -> Text:

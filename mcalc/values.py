@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ast
-import json
 import re
-import zlib
+import warnings
 
 import numpy as np
 
@@ -79,7 +78,7 @@ def parse_value(text, name: str = "value") -> np.ndarray:
         raise ValueSpecError(f"empty value for {name}")
     if t.startswith("@"):
         return as_value(_load(t[1:], name), name)
-    if t.startswith("["):
+    if t[0] in "[(":
         return as_value(_literal(t, name), name)
     rows = [r for r in t.split(";")]
     try:
@@ -95,12 +94,16 @@ def parse_value(text, name: str = "value") -> np.ndarray:
 
 
 def _literal(t: str, name: str):
+    import json
+
     try:
         return json.loads(t)
     except ValueError:
         pass
     try:
-        tree = ast.parse(t, mode="eval").body
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(t, mode="eval").body
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         raise ValueSpecError(f"cannot read the value of {name}: not a list of numbers",
                              hint="write it like [[1, 2], [3, 4]]") from None
@@ -115,6 +118,8 @@ def _literal(t: str, name: str):
             return -v if isinstance(n.op, ast.USub) else v
         if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool):
             return n.value
+        if isinstance(n, ast.Name) and n.id.lower() in ("nan", "inf", "infinity"):
+            return float(n.id.lower().replace("infinity", "inf"))        # refused by as_value, with its reason
         raise ValueSpecError(f"the value of {name} may hold only numbers in nested lists",
                              hint="write it like [[1, 2], [3, 4]]")
 
@@ -168,22 +173,36 @@ def resolve_shapes(variables, values, named, default) -> dict[str, tuple]:
 
 # --- default values: readable, reproducible, in the domain ------------------------------------------------------
 
-DEFAULT_ATTEMPTS = 12
-_CLASSES = {"integers": ("int", "pos", "signed"), "small": ("signed", "pos", "int")}
+_KINDS = {"integers": ("int", "pos", "signed", "desc", "asc"), "small": ("signed", "pos", "int", "desc", "asc")}
+_DRAWS = 3
+DEFAULT_ATTEMPTS = _DRAWS * 5
 
 
-def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str = "integers") -> np.ndarray:
-    """Readable values: integers 1..5, one decimal in [0.1, 0.9], or one decimal in ±[0.1, 0.9].
+def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str = "integers", rank: int = 0,
+                  count: int = 1) -> np.ndarray:
+    """Readable values, drawn in kinds tried in turn (three draws each, attempt 0..14):
 
-    Each style tries its three kinds in turn, four draws each (attempt 0..11): "integers" starts with integers
-    (A@B, X^2, inv(A) read best with them); "small" starts with signed decimals, for expressions with functions
-    that saturate or explode away from 0 (tanh(W@x + b) with integer values has a Jacobian of zeros).
-    The draw depends only on (seed, attempt, name), so adding a variable does not change the others."""
-    kind = _CLASSES[style][min(attempt // 4, 2)]
-    rng = np.random.default_rng([seed % (2 ** 32), attempt, zlib.crc32(name.encode())])
-    if kind == "int":
-        return rng.integers(1, 6, size=shape).astype(float)
-    v = rng.integers(1, 10, size=shape) / 10.0
+    int      integers 1..5                 pos     one decimal in [0.1, 0.9]
+    signed   one decimal in ±[0.1, 0.9]    desc    integers 1..5 times 10^-rank (x - y > 0 for x before y)
+    asc      integers 1..5 times 10^-(count-1-rank)  (y - x > 0)
+
+    rank is the variable's place among the count variables that need values.  Style "integers" starts with
+    integers (A@B, X^2, inv(A) read best with them); "small" starts with signed decimals, for expressions with
+    functions that saturate or explode away from 0 (tanh(W@x + b) with integers has a Jacobian of zeros).
+    The draw depends only on (seed, attempt, name, rank), so adding a variable later in the expression does not
+    change the others.  (The standard library's generator, seeded with a string, is stable across runs and costs
+    no import time, unlike numpy.random.)"""
+    import random
+
+    kind = _KINDS[style][min(attempt // _DRAWS, len(_KINDS[style]) - 1)]
+    rng = random.Random(f"mcalc/{seed}/{attempt}/{name}")
+    n = int(np.prod(shape, dtype=np.int64))
+    if kind in ("int", "desc", "asc"):
+        v = np.array(rng.choices(range(1, 6), k=n), dtype=float)
+        if kind != "int":
+            v *= 10.0 ** -(rank if kind == "desc" else count - 1 - rank)
+        return v.reshape(shape)
+    v = np.array(rng.choices(range(1, 10), k=n), dtype=float) / 10.0
     if kind == "signed":
-        v = v * rng.choice([-1.0, 1.0], size=shape)
-    return np.asarray(v, dtype=float)
+        v *= np.array(rng.choices((-1.0, 1.0), k=n))
+    return v.reshape(shape)

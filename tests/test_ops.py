@@ -112,7 +112,7 @@ FORWARD = [
     ("norm(A)", lambda: np.linalg.norm(A)), ("norm(x)", lambda: np.linalg.norm(x)), ("softmax(x)", lambda: _softmax(x)),
     ("logsumexp(x)", lambda: np.log(np.exp(x).sum())), ("diag(x)", lambda: np.diag(x)), ("diag(A)", lambda: np.diag(A)),
     ("kron(A, B)", lambda: np.kron(A, B)), ("outer(x, x)", lambda: np.outer(x, x)), ("dot(x, x)", lambda: x @ x),
-    ("vec(A)", lambda: A.ravel()), ("eye(3) + ones(3, 3) + zeros(3)", lambda: np.eye(3) + 1), ("pi * e", lambda: np.pi * np.e),
+    ("vec(A)", lambda: A.ravel()), ("eye(3) + ones(3, 3) + zeros(3) - A", lambda: np.eye(3) + 1 - A), ("pi * e * x", lambda: np.pi * np.e * x),
     ("[x[0], x[1]]", lambda: x[:2]), ("[[x[0], x[1]], [x[2], 1]]", lambda: np.array([[x[0], x[1]], [x[2], 1]])),
     ("A + x", lambda: A + x), ("A - x'", lambda: A - x), ("x + A[:, 0:1]", lambda: x + A[:, 0:1]),
 ]

@@ -1,0 +1,72 @@
+"""The Python API: its results, and its promise that any input whatsoever raises only McalcError."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mcalc
+import mcalc.linops
+
+
+def test_jacobian_and_gradient():
+    J = mcalc.jacobian("A@B", "A", {"A": [[1, 2], [3, 4]], "B": [[5, 6], [7, 8]]})
+    assert J.shape == (4, 4) and J[0, 0] == 5 and J[0, 1] == 7
+    g = mcalc.gradient("trace(A@B)", "A", {"A": [[1, 2], [3, 4]], "B": [[5, 6], [7, 8]]})
+    np.testing.assert_array_equal(g, [[5, 7], [6, 8]])                 # Bᵀ
+    assert mcalc.jacobian("x*y", "x", shapes={"x": 3, "y": (3,)}).shape == (3, 3)
+    assert mcalc.jacobian("x*y", "x", shapes="x=3,y=3").shape == (3, 3)
+    assert mcalc.jacobian("A@B", "A", shapes=(2, 2), order="F").shape == (4, 4)
+
+
+def test_gradient_refuses_non_scalar_outputs():
+    with pytest.raises(mcalc.UsageError, match="scalar"):
+        mcalc.gradient("A@B", "A", shapes="2x2")
+
+
+@pytest.mark.parametrize("args", [
+    dict(expr=None, wrt="x"), dict(expr=3, wrt="x"), dict(expr="x", wrt=3), dict(expr="x", wrt="x", values=5),
+    dict(expr="x", wrt="x", shapes={"x": "nope"}), dict(expr="x", wrt="x", shapes={"x": (0,)}),
+    dict(expr="x", wrt="x", shapes={"x": (1, 2, 3)}), dict(expr="x", wrt="x", values={"x": object()}),
+    dict(expr="x", wrt="x", order="Z"), dict(expr="x", wrt="x", layout=None),
+])
+def test_bad_arguments_raise_mcalc_errors(args):
+    with pytest.raises(mcalc.McalcError) as info:
+        mcalc.jacobian(**args)
+    assert not isinstance(info.value, mcalc.InternalError), info.value
+
+
+TOKENS = ["A", "B", "x", "s", "e", "pi", "1", "2", "0", "-1", "0.5", "+", "-", "*", "/", "**", "^", "@", "'", ".T",
+          "(", ")", "[", "]", ",", ":", " ", "exp", "log", "sqrt", "inv", "det", "logdet", "sum", "trace", "norm",
+          "softmax", "diag", "kron", "outer", "dot", "vec", "eye", "ones", "zeros", "axis=", "abs", "relu", "tanh",
+          "__", "lambda", "import", "'a'", ";", "=", "!", "#", "\\", "{", "}", "1e308", "mean", "arcsin", "transpose"]
+
+
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=14).map("".join),
+       st.sampled_from(["2x2", "3", "scalar", "1x3", "A=2x3,B=3x2"]))
+def test_token_soup_raises_only_mcalc_errors(monkeypatch_budget, text, shapes):
+    try:
+        J = mcalc.jacobian(text, None, shapes=shapes)
+    except mcalc.InternalError as e:                 # a bug: fail loudly
+        raise AssertionError(f"{text!r}: {e}") from e
+    except mcalc.McalcError:
+        return
+    assert J.ndim == 2 and np.all(np.isfinite(J))
+
+
+@given(st.text(max_size=40))
+def test_arbitrary_text_raises_only_mcalc_errors(monkeypatch_budget, text):
+    try:
+        mcalc.jacobian(text, None, shapes="2x2")
+    except mcalc.InternalError as e:
+        raise AssertionError(f"{text!r}: {e}") from e
+    except mcalc.McalcError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_budget():
+    old = mcalc.linops._BUDGET
+    mcalc.linops._BUDGET = 16 << 20                  # fuzzing must not allocate gigabytes
+    yield
+    mcalc.linops._BUDGET = old

@@ -1,0 +1,91 @@
+"""The chain rule: which direction it accumulates in, what structure it keeps, and how much it allocates."""
+
+import numpy as np
+import pytest
+
+import mcalc.linops as L
+from mcalc.chain import LocalRules, choose_mode, linear_maps
+from mcalc.expr import evaluate
+from mcalc.problem import prepare
+
+
+def maps_of(expr, wrt, shapes, mode=None, values=None):
+    p = prepare(expr, wrt, values=values, shapes=shapes)
+    return linear_maps(p.nodes, LocalRules(evaluate(p.nodes, p.values)), p.wrt, mode), p
+
+
+def test_mode_follows_the_sizes():
+    p = prepare("sum(A@B)", "A", shapes="3x3")
+    assert choose_mode(p.root, p.wrt) == "reverse"                 # a scalar output: a gradient
+    p = prepare("A@x", "x", shapes=["A=5x2", "x=2"])
+    assert choose_mode(p.root, p.wrt) == "forward"                 # 2 inputs, 5 outputs
+
+
+@pytest.mark.parametrize("expr", ["x*x + x", "sin(x) * exp(x) - x@x", "[x[0]*x[1], x[1]**2, sum(x)]",
+                                  "outer(x, x) @ x", "tanh(A@x) * x"])
+def test_both_directions_agree(expr):
+    shapes = ["x=3", "A=3x3"] if "A" in expr else "x=3"
+    fwd, p = maps_of(expr, "x", shapes, "forward")
+    rev, _ = maps_of(expr, "x", shapes, "reverse")
+    np.testing.assert_allclose(fwd[0].to_dense(), rev[0].to_dense(), rtol=1e-12, atol=1e-12)
+
+
+def test_structure_survives_the_chain():
+    maps, _ = maps_of("A@B", "A", "4x4")
+    assert isinstance(maps[0], L.Kron)                            # I ⊗ Bᵀ, never dense until asked
+    maps, _ = maps_of("tanh(W@x + b)", "W", ["W=5x7", "x=7", "b=5"])
+    assert isinstance(maps[0], L.Kron)                            # diag(1 - y²) ⊗ xᵀ
+    maps, _ = maps_of("exp(x) * x", "x", ["x=5"])
+    assert isinstance(maps[0], L.Diag)
+    maps, _ = maps_of("A.T", "A", "3x3")
+    assert isinstance(maps[0], L.Gather)                          # the commutation matrix as a permutation
+
+
+def test_parts_that_do_not_depend_on_wrt_are_never_built(monkeypatch):
+    built = []
+    real = LocalRules.__call__
+
+    def spy(self, node, i):
+        built.append((node.op.name, i))
+        return real(self, node, i)
+
+    monkeypatch.setattr(LocalRules, "__call__", spy)
+    maps_of("A@x + inv(B)@exp(C)", "x", ["A=3x3", "B=3x3", "C=3", "x=3"])
+    assert sorted(set(built)) == [("add", 0), ("matmul", 1)]      # d(A@x)/dx and d(sum)/d(A@x), nothing else
+
+
+def _track_dense(monkeypatch):
+    sizes = []
+    real = L.check_dense
+
+    def spy(m, n, *args, **kwargs):
+        sizes.append(m * n)
+        return real(m, n, *args, **kwargs)
+
+    monkeypatch.setattr(L, "check_dense", spy)
+    return sizes
+
+
+def test_a_gradient_allocates_no_more_than_its_input(monkeypatch):
+    """Reverse accumulation: sum(exp(A@B) * C) wrt A at n×n never builds anything of n⁴ entries."""
+    n = 24
+    sizes = _track_dense(monkeypatch)
+    p = prepare("sum(exp(A@B) * C)", "A", values={k: np.random.default_rng(0).normal(size=(n, n)) / n
+                                                 for k in "ABC"})
+    J = p.analytic()
+    assert J.shape == (1, n * n)
+    assert max(sizes) <= n * n
+
+
+def test_a_jacobian_allocates_its_answer_once(monkeypatch):
+    n = 12
+    sizes = _track_dense(monkeypatch)
+    prepare("A@B", "A", shapes=f"{n}x{n}").analytic()
+    assert sizes.count(n ** 4) == 1 and max(sizes) == n ** 4
+
+
+def test_column_major_keeps_the_kronecker_structure(monkeypatch):
+    n = 10
+    sizes = _track_dense(monkeypatch)
+    prepare("A@B", "A", shapes=f"{n}x{n}", order="col").analytic()
+    assert sizes.count(n ** 4) == 1                               # Bᵀ ⊗ I written directly, no permuted copy

@@ -1,0 +1,220 @@
+"""The command line as a user meets it, through Typer's CliRunner: every format, every class of bad input."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mcalc.cli import app
+
+runner = CliRunner()
+
+
+def run(*args, **kw):
+    return runner.invoke(app, list(args), **kw)
+
+
+def one_error_line(res, code=2):
+    assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
+    assert res.stdout == ""                                        # no partial result
+    first = res.stderr.splitlines()[0]
+    assert first.startswith("mcalc: ") and "Traceback" not in res.stderr
+    return first
+
+
+def test_canonical_command_pretty():
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "2x2")
+    assert res.exit_code == 0, res.stderr
+    out = res.stdout
+    for fragment in ("A@B", "row-major", "numerator", "A = ", "B = ", "A[0,0]", "A[1,1]", "f[0,0]", "f[1,1]", "✓"):
+        assert fragment in out
+    assert "\x1b[" not in out                                      # no colour when not a terminal
+    assert out.count("┼") >= 4                                     # a 2×2 grid of blocks
+
+
+def test_pretty_block_grid_follows_the_order():
+    row = run("jac", "A@B", "--wrt", "A", "--value", "A=1 2; 3 4", "--value", "B=5 6; 7 8").stdout
+    col = run("jac", "A@B", "--wrt", "A", "--value", "A=1 2; 3 4", "--value", "B=5 6; 7 8", "--order", "col").stdout
+    # row-major: columns A[0,0] A[0,1] | A[1,0] A[1,1]; column-major: A[0,0] A[1,0] | A[0,1] A[1,1]
+    assert row.index("A[0,1]") < row.index("A[1,0]")
+    assert col.index("A[1,0]") < col.index("A[0,1]")
+    assert "column-major" in col
+
+
+def test_colour_on_a_terminal_and_none_with_no_color(monkeypatch):
+    from mcalc import cli
+    from mcalc.problem import compute, prepare
+
+    result = compute(prepare("A@B - B", "A", shapes="2x2"))
+    from rich.console import Console
+
+    from mcalc.render import jac_view
+
+    buf = io.StringIO()
+    Console(file=buf, force_terminal=True, width=120, color_system="truecolor").print(jac_view(result))
+    assert "\x1b[" in buf.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    res = run("jac", "A@B", "--shape", "2x2", "--wrt", "A")
+    assert "\x1b[" not in res.stdout
+    assert cli is not None
+
+
+def test_json_has_the_documented_keys():
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "2x2", "--format", "json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    for key in ("expression", "wrt", "order", "layout", "output_shape", "input_shapes", "values", "jacobian",
+                "finite_difference", "max_abs_error", "max_rel_error", "agree"):
+        assert key in doc
+    assert doc["wrt"] == ["A"] and doc["order"] == "row" and doc["layout"] == "numerator"
+    assert doc["output_shape"] == [2, 2] and doc["input_shapes"] == {"A": [2, 2]}
+    B = np.array(doc["values"]["B"])
+    np.testing.assert_array_equal(doc["jacobian"], np.kron(np.eye(2), B.T))
+    assert doc["agree"] is True and doc["max_abs_error"] < 1e-8
+
+
+def test_json_scalar_output_is_one_row_and_scalar_input_one_column():
+    doc = json.loads(run("jac", "x*y", "--wrt", "x", "--format", "json").stdout)
+    assert np.array(doc["jacobian"]).shape == (1, 1)
+    doc = json.loads(run("jac", "sum(A)", "--shape", "2x3", "--format", "json").stdout)
+    assert np.array(doc["jacobian"]).shape == (1, 6)
+    doc = json.loads(run("jac", "[r*cos(t), r*sin(t)]", "--wrt", "r,t", "--format", "json").stdout)
+    assert np.array(doc["jacobian"]).shape == (2, 2) and doc["wrt"] == ["r", "t"]
+
+
+def test_wrt_repeated_or_comma_separated():
+    a = json.loads(run("jac", "[r*cos(t), r*sin(t)]", "--wrt", "r", "--wrt", "t", "--format", "json").stdout)
+    b = json.loads(run("jac", "[r*cos(t), r*sin(t)]", "--wrt", "r,t", "--format", "json").stdout)
+    assert a["jacobian"] == b["jacobian"]
+
+
+def test_csv_plain_and_npy(tmp_path):
+    vals = ["--value", "A=[[1,2],[3,4]]", "--value", "B=[[5,6],[7,8]]", "--wrt", "A"]
+    expected = np.kron(np.eye(2), np.array([[5.0, 6], [7, 8]]).T)
+    csv = run("jac", "A@B", *vals, "--format", "csv")
+    np.testing.assert_array_equal(np.loadtxt(io.StringIO(csv.stdout), delimiter=","), expected)
+    plain = run("jac", "A@B", *vals, "--format", "plain")
+    np.testing.assert_array_equal(np.loadtxt(io.StringIO(plain.stdout)), expected)
+    out = tmp_path / "J.npy"
+    res = run("jac", "A@B", *vals, "--format", "npy", "--out", str(out))
+    assert res.exit_code == 0 and res.stdout == ""
+    np.testing.assert_array_equal(np.load(out), expected)
+    res = run("jac", "A@B", *vals, "--format", "csv", "--out", str(tmp_path / "J.csv"))
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "J.csv", delimiter=","), expected)
+    res = run("jac", "A@B", *vals, "--out", str(tmp_path / "J.txt"))
+    assert "A[0,0]" in (tmp_path / "J.txt").read_text()
+
+
+def test_plain_keeps_full_precision_unless_asked():
+    res = run("jac", "x/3", "--value", "x=1", "--format", "plain")
+    assert float(res.stdout) == 1 / 3
+    res = run("jac", "x/3", "--value", "x=1", "--format", "plain", "--precision", "3")
+    assert res.stdout.strip() == "0.333"
+
+
+def test_layout_denominator_is_the_transpose():
+    num = json.loads(run("jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "A", "--format", "json").stdout)
+    den = json.loads(run("jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "A", "--format", "json",
+                         "--layout", "denominator").stdout)
+    np.testing.assert_array_equal(np.array(num["jacobian"]).T, den["jacobian"])
+    assert den["layout"] == "denominator"
+
+
+def test_quiet_prints_nothing_and_exit_codes_tell():
+    assert run("jac", "A@B", "--shape", "2x2", "-q").stdout == ""
+    assert run("jac", "A@B", "--shape", "2x2", "-q").exit_code == 0
+    res = run("jac", "abs(x)", "--value", "x=0", "-q")
+    assert res.exit_code == 1 and res.stdout == ""
+
+
+def test_disagreement_exits_1_and_says_where():
+    res = run("jac", "abs(x)", "--value", "x=0")
+    assert res.exit_code == 1
+    assert "not differentiable" in res.stdout and "x" in res.stdout
+    res = run("jac", "relu(x)", "--value", "x=[0, 1]", "--format", "json")
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 1 and doc["agree"] is False
+    assert doc["kinks"][0]["column_label"] == "x[0]"
+    res = run("jac", "x**3", "--value", "x=2", "--tol", "1e-30")
+    assert res.exit_code == 1 and "disagree" in res.stdout and "worst at f / x" in res.stdout
+
+
+def test_fd_methods():
+    for method in ("central", "forward", "complex", "richardson", "none"):
+        res = run("jac", "inv(A)", "--shape", "2x2", "--fd", method, "--format", "json")
+        assert res.exit_code == 0, (method, res.stderr)
+        assert json.loads(res.stdout)["fd_method"] == (None if method == "none" else method)
+
+
+def test_help_and_version():
+    res = run("jac", "--help")
+    assert res.exit_code == 0 and "--wrt" in res.stdout and "Examples" in res.stdout
+    res = run("--version")
+    assert res.exit_code == 0 and res.stdout.startswith("mcalc ")
+
+
+BAD = [
+    (["jac", "A@@B", "--shape", "2x2"], "syntax error at column 3"),
+    (["jac", "expp(A)"], "did you mean 'exp'"),
+    (["jac", "A@B", "--wrt", "C"], "not in the expression"),
+    (["jac", "A@B", "--shape", "A=2x3,B=2x2"], "not aligned"),
+    (["jac", "A@B", "--shape", "2y2"], "malformed shape"),
+    (["jac", "A@B", "--value", "A=[[1,2],[3]]"], "ragged"),
+    (["jac", "A@B", "--value", "A=@/no/such/file.npy"], "cannot read"),
+    (["jac", "A@B", "--value", "A=1 2; 3 4", "--shape", "A=3x3"], "--shape says"),
+    (["jac", "A[5]", "--shape", "2x2"], "out of bounds"),
+    (["jac", "A^2.5", "--shape", "2x2"], "integer literal"),
+    (["jac", "A^-1", "--shape", "2x2"], "negative matrix power"),
+    (["jac", "A^2", "--shape", "2x3"], "square matrix"),
+    (["jac", "log(x)", "--value", "x=-1"], "log needs positive arguments"),
+    (["jac", "inv(A)", "--value", "A=1 2; 2 4"], "singular"),
+    (["jac", "A@B", "--shape", "4000x4000"], "too large"),
+    (["jac", "--", "-" * 3000 + "x"], "nested too deeply"),
+    (["jac", "-x*y"], "goes after '--'"),
+    (["jac", "__import__('os').system('echo hi')"], "syntax error"),
+    (["jac", "A.__class__"], "not allowed"),
+    (["jac", "lambda: 0"], "lambda"),
+    (["jac", "[x for x in y]"], "comprehension"),
+    (["jac", "x", "--format", "xml"], "unknown format"),
+    (["jac", "x", "--format", "npy"], "needs --out"),
+    (["jac", "x", "--order", "diagonal"], "unknown order"),
+    (["jac", "x", "--layout", "sideways"], "unknown layout"),
+    (["jac", "x", "--fd", "secant"], "unknown finite-difference"),
+    (["jac", "abs(x)", "--fd", "complex"], "complex-analytic"),
+    (["jac", "x", "--precision", "x"], "usage error"),
+    (["jac", "x", "--wrtt", "x"], "No such option"),
+    (["jac"], "Missing argument"),
+    (["jac", "x", "--value", "x=nan"], "nan or inf"),
+    (["jac", "sqrt(x)", "--value", "x=0"], "not finite"),
+    (["jac", "x", "--out", "/no/such/dir/file"], "cannot write"),
+]
+
+
+@pytest.mark.parametrize("args,fragment", BAD, ids=[" ".join(a)[:40] for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(args, fragment):
+    res = run(*args)
+    first = one_error_line(res)
+    assert fragment in first, first
+
+
+def test_syntax_errors_show_a_caret_under_the_column():
+    res = run("jac", "A @@ B")
+    lines = res.stderr.splitlines()
+    assert lines[1].strip() == "A @@ B"
+    assert lines[2].index("^") == lines[1].index("@@") + 1
+
+
+def test_expressions_starting_with_minus_go_after_double_dash():
+    res = run("jac", "--wrt", "x", "--format", "plain", "--", "-x*y")
+    assert res.exit_code == 0 and float(res.stdout) < 0
+
+
+def test_module_entry_point_runs():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mcalc", "jac", "x*y", "--wrt", "x", "--format", "plain"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip()

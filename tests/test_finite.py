@@ -1,0 +1,112 @@
+"""Finite differences against closed forms: accuracy per method, kinks, the complex step's limits, batching."""
+
+import numpy as np
+import pytest
+
+import mcalc.expr
+import mcalc.finite
+from mcalc.errors import DomainError, UsageError
+from mcalc.finite import finite_jacobian
+from mcalc.problem import compute, prepare
+
+X = np.array([[2.0, 1.0, 0.5], [0.3, 3.0, 1.0], [1.0, -0.5, 2.5]])
+W = np.array([[0.2, -0.1, 0.4], [0.3, 0.5, -0.2]])
+xv = np.array([1.0, 0.5, -1.0])
+bv = np.array([0.1, -0.3])
+
+
+def closed_forms():
+    Y = np.linalg.inv(X)
+    s = np.exp(xv) / np.exp(xv).sum()
+    y = np.tanh(W @ xv + bv)
+    r, t = 2.0, 0.7
+    I3 = np.eye(3)
+    return [
+        ("inv(X)", "X", {"X": X}, -np.kron(Y, Y.T)),
+        ("X^3", "X", {"X": X}, np.kron(X @ X, I3) + np.kron(X, X.T) + np.kron(I3, (X @ X).T)),
+        ("softmax(x)", "x", {"x": xv}, np.diag(s) - np.outer(s, s)),
+        ("exp(x)", "x", {"x": xv}, np.diag(np.exp(xv))),
+        ("tanh(W@x + b)", "W", {"W": W, "x": xv, "b": bv}, np.diag(1 - y ** 2) @ np.kron(np.eye(2), xv[None])),
+        ("[r*cos(t), r*sin(t)]", "r,t", {"r": r, "t": t},
+         np.array([[np.cos(t), -r * np.sin(t)], [np.sin(t), r * np.cos(t)]])),
+    ]
+
+
+@pytest.mark.parametrize("method,bound", [("central", 1e-8), ("richardson", 1e-11), ("complex", 1e-11)])
+@pytest.mark.parametrize("case", closed_forms(), ids=lambda c: c[0])
+def test_accuracy_on_smooth_cases(case, method, bound):
+    expr, wrt, values, expected = case
+    p = prepare(expr, wrt, values)
+    F = finite_jacobian(p.nodes, p.values, p.wrt, method).J
+    err = np.abs(F - expected).max() / max(1.0, np.abs(expected).max())
+    assert err <= bound, err
+
+
+def test_forward_differences_are_first_order_but_close():
+    p = prepare("exp(x)", "x", {"x": xv})
+    F = finite_jacobian(p.nodes, p.values, p.wrt, "forward").J
+    assert np.abs(F - np.diag(np.exp(xv))).max() < 1e-6
+
+
+@pytest.mark.parametrize("expr,value", [("abs(x)", 0.0), ("relu(x)", 0.0), ("abs(x - 1)", 1.0)])
+def test_kinks_are_detected_and_disagree(expr, value):
+    r = compute(prepare(expr, "x", {"x": value}), "central")
+    assert not r.comparison.agree
+    i, j, right, left = r.comparison.kinks[0]
+    assert (i, j) == (0, 0) and right != left
+
+
+@pytest.mark.parametrize("expr,value", [("x**2", 0.0), ("exp(x)", 10.0), ("sin(100*x)", 0.3), ("abs(x)", 0.5),
+                                        ("relu(x)", 2.0), ("x**3", -2.0)])
+def test_no_false_kinks_on_smooth_points(expr, value):
+    r = compute(prepare(expr, "x", {"x": value}), "central")
+    assert r.comparison.agree, r.comparison
+
+
+def test_complex_step_refuses_non_analytic_operations():
+    with pytest.raises(UsageError, match="complex-analytic"):
+        compute(prepare("abs(x) + x", "x", {"x": 1.0}), "complex")
+    # a non-analytic op that does not depend on the wrt variable is fine
+    r = compute(prepare("abs(y) * x", "x", {"x": 1.0, "y": -2.0}), "complex")
+    assert r.comparison.agree
+
+
+def test_a_step_that_leaves_the_domain_is_reported():
+    with pytest.raises(DomainError, match="finite-difference step"):
+        compute(prepare("sqrt(x)", "x", {"x": 1e-12}), "central")
+    r = compute(prepare("sqrt(x)", "x", {"x": 1e-12}), "complex")     # the complex step stays on the real axis
+    assert r.comparison.agree
+
+
+def test_perturbations_are_batched_not_looped(monkeypatch):
+    calls = []
+    real = mcalc.finite.evaluate
+
+    def counting(nodes, env):
+        calls.append(1)
+        return real(nodes, env)
+
+    monkeypatch.setattr(mcalc.finite, "evaluate", counting)
+    p = prepare("A@B", "A", shapes="6x6")
+    fr = finite_jacobian(p.nodes, p.values, p.wrt, "central")
+    assert fr.evaluations == 2 * 36                      # two evaluations per input entry ...
+    assert len(calls) == 1 + 2                           # ... done in one batch per direction (plus f(x))
+
+
+def test_tolerance_and_error_definitions():
+    r = compute(prepare("x*x", "x", {"x": [1.0, 2.0]}), "central", tol=1e-30)
+    assert not r.comparison.agree and r.comparison.bad
+    r = compute(prepare("x*x", "x", {"x": [1.0, 2.0]}), "central")
+    assert r.comparison.agree
+    assert r.comparison.max_rel_error == pytest.approx(r.comparison.max_abs_error / 4.0)
+    r = compute(prepare("x - x", "x", {"x": 3.0}), "central")       # an exactly zero Jacobian
+    assert r.comparison.agree and r.comparison.max_rel_error == 0.0
+
+
+def test_no_fd_and_bad_method():
+    r = compute(prepare("x*x", "x", {"x": 1.0}), "none")
+    assert r.F is None and r.comparison is None
+    with pytest.raises(UsageError):
+        compute(prepare("x*x", "x", {"x": 1.0}), "secant")
+    with pytest.raises(UsageError):
+        compute(prepare("x*x", "x", {"x": 1.0}), "central", tol=-1)

@@ -1,0 +1,33 @@
+"""Start-up hygiene: the canonical command must not import what it does not need (sympy, scipy, pydantic, the
+test tools).  Wall time is measured by bench/startup.py, not here."""
+
+import json
+import subprocess
+import sys
+
+SNIPPET = """
+import sys, json
+from mcalc.cli import app
+try:
+    app(["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--format", "{fmt}"])
+except SystemExit:
+    pass
+print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
+"""
+
+
+def imported(fmt):
+    out = subprocess.run([sys.executable, "-c", SNIPPET.replace("{fmt}", fmt)], capture_output=True, text=True,
+                         timeout=60)
+    return set(json.loads(out.stderr.strip().splitlines()[-1]))
+
+
+def test_canonical_command_imports_nothing_heavy():
+    mods = imported("pretty")
+    for heavy in ("sympy", "scipy", "pydantic", "hypothesis", "pytest", "matplotlib", "pandas"):
+        assert heavy not in mods, heavy
+
+
+def test_machine_formats_do_not_import_rich():
+    mods = imported("json")
+    assert "rich" not in mods and "sympy" not in mods and "scipy" not in mods

@@ -1,0 +1,123 @@
+"""--shape and --value, files, conflicts, and the default values."""
+
+import numpy as np
+import pytest
+
+import mcalc
+from mcalc.errors import UsageError, ValueSpecError
+from mcalc.problem import prepare
+from mcalc.values import default_value, parse_shape, parse_shape_specs, parse_value
+
+
+@pytest.mark.parametrize("text,shape", [("2x3", (2, 3)), ("3", (3,)), ("3x1", (3, 1)), ("scalar", ()), ("()", ()),
+                                        ("2X3", (2, 3)), ("2×3", (2, 3)), ("(2,3)", (2, 3)), ("1x4", (1, 4))])
+def test_shapes(text, shape):
+    assert parse_shape(text) == shape
+
+
+@pytest.mark.parametrize("text", ["2x", "x3", "2x3x4", "a", "-2", "0x3", "2.5", "2 3"])
+def test_malformed_shapes(text):
+    with pytest.raises(ValueSpecError):
+        parse_shape(text)
+
+
+def test_shape_items_default_and_named():
+    assert parse_shape_specs(["2x2", "A=2x3,x=3", "s=scalar"]) == ((2, 2), {"A": (2, 3), "x": (3,), "s": ()})
+    assert parse_shape_specs(["A=(2,3),B=3x1"]) == (None, {"A": (2, 3), "B": (3, 1)})
+    with pytest.raises(ValueSpecError):
+        parse_shape_specs(["1A=2x2"])
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("3", 3.0), ("-0.5", -0.5), ("1e-3", 1e-3), ("[1, 2, 3]", [1, 2, 3]), ("[[1,2],[3,4]]", [[1, 2], [3, 4]]),
+    ("[[1, -2.5], [3, 4]]", [[1, -2.5], [3, 4]]), ("1 2 3", [1, 2, 3]), ("1,2,3", [1, 2, 3]),
+    ("1 2; 3 4", [[1, 2], [3, 4]]), ("1; 2; 3", [[1], [2], [3]]), ("1 2 3;", [[1, 2, 3]]), ("(1, 2)", [1, 2]),
+])
+def test_value_texts(text, expected):
+    v = parse_value(text, "A")
+    np.testing.assert_array_equal(v, np.array(expected, dtype=float))
+    assert v.shape == np.array(expected).shape
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("[[1, 2], [3]]", "ragged"), ("1 2; 3", "ragged"), ("[1, 'a']", "only numbers"), ("abc", "cannot read"),
+    ("[[[1]]]", "3 dimensions"), ("nan", "nan or inf"), ("[1, inf]", "nan or inf"), ("", "empty"), ("[]", "empty"),
+    ("[1, __import__('os')]", "only numbers"), ("@/nonexistent/file.npy", "cannot read"),
+])
+def test_bad_values(text, fragment):
+    with pytest.raises(ValueSpecError, match=fragment):
+        parse_value(text, "A")
+
+
+def test_value_files(tmp_path):
+    M = np.array([[1.0, 2.5], [-3.0, 4.0]])
+    np.save(tmp_path / "m.npy", M)
+    np.savetxt(tmp_path / "m.csv", M, delimiter=",")
+    np.savetxt(tmp_path / "m.txt", M)
+    np.savetxt(tmp_path / "v.txt", [[1.0, 2.0, 3.0]])
+    for name in ("m.npy", "m.csv", "m.txt"):
+        np.testing.assert_array_equal(parse_value(f"@{tmp_path / name}"), M)
+    assert parse_value(f"@{tmp_path / 'v.txt'}").shape == (3,)
+    (tmp_path / "bad.csv").write_text("1,2\n3\n")
+    with pytest.raises(ValueSpecError, match="cannot read"):
+        parse_value(f"@{tmp_path / 'bad.csv'}")
+    (tmp_path / "obj.npy").write_bytes(b"not an npy file")
+    with pytest.raises(ValueSpecError, match="cannot read"):
+        parse_value(f"@{tmp_path / 'obj.npy'}")
+
+
+def test_a_value_fixes_the_shape_and_a_conflicting_shape_is_an_error():
+    p = prepare("A@B", "A", values={"A": "1 2 3; 4 5 6"}, shapes="B=3x2")
+    assert p.variables["A"].shape == (2, 3)
+    with pytest.raises(mcalc.ShapeError, match="not aligned"):
+        prepare("A@B", "A", values={"A": "1 2 3; 4 5 6", "B": "1 2; 3 4"})
+    with pytest.raises(ValueSpecError, match="--shape says"):
+        prepare("A@B", "A", values={"A": "1 2; 3 4"}, shapes=["A=3x3"])
+
+
+def test_names_that_are_not_variables_are_errors():
+    with pytest.raises(UsageError, match="not a variable"):
+        prepare("A@B", "A", values={"C": 1})
+    with pytest.raises(UsageError, match="not a variable"):
+        prepare("A@B", "A", shapes=["C=2x2"])
+    with pytest.raises(UsageError, match="not in the expression"):
+        prepare("A@B", "C")
+    with pytest.raises(UsageError, match="twice"):
+        prepare("A@B", ["A", "A"])
+
+
+def test_no_shape_means_scalar_and_no_wrt_means_every_variable():
+    p = prepare("[r*cos(t), r*sin(t)]")
+    assert [v.name for v in p.wrt] == ["r", "t"]
+    assert p.variables["r"].shape == () and p.root.shape == (2,)
+
+
+def test_default_values_are_reproducible_readable_and_per_variable():
+    a = default_value("A", (2, 2), seed=0, attempt=0)
+    assert np.array_equal(a, default_value("A", (2, 2), seed=0, attempt=0))
+    assert not np.array_equal(a, default_value("A", (2, 2), seed=1, attempt=0))
+    assert np.all((a >= 1) & (a <= 5) & (a == np.round(a)))
+    p1 = prepare("A@B", "A", shapes="2x2")
+    p2 = prepare("A@B + C", "A", shapes="2x2")
+    np.testing.assert_array_equal(p1.values["A"], p2.values["A"])      # adding C does not change A
+    small = default_value("x", (50,), seed=0, attempt=0, style="small")
+    assert np.all(np.abs(small) < 1) and np.all(small != 0)
+
+
+@pytest.mark.parametrize("expr,check", [
+    ("log(x)", lambda v: np.all(v["x"] > 0)),
+    ("sqrt(x - y)", lambda v: np.all(v["x"] > v["y"])),
+    ("arcsin(x)", lambda v: np.all(np.abs(v["x"]) < 1)),
+    ("inv(A)", lambda v: np.linalg.cond(v["A"]) < 1e4),
+    ("logdet(A)", lambda v: abs(np.linalg.det(v["A"])) > 1e-6),
+    ("tanh(W@x + b)", lambda v: np.all(np.abs(v["W"]) < 1)),
+])
+def test_default_values_lie_in_the_domain(expr, check):
+    p = prepare(expr, shapes="3x3" if "A" in expr else ["W=2x3", "x=3", "b=2"] if "W" in expr else "3")
+    assert check(p.values)
+    p.analytic()
+
+
+def test_defaults_give_up_with_a_clear_message():
+    with pytest.raises(mcalc.DomainError, match="log needs positive"):
+        prepare("log(-x*x)", shapes="2")

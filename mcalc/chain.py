@@ -34,10 +34,21 @@ class LocalRules:
             with np.errstate(all="ignore"):
                 L = node.op.rules[i](node, self.vals[id(node)], *[self.vals[id(a)] for a in node.args])
             if not L.all_finite():
-                raise DomainError(f"the derivative of {node.text} is not finite at these values", col=node.col,
-                                  hint="the function is not differentiable here; choose other values with --value")
+                raise self._not_differentiable(node, i, L)
             self.cache[key] = L
         return self.cache[key]
+
+    def _not_differentiable(self, node: Node, i: int, L: LinOp) -> DomainError:
+        arg = node.args[i]
+        where = ""
+        bad = L.first_nonfinite()
+        if bad is not None and arg.shape:
+            idx = ",".join(str(int(k)) for k in np.unravel_index(bad[1], arg.shape))
+            where = f" where {arg.text}[{idx}] = {float(np.ravel(self.vals[id(arg)])[bad[1]]):g}"
+        elif bad is not None:
+            where = f" where {arg.text} = {float(self.vals[id(arg)]):g}"
+        return DomainError(f"{node.text} is not differentiable{where} (its derivative is infinite or undefined)",
+                           col=node.col, hint="choose other values with --value")
 
     def check(self, nodes: list[Node], wrt: list[Var]) -> None:
         """Compute every local rule on a path from the wrt variables to the root (raises DomainError)."""

@@ -47,11 +47,15 @@ class _Group(TyperGroup):
                     text = option.group(1)
                     text = text if len(text) <= 30 else text[:27] + "..."
                     message = f"no such option: {text}"
-                    where = " (hint: an expression that starts with '-' goes after '--': mcalc jac -- \"-x\")"
+                    where = (" (hint: start an expression that begins with '-' with a space, \" -x\", or put it "
+                             "after the options and '--': mcalc jac --wrt x -- \"-x\")")
                 _fail(f"usage error: {message}{where}")
             if type(e).__name__ == "Abort":
                 _fail("aborted", code=130)
-            raise
+            if os.environ.get("MCALC_DEBUG"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (a bug in mcalc; please report it with the command; "
+                  "MCALC_DEBUG=1 shows the traceback)", code=3)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -82,22 +86,28 @@ Wrt = Annotated[list[str], typer.Option("--wrt", "-w", help="Variable(s) to diff
                                         "repeat it or separate with commas (default: every variable).")]
 Shape = Annotated[list[str], typer.Option("--shape", "-s", help="Shapes: 2x2 for every variable without its own, "
                                           "A=2x3, x=3 (vector), x=3x1 (column), s=scalar. Repeatable.")]
-Value = Annotated[list[str], typer.Option("--value", "-v", help='Values: A="\\[\\[1,2],\\[3,4]]", x="1 2 3", '
+Value = Annotated[list[str], typer.Option("--value", help='Values: A="\\[\\[1,2],\\[3,4]]", x="1 2 3", '
                                           'A="1 2; 3 4", A=@file.npy|.csv|.txt, s=0.5. Repeatable.')]
 Seed = Annotated[int, typer.Option(help="Seed of the default values of variables without --value.")]
 Order = Annotated[str, typer.Option(help="Flatten order: row (alias C; numpy, PyTorch) or col (alias F; the vec "
                                     "of the Kronecker identities).")]
 Layout = Annotated[str, typer.Option(help="numerator (one row per output entry) or denominator (its transpose).")]
-Fd = Annotated[str, typer.Option(help="Finite-difference check: central, forward, complex, richardson or none.")]
+Fd = Annotated[Optional[str], typer.Option(help="Finite-difference check: central, forward, complex, richardson or "
+                                           "none. Default: central, with entries that disagree re-checked by the "
+                                           "complex step (or richardson).", show_default=False)]
 Tol = Annotated[Optional[float], typer.Option(help="Tolerance on the relative error between the analytic and "
                                               "finite-difference Jacobians (default per method: central 1e-6, "
                                               "forward 1e-4, richardson 1e-8, complex 1e-10).", show_default=False)]
+FdColumns = Annotated[str, typer.Option(help="Which wrt entries the check differentiates: auto (all of them when "
+                                        "that takes under about a second, else a sample), all, or a number.")]
 Format = Annotated[str, typer.Option("--format", "-f", help="pretty, json, csv, plain or npy (npy needs --out).")]
 Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout.",
                                             show_default=False)]
-Precision = Annotated[Optional[int], typer.Option(help="Significant digits (pretty: decimals, default 4; csv and "
-                                                  "plain: exact round-trip digits unless given).", show_default=False)]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")]
+Precision = Annotated[Optional[int], typer.Option(help="Digits, 1-17: decimals in pretty output (default 4), "
+                                                  "significant digits in csv and plain (default: exact round-trip "
+                                                  "values). JSON always has every digit.", show_default=False)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stdout (--out files are still "
+                                     "written); the exit code tells.")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also: the NO_COLOR variable, or a pipe).")]
 
 
@@ -112,31 +122,56 @@ def _examples(*lines: str) -> str:
     'mcalc jac "[r*cos(t), r*sin(t)]" --wrt r,t',
     'mcalc jac "tanh(W@x + b)" --wrt W --shape W=3x4,x=4,b=3 --format json'))
 def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
-        layout: Layout = "numerator", fd: Fd = "central", tol: Tol = None, fmt: Format = "pretty", out: Out = None,
-        precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False):
+        layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
+        fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
+        no_color: NoColor = False):
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
     from .problem import compute, prepare
 
-    _check_output_options(fmt, out, precision)
-    result = compute(prepare(expr, wrt, value, shape, order, layout, seed), fd, tol)
-    if not quiet:
+    fmt, out = _check_output_options(fmt, out, precision)
+    result = compute(prepare(expr, wrt, value, shape, order, layout, seed), fd, tol, fd_columns)
+    if out is not None or not quiet:
         _emit_jac(result, fmt, out, precision, no_color)
     raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
 
 
+@app.command(epilog=_examples("mcalc ops", "mcalc ops | grep softmax"))
+def ops():
+    """Every function and operator of the language, with its derivative rule."""
+    from .ops import FUNCTIONS, OPERATORS, OPS
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for column in ("function", "what", "derivative"):
+        table.add_column(column)
+    for text, (op, what) in OPERATORS.items():
+        table.add_row(text, what, OPS[op].rule_doc)
+    for name, fn in FUNCTIONS.items():
+        rule = fn.rule or (OPS[fn.op].rule_doc if fn.op in OPS else "none: a constant")
+        table.add_row(f"{name}()", fn.help, rule)
+    Console(highlight=False, markup=False).print(table)
+
+
 # --- output --------------------------------------------------------------------------------------------------
 
-def _check_output_options(fmt: str, out: str | None, precision: int | None) -> None:
+def _check_output_options(fmt: str, out: str | None, precision: int | None) -> tuple[str, str | None]:
+    """The format (case-insensitive) and the output file (None for stdout, also given as '-'); checked before
+    anything is computed, so that a bad option never follows a long computation."""
     from .output import FORMATS
 
+    fmt = fmt.lower()
+    out = None if out == "-" else out
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'", hint="choose " + ", ".join(FORMATS))
     if fmt == "npy" and not out:
         raise UsageError("--format npy writes a binary file and needs --out FILE")
-    if precision is not None and not 0 <= precision <= 17:
-        raise UsageError(f"--precision must be between 0 and 17, got {precision}")
+    if precision is not None and not 1 <= precision <= 17:
+        raise UsageError(f"--precision must be between 1 and 17, got {precision}")
+    return fmt, out
 
 
 def _emit_jac(result, fmt, out, precision, no_color):
@@ -145,7 +180,7 @@ def _emit_jac(result, fmt, out, precision, no_color):
     if fmt == "pretty":
         from .render import jac_view
 
-        _print_rich(jac_view(result, 4 if precision is None else precision), out, no_color)
+        _print_rich(lambda height: jac_view(result, 4 if precision is None else precision, height), out, no_color)
     elif fmt == "json":
         _write(output.jac_json(result), out)
     elif fmt in ("csv", "plain"):
@@ -176,11 +211,12 @@ def _print_rich(renderable, out: str | None, no_color: bool) -> None:
         import io
 
         buf = io.StringIO()
-        Console(file=buf, no_color=True, width=120, highlight=False, soft_wrap=False).print(renderable)
+        Console(file=buf, no_color=True, width=120, highlight=False, soft_wrap=False).print(renderable(None))
         _write(buf.getvalue(), out)
         return
     plain = no_color or bool(os.environ.get("NO_COLOR"))
-    Console(highlight=False, no_color=plain, color_system=None if plain else "auto").print(renderable)
+    console = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
+    console.print(renderable(console.size.height if console.is_terminal else None))
 
 
 def main() -> None:

@@ -47,18 +47,19 @@ class Const(Node):
 
 # --- building -------------------------------------------------------------------------------------------------
 
-def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row") -> Node:
-    """The typed tree of a parsed expression, given every variable's shape; shape errors point at their column."""
-    return _Builder(parsed, shapes, order).build(parsed.tree)
+def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row", unshaped=()) -> Node:
+    """The typed tree of a parsed expression, given every variable's shape; shape errors point at their column.
+    unshaped: the variables that are scalars only because nobody gave them a shape (named in shape errors)."""
+    return _Builder(parsed, shapes, order, unshaped).build(parsed.tree)
 
 
 class _Builder:
-    def __init__(self, parsed: Parsed, shapes, order):
-        self.parsed, self.shapes, self.order = parsed, shapes, order
+    def __init__(self, parsed: Parsed, shapes, order, unshaped=()):
+        self.parsed, self.shapes, self.order, self.unshaped = parsed, shapes, order, set(unshaped)
         self.vars: dict[str, Var] = {}
 
     def fail(self, cls, message, syn, hint=None):
-        return cls(message, hint=hint, col=syn.col, source=self.parsed.source)
+        return cls(message, hint=hint, col=syn.point, source=self.parsed.source)
 
     def make(self, opname: str, args, syn: Syn, **params) -> Node:
         op = OPS[opname]
@@ -67,7 +68,12 @@ class _Builder:
         except ShapeError as e:
             text = self.parsed.text(syn)
             where = f" in {text}" if len(text) <= 60 else ""
-            raise self.fail(ShapeError, e.message + where, syn, e.hint) from None
+            hint = e.hint
+            scalars = [a.name for a in args if isinstance(a, Var) and a.name in self.unshaped]
+            if scalars:
+                hint = (f"{scalars[0]} has no shape, so it is a scalar; give it one, e.g. --shape {scalars[0]}=3, "
+                        "or a shape for every variable, e.g. --shape 2x2")
+            raise self.fail(ShapeError, e.message + where, syn, hint) from None
         self.guard(shape, syn)
         return Node(op, args, shape, params, self.parsed.text(syn), syn.col)
 
@@ -108,15 +114,20 @@ class _Builder:
         return self.make(_stack_op(len(args)).name, args, s)
 
     def _binop(self, s):
-        sym = s.value
-        if sym == "^":
-            return self._matrix_power(s)
-        a, b = self.build(s.args[0]), self.build(s.args[1])
-        name = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "power", "@": "matmul"}[sym]
-        return self.make(name, [a, b], s)
+        spine = []                                     # a + b + c ...: iteratively, as the parser walked it
+        while s.kind == "binop":
+            spine.append(s)
+            s = s.args[0]
+        node = self.build(s)
+        for b in reversed(spine):
+            if b.value == "^":
+                node = self._matrix_power(node, b)
+                continue
+            name = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "power", "@": "matmul"}[b.value]
+            node = self.make(name, [node, self.build(b.args[1])], b)
+        return node
 
-    def _matrix_power(self, s):
-        base = self.build(s.args[0])
+    def _matrix_power(self, base: Node, s: Syn) -> Node:
         if base.shape == ():
             return self.make("power", [base, self.build(s.args[1])], s)
         if len(base.shape) != 2 or base.shape[0] != base.shape[1]:

@@ -11,11 +11,15 @@ axis).  Steps are chosen per entry, h_j = c·max(1, |x_j|), and rounded so that 
 The central and Richardson methods also compare the one-sided slopes (f(x+h)-f(x))/h and (f(x)-f(x-h))/h: where
 they differ by more than the curvature can explain, the function has a kink there (abs or relu at 0) and the entry
 is reported as not differentiable.
+
+A column costs one or more evaluations of the expression, so a check of every column can cost far more than the
+Jacobian itself (a gradient of 40 000 entries needs 80 000 evaluations); `sample_columns` picks a subset that fits
+a work budget, which the caller reports.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,18 +29,18 @@ from .chain import dependencies
 
 METHODS = ("central", "forward", "complex", "richardson")
 DEFAULT_TOL = {"central": 1e-6, "forward": 1e-4, "richardson": 1e-8, "complex": 1e-10}
+EVALUATIONS = {"forward": 1, "central": 2, "complex": 1, "richardson": 4}
 EPS = np.finfo(float).eps
 _STEP = {"forward": EPS ** 0.5, "central": EPS ** (1 / 3), "richardson": EPS ** 0.2, "complex": 1e-20}
 CHUNK_BYTES = 128 << 20
+WORK_BUDGET = 2e9          # floating-point operations a default check may spend (about a second)
 
 
 @dataclass
 class FiniteResult:
-    J: np.ndarray             # (m, n) row-major, numerator layout, wrt blocks side by side
-    kinks: np.ndarray | None  # (m, n) bool: one-sided slopes disagree
-    right: np.ndarray | None  # one-sided slopes, where kinks are reported
-    left: np.ndarray | None
-    evaluations: int          # function evaluations, counting each batch entry
+    J: np.ndarray             # (m, n) row-major, numerator layout, wrt blocks side by side; nan where not computed
+    kinks: dict = field(default_factory=dict)   # {(i, j): (right slope, left slope)} where they disagree
+    evaluations: int = 0      # function evaluations, counting each batch entry
 
 
 def steps(x: np.ndarray, method: str) -> np.ndarray:
@@ -44,7 +48,40 @@ def steps(x: np.ndarray, method: str) -> np.ndarray:
     return h if method == "complex" else (x + h) - x
 
 
-def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = "central") -> FiniteResult:
+def evaluation_work(nodes: list[Node], var: Var, deps) -> float:
+    """Rough floating-point operations of one evaluation of what depends on var (matrix products and
+    factorisations by their cubes, everything else by its size)."""
+    work = 0.0
+    for node in nodes:
+        if node.op is None or var.name not in deps[id(node)]:
+            continue
+        work += node.op.work(node) if node.op.work else node.size + sum(a.size for a in node.args)
+    return work
+
+
+def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDGET, seed: int = 0):
+    """The wrt columns (row-major, concatenated) to check: all of them when that fits the work budget, else an
+    evenly spread random subset that does (at least 16, always the first and last of each variable)."""
+    deps = dependencies(nodes, wrt)
+    per_column = [EVALUATIONS[method] * max(evaluation_work(nodes, v, deps), 1.0) for v in wrt]
+    total = sum(c * v.size for c, v in zip(per_column, wrt))
+    if total <= budget:
+        return None
+    rng = np.random.default_rng(seed)
+    picked, offset = [], 0
+    for cost, v in zip(per_column, wrt):
+        share = budget * (cost * v.size / total)
+        k = int(min(v.size, max(16, share // cost)))
+        chosen = rng.choice(v.size, size=k, replace=False) if k < v.size else np.arange(v.size)
+        picked.append(offset + np.union1d(chosen, [0, v.size - 1]))
+        offset += v.size
+    return np.concatenate(picked)
+
+
+def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = "central",
+                    columns: np.ndarray | None = None) -> FiniteResult:
+    """The finite-difference Jacobian of the root (nodes[-1]) with respect to wrt, in the columns given (all by
+    default; the others are nan)."""
     if method not in METHODS:
         raise UsageError(f"unknown finite-difference method '{method}'", hint="choose " + ", ".join(METHODS))
     root = nodes[-1]
@@ -55,38 +92,30 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
                 raise UsageError(f"--fd complex needs complex-analytic operations, and {node.op.name} in {node.text} "
                                  "is not", hint="use --fd central or --fd richardson")
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float).reshape(-1)
-    blocks, kinks, rights, lefts, count = [], [], [], [], 0
+    n = sum(v.size for v in wrt)
+    result = FiniteResult(np.full((root.size, n), np.nan))
+    offset = 0
     for v in wrt:
-        sub = [n for n in nodes if deps[id(n)] and v.name in deps[id(n)]] or [v]
-        per_entry = 16 * 4 * sum(n.size for n in sub) + 16 * v.size
-        chunk = int(max(1, min(v.size, CHUNK_BYTES // max(per_entry, 1))))
+        mine = np.arange(v.size) if columns is None else columns[(columns >= offset) &
+                                                                 (columns < offset + v.size)] - offset
+        sub = [node for node in nodes if v.name in deps[id(node)]]
+        per_entry = 16 * 4 * sum(node.size for node in sub) + 16 * v.size
+        chunk = int(max(1, min(v.size, CHUNK_BYTES // per_entry)))
         x = np.asarray(env[v.name], dtype=float).reshape(-1)
         h = steps(x, method)
-        cols, kcols, rcols, lcols = [], [], [], []
-        for j0 in range(0, v.size, chunk):
-            js = np.arange(j0, min(v.size, j0 + chunk))
-            out = _columns(nodes, env, v, x, h, js, f0, method)
-            count += out[-1]
-            cols.append(out[0])
-            if out[1] is not None:
-                kcols.append(out[1]), rcols.append(out[2]), lcols.append(out[3])
-        blocks.append(np.concatenate(cols, axis=1))
-        if kcols:
-            kinks.append(np.concatenate(kcols, axis=1))
-            rights.append(np.concatenate(rcols, axis=1))
-            lefts.append(np.concatenate(lcols, axis=1))
-    J = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
-    if kinks:
-        return FiniteResult(J, *(np.concatenate(k, axis=1) for k in (kinks, rights, lefts)), count)
-    return FiniteResult(J, None, None, None, count)
+        for k in range(0, len(mine), chunk):
+            js = mine[k:k + chunk]
+            _columns(nodes, env, v, x, h, js, f0, method, result, offset)
+        offset += v.size
+    return result
 
 
-def _columns(nodes, env, v: Var, x, h, js, f0, method):
-    """Columns js of d root / d v, plus (kinks, right, left) for central methods, and the evaluation count."""
+def _columns(nodes, env, v: Var, x, h, js, f0, method, result: FiniteResult, offset: int) -> None:
+    """Fill columns offset + js of result with d root / d v[js], and note kinks."""
     root = nodes[-1]
-    k = len(js)
 
-    def f(step, dtype=float):
+    def f(step, js, dtype=float):
+        k = len(js)
         X = np.repeat(x[None, :].astype(dtype), k, axis=0)
         X[np.arange(k), js] += step
         e = dict(env)
@@ -96,21 +125,40 @@ def _columns(nodes, env, v: Var, x, h, js, f0, method):
         except DomainError as err:
             raise DomainError(f"a finite-difference step ({method}) left the domain: {err.message}",
                               hint="try --fd complex, or values further from the edge of the domain") from None
+        result.evaluations += k
         return np.broadcast_to(out, (k,) + root.shape).reshape(k, -1).T
 
     hj = h[js]
+    cols = offset + js
     if method == "complex":
-        return f(1j * hj, complex).imag / hj, None, None, None, k
+        result.J[:, cols] = f(1j * hj, js, complex).imag / hj
+        return
     if method == "forward":
-        return (f(hj) - f0[:, None]) / hj, None, None, None, k
-    plus, minus = f(hj), f(-hj)
+        result.J[:, cols] = (f(hj, js) - f0[:, None]) / hj
+        return
+    plus, minus = f(hj, js), f(-hj, js)
     central = (plus - minus) / (2 * hj)
-    right, left = (plus - f0[:, None]) / hj, (f0[:, None] - minus) / hj
     if method == "richardson":
-        half = (f(hj / 2) - f(-hj / 2)) / hj
-        J, evals = (4 * half - central) / 3, 4 * k
+        half = (f(hj / 2, js) - f(-hj / 2, js)) / hj
+        result.J[:, cols] = (4 * half - central) / 3
     else:
-        J, evals = central, 2 * k
+        result.J[:, cols] = central
+    _kinks(f, f0, js, hj, plus, minus, central, result, cols)
+
+
+def _kinks(f, f0, js, hj, plus, minus, central, result: FiniteResult, cols) -> None:
+    """Entries whose one-sided slopes differ by more than curvature explains.  At a kink the gap between them
+    stays the same as the step shrinks; on a smooth function it shrinks with the step, so suspects are re-measured
+    with a step 16 times smaller and kept only if their gap stays."""
+    right, left = (plus - f0[:, None]) / hj, (f0[:, None] - minus) / hj
+    gap = np.abs(right - left)
     floor = 1e-3 * max(1.0, float(np.max(np.abs(central), initial=0.0)))
-    kink = np.abs(right - left) > 0.1 * np.maximum(np.abs(right), np.abs(left)) + floor
-    return J, kink, right, left, evals
+    suspect = gap > 0.1 * np.maximum(np.abs(right), np.abs(left)) + floor
+    if not suspect.any():
+        return
+    c = np.nonzero(suspect.any(axis=0))[0]
+    small = hj[c] / 16
+    right2, left2 = (f(small, js[c]) - f0[:, None]) / small, (f0[:, None] - f(-small, js[c])) / small
+    kink = suspect[:, c] & (np.abs(right2 - left2) > 0.5 * gap[:, c])
+    for i, k in zip(*np.nonzero(kink)):
+        result.kinks[(int(i), int(cols[c[k]]))] = (float(right2[i, k]), float(left2[i, k]))

@@ -103,6 +103,11 @@ class LinOp:
     def all_finite(self) -> bool:
         return True
 
+    def first_nonfinite(self) -> tuple[int, int] | None:
+        """(row, column) of a non-finite entry, if any (computed densely: only on the error path)."""
+        bad = np.argwhere(~np.isfinite(self.to_dense()))
+        return (int(bad[0][0]), int(bad[0][1])) if len(bad) else None
+
     def reordered(self, perm_out: np.ndarray, perm_in: np.ndarray, out2: tuple, in2: tuple) -> LinOp:
         """The same map with both sides flattened through the given permutations (perm[c] = row-major index of
         entry c).  ``out2``/``in2`` are the output/input shapes as matrices, for maps that can do better than a

@@ -35,6 +35,7 @@ class Op:
     symbol: str = ""           # how shape errors name it
     needs_invertible: bool = False   # default values must make its argument well conditioned
     saturates: bool = False    # flat or explosive away from 0: default values should be small
+    work: Callable | None = None     # (node) -> rough flops of one evaluation, when not about its size
 
     @property
     def label(self) -> str:
@@ -316,7 +317,13 @@ def _mm_rule_b(node, ans, a, b):
     return Kron.make(Dense(a.reshape(m, -1)), Identity(p))   # row-major: d vec(AB)/d vec(B) = A ⊗ I
 
 
-register(Op("matmul", _mm_infer, _mm_fwd, (_mm_rule_a, _mm_rule_b), rule_doc="d(A B) = dA B + A dB", symbol="@"))
+def _mm_work(node):
+    (m, n), (_, p) = _mm_shapes([a.shape for a in node.args])
+    return m * n * p
+
+
+register(Op("matmul", _mm_infer, _mm_fwd, (_mm_rule_a, _mm_rule_b), rule_doc="d(A B) = dA B + A dB", symbol="@",
+            work=_mm_work))
 
 
 # --- structural ops: they move entries ---------------------------------------------------------------------------
@@ -401,11 +408,15 @@ def _stack_fwd(node, *vals):
 
 
 def _stack_op(n: int) -> Op:
+    """The op that builds [a, b, ...] from n elements (one per arity, made on first use)."""
     name = f"stack{n}"
     if name not in OPS:
         register(Op(name, _stack_infer, _stack_fwd, tuple(structural_rule(i) for i in range(n)),
                     rule_doc="d[a, b, ...] = [da, db, ...]", symbol="[...]"))
     return OPS[name]
+
+
+_stack_op(2)
 
 
 # --- reductions: adjoints of broadcasts -----------------------------------------------------------------------
@@ -453,6 +464,10 @@ register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-
 
 # --- matrix functions -----------------------------------------------------------------------------------------
 
+def _cube(node):
+    return node.args[0].shape[0] ** 3
+
+
 def _square_infer(label):
     def infer(shapes, **_):
         square(label, shapes[0])
@@ -484,7 +499,7 @@ def _inv_rule(node, ans, x):
     return Kron(Dense(-ans), Dense(ans.T))        # d inv(X) = -inv(X) dX inv(X) → -(Y ⊗ Yᵀ), row-major
 
 
-register(Op("inv", _square_infer("inv"), _inv_fwd, (_inv_rule,), domain=_singular, needs_invertible=True,
+register(Op("inv", _square_infer("inv"), _inv_fwd, (_inv_rule,), domain=_singular, needs_invertible=True, work=_cube,
             rule_doc="d inv(X) = -inv(X) dX inv(X)"))
 
 
@@ -498,8 +513,16 @@ def adjugate(a: np.ndarray) -> np.ndarray:
     return np.linalg.det(u) * np.linalg.det(vt) * (vt.T * others) @ u.T
 
 
-register(Op("det", _scalar_of_square("det"), lambda node, x: np.linalg.det(x),
-            (lambda node, ans, x: Dense(adjugate(x).T.reshape(1, -1)),), needs_invertible=True,
+def _det_rule(node, ans, x):
+    # d det(X) = tr(adj(X) dX): the row vec(adj(X)ᵀ), which is det(X) inv(X)ᵀ when X is well conditioned (and
+    # then more accurate than the SVD formula, which also covers singular X)
+    with np.errstate(all="ignore"):
+        cofactors = ans * np.linalg.inv(x).T if np.linalg.cond(x) < 1e8 else adjugate(x).T
+    return Dense(cofactors.reshape(1, -1))
+
+
+register(Op("det", _scalar_of_square("det"), lambda node, x: np.linalg.det(x), (_det_rule,), needs_invertible=True,
+            work=_cube,
             rule_doc="d det(X) = det(X) tr(inv(X) dX) = tr(adj(X) dX)"))
 
 
@@ -519,8 +542,7 @@ def _logdet_domain(node, x):
 
 register(Op("logdet", _scalar_of_square("logdet"), _logdet_fwd,
             (lambda node, ans, x: Dense(np.linalg.inv(x).T.reshape(1, -1)),), domain=_logdet_domain,
-            needs_invertible=True,
-            rule_doc="d log|det X| = tr(inv(X) dX)"))
+            needs_invertible=True, work=_cube, rule_doc="d log|det X| = tr(inv(X) dX)"))
 
 
 def _matpow_rule(node, ans, x):
@@ -533,7 +555,8 @@ def _matpow_rule(node, ans, x):
 
 
 register(Op("matpow", _square_infer("^"), lambda node, x: np.linalg.matrix_power(x, node.params["k"]),
-            (_matpow_rule,), rule_doc="d(X^k) = Σᵢ Xⁱ dX X^(k-1-i)", symbol="^"))
+            (_matpow_rule,), rule_doc="d(X^k) = Σᵢ Xⁱ dX X^(k-1-i)", symbol="^",
+            work=lambda node: _cube(node) * max(1, node.params["k"]).bit_length()))
 
 
 def _norm_fwd(node, x):
@@ -616,6 +639,7 @@ class Fn:
     kwargs: tuple[str, ...] = ()
     help: str = ""
     mean: bool = False
+    rule: str = ""             # the derivative rule, when it is not the op's own (mean, dot)
 
 
 FUNCTIONS: dict[str, Fn] = {
@@ -623,7 +647,8 @@ FUNCTIONS: dict[str, Fn] = {
         "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
         "sigmoid", "relu", "softplus", "abs", "square")},
     "sum": Fn("sum", (1, 2), ("axis",), "sum of all entries, or along axis=0/1"),
-    "mean": Fn("sum", (1, 2), ("axis",), "mean of all entries, or along axis=0/1", mean=True),
+    "mean": Fn("sum", (1, 2), ("axis",), "mean of all entries, or along axis=0/1", mean=True,
+               rule="d mean(X) = mean(dX)"),
     "trace": Fn("trace", help="trace of a square matrix"),
     "tr": Fn("trace", help="alias of trace"),
     "det": Fn("det", help="determinant"),
@@ -635,12 +660,26 @@ FUNCTIONS: dict[str, Fn] = {
     "diag": Fn("diag", help="vector → diagonal matrix, matrix → its diagonal"),
     "kron": Fn("kron", (2, 2), help="Kronecker product"),
     "outer": Fn("outer", (2, 2), help="outer product of two vectors"),
-    "dot": Fn("matmul", (2, 2), help="inner product of two vectors"),
+    "dot": Fn("matmul", (2, 2), help="inner product of two vectors", rule="d(uᵀv) = duᵀ v + uᵀ dv"),
     "vec": Fn("vec", help="flatten in the current --order"),
     "transpose": Fn("transpose", help="transpose (also A.T and A')"),
-    "eye": Fn("eye", (1, 1), help="identity matrix eye(n)"),
-    "ones": Fn("ones", (1, 2), help="ones(n) or ones(m, n)"),
-    "zeros": Fn("zeros", (1, 2), help="zeros(n) or zeros(m, n)"),
+    "eye": Fn("eye", (1, 1), help="identity matrix eye(n) (a constant)"),
+    "ones": Fn("ones", (1, 2), help="ones(n) or ones(m, n) (a constant)"),
+    "zeros": Fn("zeros", (1, 2), help="zeros(n) or zeros(m, n) (a constant)"),
 }
 
 CONSTANTS = {"pi": np.pi, "e": np.e}
+
+OPERATORS = {  # the operators of the language: text → (op, description)
+    "a + b": ("add", "element-wise, with numpy broadcasting"),
+    "a - b": ("sub", "element-wise, with numpy broadcasting"),
+    "a * b": ("mul", "element-wise, with numpy broadcasting"),
+    "a / b": ("div", "element-wise, with numpy broadcasting"),
+    "a ** b": ("power", "element-wise power"),
+    "-a": ("neg", "negation"),
+    "A @ B": ("matmul", "matrix product (also matrix·vector, vector·matrix, vector·vector)"),
+    "X ^ k": ("matpow", "matrix power, k an integer literal ≥ 0 (binds like **)"),
+    "A', A.T": ("transpose", "transpose"),
+    "A[i, j], A[:, j]": ("index", "indexing and slicing, 0-based"),
+    "[a, b], [[a, b], [c, d]]": ("stack2", "vectors and matrices from expressions"),
+}

@@ -42,8 +42,11 @@ def jac_json(result) -> str:
         "row_labels": row_labels,
         "column_labels": col_labels,
         "jacobian": result.J.tolist(),
-        "finite_difference": None if result.F is None else result.F.tolist(),
+        "finite_difference": None if result.F is None else _with_nulls(result.F),
         "fd_method": None if c is None else c.method,
+        "fd_checked_columns": None if c is None else c.checked_columns,
+        "second_opinion": None if c is None or c.second_opinion is None else {
+            "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
         "tol": None if c is None else c.tol,
         "max_abs_error": None if c is None else c.max_abs_error,
         "max_rel_error": None if c is None else c.max_rel_error,
@@ -56,6 +59,13 @@ def jac_json(result) -> str:
              "right_slope": r, "left_slope": left} for i, j, r, left in c.kinks],
     }
     return json.dumps(doc) + "\n"
+
+
+def _with_nulls(M: np.ndarray) -> list:
+    """Nested lists with None (JSON null) where M is nan: entries the finite-difference check did not compute."""
+    if not np.isnan(M).any():
+        return M.tolist()
+    return np.where(np.isnan(M), None, M.astype(object)).tolist()
 
 
 def npy_bytes(M: np.ndarray) -> bytes:

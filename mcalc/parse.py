@@ -31,7 +31,8 @@ _NAMES = {
 
 @dataclass
 class Syn:
-    """A node of the syntax tree: kind is num, name, call, binop, neg, T, index or list."""
+    """A node of the syntax tree: kind is num, name, call, binop, neg, T, index or list.  col..end is its text in
+    the user's expression; point is the column an error about it should point at (a binary operator's symbol)."""
 
     kind: str
     col: int
@@ -39,6 +40,11 @@ class Syn:
     value: object = None
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
+    op_col: int | None = None
+
+    @property
+    def point(self) -> int:
+        return self.col if self.op_col is None else self.op_col
 
 
 @dataclass
@@ -79,6 +85,8 @@ class _Parser:
         self.source = source
         chars, cols, self.carets = [], [], set()
         for i, ch in enumerate(source):
+            if not chars and ch.isspace():             # leading blanks: Python would call them an indent
+                continue
             if ch == "^":
                 self.carets.add(len(chars))
                 chars += "**"
@@ -152,16 +160,26 @@ class _Parser:
         return method(node, depth + 1, col, end)
 
     def _BinOp(self, node, depth, col, end):
-        left, right = self.walk(node.left, depth), self.walk(node.right, depth)
-        op_pos = self._operator_position(node)
-        if type(node.op) in _FORBIDDEN_BINOPS:
-            raise ParseError(f"operator '{_FORBIDDEN_BINOPS[type(node.op)]}' is not part of the language",
-                             col=self._orig(op_pos), source=self.source,
-                             hint="the operators are + - * / ** @ ^ and ' (transpose)")
-        symbol = _BINOPS[type(node.op)]
-        if symbol == "**" and op_pos in self.carets:
-            symbol = "^"
-        return Syn("binop", col, end, symbol, (left, right))
+        # a + b + c + ... is a left spine as deep as it is long: walk it iteratively, so that only real nesting
+        # counts against MAX_DEPTH
+        spine = []
+        while isinstance(node, ast.BinOp):
+            spine.append(node)
+            node = node.left
+        left = self.walk(node, depth)
+        for b in reversed(spine):
+            right = self.walk(b.right, depth)
+            op_pos = self._operator_position(b)
+            if type(b.op) in _FORBIDDEN_BINOPS:
+                raise ParseError(f"operator '{_FORBIDDEN_BINOPS[type(b.op)]}' is not part of the language",
+                                 col=self._orig(op_pos), source=self.source,
+                                 hint="the operators are + - * / ** @ ^ and ' (transpose)")
+            symbol = _BINOPS[type(b.op)]
+            if symbol == "**" and op_pos in self.carets:
+                symbol = "^"
+            bcol, bend = self._span(b)
+            left = Syn("binop", bcol, bend, symbol, (left, right), op_col=self._orig(op_pos))
+        return left
 
     def _operator_position(self, node) -> int:
         start, stop = self._char(node.left.end_col_offset), self._char(node.right.col_offset)

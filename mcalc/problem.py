@@ -3,6 +3,7 @@ and its result: the analytic Jacobian, its finite-difference check and the compa
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,8 +11,8 @@ import numpy as np
 from . import values as V
 from .errors import DomainError, McalcError, UsageError
 from .expr import Node, Var, build, evaluate, topo_order
-from .finite import DEFAULT_TOL, METHODS, finite_jacobian
-from .chain import LocalRules, assemble, check_jacobian_size, choose_mode, flatten_perm, linear_maps
+from .finite import DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
+from .chain import LocalRules, assemble, check_jacobian_size, choose_mode, dependencies, flatten_perm, linear_maps
 from .parse import Parsed, parse
 
 ORDERS = {"row": "row", "c": "row", "col": "col", "column": "col", "f": "col"}
@@ -92,18 +93,46 @@ class Problem:
     def output(self) -> np.ndarray:
         return self.node_values[id(self.root)]
 
-    def analytic(self) -> np.ndarray:
+    def analytic(self, canonical: bool = False) -> np.ndarray:
+        """The Jacobian in this problem's order and layout (canonical: row-major, numerator layout)."""
         check_jacobian_size(self.root.size, sum(v.size for v in self.wrt))
-        maps = linear_maps(self.nodes, self.rules, self.wrt)
+        with located(self.expression):
+            maps = linear_maps(self.nodes, self.rules, self.wrt)
+        if canonical:
+            return assemble(maps, self.root, self.wrt)
         return assemble(maps, self.root, self.wrt, self.order, self.layout)
+
+    def _perms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(perm_out, perm_in): the row-major index of each output and wrt entry in this problem's order."""
+        perm_out = flatten_perm(self.root.shape, self.order)
+        offsets = np.cumsum([0] + [v.size for v in self.wrt[:-1]])
+        perm_in = np.concatenate([flatten_perm(v.shape, self.order) + off for v, off in zip(self.wrt, offsets)])
+        return perm_out, perm_in
 
     def arrange(self, J_row: np.ndarray) -> np.ndarray:
         """A dense row-major numerator-layout Jacobian in this problem's order and layout."""
         if self.order == "col":
-            perm_in = np.concatenate([flatten_perm(v.shape, "col") + off for v, off in
-                                      zip(self.wrt, np.cumsum([0] + [v.size for v in self.wrt[:-1]]))])
-            J_row = J_row[np.ix_(flatten_perm(self.root.shape, "col"), perm_in)]
+            J_row = J_row[np.ix_(*self._perms())]
         return J_row.T if self.layout == "denominator" else J_row
+
+    def position(self, i: int, j: int) -> tuple[int, int]:
+        """Where entry (i, j) of the row-major numerator-layout Jacobian is in this problem's arrangement."""
+        i, j = int(i), int(j)
+        if self.order == "col":
+            perm_out, perm_in = self._perms()
+            i, j = int(np.argsort(perm_out)[i]), int(np.argsort(perm_in)[j])
+        return (j, i) if self.layout == "denominator" else (i, j)
+
+
+@contextmanager
+def located(source: str):
+    """Errors about a place in the expression carry the expression, so that they can show a caret."""
+    try:
+        yield
+    except McalcError as e:
+        if e.col is not None and e.source is None:
+            e.source = source
+        raise
 
 
 def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", layout: str = "numerator",
@@ -124,7 +153,8 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
                                  f"(its variables: {', '.join(names) or 'none'})")
     wrt_names = normalize_wrt(wrt, names)
     shape_of = V.resolve_shapes(names, vals, named, default)
-    root = build(parsed, shape_of, order)
+    unshaped = [] if default is not None else [n for n in names if n not in vals and n not in named]
+    root = build(parsed, shape_of, order, unshaped)
     nodes = topo_order(root)
     variables = {n.name: n for n in nodes if isinstance(n, Var)}
     variables = {name: variables[name] for name in names}
@@ -212,67 +242,110 @@ def _well_conditioned(nodes, vals) -> bool:
 
 @dataclass
 class Comparison:
+    """The analytic Jacobian against finite differences, entry by entry where both exist.  Positions are in the
+    problem's arrangement (order and layout)."""
+
     method: str
     tol: float
     max_abs_error: float
     max_rel_error: float
     scale: float
     bad: list = field(default_factory=list)      # [(i, j), ...] entries beyond the tolerance, worst first
+    bad_count: int = 0
     kinks: list = field(default_factory=list)    # [(i, j, right slope, left slope), ...]
+    checked_columns: int = 0                     # wrt entries checked
+    total_columns: int = 0
+    second_opinion: str | None = None            # the method that re-checked the columns the first got wrong
+    rechecked_columns: int = 0
 
     @property
     def agree(self) -> bool:
         return not self.bad and not self.kinks
 
 
-def compare(J: np.ndarray, F: np.ndarray, method: str, tol: float | None, f_scale: float,
-            kinks=None, right=None, left=None, limit: int = 10) -> Comparison:
-    """Errors are relative to the Jacobian's magnitude: max|J - F| / max(max|J|, max|F|, |f|/max(1,|x|)), so that
-    exactly-zero entries are judged by the same yardstick as the rest."""
-    tol = DEFAULT_TOL[method] if tol is None else float(tol)
-    diff = np.abs(J - F)
+def compare(J: np.ndarray, F: np.ndarray, tol: float, f_scale: float) -> tuple[float, float, float, np.ndarray]:
+    """(max abs error, max rel error, scale, mask of entries beyond tol) where F is not nan.  Errors are relative
+    to the Jacobian's magnitude, max|J - F| / max(max|J|, max|F|, |f|/max(1,|x|)), so that exactly-zero entries
+    are judged by the same yardstick as the rest."""
+    checked = ~np.isnan(F)
+    diff = np.where(checked, np.abs(J - np.where(checked, F, 0.0)), 0.0)
     max_abs = float(diff.max(initial=0.0))
-    scale = max(float(np.abs(J).max(initial=0.0)), float(np.abs(F).max(initial=0.0)), f_scale) or 1.0
-    bad_mask = diff > tol * scale
-    flat = np.argsort(-diff, axis=None)[: limit] if bad_mask.any() else []
-    bad = [tuple(int(k) for k in np.unravel_index(f, J.shape)) for f in flat if bad_mask.flat[f]]
-    kink_list = []
-    if kinks is not None and kinks.any():
-        for i, j in zip(*np.nonzero(kinks)):
-            kink_list.append((int(i), int(j), float(right[i, j]), float(left[i, j])))
-            if len(kink_list) >= limit:
-                break
-    return Comparison(method, tol, max_abs, max_abs / scale, scale, bad, kink_list)
+    scale = max(float(np.abs(J).max(initial=0.0)), float(np.nanmax(np.abs(F), initial=0.0)), f_scale) or 1.0
+    return max_abs, max_abs / scale, scale, diff > tol * scale
 
 
 @dataclass
 class Result:
     problem: Problem
     J: np.ndarray                       # analytic, in the problem's order and layout
-    F: np.ndarray | None                # finite differences, same arrangement (None with --fd none)
+    F: np.ndarray | None                # finite differences, same arrangement, nan where not checked
     comparison: Comparison | None
     mode: str
 
 
-def compute(problem: Problem, fd: str = "central", tol: float | None = None) -> Result:
-    """The analytic Jacobian and, unless fd is 'none', its finite-difference cross-check."""
-    fd = str(fd).lower()
-    if fd not in METHODS + ("none",):
+def _second_method(problem: Problem) -> str:
+    """The more accurate method to re-check with: the complex step when every operation on the way is analytic."""
+    deps = dependencies(problem.nodes, problem.wrt)
+    analytic = all(n.op is None or n.op.analytic or not deps[id(n)] for n in problem.nodes)
+    return "complex" if analytic else "richardson"
+
+
+def compute(problem: Problem, fd: str | None = None, tol: float | None = None, columns="auto",
+            limit: int = 10) -> Result:
+    """The analytic Jacobian and its finite-difference cross-check.
+
+    fd: a method, 'none', or None for central differences with a second opinion: columns where they disagree
+    are re-checked with the complex step (or Richardson), and judged again.  columns: 'auto' (every column when
+    that costs under about a second, else a sample), 'all', or a number of columns to sample."""
+    method = "central" if fd is None else str(fd).lower()
+    if method not in METHODS + ("none",):
         raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
     if tol is not None and not (np.isfinite(tol) and tol > 0):
         raise UsageError(f"--tol must be a positive number, got {tol}")
+    if tol is not None and method == "none":
+        raise UsageError("--tol sets the tolerance of the finite-difference check, which --fd none skips")
     m, n = problem.root.size, sum(v.size for v in problem.wrt)
-    check_jacobian_size(m, n, copies=1 if fd == "none" else 3)
-    J = problem.analytic()
-    if fd == "none":
-        return Result(problem, J, None, None, problem.mode)
-    fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, fd)
-    F = problem.arrange(fr.J)
-    arrange = problem.arrange
-    kinks = right = left = None
-    if fr.kinks is not None:
-        kinks, right, left = arrange(fr.kinks), arrange(fr.right), arrange(fr.left)
-    root_val = np.abs(problem.output).max()
+    if method == "none":
+        return Result(problem, problem.analytic(), None, None, problem.mode)
+    check_jacobian_size(m, n, copies=3)
+    cols = _columns_to_check(problem, method, columns)
+    J = problem.analytic(canonical=True)
+    with located(problem.expression):
+        fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
+    tol = DEFAULT_TOL[method] if tol is None else float(tol)
     x_max = max(float(np.abs(problem.values[v.name]).max()) for v in problem.wrt)
-    cmp = compare(J, F, fd, tol, float(root_val) / max(1.0, x_max), kinks, right, left)
-    return Result(problem, J, F, cmp, problem.mode)
+    f_scale = float(np.abs(problem.output).max()) / max(1.0, x_max)
+    F = fr.J
+    max_abs, max_rel, scale, bad = compare(J, F, tol, f_scale)
+    second, rechecked = None, 0
+    if fd is None and bad.any():
+        redo = np.nonzero(bad.any(axis=0))[0]
+        second = _second_method(problem)
+        with located(problem.expression):
+            F[:, redo] = finite_jacobian(problem.nodes, problem.values, problem.wrt, second, redo).J[:, redo]
+        rechecked = len(redo)
+        max_abs, max_rel, scale, bad = compare(J, F, tol, f_scale)
+    worst = np.argsort(-np.where(bad, np.abs(J - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
+    positions = [problem.position(*np.unravel_index(k, J.shape)) for k in worst]
+    kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(fr.kinks.items())[:limit]]
+    checked = n if cols is None else len(cols)
+    cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, checked, n,
+                     second, rechecked)
+    return Result(problem, problem.arrange(J), problem.arrange(F), cmp, problem.mode)
+
+
+def _columns_to_check(problem: Problem, method: str, columns):
+    n = sum(v.size for v in problem.wrt)
+    if columns in ("auto", None):
+        return sample_columns(problem.nodes, problem.wrt, method)
+    if columns == "all":
+        return None
+    try:
+        k = int(columns)
+    except (TypeError, ValueError):
+        raise UsageError(f"--fd-columns must be auto, all or a number, got '{columns}'") from None
+    if k < 1:
+        raise UsageError(f"--fd-columns must be at least 1, got {k}")
+    if k >= n:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))

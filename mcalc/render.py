@@ -19,23 +19,32 @@ STYLE = {"pos": "bold cyan", "neg": "bold magenta", "zero": "dim", "rule": "dim"
 
 def number_format(values: np.ndarray, precision: int):
     """One formatter for a whole matrix, so its columns align: integers as integers, moderate magnitudes with a
-    common number of decimals, the rest in scientific notation."""
+    common number of decimals, the rest in scientific notation.  Rounding noise is not news: entries within
+    1e-12 of the matrix's largest are shown as 0, and entries within 1e-10 of an integer as that integer."""
     finite = np.asarray(values, dtype=float).ravel()
+    tiny = 1e-12 * float(np.abs(finite).max(initial=0.0))
+    finite = np.where(np.abs(finite) <= tiny, 0.0, finite)
     nonzero = np.abs(finite[finite != 0])
-    if finite.size and np.all(finite == np.round(finite)) and (not nonzero.size or nonzero.max() < 1e12):
-        return lambda v: f"{v:.0f}" if v != 0 else "0"
+
+    def zero_or(fmt):
+        return lambda v: "0" if abs(v) <= tiny else fmt(v)
+
+    near_int = np.abs(finite - np.round(finite)) <= 1e-10 * np.maximum(1.0, np.abs(finite))
+    if finite.size and np.all(near_int) and (not nonzero.size or nonzero.max() < 1e12):
+        return zero_or(lambda v: f"{round(v):d}")
     if not nonzero.size or (nonzero.max() < 1e6 and nonzero.min() >= 10.0 ** -precision):
         decimals = precision
         texts = [f"{v:.{precision}f}" for v in finite[:10000]]
         while decimals > 1 and all(t.endswith("0") for t in texts if "." in t):
             texts = [t[:-1] for t in texts]
             decimals -= 1
-        return lambda v: f"{v:.{decimals}f}" if v != 0 else "0"
-    return lambda v: f"{v:.{max(precision - 1, 1)}e}" if v != 0 else "0"
+        return zero_or(lambda v: f"{v:.{decimals}f}")
+    return zero_or(lambda v: f"{v:.{max(precision - 1, 1)}e}")
 
 
 def styled(v: float, text: str, bad: bool = False) -> Text:
-    style = STYLE["bad"] if bad else STYLE["zero"] if v == 0 else STYLE["neg"] if v < 0 else STYLE["pos"]
+    shown = float(text) if text not in ("…", "") else v
+    style = STYLE["bad"] if bad else STYLE["zero"] if shown == 0 else STYLE["neg"] if v < 0 else STYLE["pos"]
     return Text(text, style=style)
 
 
@@ -203,9 +212,18 @@ def verdict(result) -> Text:
     rows, cols = jacobian_sides(result)
     rlab, _ = axis_labels(rows, p.order)
     clab, _ = axis_labels(cols, p.order)
-    nums = f"max abs error {c.max_abs_error:.2g}, max rel error {c.max_rel_error:.2g}, tol {c.tol:g}"
+    nums = f"abs err {c.max_abs_error:.2g}, rel err {c.max_rel_error:.2g} (tol {c.tol:g})"
+    name = METHOD_NAMES[c.method]
+    notes = []
+    if c.checked_columns < c.total_columns:
+        notes.append(f"checked {c.checked_columns} of {c.total_columns} wrt entries, sampled to keep the check "
+                     "fast (--fd-columns all checks every one)")
+    if c.second_opinion:
+        notes.append(f"{name} were inaccurate for {c.rechecked_columns} wrt entr"
+                     f"{'y' if c.rechecked_columns == 1 else 'ies'}, re-checked with {METHOD_NAMES[c.second_opinion]}")
+    note = Text("".join(f"\n  {n}" for n in notes), style=STYLE["note"])
     if c.agree:
-        return Text("✓ ", style=STYLE["ok"]) + Text(f"finite differences ({c.method}) agree: {nums}")
+        return Text("✓ ", style=STYLE["ok"]) + Text(f"{name} agree: {nums}") + note
     t = Text("✗ ", style=STYLE["fail"])
     if c.kinks:
         i, j, right, left = c.kinks[0]
@@ -217,15 +235,22 @@ def verdict(result) -> Text:
             return t
         t.append("\n✗ ", style=STYLE["fail"])
     i, j = c.bad[0]
-    t.append(f"analytic and finite differences ({c.method}) disagree: {nums}; worst at {rlab[i]} / {clab[j]}: "
-             f"analytic {result.J[i, j]:.6g}, finite difference {result.F[i, j]:.6g}")
-    if len(c.bad) > 1:
+    t.append(f"{name} disagree: {nums}; worst at {rlab[i]} / {clab[j]}: "
+             f"analytic {result.J[i, j]:.12g}, finite difference {result.F[i, j]:.12g}")
+    if c.bad_count > 1:
         where = ", ".join(f"{rlab[a]}/{clab[b]}" for a, b in c.bad[1:6])
-        t.append(f"; also at {where}" + (" …" if len(c.bad) > 6 else ""))
-    return t
+        more = f" and {c.bad_count - 6} more" if c.bad_count > 6 else ""
+        t.append(f"; also at {where}{more}")
+    return t + note
 
 
-def jac_view(result, precision: int = 4, max_rows: int = 40) -> Group:
+METHOD_NAMES = {"central": "central differences", "forward": "forward differences",
+                "richardson": "Richardson differences", "complex": "complex-step differences"}
+
+
+def jac_view(result, precision: int = 4, height: int | None = None) -> Group:
+    """Header, block matrix and verdict; on a terminal of the given height the matrix is cut to fit in it."""
+    max_rows = 40 if height is None else max(12, height - 16)
     p = result.problem
     rows, cols = jacobian_sides(result)
     rlab, rgrp = axis_labels(rows, p.order)

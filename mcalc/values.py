@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import warnings
 
@@ -13,16 +12,18 @@ from .ops import fmt_shape
 
 _NAME = r"[A-Za-z_]\w*"
 _SPLIT = re.compile(rf",(?=\s*{_NAME}\s*=)")        # commas that start a new NAME=... item
-_DIM_SEP = re.compile(r"\s*[x×X*,]\s*")
+_NUMBERS = re.compile(r"[\s,;]*[-+.\deE]+([\s,;]+[-+.\deE]+)*[\s,;]*")   # '1 2; 3 4', '1,2,3', '-0.5'
 
 
 def parse_shape(text: str, where: str = "--shape") -> tuple[int, ...]:
-    """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → ()."""
-    t = text.strip().strip("()[]").strip()
-    if t.lower() in ("", "scalar", "s"):
+    """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → (); '(2,3)' → (2, 3)."""
+    t = text.strip()
+    bracketed = len(t) >= 2 and t[0] in "([" and t[-1] in ")]"
+    t = t[1:-1].strip() if bracketed else t
+    if t.lower() == "scalar" or (bracketed and not t):
         return ()
-    parts = [p for p in _DIM_SEP.split(t)]
-    if not all(p.isdigit() for p in parts) or len(parts) > 2:
+    parts = re.split(r"\s*[x×X*]\s*" if not bracketed else r"\s*[,x×X*]\s*", t)
+    if not t or not all(p.isdigit() for p in parts) or len(parts) > 2:
         raise ValueSpecError(f"malformed shape '{text}' in {where}",
                              hint="write 2x3 for a matrix, 3 for a vector, 3x1 for a column, scalar for a scalar")
     dims = tuple(int(p) for p in parts)
@@ -38,7 +39,9 @@ def split_items(specs) -> list[str]:
         specs = [specs]
     out = []
     for s in specs:
-        out.extend(p.strip() for p in _SPLIT.split(s) if p.strip())
+        if not isinstance(s, str):
+            raise ValueSpecError(f"shape items must be text like 'A=2x3', got {s!r}")
+        out.extend(p.strip() for p in _SPLIT.split(s))
     return out
 
 
@@ -51,8 +54,13 @@ def parse_shape_specs(specs) -> tuple[tuple | None, dict[str, tuple]]:
             name = name.strip()
             if not re.fullmatch(_NAME, name):
                 raise ValueSpecError(f"malformed --shape item '{item}': '{name}' is not a variable name")
+            if name in named:
+                raise ValueSpecError(f"--shape gives {name} twice")
             named[name] = parse_shape(rest, f"--shape {item}")
         else:
+            if default is not None:
+                raise ValueSpecError(f"--shape gives two default shapes ('{item}' is the second)",
+                                     hint="name the variable: --shape A=2x3")
             default = parse_shape(item)
     return default, named
 
@@ -60,89 +68,125 @@ def parse_shape_specs(specs) -> tuple[tuple | None, dict[str, tuple]]:
 def parse_value_specs(specs) -> dict[str, np.ndarray]:
     values = {}
     for item in ([specs] if isinstance(specs, str) else list(specs or [])):
+        if not isinstance(item, str):
+            raise ValueSpecError(f"value items must be text like 'x=1', got {item!r}",
+                                 hint="or pass a dict name → array")
         name, eq, rest = item.partition("=")
         name = name.strip()
         if not eq or not re.fullmatch(_NAME, name):
             raise ValueSpecError(f"malformed --value '{item}'", hint='write NAME=VALUE, e.g. A="[[1,2],[3,4]]", '
-                                 'x="1 2 3", A="1 2; 3 4" or A=@file.npy')
+                                 'x="1 2 3", A="1 2; 3 4", t=pi/4 or A=@file.npy')
+        if name in values:
+            raise ValueSpecError(f"--value gives {name} twice")
         values[name] = parse_value(rest, name)
     return values
 
 
 def parse_value(text, name: str = "value") -> np.ndarray:
-    """A value from the command line: a number, JSON/Python nested lists, '1 2; 3 4' rows, or @file."""
+    """A value: '1 2; 3 4' rows, '1 2 3' or '1,2,3' (a vector), @file (.npy, .csv, .txt), or a constant expression
+    of the language: 0.5, pi/4, [[1, 2], [3, 4]], eye(3)."""
     if not isinstance(text, str):
         return as_value(text, name)
     t = text.strip()
     if not t:
         raise ValueSpecError(f"empty value for {name}")
     if t.startswith("@"):
-        return as_value(_load(t[1:], name), name)
-    if t[0] in "[(":
-        return as_value(_literal(t, name), name)
-    rows = [r for r in t.split(";")]
+        return as_value(_load(t[1:].strip(), name), name)
+    if _NUMBERS.fullmatch(t):
+        return as_value(_rows(t, name), name)
+    if t.startswith("["):                              # plain JSON lists: fast, and ragged ones say so
+        import json
+
+        try:
+            return as_value(json.loads(t), name)
+        except ValueError:
+            pass
+    return as_value(_constant(t, name), name)
+
+
+def _rows(t: str, name: str):
+    """'1 2; 3 4' → a matrix (rows split by ';'), '1 2 3' → a vector, '3' → a scalar."""
+    rows = [[v for v in re.split(r"[\s,]+", r.strip()) if v] for r in t.split(";")]
     try:
-        nums = [[float(v) for v in re.split(r"[\s,]+", r.strip()) if v] for r in rows]
+        nums = [[float(v) for v in r] for r in rows]
     except ValueError:
-        raise ValueSpecError(f"cannot read the value of {name}: '{text}'",
-                             hint='write a number, [[1,2],[3,4]], "1 2; 3 4" or @file') from None
+        raise ValueSpecError(f"cannot read the value of {name}: '{t}'",
+                             hint='write a number, "1 2; 3 4", [[1,2],[3,4]] or @file') from None
     if ";" in t:
-        nums = [r for r in nums if r] if t.rstrip().endswith(";") else nums
-        return as_value(nums, name)
-    flat = nums[0]
-    return as_value(flat[0] if len(flat) == 1 else flat, name)
+        return [r for r in nums if r] if t.rstrip().endswith(";") else nums
+    return nums[0][0] if len(nums[0]) == 1 else nums[0]
 
 
-def _literal(t: str, name: str):
-    import json
+def _constant(t: str, name: str):
+    """A constant expression of the language, evaluated like any other (never by Python's eval)."""
+    from .errors import McalcError
+    from .expr import build, evaluate, topo_order
+    from .parse import parse
 
     try:
-        return json.loads(t)
-    except ValueError:
-        pass
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(t, mode="eval").body
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        raise ValueSpecError(f"cannot read the value of {name}: not a list of numbers",
-                             hint="write it like [[1, 2], [3, 4]]") from None
-
-    def walk(n, depth=0):
-        if depth > 10:
-            raise ValueSpecError(f"the value of {name} is nested too deeply")
-        if isinstance(n, (ast.List, ast.Tuple)):
-            return [walk(e, depth + 1) for e in n.elts]
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
-            v = walk(n.operand, depth + 1)
-            return -v if isinstance(n.op, ast.USub) else v
-        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool):
-            return n.value
-        if isinstance(n, ast.Name) and n.id.lower() in ("nan", "inf", "infinity"):
-            return float(n.id.lower().replace("infinity", "inf"))        # refused by as_value, with its reason
-        raise ValueSpecError(f"the value of {name} may hold only numbers in nested lists",
-                             hint="write it like [[1, 2], [3, 4]]")
-
-    return walk(tree)
+        parsed = parse(t)
+        names = parsed.variables()
+        if names:
+            if any(n.lower() in ("nan", "inf", "infinity") for n in names):
+                raise ValueSpecError(f"the value of {name} contains nan or inf", hint="values must be finite")
+            raise ValueSpecError(f"the value of {name} cannot refer to variables ({', '.join(names)})",
+                                 hint="values are numbers, lists like [[1, 2], [3, 4]], or constants like pi/4")
+        nodes = topo_order(build(parsed, {}))
+        return evaluate(nodes, {})[id(nodes[-1])]
+    except ValueSpecError:
+        raise
+    except McalcError as e:
+        raise ValueSpecError(f"cannot read the value of {name}: {e}") from None
 
 
 def _load(path: str, name: str):
+    if not path:
+        raise ValueSpecError(f"no file name after '@' in the value of {name}", hint="write A=@file.npy")
     try:
-        if path.endswith(".npy"):
-            return np.load(path, allow_pickle=False)
-        data = np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2)
-    except (OSError, ValueError, EOFError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0][:120]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if path.endswith(".npy"):
+                data = np.load(path, allow_pickle=False)
+                if data.dtype.kind not in "iuf":
+                    raise ValueError(f"it holds {data.dtype} data, not real numbers")
+                return data
+            data = _loadtxt(path)
+    except OSError as e:
+        raise ValueSpecError(f"cannot read the value of {name} from '{path}': {e.strerror or 'not a valid file'}"
+                             ) from None
+    except (ValueError, EOFError) as e:
+        reason = str(e).splitlines()[0] if str(e) else "not a valid file"
+        if "pickle" in reason or "magic" in reason.lower() or "header" in reason:
+            reason = "not a valid .npy file"
         raise ValueSpecError(f"cannot read the value of {name} from '{path}': {reason}") from None
+    if data.size == 0:
+        raise ValueSpecError(f"the file '{path}' for {name} holds no numbers")
     if data.shape == (1, 1):
         return data[0, 0]
     return data[0] if data.shape[0] == 1 else data
 
 
+def _loadtxt(path: str):
+    """Numbers separated by commas (.csv) or blanks; a first line with words in it (a header) is skipped."""
+    with open(path) as f:
+        first = f.readline()
+    header = re.search(r"[A-DF-Za-df-z_]", first) is not None
+    try:
+        return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2, skiprows=int(header))
+    except ValueError as e:
+        message = str(e).splitlines()[0]
+        if "columns" in message or "number of" in message:
+            message = "the rows have different lengths"
+        raise ValueError(message) from None
+
+
 def as_value(v, name: str = "value") -> np.ndarray:
     """A finite float array of at most 2 dimensions, or a clear error."""
     try:
-        a = np.array(v, dtype=float)
+        a = np.array(v)
+        if np.iscomplexobj(a):
+            raise ValueSpecError(f"the value of {name} is complex", hint="values must be real numbers")
+        a = a.astype(float)
     except (ValueError, TypeError) as e:
         what = "ragged (rows of different lengths)" if "inhomogeneous" in str(e) or "sequence" in str(e) else \
             "not numeric"

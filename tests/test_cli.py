@@ -137,7 +137,7 @@ def test_disagreement_exits_1_and_says_where():
     doc = json.loads(res.stdout)
     assert res.exit_code == 1 and doc["agree"] is False
     assert doc["kinks"][0]["column_label"] == "x[0]"
-    res = run("jac", "x**3", "--value", "x=2", "--tol", "1e-30")
+    res = run("jac", "x**3", "--value", "x=2", "--tol", "1e-30", "--fd", "central")
     assert res.exit_code == 1 and "disagree" in res.stdout and "worst at f / x" in res.stdout
 
 
@@ -172,7 +172,7 @@ BAD = [
     (["jac", "inv(A)", "--value", "A=1 2; 2 4"], "singular"),
     (["jac", "A@B", "--shape", "4000x4000"], "too large"),
     (["jac", "--", "-" * 3000 + "x"], "nested too deeply"),
-    (["jac", "-x*y"], "goes after '--'"),
+    (["jac", "-x*y"], "with a space"),
     (["jac", "__import__('os').system('echo hi')"], "syntax error"),
     (["jac", "A.__class__"], "not allowed"),
     (["jac", "lambda: 0"], "lambda"),
@@ -187,7 +187,12 @@ BAD = [
     (["jac", "x", "--wrtt", "x"], "No such option"),
     (["jac"], "Missing argument"),
     (["jac", "x", "--value", "x=nan"], "nan or inf"),
-    (["jac", "sqrt(x)", "--value", "x=0"], "not finite"),
+    (["jac", "sqrt(x)", "--value", "x=0"], "not differentiable where x = 0"),
+    (["jac", "norm(x)", "--value", "x=0 0"], "not differentiable where x[0] = 0"),
+    (["jac", "A@x", "--shape", "A=2x3"], "x has no shape"),
+    (["jac", "x", "--fd", "none", "--tol", "1e-3"], "--fd none skips"),
+    (["jac", "x", "--value", "x=1", "--value", "x=2"], "twice"),
+    (["jac", "x", "--shape", "x=2,x=3"], "twice"),
     (["jac", "x", "--out", "/no/such/dir/file"], "cannot write"),
 ]
 
@@ -206,10 +211,48 @@ def test_syntax_errors_show_a_caret_under_the_column():
     assert lines[2].index("^") == lines[1].index("@@") + 1
 
 
-def test_expressions_starting_with_minus_go_after_double_dash():
+def test_expressions_starting_with_minus_go_after_double_dash_or_a_space():
     res = run("jac", "--wrt", "x", "--format", "plain", "--", "-x*y")
     assert res.exit_code == 0 and float(res.stdout) < 0
+    res = run("jac", " -x*y", "--wrt", "x", "--format", "plain")
+    assert res.exit_code == 0 and float(res.stdout) < 0
 
+
+def test_quiet_still_writes_out_files_and_dash_is_stdout(tmp_path):
+    res = run("jac", "x*x", "--value", "x=3", "-q", "--format", "JSON", "--out", str(tmp_path / "j.json"))
+    assert res.exit_code == 0 and res.stdout == ""
+    assert json.loads((tmp_path / "j.json").read_text())["jacobian"] == [[6.0]]
+    res = run("jac", "x*x", "--value", "x=3", "--format", "plain", "--out", "-")
+    assert float(res.stdout) == 6.0
+
+
+def test_ops_lists_the_language():
+    res = run("ops")
+    assert res.exit_code == 0
+    for fragment in ("softmax()", "diag(s)", "A @ B", "[x > 0]", "logdet()"):
+        assert fragment in res.stdout
+
+
+def test_default_check_asks_a_second_opinion_where_central_differences_fail():
+    """sin(1e5 x): central differences are hopeless, the complex step is exact; the analytic answer is right."""
+    res = run("jac", "sin(100000*x)", "--value", "x=3", "--format", "json")
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and doc["agree"] is True
+    assert doc["second_opinion"] == {"method": "complex", "rechecked_columns": 1}
+    res = run("jac", "sin(100000*x)", "--value", "x=3", "--fd", "central")
+    assert res.exit_code == 1                                 # asked for central differences only: they disagree
+
+
+def test_large_checks_are_sampled_and_say_so():
+    res = run("jac", "sum(A@B)", "--wrt", "A", "--shape", "150x150", "--format", "json")
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and doc["agree"] is True
+    assert 16 <= doc["fd_checked_columns"] < 150 * 150
+    assert sum(v is not None for v in doc["finite_difference"][0]) == doc["fd_checked_columns"]
+    res = run("jac", "sum(A@B)", "--wrt", "A", "--shape", "150x150")
+    assert "sampled" in res.stdout
+    res = run("jac", "sum(A@B)", "--wrt", "A", "--shape", "20x20", "--fd-columns", "7", "--format", "json")
+    assert json.loads(res.stdout)["fd_checked_columns"] == 7
 
 def test_module_entry_point_runs():
     import subprocess

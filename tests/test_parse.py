@@ -103,13 +103,26 @@ def test_absurd_inputs_fail_fast_and_cleanly():
     with pytest.raises(ParseError):
         parse("(" * 1000 + "x" + ")" * 1000)
     with pytest.raises(ParseError, match="nested too deeply"):
-        parse("+".join(["x"] * (MAX_DEPTH + 5)))
+        parse("**".join(["x"] * (MAX_DEPTH + 5)))             # right-associative: really nested
     with pytest.raises(ParseError, match="characters long"):
         parse("x+" * 10_000 + "x")
     with pytest.raises(ParseError, match="empty"):
         parse("   ")
     with pytest.raises(ParseError, match="NUL"):
         parse("x\0")
+
+
+def test_long_flat_chains_are_not_nesting():
+    p = parse("+".join(f"x[{i}]" for i in range(3 * MAX_DEPTH)))
+    assert p.tree.kind == "binop" and p.variables() == ["x"]
+
+
+def test_leading_blanks_are_ignored_and_columns_stay_the_users():
+    p = parse("   -x + y")
+    assert p.tree.value == "+" and p.tree.op_col == 6
+    with pytest.raises(ParseError) as info:
+        parse("  x @@ y")
+    assert info.value.col == 5
 
 
 def test_newlines_and_tabs_are_spaces():

@@ -6,7 +6,7 @@ import pytest
 import mcalc
 from mcalc.errors import UsageError, ValueSpecError
 from mcalc.problem import prepare
-from mcalc.values import default_value, parse_shape, parse_shape_specs, parse_value
+from mcalc.values import default_value, parse_shape, parse_shape_specs, parse_value, parse_value_specs
 
 
 @pytest.mark.parametrize("text,shape", [("2x3", (2, 3)), ("3", (3,)), ("3x1", (3, 1)), ("scalar", ()), ("()", ()),
@@ -15,7 +15,7 @@ def test_shapes(text, shape):
     assert parse_shape(text) == shape
 
 
-@pytest.mark.parametrize("text", ["2x", "x3", "2x3x4", "a", "-2", "0x3", "2.5", "2 3"])
+@pytest.mark.parametrize("text", ["2x", "x3", "2x3x4", "a", "-2", "0x3", "2.5", "2 3", "", "2,3"])
 def test_malformed_shapes(text):
     with pytest.raises(ValueSpecError):
         parse_shape(text)
@@ -26,12 +26,19 @@ def test_shape_items_default_and_named():
     assert parse_shape_specs(["A=(2,3),B=3x1"]) == (None, {"A": (2, 3), "B": (3, 1)})
     with pytest.raises(ValueSpecError):
         parse_shape_specs(["1A=2x2"])
+    with pytest.raises(ValueSpecError, match="twice"):
+        parse_shape_specs(["A=2x3,A=3x3"])
+    with pytest.raises(ValueSpecError, match="two default"):
+        parse_shape_specs(["2x2", "3x3"])
+    with pytest.raises(ValueSpecError, match="twice"):
+        parse_value_specs(["x=1", "x=2"])
 
 
 @pytest.mark.parametrize("text,expected", [
     ("3", 3.0), ("-0.5", -0.5), ("1e-3", 1e-3), ("[1, 2, 3]", [1, 2, 3]), ("[[1,2],[3,4]]", [[1, 2], [3, 4]]),
     ("[[1, -2.5], [3, 4]]", [[1, -2.5], [3, 4]]), ("1 2 3", [1, 2, 3]), ("1,2,3", [1, 2, 3]),
-    ("1 2; 3 4", [[1, 2], [3, 4]]), ("1; 2; 3", [[1], [2], [3]]), ("1 2 3;", [[1, 2, 3]]), ("(1, 2)", [1, 2]),
+    ("1 2; 3 4", [[1, 2], [3, 4]]), ("1; 2; 3", [[1], [2], [3]]), ("1 2 3;", [[1, 2, 3]]),
+    ("pi/4", np.pi / 4), ("[pi, -e]", [np.pi, -np.e]), ("eye(2)", [[1, 0], [0, 1]]), ("2*ones(2, 1)", [[2], [2]]),
 ])
 def test_value_texts(text, expected):
     v = parse_value(text, "A")
@@ -40,9 +47,10 @@ def test_value_texts(text, expected):
 
 
 @pytest.mark.parametrize("text,fragment", [
-    ("[[1, 2], [3]]", "ragged"), ("1 2; 3", "ragged"), ("[1, 'a']", "only numbers"), ("abc", "cannot read"),
+    ("[[1, 2], [3]]", "ragged"), ("1 2; 3", "ragged"), ("[1, 'a']", "cannot read"), ("abc", "variables"),
     ("[[[1]]]", "3 dimensions"), ("nan", "nan or inf"), ("[1, inf]", "nan or inf"), ("", "empty"), ("[]", "empty"),
-    ("[1, __import__('os')]", "only numbers"), ("@/nonexistent/file.npy", "cannot read"),
+    ("[1, __import__('os')]", "cannot read"), ("@/nonexistent/file.npy", "cannot read"), ("x + 1", "variables"),
+    ("@", "no file name"), ("log(-1)", "cannot read"),
 ])
 def test_bad_values(text, fragment):
     with pytest.raises(ValueSpecError, match=fragment):
@@ -62,8 +70,19 @@ def test_value_files(tmp_path):
     with pytest.raises(ValueSpecError, match="cannot read"):
         parse_value(f"@{tmp_path / 'bad.csv'}")
     (tmp_path / "obj.npy").write_bytes(b"not an npy file")
-    with pytest.raises(ValueSpecError, match="cannot read"):
+    with pytest.raises(ValueSpecError, match="not a valid .npy file"):
         parse_value(f"@{tmp_path / 'obj.npy'}")
+    np.save(tmp_path / "c.npy", np.array([1 + 2j]))
+    with pytest.raises(ValueSpecError, match="complex"):
+        parse_value(f"@{tmp_path / 'c.npy'}")
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(ValueSpecError, match="no numbers"):
+        parse_value(f"@{tmp_path / 'empty.txt'}")
+    (tmp_path / "header.csv").write_text("a,b\n1,2\n3,4\n")
+    np.testing.assert_array_equal(parse_value(f"@{tmp_path / 'header.csv'}"), [[1, 2], [3, 4]])
+    (tmp_path / "ragged.txt").write_text("1 2\n3\n")
+    with pytest.raises(ValueSpecError, match="different lengths"):
+        parse_value(f"@{tmp_path / 'ragged.txt'}")
 
 
 def test_a_value_fixes_the_shape_and_a_conflicting_shape_is_an_error():

@@ -26,13 +26,15 @@ class LocalRules:
     to be finite (sqrt at 0, arcsin at 1: not differentiable)."""
 
     def __init__(self, vals: dict):
-        self.vals, self.cache = vals, {}
+        self.vals, self.cache, self.arg_vals = vals, {}, {}
 
     def __call__(self, node: Node, i: int) -> LinOp:
         key = (id(node), i)
         if key not in self.cache:
+            if id(node) not in self.arg_vals:           # once per node: [a, b, ...] has many arguments
+                self.arg_vals[id(node)] = [self.vals[id(a)] for a in node.args]
             with np.errstate(all="ignore"):
-                L = node.op.rules[i](node, self.vals[id(node)], *[self.vals[id(a)] for a in node.args])
+                L = node.op.rules[i](node, self.vals[id(node)], *self.arg_vals[id(node)])
             if not L.all_finite():
                 raise self._not_differentiable(node, i, L)
             self.cache[key] = L
@@ -77,9 +79,10 @@ def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str 
     root = nodes[-1]
     mode = mode or choose_mode(root, wrt)
     deps = dependencies(nodes, wrt)
-    if mode == "forward":
-        return [_forward(nodes, rules, deps, v) for v in wrt]
-    return _reverse(nodes, rules, deps, wrt)
+    with np.errstate(all="ignore"):                  # overflow is checked once, on the answer (assemble)
+        if mode == "forward":
+            return [_forward(nodes, rules, deps, v) for v in wrt]
+        return _reverse(nodes, rules, deps, wrt)
 
 
 def _forward(nodes, rules, deps, v: Var) -> LinOp:
@@ -129,13 +132,17 @@ def flatten_perm(shape: tuple, order: str) -> np.ndarray:
 
 
 def check_jacobian_size(m: int, n: int, copies: int = 1) -> None:
-    check_dense(m, n * copies, "the Jacobian" if copies == 1 else f"the Jacobian (with {copies} copies for checking)",
-                hint="use smaller shapes, or skip the finite-difference check with --fd none")
+    """Refuse a Jacobian that does not fit in memory (copies > 1: with the arrays its finite-difference check
+    needs), before anything is computed."""
+    check_dense(m, n, "the Jacobian", copies=copies, why="checking it by finite differences",
+                hint="skip the finite-difference check with --fd none, or use smaller shapes" if copies > 1 else
+                "use smaller shapes (a gradient or a product with a vector needs far less memory)")
 
 
 def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
-             layout: str = "numerator") -> np.ndarray:
-    """The dense Jacobian: blocks for each wrt variable side by side, in the requested order and layout."""
+             layout: str = "numerator", allow_nan: bool = False) -> np.ndarray:
+    """The dense Jacobian: blocks for each wrt variable side by side, in the requested order and layout.  Refuses
+    one that overflowed (allow_nan: nan marks entries left out on purpose)."""
     m, n = root.size, sum(v.size for v in wrt)
     check_jacobian_size(m, n)
     blocks = []
@@ -144,7 +151,13 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
             L = L.reordered(flatten_perm(root.shape, "col"), flatten_perm(v.shape, "col"),
                             as_matrix_shape(root.shape), as_matrix_shape(v.shape))
         blocks.append(L.T if layout == "denominator" else L)
-    if len(blocks) == 1:
-        return np.asarray(blocks[0].to_dense())
-    axis = 0 if layout == "denominator" else 1
-    return np.concatenate([b.to_dense() for b in blocks], axis=axis)
+    with np.errstate(all="ignore"):
+        if len(blocks) == 1:
+            J = np.asarray(blocks[0].to_dense())
+        else:
+            J = np.concatenate([b.to_dense() for b in blocks], axis=0 if layout == "denominator" else 1)
+    if not np.all(np.isfinite(J) | np.isnan(J) & allow_nan):
+        i, j = np.argwhere(~np.isfinite(J))[0]
+        raise DomainError(f"the Jacobian overflows: entry ({i}, {j}) is {J[i, j]} (beyond floating point)",
+                          hint="the derivative is too large to represent at these values; choose other values")
+    return J

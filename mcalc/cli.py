@@ -35,6 +35,8 @@ class _Group(TyperGroup):
             _fail(str(e), e.caret())
         except KeyboardInterrupt:
             _fail("interrupted", code=130)
+        except MemoryError:
+            _fail("too large: mcalc ran out of memory (hint: use smaller shapes, or --fd none)")
         except Exception as e:
             if hasattr(e, "format_message") and hasattr(e, "exit_code"):      # click's usage errors
                 message = e.format_message().replace("\n", " ").strip()
@@ -131,7 +133,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     from .problem import compute, prepare
 
     fmt, out = _check_output_options(fmt, out, precision)
-    result = compute(prepare(expr, wrt, value, shape, order, layout, seed), fd, tol, fd_columns)
+    result = compute(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), fd, tol, fd_columns)
     if out is not None or not quiet:
         _emit_jac(result, fmt, out, precision, no_color)
     raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
@@ -151,7 +153,7 @@ def ops():
     for text, (op, what) in OPERATORS.items():
         table.add_row(text, what, OPS[op].rule_doc)
     for name, fn in FUNCTIONS.items():
-        rule = fn.rule or (OPS[fn.op].rule_doc if fn.op in OPS else "none: a constant")
+        rule = OPS[fn.op].rule_doc if fn.constant is None else "none: a constant"
         table.add_row(f"{name}()", fn.help, rule)
     Console(highlight=False, markup=False).print(table)
 

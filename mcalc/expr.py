@@ -7,7 +7,7 @@ import numpy as np
 
 from .errors import DomainError, ParseError, ShapeError, TooLargeError
 from .linops import human_bytes, memory_budget
-from .ops import CONSTANTS, FUNCTIONS, OPS, _axis_param, _stack_op, fmt_shape, size_of
+from .ops import CONSTANTS, FUNCTIONS, OPS, fmt_shape, size_of
 from .parse import Parsed, Syn
 
 MAX_MATRIX_POWER = 100
@@ -63,6 +63,7 @@ class _Builder:
 
     def make(self, opname: str, args, syn: Syn, **params) -> Node:
         op = OPS[opname]
+        params = {**(op.params or {}), **params}
         try:
             shape = op.infer([a.shape for a in args], **params)
         except ShapeError as e:
@@ -97,6 +98,7 @@ class _Builder:
         if name in FUNCTIONS:
             raise self.fail(ParseError, f"'{name}' is a function", s, hint=f"call it: {name}(...)")
         if name not in self.vars:
+            self.guard(self.shapes[name], s)
             self.vars[name] = Var(name, self.shapes[name], s.col)
         return self.vars[name]
 
@@ -110,8 +112,7 @@ class _Builder:
         return self.make("index", [self.build(s.args[0])], s, key=s.value)
 
     def _list(self, s):
-        args = [self.build(a) for a in s.args]
-        return self.make(_stack_op(len(args)).name, args, s)
+        return self.make("stack", [self.build(a) for a in s.args], s)
 
     def _binop(self, s):
         spine = []                                     # a + b + c ...: iteratively, as the parser walked it
@@ -129,7 +130,11 @@ class _Builder:
 
     def _matrix_power(self, base: Node, s: Syn) -> Node:
         if base.shape == ():
-            return self.make("power", [base, self.build(s.args[1])], s)
+            exponent = self.build(s.args[1])
+            if exponent.shape != ():
+                raise self.fail(ShapeError, f"'^' is the matrix power; its exponent must be a scalar, got shape "
+                                f"{fmt_shape(exponent.shape)}", s, hint="use ** for the element-wise power")
+            return self.make("power", [base, exponent], s)
         if len(base.shape) != 2 or base.shape[0] != base.shape[1]:
             raise self.fail(ShapeError, f"'^' is the matrix power and needs a square matrix, got shape "
                             f"{fmt_shape(base.shape)}", s, hint="use ** for the element-wise power")
@@ -152,47 +157,26 @@ class _Builder:
             return -s.args[0].value
         return None
 
-    def int_arg(self, s: Syn, what: str, low: int) -> int:
+    def int_literal(self, s: Syn, what: str, low: int | None = None) -> int:
         v = self.literal(s)
-        if v is None or v != int(v) or v < low:
-            raise self.fail(ParseError, f"{what} must be an integer literal ≥ {low}", s)
+        if v is None or v != int(v) or (low is not None and v < low):
+            bound = f" ≥ {low}" if low is not None else ""
+            raise self.fail(ParseError, f"{what} must be an integer literal{bound}", s)
         return int(v)
 
     def _call(self, s):
+        """A function call: its operands are expressions, its other arguments integer literals (FUNCTIONS)."""
         name, fn = s.value, FUNCTIONS[s.value]
-        if fn.op in ("eye", "ones", "zeros"):
-            dims = tuple(self.int_arg(a, f"the size in {name}()", 1) for a in s.args)
-            if fn.op == "eye":
-                dims = dims * 2
-            self.guard(dims, s)
-            value = np.eye(dims[0]) if fn.op == "eye" else (np.ones if fn.op == "ones" else np.zeros)(dims)
+        literal_syns = dict(zip(fn.literals, s.args[fn.operands:]))
+        literal_syns.update(s.kwargs)
+        params = {key: self.int_literal(syn, f"{key} in {name}()", 1 if fn.constant else None)
+                  for key, syn in literal_syns.items()}
+        if fn.constant is not None:
+            value = fn.constant(*params.values())
+            self.guard(value.shape, s)
             return Const(value, self.parsed.text(s), s.col)
-        operands = s.args[:1] if fn.op == "sum" else s.args       # sum's second argument is the axis
-        args = [self.build(a) for a in operands]
-        if fn.op == "sum":
-            axis_syn = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else None)
-            axis = None if axis_syn is None else self.int_arg_signed(axis_syn)
-            try:
-                axis = _axis_param(name, args[0].shape, axis)
-            except ShapeError as e:
-                raise self.fail(ShapeError, e.message, s) from None
-            count = args[0].size if axis is None else args[0].shape[axis]
-            scale = 1.0 / count if fn.mean and count else 1.0
-            return self.make("sum", args, s, axis=axis, scale=scale)
-        if name == "dot":
-            for a in args:
-                if len(a.shape) != 1:
-                    raise self.fail(ShapeError, f"dot() takes two vectors, got shapes {fmt_shape(args[0].shape)} and "
-                                    f"{fmt_shape(args[1].shape)}", s, hint="use @ for matrix products")
-        if fn.op == "vec":
-            return self.make("vec", args, s, order=self.order)
-        return self.make(fn.op, args, s)
-
-    def int_arg_signed(self, s):
-        v = self.literal(s)
-        if v is None or v != int(v):
-            raise self.fail(ParseError, "axis must be an integer literal", s)
-        return int(v)
+        params.update({key: getattr(self, key) for key in fn.context})
+        return self.make(fn.op, [self.build(a) for a in s.args[:fn.operands]], s, **params)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ class FiniteResult:
     J: np.ndarray             # (m, n) row-major, numerator layout, wrt blocks side by side; nan where not computed
     kinks: dict = field(default_factory=dict)   # {(i, j): (right slope, left slope)} where they disagree
     evaluations: int = 0      # function evaluations, counting each batch entry
+    noise: float = 0.0        # bound on the rounding error of an entry: c·eps·max|f| / min h
+
+
+_ROUNDING = {"forward": 2.0, "central": 1.0, "richardson": 3.0, "complex": 0.0}   # c above, per method
 
 
 def steps(x: np.ndarray, method: str) -> np.ndarray:
@@ -94,6 +98,7 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
     result = FiniteResult(np.full((root.size, n), np.nan))
+    f_max, h_min = float(np.abs(f0).max(initial=0.0)), np.inf
     offset = 0
     for v in wrt:
         mine = np.arange(v.size) if columns is None else columns[(columns >= offset) &
@@ -103,10 +108,14 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
         chunk = int(max(1, min(v.size, CHUNK_BYTES // per_entry)))
         x = np.asarray(env[v.name], dtype=float).reshape(-1)
         h = steps(x, method)
+        if len(mine):
+            h_min = min(h_min, float(h[mine].min()))
         for k in range(0, len(mine), chunk):
             js = mine[k:k + chunk]
             _columns(nodes, env, v, x, h, js, f0, method, result, offset)
         offset += v.size
+    if np.isfinite(h_min):
+        result.noise = 10 * _ROUNDING[method] * EPS * f_max / h_min
     return result
 
 

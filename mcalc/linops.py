@@ -60,12 +60,13 @@ def human_bytes(n: float) -> str:
 
 
 def check_dense(m: int, n: int, what: str = "an intermediate Jacobian", itemsize: int = 8,
-                hint: str | None = None) -> None:
-    """Refuse, before allocating, an m×n array that does not fit in the memory budget."""
+                hint: str | None = None, copies: int = 1, why: str = "") -> None:
+    """Refuse, before allocating, an m×n array (times copies) that does not fit in the memory budget."""
     need = m * n * itemsize
-    if need > memory_budget():
+    if need * copies > memory_budget():
+        extra = f", and {why} needs {copies} such arrays ({human_bytes(need * copies)})" if copies > 1 else ""
         raise TooLargeError(
-            f"{what} would be {m}×{n} = {m * n:,} entries ({human_bytes(need)}), more than the "
+            f"{what} would be {m}×{n} = {m * n:,} entries ({human_bytes(need)}){extra}, more than the "
             f"{human_bytes(memory_budget())} mcalc allows itself",
             hint=hint or "use smaller shapes, or raise the limit with MCALC_MAX_BYTES")
 
@@ -296,15 +297,21 @@ class Kron(LinOp):
 
     def apply(self, X):
         (p, q), (r, s), k = self.A.shape, self.B.shape, X.shape[1]
-        Y = self.A.apply(X.reshape(q, s * k)).reshape(p, s, k)
-        Y = self.B.apply(Y.transpose(1, 0, 2).reshape(s, p * k)).reshape(r, p, k)
-        return Y.transpose(1, 0, 2).reshape(p * r, k)
+        if p * q * s + r * s * p <= r * s * q + p * q * r:      # A first, unless B shrinks more (u ⊗ vᵀ)
+            Y = self.A.apply(X.reshape(q, s * k)).reshape(p, s, k)
+            Y = self.B.apply(Y.transpose(1, 0, 2).reshape(s, p * k)).reshape(r, p, k)
+            return Y.transpose(1, 0, 2).reshape(p * r, k)
+        Y = self.B.apply(X.reshape(q, s, k).transpose(1, 0, 2).reshape(s, q * k)).reshape(r, q, k)
+        return self.A.apply(Y.transpose(1, 0, 2).reshape(q, r * k)).reshape(p * r, k)
 
     def rapply(self, G):
         (p, q), (r, s), k = self.A.shape, self.B.shape, G.shape[0]
-        Y = self.B.rapply(G.reshape(k * p, r)).reshape(k, p, s)
-        Y = self.A.rapply(Y.transpose(0, 2, 1).reshape(k * s, p)).reshape(k, s, q)
-        return Y.transpose(0, 2, 1).reshape(k, q * s)
+        if p * r * s + s * p * q <= r * p * q + q * r * s:      # B first, unless A shrinks more
+            Y = self.B.rapply(G.reshape(k * p, r)).reshape(k, p, s)
+            Y = self.A.rapply(Y.transpose(0, 2, 1).reshape(k * s, p)).reshape(k, s, q)
+            return Y.transpose(0, 2, 1).reshape(k, q * s)
+        Y = self.A.rapply(G.reshape(k, p, r).transpose(0, 2, 1).reshape(k * r, p)).reshape(k, r, q)
+        return self.B.rapply(Y.transpose(0, 2, 1).reshape(k * q, r)).reshape(k, q * s)
 
     def to_dense(self):
         (p, q), (r, s) = self.A.shape, self.B.shape

@@ -13,6 +13,7 @@ A rule gets the node, its value and its arguments' values (unbatched) and return
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -36,6 +37,8 @@ class Op:
     needs_invertible: bool = False   # default values must make its argument well conditioned
     saturates: bool = False    # flat or explosive away from 0: default values should be small
     work: Callable | None = None     # (node) -> rough flops of one evaluation, when not about its size
+    kink_at_zero: bool = False       # not differentiable where its argument is 0: default values avoid it
+    params: dict | None = None       # fixed parameters every node of this op gets (mean: {"mean": True})
 
     @property
     def label(self) -> str:
@@ -51,7 +54,7 @@ def register(op: Op) -> Op:
 
 
 def size_of(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)                             # exact: numpy's int64 product would wrap around
 
 
 def core(x: np.ndarray, nd: int) -> tuple[int, ...]:
@@ -145,7 +148,7 @@ def square(label, shape):
 
 # --- element-wise functions ---------------------------------------------------------------------------------
 
-def unary(name, f, df, doc, domain=None, analytic=True, saturates=False):
+def unary(name, f, df, doc, domain=None, analytic=True, saturates=False, kink_at_zero=False):
     """Register an element-wise function f with derivative df(x, ans): its rule is diag(f'(x))."""
 
     def fwd(node, x):
@@ -156,7 +159,7 @@ def unary(name, f, df, doc, domain=None, analytic=True, saturates=False):
         return Diag(d if np.ndim(d) == 0 else np.broadcast_to(d, np.shape(x)).ravel(), np.size(x))
 
     return register(Op(name, same_shape, fwd, (rule,), domain=domain, analytic=analytic, rule_doc=doc,
-                       saturates=saturates))
+                       saturates=saturates, kink_at_zero=kink_at_zero))
 
 
 def _where(cond_fn, msg):
@@ -197,8 +200,9 @@ unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y), "d σ(x) = σ(x)(1 - σ(x
 unary("softplus", _softplus, lambda x, y: _sigmoid(x), "d softplus(x) = σ(x) ⊙ dx", saturates=True)
 unary("square", np.square, lambda x, y: 2.0 * x, "d x² = 2x ⊙ dx")
 unary("relu", lambda x: np.maximum(x, 0.0), lambda x, y: (x > 0).astype(float),
-      "d relu(x) = [x > 0] ⊙ dx  (0 at x = 0)", analytic=False)
-unary("abs", np.abs, lambda x, y: np.sign(x), "d |x| = sign(x) ⊙ dx  (0 at x = 0)", analytic=False)
+      "d relu(x) = [x > 0] ⊙ dx  (0 at x = 0)", analytic=False, kink_at_zero=True)
+unary("abs", np.abs, lambda x, y: np.sign(x), "d |x| = sign(x) ⊙ dx  (0 at x = 0)", analytic=False,
+      kink_at_zero=True)
 
 
 # --- broadcasting binary operations ----------------------------------------------------------------------------
@@ -261,11 +265,11 @@ def _pow_domain(node, a, b):
 
 
 def _pow_da(a, b, ans):
-    return b * a ** (b - 1)
+    return np.where(b == 0, 0.0, b * a ** (b - 1))         # x**0 is constant, also at x = 0
 
 
 def _pow_db(a, b, ans):
-    return ans * np.log(a)
+    return np.where(ans == 0, 0.0, ans * np.log(np.where(ans == 0, 1.0, a)))   # 0**b is 0 near b > 0
 
 
 binary("add", "+", np.add, (lambda a, b, y: 1.0, lambda a, b, y: 1.0), "d(a + b) = da + db")
@@ -326,6 +330,17 @@ register(Op("matmul", _mm_infer, _mm_fwd, (_mm_rule_a, _mm_rule_b), rule_doc="d(
             work=_mm_work))
 
 
+def _dot_infer(shapes, **_):
+    if any(len(s) != 1 for s in shapes):
+        raise ShapeError(f"dot takes two vectors, got shapes {fmt_shape(shapes[0])} and {fmt_shape(shapes[1])}",
+                         hint="use @ for matrix products")
+    return _mm_infer(shapes)
+
+
+register(Op("dot", _dot_infer, _mm_fwd, (_mm_rule_a, _mm_rule_b), rule_doc="d(uᵀv) = duᵀ v + uᵀ dv",
+            work=_mm_work))
+
+
 # --- structural ops: they move entries ---------------------------------------------------------------------------
 
 def _transpose_fwd(node, x):
@@ -338,10 +353,14 @@ register(Op("transpose", lambda s, **_: tuple(reversed(s[0])), _transpose_fwd, (
 
 def _index_infer(shapes, key, **_):
     try:
-        return np.empty(shapes[0])[key].shape
+        shape = np.empty(shapes[0])[key].shape
     except (IndexError, ValueError) as e:
         raise ShapeError(f"index {_key_text(key)} does not fit shape {fmt_shape(shapes[0])}: {e}",
                          hint="indices are 0-based, as in numpy") from None
+    if 0 in shape:
+        raise ShapeError(f"index {_key_text(key)} selects nothing from shape {fmt_shape(shapes[0])}",
+                         hint="a slice start:stop needs start < stop (or a negative step)")
+    return shape
 
 
 def _key_text(key):
@@ -407,49 +426,63 @@ def _stack_fwd(node, *vals):
     return np.stack(vals, axis=len(batch))
 
 
-def _stack_op(n: int) -> Op:
-    """The op that builds [a, b, ...] from n elements (one per arity, made on first use)."""
-    name = f"stack{n}"
-    if name not in OPS:
-        register(Op(name, _stack_infer, _stack_fwd, tuple(structural_rule(i) for i in range(n)),
-                    rule_doc="d[a, b, ...] = [da, db, ...]", symbol="[...]"))
-    return OPS[name]
+class _EachArgument:
+    """rules[i] for an op with any number of arguments."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __getitem__(self, i):
+        return lambda node, ans, *vals: self.rule(node, i, ans, *vals)
 
 
-_stack_op(2)
+def _stack_rule(node, i, ans, *vals):
+    # element i fills entries i·k ... i·k + k - 1 of the result: the adjoint of gathering them
+    k = node.args[i].size
+    return Transposed(Gather(np.arange(i * k, (i + 1) * k), node.size))
+
+
+register(Op("stack", _stack_infer, _stack_fwd, _EachArgument(_stack_rule), rule_doc="d[a, b, ...] = [da, db, ...]",
+            symbol="[...]"))
 
 
 # --- reductions: adjoints of broadcasts -----------------------------------------------------------------------
 
-def _axis_param(label, shape, axis):
-    if axis is None:
-        return None
-    if not -len(shape) <= axis < len(shape) or not shape:
-        raise ShapeError(f"{label}: axis {axis} is out of range for shape {fmt_shape(shape)}")
-    return axis % len(shape)
-
-
 def _reduce_infer(shapes, axis=None, **_):
     s = shapes[0]
-    return () if axis is None else tuple(d for i, d in enumerate(s) if i != axis)
+    if axis is None:
+        return ()
+    if not s or not -len(s) <= axis < len(s):
+        raise ShapeError(f"axis {axis} is out of range for shape {fmt_shape(s)}")
+    return tuple(d for i, d in enumerate(s) if i != axis % len(s))
+
+
+def _reduce_axis_scale(node):
+    """(the summed axis or None, the factor: 1, or 1/count for a mean)."""
+    shape, axis = node.args[0].shape, node.params.get("axis")
+    axis = None if axis is None else axis % len(shape)
+    count = size_of(shape) if axis is None else shape[axis]
+    return axis, (1.0 / count if node.params.get("mean") else 1.0)
 
 
 def _reduce_fwd(node, x):
-    nd, axis = len(node.args[0].shape), node.params.get("axis")
-    axes = tuple(range(-nd, 0)) if axis is None else (axis - nd,)
-    out = np.sum(x, axis=axes)
-    return out * node.params["scale"]
+    nd = len(node.args[0].shape)
+    axis, scale = _reduce_axis_scale(node)
+    out = np.sum(x, axis=tuple(range(-nd, 0)) if axis is None else axis - nd)
+    return out * scale if scale != 1 else out
 
 
 def _reduce_rule(node, ans, x):
-    shape, axis = node.args[0].shape, node.params.get("axis")
+    shape = node.args[0].shape
+    axis, scale = _reduce_axis_scale(node)
     kept = tuple(1 if axis is None or i == axis else d for i, d in enumerate(shape))
     # sum is the adjoint of broadcasting the result back over the summed axes
     L = Transposed(Gather(broadcast_index(kept, shape), size_of(kept)))
-    return L if node.params["scale"] == 1 else L.scaled(node.params["scale"])
+    return L if scale == 1 else L.scaled(scale)
 
 
 register(Op("sum", _reduce_infer, _reduce_fwd, (_reduce_rule,), rule_doc="d sum(X) = sum(dX)"))
+register(Op("mean", _reduce_infer, _reduce_fwd, (_reduce_rule,), rule_doc="d mean(X) = mean(dX)", params={"mean": True}))
 
 
 def _trace_infer(shapes, **_):
@@ -457,8 +490,14 @@ def _trace_infer(shapes, **_):
     return ()
 
 
-register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-1),
-            (lambda node, ans, x: Dense(np.eye(x.shape[0]).reshape(1, -1)),),
+def _trace_rule(node, ans, x):
+    n = x.shape[0]
+    diagonal = np.full(n * n, -1)
+    diagonal[:: n + 1] = 0
+    return Transposed(Gather(diagonal, 1))            # the sum of the diagonal entries: vec(I)ᵀ
+
+
+register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-1), (_trace_rule,),
             rule_doc="d tr(X) = tr(dX)"))
 
 
@@ -589,8 +628,12 @@ def _logsumexp_fwd(node, x):
     return (m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)))[..., 0]
 
 
-register(Op("softmax", _vector_only("softmax"), _softmax_fwd,
-            (lambda node, ans, x: Dense(np.diag(ans) - np.outer(ans, ans)),),
+def _softmax_rule(node, ans, x):
+    # diag(s) - s sᵀ, kept as a diagonal plus an outer product (a Kronecker product of a column and a row)
+    return Sum([Diag(ans, ans.size), Kron(Dense(-ans[:, None]), Dense(ans[None, :]))])
+
+
+register(Op("softmax", _vector_only("softmax"), _softmax_fwd, (_softmax_rule,),
             rule_doc="d softmax(x) = (diag(s) - s sᵀ) dx,  s = softmax(x)", saturates=True))
 register(Op("logsumexp", _vector_only("logsumexp"), _logsumexp_fwd,
             (lambda node, ans, x: Dense(_softmax_fwd(node, x).reshape(1, -1)),),
@@ -634,21 +677,33 @@ register(Op("kron", _kron_infer, _kron_fwd, (product_rule(0), product_rule(1)),
 
 @dataclass(frozen=True)
 class Fn:
+    """A function of the language: the op it builds from `operands` expression arguments, then integer literal
+    parameters (`literals`, given positionally after the operands or by keyword), or, with `constant`, the array
+    it stands for.  `context` names settings of the command the op needs (vec: the flatten order)."""
+
     op: str
-    nargs: tuple[int, int] = (1, 1)
-    kwargs: tuple[str, ...] = ()
+    operands: int = 1
+    literals: tuple[str, ...] = ()
+    required: int = 0                 # how many of the literals must be given
     help: str = ""
-    mean: bool = False
-    rule: str = ""             # the derivative rule, when it is not the op's own (mean, dot)
+    constant: Callable | None = None
+    context: tuple[str, ...] = ()
+
+    @property
+    def nargs(self) -> tuple[int, int]:
+        return self.operands + self.required, self.operands + len(self.literals)
+
+    @property
+    def kwargs(self) -> tuple[str, ...]:
+        return self.literals
 
 
 FUNCTIONS: dict[str, Fn] = {
     **{name: Fn(name, help=f"element-wise {name}") for name in (
         "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
         "sigmoid", "relu", "softplus", "abs", "square")},
-    "sum": Fn("sum", (1, 2), ("axis",), "sum of all entries, or along axis=0/1"),
-    "mean": Fn("sum", (1, 2), ("axis",), "mean of all entries, or along axis=0/1", mean=True,
-               rule="d mean(X) = mean(dX)"),
+    "sum": Fn("sum", literals=("axis",), help="sum of all entries, or along axis=0/1"),
+    "mean": Fn("mean", literals=("axis",), help="mean of all entries, or along axis=0/1"),
     "trace": Fn("trace", help="trace of a square matrix"),
     "tr": Fn("trace", help="alias of trace"),
     "det": Fn("det", help="determinant"),
@@ -658,14 +713,14 @@ FUNCTIONS: dict[str, Fn] = {
     "softmax": Fn("softmax", help="softmax of a vector"),
     "logsumexp": Fn("logsumexp", help="log Σ exp of a vector"),
     "diag": Fn("diag", help="vector → diagonal matrix, matrix → its diagonal"),
-    "kron": Fn("kron", (2, 2), help="Kronecker product"),
-    "outer": Fn("outer", (2, 2), help="outer product of two vectors"),
-    "dot": Fn("matmul", (2, 2), help="inner product of two vectors", rule="d(uᵀv) = duᵀ v + uᵀ dv"),
-    "vec": Fn("vec", help="flatten in the current --order"),
+    "kron": Fn("kron", 2, help="Kronecker product"),
+    "outer": Fn("outer", 2, help="outer product of two vectors"),
+    "dot": Fn("dot", 2, help="inner product of two vectors"),
+    "vec": Fn("vec", help="flatten in the current --order", context=("order",)),
     "transpose": Fn("transpose", help="transpose (also A.T and A')"),
-    "eye": Fn("eye", (1, 1), help="identity matrix eye(n) (a constant)"),
-    "ones": Fn("ones", (1, 2), help="ones(n) or ones(m, n) (a constant)"),
-    "zeros": Fn("zeros", (1, 2), help="zeros(n) or zeros(m, n) (a constant)"),
+    "eye": Fn("", 0, ("n",), 1, "identity matrix eye(n) (a constant)", constant=lambda n: np.eye(n)),
+    "ones": Fn("", 0, ("m", "n"), 1, "ones(n) or ones(m, n) (a constant)", constant=lambda *d: np.ones(d)),
+    "zeros": Fn("", 0, ("m", "n"), 1, "zeros(n) or zeros(m, n) (a constant)", constant=lambda *d: np.zeros(d)),
 }
 
 CONSTANTS = {"pi": np.pi, "e": np.e}
@@ -681,5 +736,5 @@ OPERATORS = {  # the operators of the language: text → (op, description)
     "X ^ k": ("matpow", "matrix power, k an integer literal ≥ 0 (binds like **)"),
     "A', A.T": ("transpose", "transpose"),
     "A[i, j], A[:, j]": ("index", "indexing and slicing, 0-based"),
-    "[a, b], [[a, b], [c, d]]": ("stack2", "vectors and matrices from expressions"),
+    "[a, b], [[a, b], [c, d]]": ("stack", "vectors and matrices from expressions"),
 }

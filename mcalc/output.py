@@ -48,6 +48,7 @@ def jac_json(result) -> str:
         "second_opinion": None if c is None or c.second_opinion is None else {
             "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
         "tol": None if c is None else c.tol,
+        "rounding_noise": None if c is None else c.noise,
         "max_abs_error": None if c is None else c.max_abs_error,
         "max_rel_error": None if c is None else c.max_rel_error,
         "agree": None if c is None else c.agree,

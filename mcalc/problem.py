@@ -10,6 +10,7 @@ import numpy as np
 
 from . import values as V
 from .errors import DomainError, McalcError, UsageError
+from .linops import Dense
 from .expr import Node, Var, build, evaluate, topo_order
 from .finite import DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
 from .chain import LocalRules, assemble, check_jacobian_size, choose_mode, dependencies, flatten_perm, linear_maps
@@ -65,11 +66,13 @@ class Problem:
     root: Node
     nodes: list[Node]
     variables: dict[str, Var]          # in order of first appearance
-    values: dict[str, np.ndarray]
-    defaulted: list[str]               # variables whose values mcalc chose
+    given: dict[str, np.ndarray]       # the values the user gave
     wrt: list[Var]
     order: str = "row"
     layout: str = "numerator"
+    seed: int = 0
+    rules: LocalRules | None = None    # the values of the nodes and their local linear maps, once evaluated
+    chosen: dict | None = None         # every variable's value, once defaults are drawn
 
     @property
     def expression(self) -> str:
@@ -83,11 +86,26 @@ class Problem:
     def mode(self) -> str:
         return choose_mode(self.root, self.wrt)
 
-    rules: LocalRules | None = None    # the values of the nodes and their local linear maps, once computed
+    @property
+    def defaulted(self) -> list[str]:
+        """The variables whose values mcalc chose."""
+        return [name for name in self.variables if name not in self.given]
+
+    def evaluate(self) -> Problem:
+        """Draw default values where needed and evaluate the expression (once)."""
+        if self.rules is None:
+            shape_of = {name: v.shape for name, v in self.variables.items()}
+            self.chosen, self.rules = _choose_defaults(self.nodes, self.given, self.defaulted, shape_of, self.seed,
+                                                       self.parsed, self.wrt)
+        return self
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        return self.evaluate().chosen
 
     @property
     def node_values(self) -> dict:
-        return self.rules.vals
+        return self.evaluate().rules.vals
 
     @property
     def output(self) -> np.ndarray:
@@ -96,6 +114,7 @@ class Problem:
     def analytic(self, canonical: bool = False) -> np.ndarray:
         """The Jacobian in this problem's order and layout (canonical: row-major, numerator layout)."""
         check_jacobian_size(self.root.size, sum(v.size for v in self.wrt))
+        self.evaluate()
         with located(self.expression):
             maps = linear_maps(self.nodes, self.rules, self.wrt)
         if canonical:
@@ -110,10 +129,10 @@ class Problem:
         return perm_out, perm_in
 
     def arrange(self, J_row: np.ndarray) -> np.ndarray:
-        """A dense row-major numerator-layout Jacobian in this problem's order and layout."""
-        if self.order == "col":
-            J_row = J_row[np.ix_(*self._perms())]
-        return J_row.T if self.layout == "denominator" else J_row
+        """A dense row-major numerator-layout Jacobian in this problem's order and layout (the same mechanism
+        as the analytic one's, on dense blocks)."""
+        blocks = np.split(J_row, np.cumsum([v.size for v in self.wrt])[:-1], axis=1)
+        return assemble([Dense(b) for b in blocks], self.root, self.wrt, self.order, self.layout, allow_nan=True)
 
     def position(self, i: int, j: int) -> tuple[int, int]:
         """Where entry (i, j) of the row-major numerator-layout Jacobian is in this problem's arrangement."""
@@ -136,8 +155,9 @@ def located(source: str):
 
 
 def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", layout: str = "numerator",
-            seed: int = 0) -> Problem:
-    """Parse, type and evaluate an expression; choose default values for variables without one.
+            seed: int = 0, evaluate: bool = True) -> Problem:
+    """Parse and type an expression, check that its Jacobian fits in memory, and (unless evaluate is False, for a
+    caller that has more checks to make first) choose default values for variables without one and evaluate it.
 
     shapes: a dict name → shape (tuple, int or '2x3'), or --shape items ('2x2', 'A=2x3', ...), where a bare shape is
     the default for every variable without its own.  values: a dict name → array-like or value text."""
@@ -151,17 +171,19 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
             if name not in names:
                 raise UsageError(f"{label} names '{name}', which is not a variable of the expression "
                                  f"(its variables: {', '.join(names) or 'none'})")
-    wrt_names = normalize_wrt(wrt, names)
+    wrt_names = normalize_wrt(wrt, names) if names else []    # (with no variables, errors in building come first)
     shape_of = V.resolve_shapes(names, vals, named, default)
     unshaped = [] if default is not None else [n for n in names if n not in vals and n not in named]
     root = build(parsed, shape_of, order, unshaped)
+    if not names:
+        normalize_wrt(wrt, names)
     nodes = topo_order(root)
-    variables = {n.name: n for n in nodes if isinstance(n, Var)}
-    variables = {name: variables[name] for name in names}
-    missing = [n for n in names if n not in vals]
+    by_name = {n.name: n for n in nodes if isinstance(n, Var)}
+    variables = {name: by_name[name] for name in names}
     wrt_vars = [variables[n] for n in wrt_names]
-    chosen, rules = _choose_defaults(nodes, vals, missing, shape_of, seed, parsed, wrt_vars)
-    return Problem(parsed, root, nodes, variables, chosen, missing, wrt_vars, order, layout, rules)
+    check_jacobian_size(root.size, sum(v.size for v in wrt_vars))
+    problem = Problem(parsed, root, nodes, variables, vals, wrt_vars, order, layout, seed)
+    return problem.evaluate() if evaluate else problem
 
 
 def _values(values) -> dict[str, np.ndarray]:
@@ -217,8 +239,7 @@ def _choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tupl
                     for rank, name in enumerate(missing)})
         try:
             rules = LocalRules(evaluate(nodes, env))
-            if not _well_conditioned(nodes, rules.vals):
-                raise DomainError("no default values found that keep the inverted matrices well conditioned")
+            _check_defaults(nodes, rules.vals)
             rules.check(nodes, wrt)
         except DomainError as e:
             last = e
@@ -229,13 +250,16 @@ def _choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tupl
     raise last
 
 
-def _well_conditioned(nodes, vals) -> bool:
+def _check_defaults(nodes, vals) -> None:
+    """Default values must also keep inverted matrices well conditioned and stay off kinks (abs, relu at 0)."""
     for node in nodes:
-        if node.op is not None and node.op.needs_invertible:
-            a = vals[id(node.args[0])]
-            if np.linalg.cond(a) > 1e4:
-                return False
-    return True
+        if node.op is None:
+            continue
+        a = vals[id(node.args[0])] if node.args else None
+        if node.op.needs_invertible and np.linalg.cond(a) > 1e4:
+            raise DomainError(f"no default values found that keep the matrix in {node.text} well conditioned")
+        if node.op.kink_at_zero and np.any(a == 0):
+            raise DomainError(f"no default values found that keep {node.text} away from its kink at 0")
 
 
 # --- the result of a jac computation --------------------------------------------------------------------------
@@ -257,21 +281,25 @@ class Comparison:
     total_columns: int = 0
     second_opinion: str | None = None            # the method that re-checked the columns the first got wrong
     rechecked_columns: int = 0
+    noise: float = 0.0                           # the finite differences' rounding bound, added to tol·scale
 
     @property
     def agree(self) -> bool:
         return not self.bad and not self.kinks
 
 
-def compare(J: np.ndarray, F: np.ndarray, tol: float, f_scale: float) -> tuple[float, float, float, np.ndarray]:
-    """(max abs error, max rel error, scale, mask of entries beyond tol) where F is not nan.  Errors are relative
-    to the Jacobian's magnitude, max|J - F| / max(max|J|, max|F|, |f|/max(1,|x|)), so that exactly-zero entries
-    are judged by the same yardstick as the rest."""
+def compare(J: np.ndarray, F: np.ndarray, tol: float, noise: float) -> tuple[float, float, float, np.ndarray]:
+    """(max abs error, max rel error, scale, mask of entries beyond the tolerance) where F is not nan.
+
+    Errors are relative to the Jacobian's magnitude, scale = max(max|J|, max|F|), so that exactly-zero entries are
+    judged by the same yardstick as the rest; an entry is beyond the tolerance when |J - F| > tol·scale + noise,
+    noise being the finite differences' own rounding error (which an exactly zero Jacobian of a large function,
+    like that of sin(x)² + cos(x)², shows)."""
     checked = ~np.isnan(F)
     diff = np.where(checked, np.abs(J - np.where(checked, F, 0.0)), 0.0)
     max_abs = float(diff.max(initial=0.0))
-    scale = max(float(np.abs(J).max(initial=0.0)), float(np.nanmax(np.abs(F), initial=0.0)), f_scale) or 1.0
-    return max_abs, max_abs / scale, scale, diff > tol * scale
+    scale = max(float(np.abs(J).max(initial=0.0)), float(np.nanmax(np.abs(F), initial=0.0)))
+    return max_abs, (max_abs / scale if scale else 0.0), scale, diff > tol * scale + noise
 
 
 @dataclass
@@ -308,29 +336,29 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     if method == "none":
         return Result(problem, problem.analytic(), None, None, problem.mode)
     check_jacobian_size(m, n, copies=3)
+    problem.evaluate()
     cols = _columns_to_check(problem, method, columns)
     J = problem.analytic(canonical=True)
     with located(problem.expression):
         fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
     tol = DEFAULT_TOL[method] if tol is None else float(tol)
-    x_max = max(float(np.abs(problem.values[v.name]).max()) for v in problem.wrt)
-    f_scale = float(np.abs(problem.output).max()) / max(1.0, x_max)
-    F = fr.J
-    max_abs, max_rel, scale, bad = compare(J, F, tol, f_scale)
+    F, noise = fr.J, fr.noise
+    max_abs, max_rel, scale, bad = compare(J, F, tol, noise)
     second, rechecked = None, 0
     if fd is None and bad.any():
         redo = np.nonzero(bad.any(axis=0))[0]
         second = _second_method(problem)
         with located(problem.expression):
-            F[:, redo] = finite_jacobian(problem.nodes, problem.values, problem.wrt, second, redo).J[:, redo]
-        rechecked = len(redo)
-        max_abs, max_rel, scale, bad = compare(J, F, tol, f_scale)
+            again = finite_jacobian(problem.nodes, problem.values, problem.wrt, second, redo)
+        F[:, redo] = again.J[:, redo]
+        rechecked, noise = len(redo), max(noise if len(redo) < F.shape[1] else 0.0, again.noise)
+        max_abs, max_rel, scale, bad = compare(J, F, tol, noise)
     worst = np.argsort(-np.where(bad, np.abs(J - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
     positions = [problem.position(*np.unravel_index(k, J.shape)) for k in worst]
     kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(fr.kinks.items())[:limit]]
     checked = n if cols is None else len(cols)
     cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, checked, n,
-                     second, rechecked)
+                     second, rechecked, noise)
     return Result(problem, problem.arrange(J), problem.arrange(F), cmp, problem.mode)
 
 

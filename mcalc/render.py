@@ -212,7 +212,8 @@ def verdict(result) -> Text:
     rows, cols = jacobian_sides(result)
     rlab, _ = axis_labels(rows, p.order)
     clab, _ = axis_labels(cols, p.order)
-    nums = f"abs err {c.max_abs_error:.2g}, rel err {c.max_rel_error:.2g} (tol {c.tol:g})"
+    rounding = f" + rounding {c.noise / c.scale:.2g}" if c.scale and c.noise > c.tol * c.scale else ""
+    nums = f"abs err {c.max_abs_error:.2g}, rel err {c.max_rel_error:.2g} (tol {c.tol:g}{rounding})"
     name = METHOD_NAMES[c.method]
     notes = []
     if c.checked_columns < c.total_columns:

@@ -23,7 +23,7 @@ def parse_shape(text: str, where: str = "--shape") -> tuple[int, ...]:
     if t.lower() == "scalar" or (bracketed and not t):
         return ()
     parts = re.split(r"\s*[x×X*]\s*" if not bracketed else r"\s*[,x×X*]\s*", t)
-    if not t or not all(p.isdigit() for p in parts) or len(parts) > 2:
+    if not t or not all(p.isascii() and p.isdigit() for p in parts) or len(parts) > 2:
         raise ValueSpecError(f"malformed shape '{text}' in {where}",
                              hint="write 2x3 for a matrix, 3 for a vector, 3x1 for a column, scalar for a scalar")
     dims = tuple(int(p) for p in parts)
@@ -187,6 +187,8 @@ def as_value(v, name: str = "value") -> np.ndarray:
         if np.iscomplexobj(a):
             raise ValueSpecError(f"the value of {name} is complex", hint="values must be real numbers")
         a = a.astype(float)
+    except OverflowError:
+        raise ValueSpecError(f"the value of {name} has a number too large for floating point") from None
     except (ValueError, TypeError) as e:
         what = "ragged (rows of different lengths)" if "inhomogeneous" in str(e) or "sequence" in str(e) else \
             "not numeric"

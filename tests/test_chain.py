@@ -89,3 +89,28 @@ def test_column_major_keeps_the_kronecker_structure(monkeypatch):
     sizes = _track_dense(monkeypatch)
     prepare("A@B", "A", shapes=f"{n}x{n}", order="col").analytic()
     assert sizes.count(n ** 4) == 1                               # Bᵀ ⊗ I written directly, no permuted copy
+
+
+def test_softmax_is_never_a_dense_n_by_n(monkeypatch):
+    """diag(s) - s sᵀ is kept as a diagonal plus an outer product: the gradient of a sum costs O(n)."""
+    n = 3000
+    sizes = _track_dense(monkeypatch)
+    J = prepare("sum(softmax(x))", "x", shapes=f"x={n}").analytic()
+    assert J.shape == (1, n) and np.abs(J).max() < 1e-12            # the entries of softmax sum to 1
+    assert max(sizes) <= n
+
+
+def test_a_long_list_costs_linear_work(monkeypatch):
+    """[x, x, ..., x]: each element's rule is the adjoint of gathering its own entries, so the index arrays built
+    add up to the length of the list (not its square)."""
+    built = []
+    real = L.Gather.__init__
+
+    def spy(self, idx, n, w=None):
+        real(self, idx, n, w)
+        built.append(self.idx.size)
+
+    monkeypatch.setattr(L.Gather, "__init__", spy)
+    J = prepare("[" + ", ".join(["x"] * 500) + "]", "x").analytic()
+    assert J.shape == (500, 1) and np.all(J == 1)
+    assert sum(built) <= 2 * 500

@@ -17,11 +17,13 @@ def run(*args, **kw):
 
 
 def one_error_line(res, code=2):
+    """The error is one line; errors inside the expression add the expression and a caret under the column."""
     assert res.exit_code == code, (res.exit_code, res.stdout, res.stderr)
     assert res.stdout == ""                                        # no partial result
-    first = res.stderr.splitlines()[0]
-    assert first.startswith("mcalc: ") and "Traceback" not in res.stderr
-    return first
+    lines = res.stderr.splitlines()
+    assert lines[0].startswith("mcalc: ") and "Traceback" not in res.stderr
+    assert len(lines) == 1 or (len(lines) == 3 and lines[2].strip() == "^"), res.stderr
+    return lines[0]
 
 
 def test_canonical_command_pretty():
@@ -44,21 +46,12 @@ def test_pretty_block_grid_follows_the_order():
 
 
 def test_colour_on_a_terminal_and_none_with_no_color(monkeypatch):
-    from mcalc import cli
-    from mcalc.problem import compute, prepare
-
-    result = compute(prepare("A@B - B", "A", shapes="2x2"))
-    from rich.console import Console
-
-    from mcalc.render import jac_view
-
-    buf = io.StringIO()
-    Console(file=buf, force_terminal=True, width=120, color_system="truecolor").print(jac_view(result))
-    assert "\x1b[" in buf.getvalue()
+    monkeypatch.setenv("FORCE_COLOR", "1")                          # as if stdout were a terminal
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert "\x1b[" in run("jac", "A@B - B", "--shape", "2x2", "--wrt", "A").stdout
+    assert "\x1b[" not in run("jac", "A@B - B", "--shape", "2x2", "--wrt", "A", "--no-color").stdout
     monkeypatch.setenv("NO_COLOR", "1")
-    res = run("jac", "A@B", "--shape", "2x2", "--wrt", "A")
-    assert "\x1b[" not in res.stdout
-    assert cli is not None
+    assert "\x1b[" not in run("jac", "A@B - B", "--shape", "2x2", "--wrt", "A").stdout
 
 
 def test_json_has_the_documented_keys():
@@ -137,8 +130,8 @@ def test_disagreement_exits_1_and_says_where():
     doc = json.loads(res.stdout)
     assert res.exit_code == 1 and doc["agree"] is False
     assert doc["kinks"][0]["column_label"] == "x[0]"
-    res = run("jac", "x**3", "--value", "x=2", "--tol", "1e-30", "--fd", "central")
-    assert res.exit_code == 1 and "disagree" in res.stdout and "worst at f / x" in res.stdout
+    res = run("jac", "sin(100000*x)", "--value", "x=3", "--fd", "central")     # central differences fail here
+    assert res.exit_code == 1 and "disagree" in res.stdout and "f / x: analytic" in " ".join(res.stdout.split())
 
 
 def test_fd_methods():
@@ -192,6 +185,15 @@ BAD = [
     (["jac", "A@x", "--shape", "A=2x3"], "x has no shape"),
     (["jac", "x", "--fd", "none", "--tol", "1e-3"], "--fd none skips"),
     (["jac", "x", "--value", "x=1", "--value", "x=2"], "twice"),
+    (["jac", "x[0:0]", "--shape", "3"], "selects nothing"),
+    (["jac", "x*y*z", "--value", "x=1e200", "--value", "y=1e-200", "--value", "z=1e200", "--fd", "none"],
+     "the Jacobian overflows"),
+    (["jac", "x", "--shape", "x=100000x100000"], "too large"),
+    (["jac", "x", "--shape", "x=99999999999999999999x9"], "too large"),
+    (["jac", "x", "--shape", "x=²"], "malformed shape"),
+    (["jac", "2^X", "--shape", "2x2"], "matrix power"),
+    (["jac", "eye(-1)"], "integer literal ≥ 1"),
+    (["jac", "x", "--value", "x=[1" + "0" * 330 + "]"], "too large for floating point"),
     (["jac", "x", "--shape", "x=2,x=3"], "twice"),
     (["jac", "x", "--out", "/no/such/dir/file"], "cannot write"),
 ]

@@ -56,11 +56,17 @@ def test_kinks_are_detected_and_disagree(expr, value):
     assert (i, j) == (0, 0) and right != left
 
 
-@pytest.mark.parametrize("expr,value", [("x**2", 0.0), ("exp(x)", 10.0), ("sin(100*x)", 0.3), ("abs(x)", 0.5),
-                                        ("relu(x)", 2.0), ("x**3", -2.0)])
+@pytest.mark.parametrize("expr,value", [("x**2", 0.0), ("100*x**2", 0.0), ("1e4*x**2", 0.0), ("exp(x)", 10.0),
+                                        ("sin(100*x)", 0.3), ("abs(x)", 0.5), ("relu(x)", 2.0), ("x**3", -2.0)])
 def test_no_false_kinks_on_smooth_points(expr, value):
     r = compute(prepare(expr, "x", {"x": value}), "central")
     assert r.comparison.agree, r.comparison
+
+
+def test_no_false_kink_at_a_least_squares_optimum():
+    """The slope is zero and the curvature large: one-sided slopes differ by h·f'', which shrinks with h."""
+    r = compute(prepare("sum((A@w - b)**2)", "w", {"A": [[10, 0], [0, 10]], "b": [10, 10], "w": [1, 1]}))
+    assert r.comparison.agree and not r.comparison.kinks
 
 
 def test_complex_step_refuses_non_analytic_operations():
@@ -94,13 +100,28 @@ def test_perturbations_are_batched_not_looped(monkeypatch):
 
 
 def test_tolerance_and_error_definitions():
-    r = compute(prepare("x*x", "x", {"x": [1.0, 2.0]}), "central", tol=1e-30)
-    assert not r.comparison.agree and r.comparison.bad
     r = compute(prepare("x*x", "x", {"x": [1.0, 2.0]}), "central")
     assert r.comparison.agree
-    assert r.comparison.max_rel_error == pytest.approx(r.comparison.max_abs_error / 4.0)
+    assert r.comparison.max_rel_error == pytest.approx(r.comparison.max_abs_error / 4.0)   # relative to max|J|
     r = compute(prepare("x - x", "x", {"x": 3.0}), "central")       # an exactly zero Jacobian
     assert r.comparison.agree and r.comparison.max_rel_error == 0.0
+    r = compute(prepare("sin(x)**2 + cos(x)**2", "x", {"x": 1.0}), "central")   # zero up to rounding
+    assert r.comparison.agree
+    r = compute(prepare("sin(1000*x)", "x", {"x": 0.3}), "central", tol=1e-12)
+    assert not r.comparison.agree and r.comparison.bad == [(0, 0)]
+
+
+def test_rounding_noise_does_not_hide_a_wrong_rule(monkeypatch):
+    """f = x + 1e8 has large values, so central differences carry rounding error ~1e-3: a rule that is off by 49
+    must still be caught (the noise floor is the rounding bound, not tol·|f|)."""
+    import mcalc.ops as ops
+    from mcalc.linops import Diag
+
+    add = ops.OPS["add"]
+    monkeypatch.setitem(ops.OPS, "add", add.__class__(**{**add.__dict__, "rules": (
+        lambda node, ans, a, b: Diag(50.0, node.size), add.rules[1])}))
+    r = compute(prepare("x + 1e8", "x", {"x": 1.0}), "central")
+    assert not r.comparison.agree
 
 
 def test_no_fd_and_bad_method():

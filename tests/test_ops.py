@@ -70,6 +70,13 @@ def test_structural_reduction_and_matrix_functions(expr, shapes, order):
     fd_check(expr, shapes_spec(**shapes), order=order)
 
 
+@pytest.mark.parametrize("expr,value,expected", [("x**0", 0.0, 0.0), ("0**x", 2.0, 0.0), ("x**2", 0.0, 0.0),
+                                                 ("x**1", 0.0, 1.0)])
+def test_powers_at_zero(expr, value, expected):
+    J, _ = fd_check(expr, values={"x": value}, method="complex")
+    assert J[0, 0] == expected
+
+
 def test_det_rule_holds_at_a_singular_matrix():
     """d det = tr(adj(X) dX) also where X is singular (where det·inv(X)ᵀ is undefined)."""
     fd_check("det(A)", values={"A": [[1, 2, 3], [2, 4, 6], [1, 0, 1]]})
@@ -104,7 +111,7 @@ FORWARD = [
     ("sigmoid(x)", lambda: 1 / (1 + np.exp(-x))), ("softplus(x)", lambda: np.log(1 + np.exp(x))),
     ("relu(x - 0.5)", lambda: np.maximum(x - 0.5, 0)), ("abs(x - 0.5)", lambda: np.abs(x - 0.5)),
     ("square(A)", lambda: A ** 2), ("A ** B", lambda: A ** B), ("A @ B", lambda: A @ B), ("x @ A @ x", lambda: x @ A @ x),
-    ("A^3", lambda: A @ A @ A), ("A^2 + B", lambda: A @ A + B), ("-A^2", lambda: -(A @ A)), ("2^x", lambda: 2.0 ** x),
+    ("A^3", lambda: A @ A @ A), ("A^2 + B", lambda: A @ A + B), ("-A^2", lambda: -(A @ A)), ("2**x", lambda: 2.0 ** x),
     ("A'", lambda: A.T), ("A.T", lambda: A.T), ("transpose(A)", lambda: A.T), ("A[1, 0]", lambda: A[1, 0]),
     ("A[:, 0]", lambda: A[:, 0]), ("A[0]", lambda: A[0]), ("sum(A)", lambda: A.sum()), ("sum(A, axis=0)", lambda: A.sum(0)),
     ("mean(A, axis=1)", lambda: A.mean(1)), ("trace(A)", lambda: np.trace(A)), ("det(A)", lambda: np.linalg.det(A)),

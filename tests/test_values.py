@@ -130,6 +130,8 @@ def test_default_values_are_reproducible_readable_and_per_variable():
     ("inv(A)", lambda v: np.linalg.cond(v["A"]) < 1e4),
     ("logdet(A)", lambda v: abs(np.linalg.det(v["A"])) > 1e-6),
     ("tanh(W@x + b)", lambda v: np.all(np.abs(v["W"]) < 1)),
+    ("abs(x - y)", lambda v: np.all(v["x"] != v["y"])),
+    ("relu(x - y)", lambda v: np.all(v["x"] != v["y"])),
 ])
 def test_default_values_lie_in_the_domain(expr, check):
     p = prepare(expr, shapes="3x3" if "A" in expr else ["W=2x3", "x=3", "b=2"] if "W" in expr else "3")

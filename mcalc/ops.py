@@ -29,20 +29,15 @@ class Op:
     name: str
     infer: Callable            # (arg_shapes: list[tuple], **params) -> output shape; raises ShapeError
     fwd: Callable              # (node, *vals) -> value
-    rules: tuple               # per argument: (node, ans, *vals) -> LinOp
+    rules: tuple               # rules[i]: (node, ans, *vals) -> LinOp, d node / d args[i] (indexable, for stack)
     domain: Callable | None = None   # (node, *vals) -> message when the arguments are outside the domain
     analytic: bool = True      # complex-analytic, so the complex-step method applies
     rule_doc: str = ""         # the differential, for humans
-    symbol: str = ""           # how shape errors name it
     needs_invertible: bool = False   # default values must make its argument well conditioned
     saturates: bool = False    # flat or explosive away from 0: default values should be small
     work: Callable | None = None     # (node) -> rough flops of one evaluation, when not about its size
     kink_at_zero: bool = False       # not differentiable where its argument is 0: default values avoid it
     params: dict | None = None       # fixed parameters every node of this op gets (mean: {"mean": True})
-
-    @property
-    def label(self) -> str:
-        return self.symbol or self.name
 
 
 OPS: dict[str, Op] = {}
@@ -95,7 +90,7 @@ def first_bad(mask: np.ndarray, x: np.ndarray, shape) -> str:
 # --- structural rule: run the op on entry numbers --------------------------------------------------------------
 
 def structural_rule(argnum: int):
-    """The rule of an op whose every output entry is one input entry or zero (transpose, index, diag, stack...):
+    """The rule of an op whose every output entry is one input entry or zero (transpose, index, diag, vec):
     evaluate the op on the numbers 1..n of the argument's entries (zeros for the other arguments)."""
 
     def rule(node, ans, *vals):
@@ -240,7 +235,7 @@ def binary(name, symbol, f, partials, doc, domain=None, product=False):
         return rule
 
     return register(Op(name, _broadcast_infer(symbol), fwd, (make_rule(0), make_rule(1)), domain=domain,
-                       rule_doc=doc, symbol=symbol))
+                       rule_doc=doc))
 
 
 def _div_domain(node, a, b):
@@ -326,7 +321,7 @@ def _mm_work(node):
     return m * n * p
 
 
-register(Op("matmul", _mm_infer, _mm_fwd, (_mm_rule_a, _mm_rule_b), rule_doc="d(A B) = dA B + A dB", symbol="@",
+register(Op("matmul", _mm_infer, _mm_fwd, (_mm_rule_a, _mm_rule_b), rule_doc="d(A B) = dA B + A dB",
             work=_mm_work))
 
 
@@ -348,7 +343,7 @@ def _transpose_fwd(node, x):
 
 
 register(Op("transpose", lambda s, **_: tuple(reversed(s[0])), _transpose_fwd, (structural_rule(0),),
-            rule_doc="d(Xᵀ) = (dX)ᵀ  (a commutation matrix)", symbol="transpose"))
+            rule_doc="d(Xᵀ) = (dX)ᵀ  (a commutation matrix)"))
 
 
 def _index_infer(shapes, key, **_):
@@ -379,7 +374,7 @@ def _index_fwd(node, x):
 
 
 register(Op("index", _index_infer, _index_fwd, (structural_rule(0),),
-            rule_doc="d(X[i]) = dX[i]  (a selection)", symbol="indexing"))
+            rule_doc="d(X[i]) = dX[i]  (a selection)"))
 
 
 def _diag_infer(shapes, **_):
@@ -442,8 +437,7 @@ def _stack_rule(node, i, ans, *vals):
     return Transposed(Gather(np.arange(i * k, (i + 1) * k), node.size))
 
 
-register(Op("stack", _stack_infer, _stack_fwd, _EachArgument(_stack_rule), rule_doc="d[a, b, ...] = [da, db, ...]",
-            symbol="[...]"))
+register(Op("stack", _stack_infer, _stack_fwd, _EachArgument(_stack_rule), rule_doc="d[a, b, ...] = [da, db, ...]"))
 
 
 # --- reductions: adjoints of broadcasts -----------------------------------------------------------------------
@@ -594,7 +588,7 @@ def _matpow_rule(node, ans, x):
 
 
 register(Op("matpow", _square_infer("^"), lambda node, x: np.linalg.matrix_power(x, node.params["k"]),
-            (_matpow_rule,), rule_doc="d(X^k) = Σᵢ Xⁱ dX X^(k-1-i)", symbol="^",
+            (_matpow_rule,), rule_doc="d(X^k) = Σᵢ Xⁱ dX X^(k-1-i)",
             work=lambda node: _cube(node) * max(1, node.params["k"]).bit_length()))
 
 

@@ -167,16 +167,17 @@ class _Builder:
     def _call(self, s):
         """A function call: its operands are expressions, its other arguments integer literals (FUNCTIONS)."""
         name, fn = s.value, FUNCTIONS[s.value]
-        literal_syns = dict(zip(fn.literals, s.args[fn.operands:]))
+        literal_syns = dict(zip(fn.literals, s.args[max(fn.operands, 0):]))
         literal_syns.update(s.kwargs)
         params = {key: self.int_literal(syn, f"{key} in {name}()", 1 if fn.constant else None)
                   for key, syn in literal_syns.items()}
         if fn.constant is not None:
-            value = fn.constant(*params.values())
-            self.guard(value.shape, s)
-            return Const(value, self.parsed.text(s), s.col)
+            self.guard(fn.shape(**params), s)
+            params.update({key: getattr(self, key) for key in fn.context})
+            return Const(fn.constant(**params), self.parsed.text(s), s.col)
         params.update({key: getattr(self, key) for key in fn.context})
-        return self.make(fn.op, [self.build(a) for a in s.args[:fn.operands]], s, **params)
+        operands = s.args if fn.operands < 0 else s.args[:fn.operands]
+        return self.make(fn.op, [self.build(a) for a in operands], s, **params)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

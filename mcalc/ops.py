@@ -403,6 +403,32 @@ register(Op("vec", lambda s, **_: (size_of(s[0]),), _vec_fwd, (structural_rule(0
             rule_doc="d vec(X) = vec(dX)  (in the chosen flatten order)"))
 
 
+def _view_infer(kind):
+    def infer(shapes, **_):
+        need_ndim(kind, shapes[0], (0, 1), "a scalar or a vector")
+        n = size_of(shapes[0])
+        return (n, 1) if kind == "col" else (1, n)
+    return infer
+
+
+def _view_fwd(node, x):
+    return x.reshape(core(x, len(node.args[0].shape)) + node.shape)
+
+
+register(Op("col", _view_infer("col"), _view_fwd, (structural_rule(0),), rule_doc="d col(x) = col(dx)"))
+register(Op("row", _view_infer("row"), _view_fwd, (structural_rule(0),), rule_doc="d row(x) = row(dx)"))
+
+
+def commutation(m: int, n: int, order: str = "row") -> np.ndarray:
+    """K with K vec(X) = vec(Xᵀ) for every m×n matrix X, both flattened in the given order."""
+    ids = np.arange(m * n).reshape(m, n)                  # X's entries, numbered
+    f = "F" if order == "col" else "C"
+    where = np.argsort(ids.ravel(order=f))                 # where each entry sits in vec(X)
+    K = np.zeros((m * n, m * n))
+    K[np.arange(m * n), where[ids.T.ravel(order=f)]] = 1.0
+    return K
+
+
 def _stack_infer(shapes, **_):
     first = shapes[0]
     for s in shapes[1:]:
@@ -419,6 +445,26 @@ def _stack_fwd(node, *vals):
     batch = np.broadcast_shapes(*[core(v, nd) for v in vals])
     vals = [np.broadcast_to(v, batch + v.shape[len(core(v, nd)):]) for v in vals]
     return np.stack(vals, axis=len(batch))
+
+
+def _concat_infer(axis):
+    def infer(shapes, **_):
+        for s in shapes:
+            need_ndim("hstack" if axis else "vstack", s, (2,), "matrices")
+        keep = 1 - axis
+        if any(s[keep] != shapes[0][keep] for s in shapes):
+            raise ShapeError(f"{'hstack' if axis else 'vstack'} needs matrices with the same number of "
+                             f"{'rows' if axis else 'columns'}, got " + ", ".join(fmt_shape(s) for s in shapes))
+        out = list(shapes[0])
+        out[axis] = sum(s[axis] for s in shapes)
+        return tuple(out)
+    return infer
+
+
+def _concat_fwd(node, *vals):
+    batch = np.broadcast_shapes(*[core(v, 2) for v in vals])
+    vals = [np.broadcast_to(v, batch + v.shape[-2:]) for v in vals]
+    return np.concatenate(vals, axis=-1 if node.op.name == "hstack" else -2)
 
 
 class _EachArgument:
@@ -438,6 +484,12 @@ def _stack_rule(node, i, ans, *vals):
 
 
 register(Op("stack", _stack_infer, _stack_fwd, _EachArgument(_stack_rule), rule_doc="d[a, b, ...] = [da, db, ...]"))
+register(Op("hstack", _concat_infer(1), _concat_fwd,
+            _EachArgument(lambda node, i, ans, *vals: structural_rule(i)(node, ans, *vals)),
+            rule_doc="d hstack(A, B) = hstack(dA, dB)"))
+register(Op("vstack", _concat_infer(0), _concat_fwd,
+            _EachArgument(lambda node, i, ans, *vals: structural_rule(i)(node, ans, *vals)),
+            rule_doc="d vstack(A, B) = vstack(dA, dB)"))
 
 
 # --- reductions: adjoints of broadcasts -----------------------------------------------------------------------
@@ -676,15 +728,18 @@ class Fn:
     it stands for.  `context` names settings of the command the op needs (vec: the flatten order)."""
 
     op: str
-    operands: int = 1
+    operands: int = 1                 # -1: any number (at least 2)
     literals: tuple[str, ...] = ()
     required: int = 0                 # how many of the literals must be given
     help: str = ""
-    constant: Callable | None = None
+    constant: Callable | None = None  # (**literals, **context) -> the array
+    shape: Callable | None = None     # (**literals) -> the constant's shape, checked before it is built
     context: tuple[str, ...] = ()
 
     @property
     def nargs(self) -> tuple[int, int]:
+        if self.operands < 0:
+            return 2, 1000
         return self.operands + self.required, self.operands + len(self.literals)
 
     @property
@@ -712,9 +767,19 @@ FUNCTIONS: dict[str, Fn] = {
     "dot": Fn("dot", 2, help="inner product of two vectors"),
     "vec": Fn("vec", help="flatten in the current --order", context=("order",)),
     "transpose": Fn("transpose", help="transpose (also A.T and A')"),
-    "eye": Fn("", 0, ("n",), 1, "identity matrix eye(n) (a constant)", constant=lambda n: np.eye(n)),
-    "ones": Fn("", 0, ("m", "n"), 1, "ones(n) or ones(m, n) (a constant)", constant=lambda *d: np.ones(d)),
-    "zeros": Fn("", 0, ("m", "n"), 1, "zeros(n) or zeros(m, n) (a constant)", constant=lambda *d: np.zeros(d)),
+    "hstack": Fn("hstack", -1, help="matrices side by side"),
+    "vstack": Fn("vstack", -1, help="matrices one above the other"),
+    "col": Fn("col", help="a vector (or scalar) as an n×1 matrix"),
+    "row": Fn("row", help="a vector (or scalar) as a 1×n matrix"),
+    "eye": Fn("", 0, ("n",), 1, "identity matrix eye(n) (a constant)", constant=lambda n: np.eye(n),
+              shape=lambda n: (n, n)),
+    "ones": Fn("", 0, ("m", "n"), 1, "ones(n) or ones(m, n) (a constant)",
+               constant=lambda **d: np.ones(tuple(d.values())), shape=lambda **d: tuple(d.values())),
+    "zeros": Fn("", 0, ("m", "n"), 1, "zeros(n) or zeros(m, n) (a constant)",
+                constant=lambda **d: np.zeros(tuple(d.values())), shape=lambda **d: tuple(d.values())),
+    "commutation": Fn("", 0, ("m", "n"), 2, "commutation(m, n): K with K vec(X) = vec(Xᵀ) for m×n X, in the "
+                      "current --order (a constant)", constant=commutation, shape=lambda m, n: (m * n, m * n),
+                      context=("order",)),
 }
 
 CONSTANTS = {"pi": np.pi, "e": np.e}

@@ -186,6 +186,21 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     return problem.evaluate() if evaluate else problem
 
 
+def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.ndarray:
+    """Another expression (a hand-derived answer, a closed form) evaluated with the problem's variables, at the
+    problem's values and in its flatten order."""
+    parsed = parse(text)
+    names = parsed.variables()
+    unknown = [n for n in names if n not in problem.variables]
+    if unknown:
+        raise UsageError(f"{what} uses {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a "
+                         f"variable of the expression (its variables: {', '.join(problem.variables)})")
+    root = build(parsed, {n: problem.variables[n].shape for n in names}, problem.order)
+    nodes = topo_order(root)
+    with located(text):
+        return np.asarray(evaluate(nodes, {n: problem.values[n] for n in names})[id(root)], dtype=float)
+
+
 def _values(values) -> dict[str, np.ndarray]:
     if values is None:
         return {}

@@ -1,0 +1,474 @@
+"""Explanations: the differential of an expression, the local rule of each operation on the way, and the closed
+form of its Jacobian in the chosen order and layout.
+
+Each operation declares, next to its name in the tables below, its local Jacobian as a closed form (a
+``formula.Formula`` in the requested flatten order) and its differential (a template).  The closed forms are
+composed by the same chain rule as the numbers (forward, from the wrt variable up), with simplification, and the
+result is checked numerically against the analytic Jacobian before it is shown: an operation with no known closed
+form (kron) says so instead of printing a wrong one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from . import formula as F
+from .chain import dependencies
+from .expr import Const, Node, Var
+from .formula import Text, paren
+from .ops import size_of
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+def _text(node: Node) -> Text:
+    return Text("{0}", (node.text,))
+
+
+def _matrix(node: Node, side: str = "col") -> F.Formula:
+    """A node's value as a matrix: itself when 2-D, a vector (or scalar) as a column or a row."""
+    if len(node.shape) == 2:
+        return F.Mat(_text(node), node.shape)
+    n = node.size
+    return F.Mat(_text(node), (n, 1) if side == "col" else (1, n), side)
+
+
+def _vec(template: str, nd: int) -> str:
+    return f"vec({template})" if nd == 2 else template
+
+
+def _broadcast(shape: tuple, out: tuple, order: str) -> F.Formula:
+    """The matrix that copies an array of `shape` to the broadcast `out` shape: I where an axis is kept, a column
+    of ones where it is repeated, one factor per axis (Kronecker, in flatten order)."""
+    if shape == out:
+        return F.Eye(size_of(out))
+    if shape == ():
+        return F.Ones(size_of(out), 1)
+    shape = (1,) * (len(out) - len(shape)) + tuple(shape)
+    factors = [F.Eye(o) if s == o else F.Ones(o, 1) for s, o in zip(shape, out)]
+    if order == "col":
+        factors.reverse()
+    result = factors[0]
+    for f in factors[1:]:
+        result = F.kron(result, f)
+    return result
+
+
+def _elementwise(node: Node, template: str) -> F.Formula:
+    """diag(f'(x)) for an element-wise f whose derivative is template, in {x} (the argument) and {y} (the value)."""
+    t = template.replace("{x}", "{0}").replace("{y}", "{1}")
+    slots = (node.args[0].text, node.text)
+    if node.shape == ():
+        return F.Mat(Text(t, slots), (1, 1), "row")
+    return F.Diag(Text(_vec(t, len(node.shape)), slots), node.size)
+
+
+def _slice_text(key, n: int) -> tuple[str, int]:
+    """eye(n)[text] selects these rows; and how many."""
+    if not isinstance(key, slice):
+        i = key % n
+        return f"{i}:{i + 1}", 1
+    start, stop, step = key.indices(n)
+    count = len(range(start, stop, step))
+    parts = ["" if key.start is None else str(key.start), "" if key.stop is None else str(key.stop)]
+    text = ":".join(parts) + (f":{key.step}" if key.step not in (None, 1) else "")
+    return text, count
+
+
+def _selection(key: tuple, shape: tuple, order: str) -> F.Formula:
+    """The rows of the identity that indexing picks: one factor per axis, Kronecker in flatten order."""
+    key = key + (slice(None),) * (len(shape) - len(key))
+    factors = []
+    for k, n in zip(key, shape):
+        if isinstance(k, slice) and k.indices(n) == (0, n, 1):
+            factors.append(F.Eye(n))
+        else:
+            text, count = _slice_text(k, n)
+            factors.append(F.Select(n, text, count))
+    if order == "col":
+        factors.reverse()
+    result = factors[0]
+    for f in factors[1:]:
+        result = F.kron(result, f)
+    return result
+
+
+# --- closed forms of the local Jacobians: op name → (node, i, order) → Formula | None --------------------------------
+
+ELEMENTWISE = {
+    "exp": "{y}", "log": "1/{x}", "sqrt": "0.5/{y}", "sin": "cos({x})", "cos": "-sin({x})", "tan": "1 + {y}**2",
+    "arcsin": "1/sqrt(1 - {x}**2)", "arccos": "-1/sqrt(1 - {x}**2)", "arctan": "1/(1 + {x}**2)",
+    "sinh": "cosh({x})", "cosh": "sinh({x})", "tanh": "1 - {y}**2", "sigmoid": "{y}*(1 - {y})",
+    "softplus": "sigmoid({x})", "square": "2*{x}", "relu": "relu({x})/{x}", "abs": "{x}/abs({x})",
+}
+PARTIALS = {  # broadcasting binary ops: ∂/∂a and ∂/∂b, in {a}, {b}, {y}
+    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"), "div": ("1/{b}", "-{a}/{b}**2"),
+    "power": ("{b}*{a}**({b} - 1)", "log({a})*{y}"),
+}
+
+
+def _binary(node: Node, i: int, order: str) -> F.Formula:
+    a, b = node.args
+    arg = node.args[i]
+    partial = PARTIALS[node.op.name][i]
+    B = _broadcast(arg.shape, node.shape, order)
+    if partial in ("1", "-1"):
+        return F.scale(int(partial), B)
+    slots_used = [k for k in "aby" if "{" + k + "}" in partial]
+    nodes = {"a": a, "b": b, "y": node}
+    if partial == "{b}" and isinstance(b, Const) and b.shape == () or partial == "{a}" and isinstance(a, Const) \
+            and a.shape == ():
+        return F.scale(float(nodes[slots_used[0]].value), B)        # a constant factor: 2*x
+    shape = tuple(np.broadcast_shapes(*(nodes[k].shape for k in slots_used)))
+    t = partial.replace("{a}", "{0}").replace("{b}", "{1}").replace("{y}", "{2}")
+    if shape == () and node.shape != ():
+        return F.scale(Text(t, (a.text, b.text, node.text)), B)     # a scalar factor: s*x
+    if shape != node.shape:
+        factor = t if re.fullmatch(r"\{\d\}", t) else f"({t})"
+        t = f"{factor} * ones({', '.join(map(str, node.shape))})"
+    slots = (a.text, b.text, node.text)
+    if node.shape == ():
+        return F.prod(F.Mat(Text(t, slots), (1, 1), "row"), B)
+    return F.prod(F.Diag(Text(_vec(t, len(node.shape)), slots), node.size), B)
+
+
+def _matmul(node: Node, i: int, order: str) -> F.Formula:
+    a, b = node.args
+    m = 1 if len(a.shape) == 1 else a.shape[0]
+    p = 1 if len(b.shape) == 1 else b.shape[1]
+    if i == 0:                                  # d vec(AB)/d vec(A): I ⊗ Bᵀ row-major, Bᵀ ⊗ I column-major
+        Bt = F.transpose(_matrix(b, "col"))
+        return F.kron(F.Eye(m), Bt) if order == "row" else F.kron(Bt, F.Eye(m))
+    A = _matrix(a, "row")                       # d vec(AB)/d vec(B): A ⊗ I row-major, I ⊗ A column-major
+    return F.kron(A, F.Eye(p)) if order == "row" else F.kron(F.Eye(p), A)
+
+
+def _transpose(node, i, order):
+    x = node.args[0]
+    return F.Commutation(*x.shape) if len(x.shape) == 2 else F.Eye(x.size)
+
+
+def _index(node, i, order):
+    return _selection(node.params["key"], node.args[0].shape, order)
+
+
+def _diag(node, i, order):
+    x = node.args[0]
+    if len(x.shape) == 1:                       # vector → matrix: embed at positions i·(n+1), both orders
+        n = x.shape[0]
+        return F.transpose(F.Select(n * n, f"::{n + 1}", n))
+    m, n = x.shape
+    k = min(m, n)
+    step = n + 1 if order == "row" else m + 1
+    return F.Select(m * n, f":{(k - 1) * step + 1}:{step}", k)
+
+
+def _identity(node, i, order):
+    return F.Eye(node.size)
+
+
+def _stack(node, i, order):
+    count, e = len(node.args), node.args[i].size
+    N = node.size
+    if order == "row" or len(node.args[i].shape) == 0:
+        return F.transpose(F.Select(N, f"{i * e}:{(i + 1) * e}", e))
+    return F.transpose(F.Select(N, f"{i}::{count}", e))
+
+
+def _sum(node, i, order):
+    x = node.args[0]
+    axis = node.params.get("axis")
+    count = x.size if axis is None else x.shape[axis % len(x.shape)]
+    if axis is None or len(x.shape) == 1:
+        L = F.Ones(1, x.size)
+    else:
+        m, n = x.shape
+        if axis % 2 == 0:                       # result n: sum over rows
+            L = F.kron(F.Ones(1, m), F.Eye(n)) if order == "row" else F.kron(F.Eye(n), F.Ones(1, m))
+        else:
+            L = F.kron(F.Eye(m), F.Ones(1, n)) if order == "row" else F.kron(F.Ones(1, n), F.Eye(m))
+    return F.scale(Fraction(1, count), L) if node.params.get("mean") else L
+
+
+def _row_vec(template: str, x: Node) -> F.Formula:
+    return F.Mat(Text(_vec(template, len(x.shape)), (x.text,)), (1, x.size), "row")
+
+
+def _trace(node, i, order):
+    n = node.args[0].shape[0]
+    return F.Mat(Text(f"vec(eye({n}))"), (1, n * n), "row")
+
+
+def _det(node, i, order):
+    return F.scale(_text(node), _row_vec("inv({0}).T", node.args[0]))
+
+
+def _logdet(node, i, order):
+    return _row_vec("inv({0}).T", node.args[0])
+
+
+def _inv(node, i, order):
+    Y = F.Mat(_text(node), node.shape)         # d inv(X) = -Y dX Y: -(Y ⊗ Yᵀ) row-major, -(Yᵀ ⊗ Y) column-major
+    return F.scale(-1, F.kron(Y, F.transpose(Y)) if order == "row" else F.kron(F.transpose(Y), Y))
+
+
+def _matpow(node, i, order):
+    x, k = node.args[0], node.params["k"]
+    n = x.shape[0]
+
+    def power(j):
+        return F.Eye(n) if j == 0 else F.Mat(Text("{0}" if j == 1 else "{0}^" + str(j), (x.text,)), (n, n))
+
+    terms = []
+    for j in range(k):                          # d(X^k) = Σ X^j dX X^(k-1-j)
+        left, right = power(j), F.transpose(power(k - 1 - j))
+        terms.append(F.kron(left, right) if order == "row" else F.kron(right, left))
+    return F.add(*terms) if terms else F.Zero(n * n, n * n)
+
+
+def _norm(node, i, order):
+    return F.scale(Text("1/{0}", (node.text,)), _row_vec("{0}", node.args[0]))
+
+
+def _softmax(node, i, order):
+    n = node.size
+    s = _text(node)
+    return F.add(F.Diag(s, n), F.scale(-1, F.prod(F.Mat(s, (n, 1), "col"), F.Mat(s, (1, n), "row"))))
+
+
+def _logsumexp(node, i, order):
+    x = node.args[0]
+    return F.Mat(Text("softmax({0})", (x.text,)), (1, x.size), "row")
+
+
+def _outer(node, i, order):
+    u, v = node.args
+    m, n = u.size, v.size
+    if i == 0:
+        c = _matrix(v, "col")
+        return F.kron(F.Eye(m), c) if order == "row" else F.kron(c, F.Eye(m))
+    c = _matrix(u, "col")
+    return F.kron(c, F.Eye(n)) if order == "row" else F.kron(F.Eye(n), c)
+
+
+CLOSED = {
+    **{name: (lambda t: lambda node, i, order: _elementwise(node, t))(t) for name, t in ELEMENTWISE.items()},
+    **{name: _binary for name in PARTIALS},
+    "neg": lambda node, i, order: F.scale(-1, F.Eye(node.size)),
+    "matmul": _matmul, "dot": _matmul, "transpose": _transpose, "index": _index, "diag": _diag,
+    "vec": _identity, "col": _identity, "row": _identity, "stack": _stack, "sum": _sum, "mean": _sum,
+    "trace": _trace, "det": _det, "logdet": _logdet, "inv": _inv, "matpow": _matpow, "norm": _norm,
+    "softmax": _softmax, "logsumexp": _logsumexp, "outer": _outer,
+    # kron(A, B) has no closed form short enough to help: its Jacobian needs commutation matrices of the blocks
+}
+
+
+def _stack_combine(node, blocks, order, n):
+    """d[a, b, ...] stacks da, db, ...: their Jacobians one above the other (row-major, or scalar elements)."""
+    if order == "col" and node.args[0].shape != ():
+        return F.add(*(F.prod(_stack(node, i, order), b) for i, b in enumerate(blocks) if b is not None))
+    return F.stack([F.Zero(a.size, n) if b is None else b for a, b in zip(node.args, blocks)])
+
+
+COMBINE = {  # ops whose Jacobian reads better built from their arguments' Jacobians than as Σ L_i J_i
+    "stack": _stack_combine,
+}
+
+
+def local_closed_form(node: Node, i: int, order: str) -> F.Formula | None:
+    rule = CLOSED.get(node.op.name)
+    return None if rule is None else rule(node, i, order)
+
+
+# --- differentials: op name → (node, i, d) → text of the part of d(node) that comes from d(args[i]) -----------------
+
+def _pd(d: str) -> str:
+    """A differential inside a bigger one: in parentheses when it is a sum or product of several terms."""
+    return f"({d})" if re.search(r" [-+⊙⊘] |\s", d.strip()) and not d.strip().startswith("(") else d
+
+
+def _arg(node, k):
+    return paren(node.args[k].text)
+
+
+def _elementwise_d(node, i, d):
+    t = ELEMENTWISE[node.op.name]
+    deriv = F.prettify(t.replace("{x}", _arg(node, 0)).replace("{y}", paren(node.text)))
+    return f"{paren(deriv)} ⊙ {_pd(d)}"
+
+
+def _matpow_d(node, i, d):
+    x, k = _arg(node, 0), node.params["k"]
+    return " + ".join("@".join([x] * j + [_pd(d)] + [x] * (k - 1 - j)) for j in range(k))
+
+
+def _stack_d(node, i, d):
+    return None      # assembled from all elements at once: see differential()
+
+
+DIFFERENTIAL = {
+    **{name: _elementwise_d for name in ELEMENTWISE},
+    "add": lambda node, i, d: d, "sub": lambda node, i, d: d if i == 0 else f"-{_pd(d)}",
+    "mul": lambda node, i, d: f"{_pd(d)} ⊙ {_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)} ⊙ {_pd(d)}",
+    "div": lambda node, i, d: f"{_pd(d)} ⊘ {_arg(node, 1)}" if i == 0 else
+    f"-{_arg(node, 0)} ⊙ {_pd(d)} ⊘ {_arg(node, 1)}²",
+    "power": lambda node, i, d: f"{_arg(node, 1)}·{_arg(node, 0)}^({_arg(node, 1)}-1) ⊙ {_pd(d)}" if i == 0 else
+    f"log({node.args[0].text}) ⊙ {paren(node.text)} ⊙ {_pd(d)}",
+    "neg": lambda node, i, d: f"-{_pd(d)}",
+    "matmul": lambda node, i, d: f"{_pd(d)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d)}",
+    "dot": lambda node, i, d: f"dot({d}, {node.args[1].text})" if i == 0 else f"dot({node.args[0].text}, {d})",
+    "transpose": lambda node, i, d: f"{_pd(d)}ᵀ",
+    "index": lambda node, i, d: f"{_pd(d)}{_key(node.params['key'])}",
+    "diag": lambda node, i, d: f"diag({d})", "vec": lambda node, i, d: f"vec({d})",
+    "col": lambda node, i, d: f"col({d})", "row": lambda node, i, d: f"row({d})",
+    "stack": _stack_d,
+    "sum": lambda node, i, d: f"sum({d}{_axis(node)})", "mean": lambda node, i, d: f"mean({d}{_axis(node)})",
+    "trace": lambda node, i, d: f"tr({d})",
+    "det": lambda node, i, d: f"{paren(node.text)} tr(inv({node.args[0].text})@{_pd(d)})",
+    "logdet": lambda node, i, d: f"tr(inv({node.args[0].text})@{_pd(d)})",
+    "inv": lambda node, i, d: f"-{paren(node.text)}@{_pd(d)}@{paren(node.text)}",
+    "matpow": _matpow_d,
+    "norm": lambda node, i, d: f"sum({_arg(node, 0)} ⊙ {_pd(d)}) / {paren(node.text)}",
+    "softmax": lambda node, i, d: f"{paren(node.text)} ⊙ {_pd(d)} - {paren(node.text)} ({paren(node.text)}ᵀ{_pd(d)})",
+    "logsumexp": lambda node, i, d: f"softmax({node.args[0].text})ᵀ{_pd(d)}",
+    "outer": lambda node, i, d: f"{_pd(d)} {_arg(node, 1)}ᵀ" if i == 0 else f"{_arg(node, 0)} {_pd(d)}ᵀ",
+    "kron": lambda node, i, d: f"kron({d}, {node.args[1].text})" if i == 0 else f"kron({node.args[0].text}, {d})",
+}
+
+
+def _key(key) -> str:
+    def one(k):
+        if isinstance(k, slice):
+            return ":".join("" if v is None else str(v) for v in (k.start, k.stop)) + (
+                f":{k.step}" if k.step is not None else "")
+        return str(k)
+    return "[" + ", ".join(one(k) for k in key) + "]"
+
+
+def _axis(node) -> str:
+    return "" if node.params.get("axis") is None else f", axis={node.params['axis']}"
+
+
+def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, str]:
+    """d(node) for every node that depends on a wrt variable, in terms of dX for each wrt variable X."""
+    names = {v.name for v in wrt}
+    deps = dependencies(nodes, wrt)
+    D: dict[int, str] = {}
+    for node in nodes:
+        if not deps[id(node)]:
+            continue
+        if isinstance(node, Var):
+            if node.name in names:
+                D[id(node)] = f"d{node.name}"
+            continue
+        if node.op.name == "stack":
+            D[id(node)] = "[" + ", ".join(D.get(id(a), "0") for a in node.args) + "]"
+            continue
+        parts = [DIFFERENTIAL[node.op.name](node, i, D[id(a)]) for i, a in enumerate(node.args) if id(a) in D]
+        text = parts[0]
+        for p in parts[1:]:
+            text += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
+        D[id(node)] = text
+    return D
+
+
+# --- the closed form of the whole Jacobian ---------------------------------------------------------------------
+
+def closed_form(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> tuple[F.Formula | None, list]:
+    """The Jacobian of the root with respect to the wrt variables (side by side) as a formula, by the chain rule
+    forward from each variable; (None, [ops without one]) when an operation on the way has no closed form."""
+    deps = dependencies(nodes, wrt)
+    missing = sorted({n.op.name for n in nodes if n.op is not None and deps[id(n)] and n.op.name not in CLOSED})
+    if missing:
+        return None, missing
+    root = nodes[-1]
+    blocks = []
+    for v in wrt:
+        J: dict[int, F.Formula] = {}
+        for node in nodes:
+            if v.name not in deps[id(node)]:
+                continue
+            if node is v:
+                J[id(node)] = F.Eye(v.size)
+                continue
+            combine = COMBINE.get(node.op.name)
+            if combine is not None:
+                J[id(node)] = combine(node, [J.get(id(a)) for a in node.args], order, v.size)
+                continue
+            terms = [F.prod(local_closed_form(node, i, order), J[id(a)]) for i, a in enumerate(node.args)
+                     if id(a) in J]
+            J[id(node)] = F.add(*terms)
+        blocks.append(J.get(id(root), F.Zero(root.size, v.size)))
+    if layout == "denominator":
+        blocks = [F.transpose(b) for b in blocks]
+    return F.stack(blocks, vertical=layout == "denominator"), []
+
+
+# --- names for the terminal ------------------------------------------------------------------------------------
+
+def choose_names(f: F.Formula, nodes: list[Node], taken) -> dict[str, str]:
+    """Short names for the long or repeated subexpressions of a formula: s for a softmax, Y for an inverse, y (or
+    Y for a matrix) otherwise, numbered when one is taken."""
+    texts = f.texts()
+    by_text = {n.text: n for n in nodes}
+    names, used = {}, set(taken)
+    for t in dict.fromkeys(texts):
+        if re.fullmatch(r"[A-Za-z_]\w*|[\d.]+", t) or (texts.count(t) < 2 and len(t) <= 8):
+            continue
+        node = by_text.get(t)
+        base = "s" if node is not None and node.op is not None and node.op.name == "softmax" else \
+            "Y" if node is not None and len(node.shape) == 2 else "y"
+        name, k = base, 1
+        while name in used:
+            k += 1
+            name = f"{base}{F.sub(k)}"
+        used.add(name)
+        names[t] = name
+    return names
+
+
+@dataclass
+class Explanation:
+    differential: str
+    steps: list = field(default_factory=list)
+    formula: F.Formula | None = None
+    missing: list = field(default_factory=list)      # operations without a closed form
+    names: dict = field(default_factory=dict)         # subexpression → short name, for the terminal
+
+    @property
+    def mc(self) -> str | None:
+        return None if self.formula is None else self.formula.mc()
+
+    @property
+    def pretty(self) -> str | None:
+        return None if self.formula is None else self.formula.pretty(self.names)
+
+    @property
+    def latex(self) -> str | None:
+        return None if self.formula is None else self.formula.tex(self.names)
+
+
+def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Explanation:
+    root = nodes[-1]
+    D = differentials(nodes, wrt)
+    deps = dependencies(nodes, wrt)
+    steps = []
+    for node in nodes:
+        if node.op is None or not deps[id(node)]:
+            continue
+        local = {}
+        for i, a in enumerate(node.args):
+            if deps[id(a)]:
+                f = local_closed_form(node, i, order)
+                local[a.text] = None if f is None else f.pretty({})
+        steps.append({"expression": node.text, "operation": node.op.name, "rule": node.op.rule_doc,
+                      "differential": D.get(id(node), "0"), "local_jacobians": local})
+    formula, missing = closed_form(nodes, wrt, order, layout)
+    taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
+    names = choose_names(formula, nodes, taken) if formula is not None else {}
+    d = D.get(id(root), "0")
+    return Explanation(f"d{paren(root.text)} = {d}", steps, formula, missing, names)

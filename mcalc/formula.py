@@ -1,0 +1,553 @@
+"""Closed forms of Jacobians: a small algebra of matrix formulas (identities, Kronecker products, diagonals,
+products, sums) that renders three ways: mcalc's own syntax (so that the formula can be evaluated and checked),
+Unicode for the terminal (I₂ ⊗ Bᵀ) and LaTeX.
+
+The constructors simplify as they build: identities are dropped from products, I ⊗ I is folded, Kronecker products
+meet by the mixed-product rule (A ⊗ B)(C ⊗ D) = AC ⊗ BD, diagonals merge, scalars move to the front and transposes
+move to the leaves.  Pieces of the user's expression appear as Text: a template with slots filled by the user's
+own subexpressions, so that the terminal can name a long or repeated one (y = tanh(W@x + b)).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+_ATOM = re.compile(r"[A-Za-z_]\w*|\d+(\.\d*)?([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?")
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _closes_at_end(s: str) -> bool:
+    """Whether the bracket opening at s's first bracket closes at its very end."""
+    depth = 0
+    for i, ch in enumerate(s):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0:
+                return i == len(s) - 1
+    return False
+
+
+def atomic(s: str) -> bool:
+    """A name, a number, a call f(...), or something already in brackets: safe to juxtapose or raise."""
+    s = s.strip()
+    if _ATOM.fullmatch(s):
+        return True
+    if s[:1] in "([":
+        return _closes_at_end(s)
+    m = re.match(r"[A-Za-z_]\w*(?=\()", s)
+    return bool(m) and _closes_at_end(s[m.end():]) if m else False
+
+
+def paren(s: str) -> str:
+    return s if atomic(s) else f"({s})"
+
+
+def prettify(s: str) -> str:
+    """mcalc syntax, as a mathematician writes it: x**2 → x², X^3 → X³, A.T → Aᵀ."""
+    s = re.sub(r"(\*\*|\^)2\b", "²", s)
+    s = re.sub(r"(\*\*|\^)3\b", "³", s)
+    s = s.replace(".T", "ᵀ").replace(" * ", " ")
+    return s
+
+
+def sub(n) -> str:
+    return str(n).translate(_SUB)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of the user's expression language: a template whose slots {0}, {1}, ... hold subexpressions."""
+
+    template: str
+    slots: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        """Keep only the slots the template uses, numbered in order."""
+        used = sorted({int(k) for k in re.findall(r"\{(\d+)\}", self.template)})
+        if used != list(range(len(self.slots))):
+            renumber = {old: new for new, old in enumerate(used)}
+            object.__setattr__(self, "template", re.sub(r"\{(\d+)\}", lambda m: "{" + str(renumber[int(
+                m.group(1))]) + "}", self.template))
+            object.__setattr__(self, "slots", tuple(self.slots[k] for k in used))
+
+    def mc(self) -> str:
+        return self.template.format(*(paren(s) for s in self.slots))
+
+    def pretty(self, names: dict) -> str:
+        return prettify(self.template.format(*(names.get(s) or paren(s) for s in self.slots)))
+
+    def tex(self, names: dict) -> str:
+        t = self.pretty(names)
+        return (t.replace("²", "^2").replace("³", "^3").replace("ᵀ", "^\\top").replace("@", " ")
+                .replace("*", " \\cdot "))
+
+
+# --- the formulas ----------------------------------------------------------------------------------------------
+
+class Formula:
+    """A matrix of a known shape; prec is how tightly its rendering binds (3 atom, 2 product, 1 sum)."""
+
+    shape: tuple[int, int]
+    prec = 3
+
+    def mc(self) -> str:
+        raise NotImplementedError
+
+    def pretty(self, names: dict) -> str:
+        raise NotImplementedError
+
+    def tex(self, names: dict) -> str:
+        raise NotImplementedError
+
+    def texts(self):
+        """The user subexpressions this formula mentions, with repetition."""
+        return []
+
+    def __eq__(self, other):
+        return isinstance(other, Formula) and self.shape == other.shape and self.mc() == other.mc()
+
+    def __hash__(self):
+        return hash(self.mc())
+
+
+def _wrap(f: Formula, prec: int, how: str, *args) -> str:
+    """f rendered by its method `how`, in parentheses when it binds less tightly than prec."""
+    s = getattr(f, how)(*args)
+    own = f.prec if how == "mc" else getattr(f, "pretty_prec", f.prec)
+    return s if own >= prec else f"({s})"
+
+
+class Eye(Formula):
+    def __init__(self, n: int):
+        self.n, self.shape = n, (n, n)
+
+    def mc(self):
+        return f"eye({self.n})"
+
+    def pretty(self, names):
+        return f"I{sub(self.n)}" if self.n > 1 else "1"
+
+    def tex(self, names):
+        return f"I_{{{self.n}}}"
+
+
+class Zero(Formula):
+    def __init__(self, m: int, n: int):
+        self.shape = (m, n)
+
+    def mc(self):
+        return f"zeros({self.shape[0]}, {self.shape[1]})"
+
+    def pretty(self, names):
+        return "0"
+
+    def tex(self, names):
+        return "0"
+
+
+class Ones(Formula):
+    """A column (m×1), row (1×n) or matrix of ones: what broadcasting and sums are made of."""
+
+    def __init__(self, m: int, n: int):
+        self.shape = (m, n)
+
+    def mc(self):
+        return f"ones({self.shape[0]}, {self.shape[1]})"
+
+    def pretty(self, names):
+        m, n = self.shape
+        return f"1{sub(m)}" if n == 1 else f"1{sub(n)}ᵀ" if m == 1 else f"1{sub(m)}ₓ{sub(n)}"
+
+    def tex(self, names):
+        m, n = self.shape
+        return f"\\mathbf{{1}}_{{{m}}}" if n == 1 else f"\\mathbf{{1}}_{{{n}}}^\\top" if m == 1 else \
+            f"\\mathbf{{1}}_{{{m}\\times{n}}}"
+
+
+class Commutation(Formula):
+    """K with K vec(X) = vec(Xᵀ) for m×n X (in the current order; the language's commutation(m, n))."""
+
+    def __init__(self, m: int, n: int):
+        self.m, self.n, self.shape = m, n, (m * n, m * n)
+
+    def mc(self):
+        return f"commutation({self.m}, {self.n})"
+
+    def pretty(self, names):
+        return f"K{sub(self.m)},{sub(self.n)}"
+
+    def tex(self, names):
+        return f"K_{{{self.m},{self.n}}}"
+
+
+class Mat(Formula):
+    """A subexpression as a matrix: view 'mat' (a matrix), 'col' (a vector or scalar as a column), 'row'."""
+
+    def __init__(self, text: Text, shape: tuple[int, int], view: str = "mat"):
+        self.text, self.shape, self.view = text, shape, view
+        self.prec = 3 if view != "mat" or atomic(text.mc()) else 2
+        self.pretty_prec = 3 if self.prec == 3 or re.fullmatch(r"[A-Za-z_]\w*[²³]", text.pretty({})) else 2
+
+    def mc(self):
+        t = self.text.mc()
+        return t if self.view == "mat" else f"{self.view}({t})"
+
+    def pretty(self, names):
+        t = self.text.pretty(names)
+        return f"{paren(t)}ᵀ" if self.view == "row" and self.shape != (1, 1) else t
+
+    def tex(self, names):
+        t = self.text.tex(names)
+        return f"{paren(t)}^\\top" if self.view == "row" and self.shape != (1, 1) else t
+
+    def texts(self):
+        return list(self.text.slots)
+
+
+class Select(Formula):
+    """Rows of an identity matrix: eye(n)[key], a selection (its transpose embeds)."""
+
+    def __init__(self, n: int, key: str, rows: int):
+        self.n, self.key, self.shape = n, key, (rows, n)
+
+    def mc(self):
+        return f"eye({self.n})[{self.key}]"
+
+    def pretty(self, names):
+        return f"I{sub(self.n)}[{self.key}]"
+
+    def tex(self, names):
+        return f"I_{{{self.n}}}[{self.key}]"
+
+
+class Diag(Formula):
+    """diag(v) for a vector-valued Text v of n entries."""
+
+    def __init__(self, v: Text, n: int):
+        self.v, self.shape = v, (n, n)
+
+    def mc(self):
+        return f"diag({self.v.mc()})"
+
+    def pretty(self, names):
+        return f"diag({self.v.pretty(names)})"
+
+    def tex(self, names):
+        return f"\\operatorname{{diag}}({self.v.tex(names)})"
+
+    def texts(self):
+        return list(self.v.slots)
+
+
+class T(Formula):
+    def __init__(self, f: Formula):
+        self.f, self.shape = f, (f.shape[1], f.shape[0])
+
+    def mc(self):
+        return f"{_wrap(self.f, 3, 'mc')}.T"
+
+    def pretty(self, names):
+        return f"{_wrap(self.f, 3, 'pretty', names)}ᵀ"
+
+    def tex(self, names):
+        return f"{_wrap(self.f, 3, 'tex', names)}^\\top"
+
+    def texts(self):
+        return self.f.texts()
+
+
+class Kron(Formula):
+    prec = 2
+
+    def __init__(self, a: Formula, b: Formula):
+        self.a, self.b = a, b
+        self.shape = (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+
+    def mc(self):
+        return f"kron({self.a.mc()}, {self.b.mc()})"
+
+    def pretty(self, names):
+        return f"{_wrap(self.a, 3, 'pretty', names)} ⊗ {_wrap(self.b, 3, 'pretty', names)}"
+
+    def tex(self, names):
+        return f"{_wrap(self.a, 3, 'tex', names)} \\otimes {_wrap(self.b, 3, 'tex', names)}"
+
+    def texts(self):
+        return self.a.texts() + self.b.texts()
+
+
+class Prod(Formula):
+    prec = 2
+
+    def __init__(self, items: list[Formula]):
+        self.items = items
+        self.shape = (items[0].shape[0], items[-1].shape[1])
+
+    def mc(self):
+        return " @ ".join(_wrap(f, 2, 'mc') for f in self.items)
+
+    def pretty(self, names):
+        return " ".join(_wrap(f, 3, 'pretty', names) for f in self.items)
+
+    def tex(self, names):
+        return " ".join(_wrap(f, 3, 'tex', names) for f in self.items)
+
+    def texts(self):
+        return [t for f in self.items for t in f.texts()]
+
+
+class Coef:
+    """A scalar factor: a number (kept exact as a fraction) or a scalar Text such as det(X)."""
+
+    def __init__(self, number: Fraction | None = None, text: Text | None = None):
+        self.number, self.text = number, text
+
+    def mc(self):
+        if self.text is not None:
+            return self.text.mc()
+        n = self.number
+        return str(n.numerator) if n.denominator == 1 else f"({n.numerator}/{n.denominator})"
+
+    def pretty(self, names):
+        if self.text is not None:
+            return paren(self.text.pretty(names))
+        n = self.number
+        return str(n.numerator) if n.denominator == 1 else f"({n.numerator}/{n.denominator})"
+
+    def tex(self, names):
+        if self.text is not None:
+            return paren(self.text.tex(names))
+        n = self.number
+        return str(n.numerator) if n.denominator == 1 else f"\\tfrac{{{n.numerator}}}{{{n.denominator}}}"
+
+
+class Scale(Formula):
+    prec = 2
+
+    def __init__(self, c: Coef, f: Formula):
+        self.c, self.f, self.shape = c, f, f.shape
+
+    def _neg(self):
+        return self.c.text is None and self.c.number == -1
+
+    def mc(self):
+        return f"-{_wrap(self.f, 3, 'mc')}" if self._neg() else f"{paren(self.c.mc())} * {_wrap(self.f, 3, 'mc')}"
+
+    def pretty(self, names):
+        body = _wrap(self.f, 2, 'pretty', names)
+        return f"-{body}" if self._neg() else f"{self.c.pretty(names)} {body}"
+
+    def tex(self, names):
+        body = _wrap(self.f, 2, 'tex', names)
+        return f"-{body}" if self._neg() else f"{self.c.tex(names)}\\, {body}"
+
+    def texts(self):
+        return (list(self.c.text.slots) if self.c.text else []) + self.f.texts()
+
+
+class Stack(Formula):
+    """Blocks one above the other (vertical) or side by side: the Jacobian of [a, b, ...] from those of its
+    elements, and several wrt variables."""
+
+    def __init__(self, blocks: list[Formula], vertical: bool = True):
+        self.blocks, self.vertical = blocks, vertical
+        self.shape = ((sum(b.shape[0] for b in blocks), blocks[0].shape[1]) if vertical
+                      else (blocks[0].shape[0], sum(b.shape[1] for b in blocks)))
+
+    def mc(self):
+        return ("vstack" if self.vertical else "hstack") + "(" + ", ".join(b.mc() for b in self.blocks) + ")"
+
+    def pretty(self, names):
+        return "[" + ("; " if self.vertical else " | ").join(b.pretty(names) for b in self.blocks) + "]"
+
+    def tex(self, names):
+        sep = " \\\\ " if self.vertical else " & "
+        return "\\begin{bmatrix} " + sep.join(b.tex(names) for b in self.blocks) + " \\end{bmatrix}"
+
+    def texts(self):
+        return [t for b in self.blocks for t in b.texts()]
+
+
+def stack(blocks: list[Formula], vertical: bool = True) -> Formula:
+    blocks = [b for f in blocks for b in (f.blocks if isinstance(f, Stack) and f.vertical == vertical else [f])]
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(isinstance(b, Zero) for b in blocks):
+        return Zero(*Stack(blocks, vertical).shape)
+    return Stack(blocks, vertical)
+
+
+class Add(Formula):
+    prec = 1
+
+    def __init__(self, terms: list[Formula]):
+        self.terms, self.shape = terms, terms[0].shape
+
+    def _join(self, parts):
+        out = parts[0]
+        for p in parts[1:]:
+            out += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
+        return out
+
+    def mc(self):
+        return self._join([t.mc() for t in self.terms])
+
+    def pretty(self, names):
+        return self._join([t.pretty(names) for t in self.terms])
+
+    def tex(self, names):
+        return self._join([t.tex(names) for t in self.terms])
+
+    def texts(self):
+        return [t for f in self.terms for t in f.texts()]
+
+
+# --- simplifying constructors -------------------------------------------------------------------------------------
+
+def scale(c, f: Formula) -> Formula:
+    """c·f, with c a number or a scalar Text."""
+    if isinstance(f, Zero):
+        return f
+    if not isinstance(c, Text):
+        c = Fraction(c).limit_denominator(10 ** 6)
+        if c == 1:
+            return f
+        if c == 0:
+            return Zero(*f.shape)
+        if isinstance(f, Scale) and f.c.text is None:
+            return scale(c * f.c.number, f.f)
+        if isinstance(f, Add):
+            return add(*(scale(c, t) for t in f.terms))
+        return Scale(Coef(number=c), f)
+    if isinstance(f, Eye) and f.n == 1:                 # a scalar factor of a 1×1 matrix is the entry itself
+        return Mat(c, (1, 1), "row")
+    if isinstance(f, Scale):
+        inner = scale(c, f.f)
+        return Scale(f.c, inner) if f.c.text is None else Scale(Coef(text=c), f)
+    return Scale(Coef(text=c), f)
+
+
+def kron(a: Formula, b: Formula) -> Formula:
+    if isinstance(a, Zero) or isinstance(b, Zero):
+        return Zero(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+    if isinstance(a, Eye) and isinstance(b, Eye):
+        return Eye(a.n * b.n)
+    if a.shape == (1, 1) and isinstance(a, Eye):
+        return b
+    if b.shape == (1, 1) and isinstance(b, Eye):
+        return a
+    if isinstance(a, Scale):
+        return _scale_like(a, kron(a.f, b))
+    if isinstance(b, Scale):
+        return _scale_like(b, kron(a, b.f))
+    return Kron(a, b)
+
+
+def _scale_like(s: Scale, f: Formula) -> Formula:
+    return scale(s.c.text if s.c.text is not None else s.c.number, f)
+
+
+def prod(*fs: Formula) -> Formula:
+    """The matrix product, simplified: identities dropped, mixed products of Kroneckers, diagonals merged."""
+    items: list[Formula] = []
+    coefs = []
+    for f in fs:
+        while isinstance(f, Scale):
+            coefs.append(f.c)
+            f = f.f
+        if isinstance(f, Zero):
+            return Zero(fs[0].shape[0], fs[-1].shape[1])
+        for g in (f.items if isinstance(f, Prod) else [f]):
+            if isinstance(g, Eye):
+                continue
+            if items:
+                merged = _merge(items[-1], g)
+                if merged is not None:
+                    items.pop()
+                    if isinstance(merged, Scale):
+                        coefs.append(merged.c)
+                        merged = merged.f
+                    if not isinstance(merged, Eye):
+                        items.append(merged)
+                    continue
+            items.append(g)
+    out: Formula = (items[0] if len(items) == 1 else Prod(items)) if items else Eye(fs[0].shape[0])
+    for c in reversed(coefs):
+        out = scale(c.text if c.text is not None else c.number, out)
+    return out
+
+
+def _merge(a: Formula, b: Formula) -> Formula | None:
+    """a @ b as one factor, when the algebra allows."""
+    if isinstance(a, Kron) and isinstance(b, Kron) and a.a.shape[1] == b.a.shape[0] and a.b.shape[1] == b.b.shape[0]:
+        return kron(prod(a.a, b.a), prod(a.b, b.b))
+    if isinstance(a, Diag) and isinstance(b, Diag):
+        return Diag(Text(*_times(a.v, b.v)), a.shape[0])
+    if isinstance(a, Mat) and isinstance(b, Mat) and a.shape == b.shape == (1, 1):
+        return Mat(Text(*_times(a.text, b.text)), (1, 1), "row")
+    return None
+
+
+def _times(u: Text, v: Text) -> tuple[str, tuple]:
+    """The template and slots of u * v (slots renumbered)."""
+    shift = len(u.slots)
+    vt = re.sub(r"\{(\d+)\}", lambda m: "{" + str(int(m.group(1)) + shift) + "}", v.template)
+
+    def factor(t):
+        return t if re.fullmatch(r"\{\d+\}", t) or atomic(t) else f"({t})"
+
+    return f"{factor(u.template)} * {factor(vt)}", u.slots + v.slots
+
+
+def add(*fs: Formula) -> Formula:
+    terms: list[Formula] = []
+    for f in fs:
+        for t in (f.terms if isinstance(f, Add) else [f]):
+            if isinstance(t, Zero):
+                continue
+            for k, old in enumerate(terms):                 # X + X = 2 X
+                if _base(old) == _base(t):
+                    terms[k] = scale(_number(old) + _number(t), _base(t))
+                    break
+            else:
+                terms.append(t)
+    terms = [t for t in terms if not isinstance(t, Zero)]
+    if not terms:
+        return Zero(*fs[0].shape)
+    return terms[0] if len(terms) == 1 else Add(terms)
+
+
+def _base(f: Formula) -> Formula:
+    return f.f if isinstance(f, Scale) and f.c.text is None else f
+
+
+def _number(f: Formula) -> Fraction:
+    return f.c.number if isinstance(f, Scale) and f.c.text is None else Fraction(1)
+
+
+def transpose(f: Formula) -> Formula:
+    if isinstance(f, (Eye, Diag)):
+        return f
+    if isinstance(f, (Zero, Ones)):
+        return type(f)(f.shape[1], f.shape[0])
+    if isinstance(f, T):
+        return f.f
+    if isinstance(f, Commutation):
+        return Commutation(f.n, f.m)
+    if isinstance(f, Kron):
+        return kron(transpose(f.a), transpose(f.b))
+    if isinstance(f, Stack):
+        return stack([transpose(b) for b in f.blocks], not f.vertical)
+    if isinstance(f, Prod):
+        return prod(*(transpose(g) for g in reversed(f.items)))
+    if isinstance(f, Add):
+        return add(*(transpose(t) for t in f.terms))
+    if isinstance(f, Scale):
+        return Scale(f.c, transpose(f.f))
+    if isinstance(f, Mat) and f.view in ("col", "row"):
+        return Mat(f.text, (f.shape[1], f.shape[0]), "row" if f.view == "col" else "col")
+    return T(f)

@@ -73,38 +73,44 @@ def dependencies(nodes: list[Node], wrt: list[Var]) -> dict[int, frozenset]:
     return deps
 
 
-def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str | None = None) -> list[LinOp]:
+def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str | None = None,
+                seed: LinOp | None = None) -> list[LinOp]:
     """d root / d v for each v in wrt, as structured maps (row-major, numerator layout); nodes in topological
-    order, root last."""
+    order, root last.
+
+    seed replaces the identity the accumulation starts from: a tangent u (n×1) in forward mode gives J u, a
+    cotangent v (1×m) in reverse mode gives vᵀ J, and the Jacobian itself is never built."""
     root = nodes[-1]
     mode = mode or choose_mode(root, wrt)
     deps = dependencies(nodes, wrt)
     with np.errstate(all="ignore"):                  # overflow is checked once, on the answer (assemble)
         if mode == "forward":
-            return [_forward(nodes, rules, deps, v) for v in wrt]
-        return _reverse(nodes, rules, deps, wrt)
+            return [_forward(nodes, rules, deps, v, seed) for v in wrt]
+        return _reverse(nodes, rules, deps, wrt, seed)
 
 
-def _forward(nodes, rules, deps, v: Var) -> LinOp:
+def _forward(nodes, rules, deps, v: Var, seed: LinOp | None = None) -> LinOp:
     J: dict[int, LinOp] = {}
+    k = v.size if seed is None else seed.shape[1]
     for node in nodes:
         if v.name not in deps[id(node)]:
             continue                                   # a symbolic zero: never built
         if node is v:
-            J[id(node)] = Identity(v.size)
+            J[id(node)] = Identity(v.size) if seed is None else seed
             continue
-        acc: LinOp = Zero(node.size, v.size)
+        acc: LinOp = Zero(node.size, k)
         for i, a in enumerate(node.args):
             if id(a) in J:
                 acc = acc + rules(node, i) @ J[id(a)]
         J[id(node)] = acc
     root = nodes[-1]
-    return J.get(id(root), Zero(root.size, v.size))
+    return J.get(id(root), Zero(root.size, k))
 
 
-def _reverse(nodes, rules, deps, wrt: list[Var]) -> list[LinOp]:
+def _reverse(nodes, rules, deps, wrt: list[Var], seed: LinOp | None = None) -> list[LinOp]:
     root = nodes[-1]
-    G: dict[int, LinOp] = {id(root): Identity(root.size)} if deps[id(root)] else {}
+    start = Identity(root.size) if seed is None else seed
+    G: dict[int, LinOp] = {id(root): start} if deps[id(root)] else {}
     for node in reversed(nodes):
         if isinstance(node, Var) or id(node) not in G:
             continue
@@ -113,7 +119,7 @@ def _reverse(nodes, rules, deps, wrt: list[Var]) -> list[LinOp]:
             if deps[id(a)]:
                 contribution = g @ rules(node, i)
                 G[id(a)] = G[id(a)] + contribution if id(a) in G else contribution
-    return [G.get(id(v), Zero(root.size, v.size)) for v in wrt]
+    return [G.get(id(v), Zero(start.shape[0], v.size)) for v in wrt]
 
 
 # --- from maps to the matrix the user asked for -------------------------------------------------------------------

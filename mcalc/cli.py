@@ -117,26 +117,177 @@ def _examples(*lines: str) -> str:
     return "Examples:\n\n" + "\n\n".join(line.replace("[", "\\[") for line in lines)
 
 
+Symbolic = Annotated[bool, typer.Option("--symbolic", help="Entries as symbols (x11, x12, ...; SymPy), for "
+                                         "Jacobians of up to a few hundred entries.")]
+
+
 @app.command(epilog=_examples(
     'mcalc jac "A@B" --wrt A --shape 2x2',
     'mcalc jac "A@B" --wrt A --shape 2x2 --order col',
     'mcalc jac "A@W + b" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2',
-    'mcalc jac "[r*cos(t), r*sin(t)]" --wrt r,t',
-    'mcalc jac "tanh(W@x + b)" --wrt W --shape W=3x4,x=4,b=3 --format json'))
+    'mcalc jac "[r*cos(t), r*sin(t)]" --wrt r,t --symbolic --det',
+    'mcalc jac "tanh(W@x + b)" --wrt W --shape W=3x4,x=4,b=3 --format json',
+    'mcalc jac "A@W + b" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2 --vjp "ones(2, 2)"'))
 def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
         layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
         fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
-        no_color: NoColor = False):
+        no_color: NoColor = False, symbolic: Symbolic = False,
+        det: Annotated[bool, typer.Option("--det", help="The determinant of a square Jacobian (a change of "
+                                          "coordinates).")] = False,
+        tensor: Annotated[bool, typer.Option("--tensor", help="The Jacobian as an array of shape output + input "
+                                             "(json or npy).")] = False,
+        vjp: Annotated[Optional[str], typer.Option(help="A cotangent v shaped like the output: print vᵀJ, shaped "
+                                                   "like the wrt variable, without forming J.",
+                                                   show_default=False)] = None,
+        jvp: Annotated[Optional[str], typer.Option(help="A tangent u shaped like the wrt variable: print J u, "
+                                                   "shaped like the output, without forming J.",
+                                                   show_default=False)] = None):
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
-    from .problem import compute, prepare
+    from . import problem as P
 
     fmt, out = _check_output_options(fmt, out, precision)
-    result = compute(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), fd, tol, fd_columns)
-    if out is not None or not quiet:
-        _emit_jac(result, fmt, out, precision, no_color)
+    prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
+    if vjp is not None or jvp is not None:
+        if (vjp is not None) + (jvp is not None) + tensor + det + symbolic > 1:
+            raise UsageError("--vjp and --jvp go alone (without each other, --tensor, --det or --symbolic)")
+        pr = P.product(prob, "vjp" if vjp is not None else "jvp", vjp if vjp is not None else jvp, fd, tol)
+        _emit(fmt, out, quiet, no_color, precision, array=pr.value,
+              pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_json(pr))
+        raise typer.Exit(0 if pr.agree is not False else 1)
+    if symbolic:
+        from .symbolic import check_size
+
+        check_size(prob)
+    if tensor and fmt not in ("json", "npy", "pretty"):
+        raise UsageError("--tensor writes json, npy or pretty output")
+    result = P.compute(prob, fd, tol, fd_columns)
+    sym = _symbolic(lambda: __import__("mcalc.symbolic", fromlist=["x"]).symbolic_jacobian(prob)[0], symbolic)
+    dets = P.determinant(result, sym) if det else None
+    T = P.tensor(result) if tensor else None
+    det_text = None if dets is None else (
+        f"{dets['determinant_symbolic']}   (= {dets['determinant']:.6g} at the values used)"
+        if "determinant_symbolic" in dets else f"{dets['determinant']:.6g}")
+    _emit(fmt, out, quiet, no_color, precision, array=result.J if T is None else T,
+          pretty=lambda r, h: R().jac_view(result, r, h, sym, det_text) if T is None else R().tensor_view(T, r),
+          json=lambda: O().jac_json(result, sym, dets, T),
+          typeset=lambda f, r: O().jac_typeset(result, f, r, sym))
     raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
+
+
+@app.command(epilog=_examples(
+    'mcalc grad "2*sum(A)" --wrt A --shape 2x3',
+    'mcalc grad "sum(A@W + b)" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2',
+    'mcalc grad "trace(A@B)" --wrt A --shape 2x2 --symbolic',
+    'mcalc grad "logdet(X)" --wrt X --shape 3x3 --format json'))
+def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
+         layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
+         fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
+         no_color: NoColor = False, symbolic: Symbolic = False):
+    """The gradient of a scalar EXPR, shaped like the variable, checked by finite differences.
+
+    Exit code 0 when they agree, 1 when they disagree, 2 on bad input (a non-scalar EXPR: use jac)."""
+    from . import problem as P
+
+    fmt, out = _check_output_options(fmt, out, precision)
+    prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
+    P.require_gradient(prob)
+    result = P.compute(prob, fd, tol, fd_columns)
+    g, F = P.gradient_of(result)
+    sym = _symbolic(lambda: __import__("mcalc.symbolic", fromlist=["x"]).symbolic_gradient(prob)[0], symbolic)
+    _emit(fmt, out, quiet, no_color, precision, array=g,
+          pretty=lambda r, h: R().grad_view(result, g, r, h, sym), json=lambda: O().grad_json(result, g, F, sym),
+          typeset=lambda f, r: O().grad_typeset(result, g, f, r, sym))
+    raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
+
+
+@app.command(epilog=_examples(
+    'mcalc check "A@B" --wrt A --shape 2x2 --expect "kron(eye(2), B.T)"',
+    'mcalc check "A@B" --wrt A --shape 2x2 --expect "kron(B.T, eye(2))" --order col',
+    'mcalc check "trace(A@B)" --wrt A --shape 2x2 --expect "B.T"',
+    'mcalc check "x*y" --wrt x --value x="1 2" --value y="3 4" --expect "3 0; 0 4"',
+    'mcalc check "A@B" --wrt A --shape 2x2 --expect @my_answer.npy'))
+def check(expr: Expr,
+          expect: Annotated[str, typer.Option("--expect", "-e", help="Your answer: an expression in the same "
+                                              "variables (kron(eye(2), B.T)), a matrix ([[1,2],[3,4]] or "
+                                              "'1 2; 3 4'), or @file (.npy, .csv, .txt). For a scalar EXPR, an "
+                                              "answer shaped like the variable is taken as the gradient.",
+                                              show_default=False)],
+          wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
+          layout: Layout = "numerator",
+          tol: Annotated[Optional[float], typer.Option(help="Relative tolerance: an entry is right within "
+                                                       "tol·max|entries| (default 1e-8).", show_default=False)] = None,
+          fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
+          no_color: NoColor = False):
+    """Is a hand-derived Jacobian (or gradient) right? If not, where is it wrong, and which usual slip is it?
+
+    Exit code 0 when right, 1 when wrong, 2 on bad input."""
+    from .check import check_answer, read_answer
+    from .problem import prepare
+
+    fmt, out = _check_output_options(fmt, out, precision, allowed=("pretty", "json"))
+    prob = prepare(expr, wrt, value, shape, order, layout, seed)
+    if tol is not None and not tol > 0:
+        raise UsageError(f"--tol must be a positive number, got {tol}")
+    r = check_answer(prob, read_answer(expect, prob), tol)
+    _emit(fmt, out, quiet, no_color, precision, pretty=lambda p, h: R().check_view(r, p, h),
+          json=lambda: O().check_json(r))
+    raise typer.Exit(0 if r.right else 1)
+
+
+@app.command(epilog=_examples(
+    'mcalc explain "A@B" --wrt A --shape 2x2',
+    'mcalc explain "A@B" --wrt A --shape 2x2 --order col',
+    'mcalc explain "X^3" --wrt X --shape 2x2',
+    'mcalc explain "tanh(W@x + b)" --wrt x --shape W=3x4,x=4,b=3',
+    'mcalc explain "softmax(x)" --wrt x --shape x=3 --format latex',
+    'mcalc check "A@B" --wrt A --shape 2x2 --expect "$(mcalc explain "A@B" --wrt A --shape 2x2 -f plain)"'))
+def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
+            layout: Layout = "numerator", fmt: Format = "pretty", out: Out = None, precision: Precision = None,
+            quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False):
+    """The derivation: the differential, the rule of each operation, and the closed form of the Jacobian
+    (I ⊗ Bᵀ, diag(s) - s sᵀ, ...) in the chosen order and layout, checked against the numbers.
+
+    --format plain prints the closed form in mcalc's syntax alone, ready for mcalc check --expect."""
+    from . import problem as P
+    from .explain import explain as derive
+
+    fmt, out = _check_output_options(fmt, out, precision, allowed=("pretty", "json", "plain", "latex", "markdown"))
+    prob = P.prepare(expr, wrt, value, shape, order, layout, seed)
+    ex = derive(prob.nodes, prob.wrt, prob.order, prob.layout)
+    verified = P.verify_closed_form(prob, ex)
+    if symbolic:
+        from .symbolic import check_size, symbolic_jacobian
+
+        check_size(prob)
+        ex.symbolic = [[str(e) for e in row] for row in symbolic_jacobian(prob)[0].tolist()]
+    if fmt == "plain" and ex.formula is None:
+        raise UsageError(f"no closed form is known for {', '.join(ex.missing)}")
+    _emit(fmt, out, quiet, no_color, precision, text=None if ex.mc is None else ex.mc + "\n",
+          pretty=lambda p, h: R().explain_view(prob, ex, verified), json=lambda: O().explain_json(prob, ex, verified),
+          typeset=lambda f, p: O().explain_typeset(prob, ex, f))
+
+
+def _symbolic(make, wanted: bool):
+    if not wanted:
+        return None
+    try:
+        return make()
+    except ImportError:
+        raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
+
+
+def R():
+    from . import render
+
+    return render
+
+
+def O():
+    from . import output
+
+    return output
 
 
 @app.command(epilog=_examples("mcalc ops", "mcalc ops | grep softmax"))
@@ -160,15 +311,16 @@ def ops():
 
 # --- output --------------------------------------------------------------------------------------------------
 
-def _check_output_options(fmt: str, out: str | None, precision: int | None) -> tuple[str, str | None]:
+def _check_output_options(fmt: str, out: str | None, precision: int | None,
+                          allowed: tuple = ()) -> tuple[str, str | None]:
     """The format (case-insensitive) and the output file (None for stdout, also given as '-'); checked before
     anything is computed, so that a bad option never follows a long computation."""
     from .output import FORMATS
 
     fmt = fmt.lower()
     out = None if out == "-" else out
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format '{fmt}'", hint="choose " + ", ".join(FORMATS))
+    if fmt not in (allowed or FORMATS):
+        raise UsageError(f"unknown format '{fmt}' for this command", hint="choose " + ", ".join(allowed or FORMATS))
     if fmt == "npy" and not out:
         raise UsageError("--format npy writes a binary file and needs --out FILE")
     if precision is not None and not 1 <= precision <= 17:
@@ -176,19 +328,36 @@ def _check_output_options(fmt: str, out: str | None, precision: int | None) -> t
     return fmt, out
 
 
-def _emit_jac(result, fmt, out, precision, no_color):
-    from . import output
-
+def _emit(fmt, out, quiet, no_color, precision, array=None, pretty=None, json=None, typeset=None, text=None):
+    """Write the command's result in the chosen format: to --out, or to stdout unless --quiet."""
+    if out is None and quiet:
+        return
+    digits = 4 if precision is None else precision
     if fmt == "pretty":
-        from .render import jac_view
-
-        _print_rich(lambda height: jac_view(result, 4 if precision is None else precision, height), out, no_color)
+        _print_rich(lambda height: pretty(digits, height), out, no_color)
     elif fmt == "json":
-        _write(output.jac_json(result), out)
+        _write(json(), out)
+    elif fmt in ("latex", "markdown"):
+        if typeset is None:
+            raise UsageError(f"--format {fmt} is not available here")
+        _write(typeset(fmt, digits), out)
+    elif fmt == "plain" and text is not None:
+        _write(text, out)
     elif fmt in ("csv", "plain"):
-        _write(output.matrix_text(result.J, "," if fmt == "csv" else " ", precision), out)
+        from .output import matrix_text
+
+        if np_ndim(array) > 2:
+            raise UsageError(f"--format {fmt} writes matrices; use json or npy for an array of {np_ndim(array)} "
+                             "dimensions")
+        _write(matrix_text(array, "," if fmt == "csv" else " ", precision), out)
     else:
-        _write(output.npy_bytes(result.J), out)
+        from .output import npy_bytes
+
+        _write(npy_bytes(array), out)
+
+
+def np_ndim(a) -> int:
+    return len(getattr(a, "shape", ()))
 
 
 def _write(data, out: str | None) -> None:

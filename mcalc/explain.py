@@ -286,9 +286,20 @@ def local_closed_form(node: Node, i: int, order: str) -> F.Formula | None:
 
 # --- differentials: op name → (node, i, d) → text of the part of d(node) that comes from d(args[i]) -----------------
 
-def _pd(d: str) -> str:
-    """A differential inside a bigger one: in parentheses when it is a sum or product of several terms."""
-    return f"({d})" if re.search(r" [-+⊙⊘] |\s", d.strip()) and not d.strip().startswith("(") else d
+def _pd(d: str, chain: bool = False) -> str:
+    """A differential inside a bigger one: in parentheses unless it is one term (or, in a matrix product, a
+    chain of matrix products, which associate)."""
+    d = d.strip()
+    if paren(d) == d or chain and re.fullmatch(r"[^\s+⊙⊘·-]+", d):
+        return d
+    return f"({d})"
+
+
+def d_of(text: str) -> str:
+    """The name of a differential: dX, d inv(A), d(A@B)."""
+    if re.fullmatch(r"[A-Za-z_]\w*", text):
+        return f"d{text}"
+    return f"d {text}" if paren(text) == text and not text.startswith("(") else f"d({text})"
 
 
 def _arg(node, k):
@@ -303,7 +314,7 @@ def _elementwise_d(node, i, d):
 
 def _matpow_d(node, i, d):
     x, k = _arg(node, 0), node.params["k"]
-    return " + ".join("@".join([x] * j + [_pd(d)] + [x] * (k - 1 - j)) for j in range(k))
+    return " + ".join("@".join([x] * j + [_pd(d, True)] + [x] * (k - 1 - j)) for j in range(k))
 
 
 def _stack_d(node, i, d):
@@ -319,7 +330,7 @@ DIFFERENTIAL = {
     "power": lambda node, i, d: f"{_arg(node, 1)}·{_arg(node, 0)}^({_arg(node, 1)}-1) ⊙ {_pd(d)}" if i == 0 else
     f"log({node.args[0].text}) ⊙ {paren(node.text)} ⊙ {_pd(d)}",
     "neg": lambda node, i, d: f"-{_pd(d)}",
-    "matmul": lambda node, i, d: f"{_pd(d)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d)}",
+    "matmul": lambda node, i, d: f"{_pd(d, True)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d, True)}",
     "dot": lambda node, i, d: f"dot({d}, {node.args[1].text})" if i == 0 else f"dot({node.args[0].text}, {d})",
     "transpose": lambda node, i, d: f"{_pd(d)}ᵀ",
     "index": lambda node, i, d: f"{_pd(d)}{_key(node.params['key'])}",
@@ -330,7 +341,7 @@ DIFFERENTIAL = {
     "trace": lambda node, i, d: f"tr({d})",
     "det": lambda node, i, d: f"{paren(node.text)} tr(inv({node.args[0].text})@{_pd(d)})",
     "logdet": lambda node, i, d: f"tr(inv({node.args[0].text})@{_pd(d)})",
-    "inv": lambda node, i, d: f"-{paren(node.text)}@{_pd(d)}@{paren(node.text)}",
+    "inv": lambda node, i, d: f"-{paren(node.text)}@{_pd(d, True)}@{paren(node.text)}",
     "matpow": _matpow_d,
     "norm": lambda node, i, d: f"sum({_arg(node, 0)} ⊙ {_pd(d)}) / {paren(node.text)}",
     "softmax": lambda node, i, d: f"{paren(node.text)} ⊙ {_pd(d)} - {paren(node.text)} ({paren(node.text)}ᵀ{_pd(d)})",
@@ -438,6 +449,7 @@ class Explanation:
     formula: F.Formula | None = None
     missing: list = field(default_factory=list)      # operations without a closed form
     names: dict = field(default_factory=dict)         # subexpression → short name, for the terminal
+    symbolic: list | None = None                      # the Jacobian's entries as text, when asked for
 
     @property
     def mc(self) -> str | None:
@@ -471,4 +483,4 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
     names = choose_names(formula, nodes, taken) if formula is not None else {}
     d = D.get(id(root), "0")
-    return Explanation(f"d{paren(root.text)} = {d}", steps, formula, missing, names)
+    return Explanation(f"{d_of(root.text)} = {d}", steps, formula, missing, names)

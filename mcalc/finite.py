@@ -171,3 +171,34 @@ def _kinks(f, f0, js, hj, plus, minus, central, result: FiniteResult, cols) -> N
     kink = suspect[:, c] & (np.abs(right2 - left2) > 0.5 * gap[:, c])
     for i, k in zip(*np.nonzero(kink)):
         result.kinks[(int(i), int(cols[c[k]]))] = (float(right2[i, k]), float(left2[i, k]))
+
+
+def directional(nodes: list[Node], env: dict, v: Var, u: np.ndarray, method: str) -> tuple[np.ndarray, float]:
+    """(the derivative of the root along u in the variable v, its rounding bound): J u without J."""
+    root = nodes[-1]
+    x = np.asarray(env[v.name], dtype=float)
+    u = np.asarray(u, dtype=float).reshape(v.shape)
+    umax = float(np.abs(u).max(initial=0.0))
+    if umax == 0:
+        return np.zeros(root.shape), 0.0
+    h = _STEP[method] * max(1.0, float(np.abs(x).max(initial=0.0))) / umax
+    steps_ = {"forward": [h], "central": [h, -h], "richardson": [h, -h, h / 2, -h / 2], "complex": [1j * h]}[method]
+    X = np.stack([x + t * u for t in steps_]) if method != "complex" else (x + 1j * h * u)[None]
+    e = dict(env)
+    e[v.name] = X
+    try:
+        out = np.broadcast_to(evaluate(nodes, e)[id(root)], (len(steps_),) + root.shape)
+    except DomainError as err:
+        raise DomainError(f"a finite-difference step ({method}) left the domain: {err.message}",
+                          hint="try --fd complex, or values further from the edge of the domain") from None
+    f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float)
+    if method == "complex":
+        d = out[0].imag / h
+    elif method == "forward":
+        d = (out[0] - f0) / h
+    elif method == "central":
+        d = (out[0] - out[1]) / (2 * h)
+    else:
+        d = (4 * (out[2] - out[3]) / h - (out[0] - out[1]) / (2 * h)) / 3
+    noise = 10 * _ROUNDING[method] * EPS * float(np.abs(f0).max(initial=0.0)) / h
+    return np.asarray(d, dtype=float), noise

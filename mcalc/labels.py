@@ -35,9 +35,9 @@ def axis_labels(parts, order: str) -> tuple[list[str], list[tuple]]:
     return labels, groups
 
 
-def jacobian_sides(result):
-    """(row parts, column parts) as [(name, shape)] for the layout: numerator rows are the output entries."""
-    p = result.problem
+def jacobian_sides(p):
+    """(row parts, column parts) of a problem's Jacobian as [(name, shape)]: numerator rows are the output
+    entries."""
     out_part = [("f", p.out_shape)]
     in_parts = [(v.name, v.shape) for v in p.wrt]
     return (out_part, in_parts) if p.layout == "numerator" else (in_parts, out_part)

@@ -1,4 +1,4 @@
-"""Machine-readable outputs: JSON, CSV, plain text and .npy."""
+"""Machine-readable and typeset outputs: JSON, CSV, plain text, .npy, LaTeX and Markdown.  No mathematics here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from .labels import axis_labels, jacobian_sides
 
-FORMATS = ("pretty", "json", "csv", "plain", "npy")
+FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
 
 
 def _number(v: float, precision: int | None) -> str:
@@ -18,17 +18,34 @@ def _number(v: float, precision: int | None) -> str:
 def matrix_text(M: np.ndarray, sep: str, precision: int | None) -> str:
     """Rows of numbers: shortest round-trip repr by default, so nothing is lost; --precision rounds."""
     M = np.atleast_2d(M)
+    if M.ndim > 2:
+        raise ValueError("matrix_text takes at most 2 dimensions")
     return "".join(sep.join(_number(v, precision) for v in row) + "\n" for row in M)
 
 
-def jac_json(result) -> str:
+def npy_bytes(M: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, M)
+    return buf.getvalue()
+
+
+def _with_nulls(M: np.ndarray) -> list:
+    """Nested lists with None (JSON null) where M is nan: entries the finite-difference check did not compute."""
+    M = np.asarray(M, dtype=float)
+    if not np.isnan(M).any():
+        return M.tolist()
+    return np.where(np.isnan(M), None, M.astype(object)).tolist()
+
+
+def dumps(doc: dict) -> str:
     import json
 
-    p, c = result.problem, result.comparison
-    rows, cols = jacobian_sides(result)
-    row_labels, _ = axis_labels(rows, p.order)
-    col_labels, _ = axis_labels(cols, p.order)
-    doc = {
+    return json.dumps(doc) + "\n"
+
+
+def problem_doc(p) -> dict:
+    """What every JSON document says about the problem."""
+    return {
         "expression": p.expression,
         "wrt": [v.name for v in p.wrt],
         "order": p.order,
@@ -38,38 +55,193 @@ def jac_json(result) -> str:
         "shapes": {name: list(v.shape) for name, v in p.variables.items()},
         "values": {name: np.asarray(val).tolist() for name, val in p.values.items()},
         "defaulted": list(p.defaulted),
-        "mode": result.mode,
-        "row_labels": row_labels,
-        "column_labels": col_labels,
-        "jacobian": result.J.tolist(),
-        "finite_difference": None if result.F is None else _with_nulls(result.F),
-        "fd_method": None if c is None else c.method,
-        "fd_checked_columns": None if c is None else c.checked_columns,
-        "second_opinion": None if c is None or c.second_opinion is None else {
-            "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
-        "tol": None if c is None else c.tol,
-        "rounding_noise": None if c is None else c.noise,
-        "max_abs_error": None if c is None else c.max_abs_error,
-        "max_rel_error": None if c is None else c.max_rel_error,
-        "agree": None if c is None else c.agree,
-        "disagreements": [] if c is None else [
-            {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
-             "analytic": float(result.J[i, j]), "finite_difference": float(result.F[i, j])} for i, j in c.bad],
-        "kinks": [] if c is None else [
-            {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
-             "right_slope": r, "left_slope": left} for i, j, r, left in c.kinks],
     }
-    return json.dumps(doc) + "\n"
 
 
-def _with_nulls(M: np.ndarray) -> list:
-    """Nested lists with None (JSON null) where M is nan: entries the finite-difference check did not compute."""
-    if not np.isnan(M).any():
-        return M.tolist()
-    return np.where(np.isnan(M), None, M.astype(object)).tolist()
+def check_doc(c) -> dict:
+    """The finite-difference comparison of a jac or grad result."""
+    if c is None:
+        return {"fd_method": None, "tol": None, "rounding_noise": None, "fd_checked_columns": None,
+                "second_opinion": None, "max_abs_error": None, "max_rel_error": None, "agree": None}
+    return {
+        "fd_method": c.method, "tol": c.tol, "rounding_noise": c.noise, "fd_checked_columns": c.checked_columns,
+        "second_opinion": None if c.second_opinion is None else {
+            "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
+        "max_abs_error": c.max_abs_error, "max_rel_error": c.max_rel_error, "agree": c.agree,
+    }
 
 
-def npy_bytes(M: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, M)
-    return buf.getvalue()
+def jac_json(result, symbolic=None, det=None, tensor=None) -> str:
+    p, c = result.problem, result.comparison
+    rows, cols = jacobian_sides(p)
+    row_labels, _ = axis_labels(rows, p.order)
+    col_labels, _ = axis_labels(cols, p.order)
+    doc = {**problem_doc(p), "mode": result.mode, "row_labels": row_labels, "column_labels": col_labels,
+           "jacobian": result.J.tolist(),
+           "finite_difference": None if result.F is None else _with_nulls(result.F), **check_doc(c)}
+    doc["disagreements"] = [] if c is None else [
+        {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
+         "analytic": float(result.J[i, j]), "finite_difference": float(result.F[i, j])} for i, j in c.bad]
+    doc["kinks"] = [] if c is None else [
+        {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
+         "right_slope": r, "left_slope": left} for i, j, r, left in c.kinks]
+    if symbolic is not None:
+        doc["jacobian_symbolic"] = [[str(e) for e in row] for row in symbolic.tolist()]
+    if det is not None:
+        doc.update(det)
+    if tensor is not None:
+        doc["tensor"] = tensor.tolist()
+    return dumps(doc)
+
+
+def grad_json(result, gradient, F, symbolic=None) -> str:
+    doc = {**problem_doc(result.problem), "mode": result.mode, "gradient": np.asarray(gradient).tolist(),
+           "finite_difference": None if F is None else _with_nulls(F), **check_doc(result.comparison)}
+    if symbolic is not None:
+        doc["gradient_symbolic"] = np.vectorize(str, otypes=[object])(symbolic).tolist()
+    return dumps(doc)
+
+
+def check_json(r) -> str:
+    p = r.problem
+    doc = {**problem_doc(p), "kind": r.kind, "right": r.right, "tol": r.tol,
+           "expected": np.asarray(r.expected).tolist(),
+           "given": None if r.given is None else np.asarray(r.given).tolist(),
+           "max_abs_error": r.max_abs_error, "max_rel_error": r.max_rel_error, "wrong_count": r.wrong_count,
+           "wrong_entries": [{"row": i, "column": j} for i, j in r.wrong], "diagnosis": r.diagnosis,
+           "size_message": r.size_message}
+    return dumps(doc)
+
+
+def explain_json(p, ex, check) -> str:
+    agree, err = check if check is not None else (None, None)
+    doc = {**problem_doc(p), "differential": ex.differential, "formula": ex.mc, "formula_pretty": ex.pretty,
+           "formula_latex": ex.latex, "names": {name: text for text, name in ex.names.items()},
+           "steps": ex.steps, "closed_form": ex.formula is not None, "no_closed_form_for": ex.missing,
+           "verified": agree, "max_abs_error": err}
+    if ex.symbolic is not None:
+        doc["jacobian_symbolic"] = ex.symbolic
+    return dumps(doc)
+
+
+def product_json(pr) -> str:
+    doc = {**problem_doc(pr.problem), "kind": pr.kind, pr.kind: np.asarray(pr.value).tolist(),
+           "direction": np.asarray(pr.direction).tolist(), "fd_method": pr.method, "tol": pr.tol or None,
+           "max_abs_error": pr.max_abs_error if pr.method else None,
+           "max_rel_error": pr.max_rel_error if pr.method else None, "agree": pr.agree}
+    return dumps(doc)
+
+
+# --- LaTeX and Markdown --------------------------------------------------------------------------------------------
+
+def _cells(M, precision: int):
+    """The entries as text: numbers formatted together (as in the pretty view), or symbolic entries."""
+    if isinstance(M, np.ndarray) and M.dtype != object:
+        from .render import number_format
+
+        M = np.atleast_2d(M)
+        fmt = number_format(M, precision)
+        return [[fmt(v) for v in row] for row in M]
+    return [[e for e in row] for row in (M.tolist() if hasattr(M, "tolist") else M)]
+
+
+def _tex_cell(e) -> str:
+    if isinstance(e, str):
+        return e
+    import sympy
+
+    return sympy.latex(e)
+
+
+def latex_matrix(M, row_groups=None, col_groups=None, precision: int = 4, labels=None) -> str:
+    """A bmatrix; with rules between blocks (an array with | and \\hline) where the matrix has blocks."""
+    cells = [[_tex_cell(e) for e in row] for row in _cells(M, precision)]
+    n = len(cells[0])
+    blocks = row_groups is not None and (len(set(row_groups)) > 1 or len(set(col_groups)) > 1)
+    lines = []
+    if labels:
+        lines.append(f"% rows: {', '.join(labels[0])}")
+        lines.append(f"% columns: {', '.join(labels[1])}")
+    if not blocks:
+        body = " \\\\\n".join("  " + " & ".join(row) for row in cells)
+        return "\n".join(lines + ["\\begin{bmatrix}", body, "\\end{bmatrix}"]) + "\n"
+    spec = ""
+    for j in range(n):
+        if j and col_groups[j] != col_groups[j - 1]:
+            spec += "|"
+        spec += "c"
+    rows = []
+    for i, row in enumerate(cells):
+        if i and row_groups[i] != row_groups[i - 1]:
+            rows.append("  \\hline")
+        rows.append("  " + " & ".join(row) + " \\\\")
+    return "\n".join(lines + [f"\\left[\\begin{{array}}{{{spec}}}", *rows, "\\end{array}\\right]"]) + "\n"
+
+
+def markdown_matrix(M, row_labels, col_labels, precision: int = 4) -> str:
+    cells = _cells(M, precision)
+    code = not (isinstance(M, np.ndarray) and M.dtype != object)
+    fmt = (lambda e: f"`{e}`") if code else str
+    out = ["| | " + " | ".join(f"`{c}`" if c else "" for c in col_labels) + " |",
+           "|---|" + "---:|" * len(col_labels)]
+    out += [f"| `{r}` | " + " | ".join(fmt(e) for e in row) + " |" for r, row in zip(row_labels, cells)]
+    return "\n".join(out) + "\n"
+
+
+def jac_typeset(result, fmt: str, precision: int, symbolic=None) -> str:
+    p = result.problem
+    rows, cols = jacobian_sides(p)
+    rlab, rg = axis_labels(rows, p.order)
+    clab, cg = axis_labels(cols, p.order)
+    M = result.J if symbolic is None else symbolic
+    if fmt == "latex":
+        return latex_matrix(M, rg, cg, precision, (rlab, clab))
+    title = f"Jacobian of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})"
+    return f"{title}\n\n" + markdown_matrix(M, rlab, clab, precision)
+
+
+def grad_typeset(result, gradient, fmt: str, precision: int, symbolic=None) -> str:
+    from .render import _as2, shaped, shaped_labels
+
+    p = result.problem
+    v = p.wrt[0]
+    M = shaped(gradient, v.shape) if symbolic is None else \
+        np.asarray(symbolic, dtype=object).reshape(_as2(v.shape)).tolist()
+    if fmt == "latex":
+        return latex_matrix(M, precision=precision)
+    rlab, clab = shaped_labels(v.name, v.shape)
+    return f"Gradient of `{p.expression}` wrt {v.name}\n\n" + markdown_matrix(M, rlab, clab, precision)
+
+
+def tex_text(s: str) -> str:
+    """Unicode mathematics (differentials) as LaTeX."""
+    for a, b in (("⊙", "\\odot "), ("⊘", "\\oslash "), ("ᵀ", "^\\top "), ("@", "\\,"), ("²", "^2"), ("³", "^3"),
+                 ("·", "\\cdot "), ("⊗", "\\otimes ")):
+        s = s.replace(a, b)
+    return s
+
+
+def explain_typeset(p, ex, fmt: str) -> str:
+    if fmt == "latex":
+        lines = ["\\begin{align*}", f"  {tex_text(ex.differential).replace(' = ', ' &= ', 1)} \\\\"]
+        if ex.formula is not None:
+            lines.append(f"  J &= {ex.latex}")
+        lines.append("\\end{align*}")
+        for text, name in ex.names.items():
+            lines.append(f"% where {name} = {text}")
+        if ex.formula is None:
+            lines.append(f"% no closed form known for {', '.join(ex.missing)}")
+        return "\n".join(lines) + "\n"
+    out = [f"**Differential**: `{ex.differential}`", "", "**Steps**", ""]
+    for k, step in enumerate(ex.steps, 1):
+        out.append(f"{k}. `{step['expression']}`: {step['rule']}; `d = {step['differential']}`")
+    out.append("")
+    if ex.formula is None:
+        out.append(f"**Jacobian**: no closed form known for {', '.join(ex.missing)}")
+    else:
+        out.append(f"**Jacobian** ({p.order}-major, {p.layout} layout): $J = {ex.latex}$")
+        for text, name in ex.names.items():
+            out.append(f"where `{name} = {text}`")
+        out.append("")
+        out.append(f"In mcalc's syntax: `{ex.mc}`")
+    return "\n".join(out) + "\n"

@@ -11,8 +11,9 @@ import numpy as np
 from . import values as V
 from .errors import DomainError, McalcError, UsageError
 from .linops import Dense
+from .ops import fmt_shape
 from .expr import Node, Var, build, evaluate, topo_order
-from .finite import DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
+from .finite import DEFAULT_TOL, METHODS, directional, finite_jacobian, sample_columns
 from .chain import LocalRules, assemble, check_jacobian_size, choose_mode, dependencies, flatten_perm, linear_maps
 from .parse import Parsed, parse
 
@@ -392,3 +393,133 @@ def _columns_to_check(problem: Problem, method: str, columns):
     if k >= n:
         return None
     return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
+
+
+# --- gradients and products with a vector ------------------------------------------------------------------------
+
+def gradient_of(result: Result) -> tuple[np.ndarray, np.ndarray | None]:
+    """(gradient, its finite-difference counterpart) shaped like the one wrt variable, from a jac result."""
+    p = result.problem
+    v = p.wrt[0]
+    order = "F" if p.order == "col" else "C"
+    F = None if result.F is None else result.F.reshape(v.shape, order=order)
+    return result.J.reshape(v.shape, order=order), F
+
+
+def require_gradient(problem: Problem) -> None:
+    if problem.root.shape != ():
+        raise UsageError(f"grad needs a scalar expression; {problem.expression} has shape "
+                         f"{fmt_shape(problem.root.shape)}", hint="use mcalc jac for a Jacobian")
+    if len(problem.wrt) != 1:
+        raise UsageError("grad takes one --wrt variable", hint="ask once per variable")
+
+
+@dataclass
+class Product:
+    """vᵀJ (kind 'vjp', shaped like the wrt variable) or J u ('jvp', shaped like the output), computed without
+    the Jacobian, and checked by finite differences along directions."""
+
+    problem: Problem
+    kind: str
+    direction: np.ndarray
+    value: np.ndarray
+    method: str | None = None
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    tol: float = 0.0
+    agree: bool | None = None
+
+
+def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: float | None = None,
+            checks: int = 3) -> Product:
+    if len(problem.wrt) != 1:
+        raise UsageError(f"--{kind} takes one --wrt variable")
+    v = problem.wrt[0]
+    shape = problem.root.shape if kind == "vjp" else v.shape
+    d = V.parse_value(direction, f"--{kind}") if isinstance(direction, str) else V.as_value(direction, f"--{kind}")
+    if d.shape != shape:
+        what = "the output" if kind == "vjp" else v.name
+        raise UsageError(f"--{kind} needs an array shaped like {what}, {fmt_shape(shape)}, got {fmt_shape(d.shape)}")
+    problem.evaluate()
+    seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
+    with located(problem.expression):
+        maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
+    value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
+    if not np.all(np.isfinite(value)):
+        raise DomainError(f"the {kind} overflows at these values")
+    result = Product(problem, kind, d, value)
+    method = _second_method(problem) if fd is None else str(fd).lower()
+    if method == "none":
+        return result
+    if method not in METHODS:
+        raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
+    result.method, result.tol = method, DEFAULT_TOL[method] if tol is None else float(tol)
+    rng = np.random.default_rng(problem.seed)
+    directions = [d] if kind == "jvp" else [rng.normal(size=v.shape) for _ in range(checks)]
+    worst_abs, worst_rel, agree = 0.0, 0.0, True
+    with located(problem.expression):
+        for u in directions:
+            Ju, noise = directional(problem.nodes, problem.values, v, u, method)
+            mine, theirs = (value, Ju) if kind == "jvp" else (np.sum(value * u), np.sum(d * Ju))
+            err = float(np.abs(np.asarray(mine) - theirs).max(initial=0.0))
+            scale = max(float(np.abs(mine).max(initial=0.0)), float(np.abs(theirs).max(initial=0.0))) or 1.0
+            noise = noise * (1.0 if kind == "jvp" else float(np.abs(d).sum()))
+            worst_abs, worst_rel = max(worst_abs, err), max(worst_rel, err / scale)
+            agree &= err <= result.tol * scale + noise
+    result.max_abs_error, result.max_rel_error, result.agree = worst_abs, worst_rel, bool(agree)
+    return result
+
+
+def determinant(result: Result, symbolic=None) -> dict:
+    """det J of a square Jacobian (a change of coordinates): the number, and the simplified symbolic form."""
+    m, n = result.J.shape
+    if m != n:
+        raise UsageError(f"--det needs a square Jacobian; this one is {m}×{n}")
+    doc = {"determinant": float(np.linalg.det(result.J))}
+    if symbolic is not None:
+        import sympy
+
+        doc["determinant_symbolic"] = str(sympy.simplify(symbolic.det()))
+    return doc
+
+
+def tensor(result: Result) -> np.ndarray:
+    """The Jacobian as the array of seed 000: ∂f[i...]/∂X[k...], shape output + input (input + output in the
+    denominator layout).  The flatten order does not enter."""
+    p = result.problem
+    if len(p.wrt) != 1:
+        raise UsageError("--tensor takes one --wrt variable")
+    v = p.wrt[0]
+    J = result.J if p.layout == "numerator" else result.J.T
+    f = "F" if p.order == "col" else "C"
+    T = J.reshape(p.root.shape + v.shape, order="C") if f == "C" else _unflatten_col(J, p.root.shape, v.shape)
+    if p.layout == "denominator":
+        T = np.moveaxis(T, list(range(len(p.root.shape))), list(range(len(v.shape), T.ndim)))
+    return T
+
+
+def _unflatten_col(J, out_shape, in_shape):
+    rows = np.argsort(flatten_perm(out_shape, "col"))
+    cols = np.argsort(flatten_perm(in_shape, "col"))
+    return J[np.ix_(rows, cols)].reshape(out_shape + in_shape)
+
+
+def verify_closed_form(problem: Problem, ex) -> tuple[bool, float] | None:
+    """(whether the closed form, evaluated at the problem's values, is the analytic Jacobian; the max error).  A
+    closed form that fails is withdrawn (the explanation then says there is none): never print a wrong one."""
+    if ex.formula is None:
+        return None
+    J = problem.analytic()
+    try:
+        V = evaluate_text(ex.mc, problem, "the closed form")
+    except McalcError:
+        V = None
+    if V is None or V.shape != J.shape:
+        ok, err = False, float("inf")
+    else:
+        err = float(np.abs(V - J).max(initial=0.0))
+        ok = err <= 1e-8 * max(1.0, float(np.abs(J).max(initial=0.0)))
+    if not ok:
+        ex.missing, ex.formula = ["(mcalc's own check of the closed form failed; please report it)"], None
+        return None
+    return ok, err

@@ -7,6 +7,7 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
+from .chain import flatten_perm
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 
@@ -42,10 +43,19 @@ def number_format(values: np.ndarray, precision: int):
     return zero_or(lambda v: f"{v:.{max(precision - 1, 1)}e}")
 
 
-def styled(v: float, text: str, bad: bool = False) -> Text:
-    shown = float(text) if text not in ("…", "") else v
-    style = STYLE["bad"] if bad else STYLE["zero"] if shown == 0 else STYLE["neg"] if v < 0 else STYLE["pos"]
+def styled(text: str, bad: bool = False) -> Text:
+    """A cell: zeros dimmed, negative entries and the rest in their colours, wrong ones highlighted."""
+    t = text.strip()
+    style = STYLE["bad"] if bad else STYLE["zero"] if t in ("0", "-0") or _is_zero(t) else \
+        STYLE["neg"] if t.startswith("-") else STYLE["pos"]
     return Text(text, style=style)
+
+
+def _is_zero(t: str) -> bool:
+    try:
+        return float(t) == 0
+    except ValueError:
+        return False
 
 
 # --- the block matrix ------------------------------------------------------------------------------------------
@@ -54,11 +64,20 @@ class BlockMatrix:
     """A matrix with labelled rows and columns, separated into blocks by rules; truncated with ellipses (and a note
     saying so) when it does not fit."""
 
-    def __init__(self, M: np.ndarray, row_labels, col_labels, row_groups, col_groups, precision: int = 4,
+    def __init__(self, M, row_labels, col_labels, row_groups=None, col_groups=None, precision: int = 4,
                  highlight=(), max_rows: int = 40):
-        self.M, self.precision, self.highlight = np.asarray(M, dtype=float), precision, set(highlight)
+        """M: numbers (formatted together, aligned) or a 2-D list of texts (symbolic entries)."""
+        if isinstance(M, np.ndarray) and M.dtype != object:
+            M = np.asarray(M, dtype=float)
+            fmt = number_format(M, precision)
+            self.cell = lambda i, j: fmt(M[i, j])
+        else:
+            self.cell = lambda i, j: M[i][j]
+        self.shape = (len(row_labels), len(col_labels))
+        self.highlight = set(highlight)
         self.row_labels, self.col_labels = row_labels, col_labels
-        self.row_groups, self.col_groups = row_groups, col_groups
+        self.row_groups = row_groups or [(0, 0)] * len(row_labels)
+        self.col_groups = col_groups or [(0, 0)] * len(col_labels)
         self.max_rows = max_rows
 
     @staticmethod
@@ -92,15 +111,31 @@ class BlockMatrix:
             return None
         return "heavy" if a[0] != b[0] else "light"
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        m, n = self.M.shape
-        fmt = number_format(self.M, self.precision)
+    def _widths(self):
+        """(rows shown, label width, column widths)."""
+        m, n = self.shape
         rows = self._pick(m, self.max_rows)
         label_w = max((len(self.row_labels[i]) for i in rows if i is not None), default=1)
-        col_w = [max(len(self.col_labels[j]), *(len(fmt(self.M[i, j])) for i in rows if i is not None))
+        col_w = [max(len(self.col_labels[j]), *(len(self.cell(i, j)) for i in rows if i is not None))
                  for j in range(n)] if n <= 2000 else None
         if col_w is None:                      # too many columns to measure: a fixed width does
             col_w = [max(len(label) for label in self.col_labels[:50] + self.col_labels[-50:]) + 2] * n
+        return rows, label_w, col_w
+
+    def natural_width(self) -> int:
+        _, label_w, col_w = self._widths()
+        n = len(col_w)
+        rules = 2 * sum(self.col_groups[j] != self.col_groups[j - 1] for j in range(1, n))
+        return label_w + 2 + sum(w + 1 for w in col_w) + rules
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement(min(20, options.max_width), min(self.natural_width(), options.max_width))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        m, n = self.shape
+        rows, label_w, col_w = self._widths()
         cols = self._fit(col_w, max(options.max_width - label_w - 2, 10))
         lines = [self._header(cols, col_w, label_w)]
         lines.append(self._separator(cols, col_w, label_w, "heavy"))
@@ -110,7 +145,7 @@ class BlockMatrix:
             kind = self._rule(prev, key)
             if kind:
                 lines.append(self._separator(cols, col_w, label_w, kind))
-            lines.append(self._row(i, cols, col_w, label_w, fmt))
+            lines.append(self._row(i, cols, col_w, label_w))
             prev = key if key is not None else prev
         yield from lines
         shown_r, shown_c = sum(i is not None for i in rows), sum(j is not None for j in cols)
@@ -145,7 +180,7 @@ class BlockMatrix:
             t.append(line + ("╋" if k == "heavy" else "┼") if k != "cell" else line * (w + 1), style=STYLE["rule"])
         return t
 
-    def _row(self, i, cols, col_w, label_w, fmt) -> Text:
+    def _row(self, i, cols, col_w, label_w) -> Text:
         if i is None:
             t = Text("⋮".rjust(label_w) + " │", style=STYLE["rule"])
             for kind, j, w in self._walk(cols, col_w):
@@ -160,9 +195,8 @@ class BlockMatrix:
             elif j is None:
                 t.append(" " + "…".rjust(w), style=STYLE["rule"])
             else:
-                v = self.M[i, j]
                 t.append(" ")
-                t.append(styled(v, fmt(v).rjust(w), (i, j) in self.highlight))
+                t.append(styled(self.cell(i, j).rjust(w), (i, j) in self.highlight))
         return t
 
 
@@ -178,10 +212,8 @@ def array_text(a: np.ndarray, precision: int = 4, prefix: str = "") -> str:
                                     formatter={"float_kind": fmt}, prefix=prefix)
 
 
-def header(result, precision: int = 4) -> Text:
-    """What was computed, at which values, in which convention: 'key  value' lines."""
-    p = result.problem
-    m, n = p.root.size, sum(v.size for v in p.wrt)
+def header(p, precision: int = 4, last: tuple[str, str] | None = None) -> Text:
+    """What was computed, at which values, in which convention: 'key  value' lines (p: a Problem)."""
     rows = [
         ("f", f"{p.expression}   shape {fmt_shape(p.out_shape)}"),
         ("wrt", ", ".join(f"{v.name} {fmt_shape(v.shape)}" for v in p.wrt)),
@@ -193,15 +225,26 @@ def header(result, precision: int = 4) -> Text:
     for k, (name, value) in enumerate(p.values.items()):
         note = "  (chosen by mcalc; set with --value)" if name in p.defaulted else ""
         rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + note))
-    shape = (m, n) if p.layout == "numerator" else (n, m)
-    rows.append(("J", f"{shape[0]}×{shape[1]}, {result.mode} accumulation"))
+    if last:
+        rows.append(last)
+    return key_lines(rows)
+
+
+def key_lines(rows) -> Text:
     out = Text()
     for key, value in rows:
-        lines = value.split("\n")
+        lines = str(value).split("\n")
         out.append(f"{key:<8}", style=STYLE["key"])
         out.append(lines[0] + "".join("\n" + " " * 8 + line for line in lines[1:]) + "\n")
     out.rstrip()
     return out
+
+
+def jacobian_line(result) -> tuple[str, str]:
+    p = result.problem
+    m, n = p.root.size, sum(v.size for v in p.wrt)
+    shape = (m, n) if p.layout == "numerator" else (n, m)
+    return "J", f"{shape[0]}×{shape[1]}, {result.mode} accumulation"
 
 
 def verdict(result) -> Text:
@@ -209,7 +252,7 @@ def verdict(result) -> Text:
     if c is None:
         return Text("finite-difference check skipped (--fd none)", style=STYLE["note"])
     p = result.problem
-    rows, cols = jacobian_sides(result)
+    rows, cols = jacobian_sides(result.problem)
     rlab, _ = axis_labels(rows, p.order)
     clab, _ = axis_labels(cols, p.order)
     rounding = f" + rounding {c.noise / c.scale:.2g}" if c.scale and c.noise > c.tol * c.scale else ""
@@ -249,14 +292,206 @@ METHOD_NAMES = {"central": "central differences", "forward": "forward difference
                 "richardson": "Richardson differences", "complex": "complex-step differences"}
 
 
-def jac_view(result, precision: int = 4, height: int | None = None) -> Group:
-    """Header, block matrix and verdict; on a terminal of the given height the matrix is cut to fit in it."""
-    max_rows = 40 if height is None else max(12, height - 16)
+def _max_rows(height: int | None) -> int:
+    return 40 if height is None else max(12, height - 16)
+
+
+def jac_view(result, precision: int = 4, height: int | None = None, symbolic=None, det=None) -> Group:
+    """Header, block matrix (numbers, or symbolic entries) and verdict; on a terminal of the given height the
+    matrix is cut to fit in it."""
     p = result.problem
-    rows, cols = jacobian_sides(result)
+    rows, cols = jacobian_sides(result.problem)
     rlab, rgrp = axis_labels(rows, p.order)
     clab, cgrp = axis_labels(cols, p.order)
     bad = result.comparison.bad if result.comparison else []
     kinks = [(i, j) for i, j, *_ in result.comparison.kinks] if result.comparison else []
-    matrix = BlockMatrix(result.J, rlab, clab, rgrp, cgrp, precision, highlight=bad + kinks, max_rows=max_rows)
-    return Group(header(result, precision), Text(""), matrix, Text(""), verdict(result))
+    M = result.J if symbolic is None else [[str(e) for e in row] for row in symbolic.tolist()]
+    matrix = BlockMatrix(M, rlab, clab, rgrp, cgrp, precision, highlight=bad + kinks,
+                         max_rows=_max_rows(height))
+    parts = [header(p, precision, jacobian_line(result)), Text(""), matrix, Text("")]
+    if det is not None:
+        parts.append(key_lines([("det J", det)]))
+    parts.append(verdict(result))
+    return Group(*parts)
+
+
+def shaped_labels(name: str, shape: tuple) -> tuple[list[str], list[str]]:
+    """Row and column labels for an array shown in its own shape."""
+    if len(shape) == 2:
+        return [f"{name}[{i},:]" for i in range(shape[0])], [f"[:,{j}]" for j in range(shape[1])]
+    if len(shape) == 1:
+        return [f"{name}[{i}]" for i in range(shape[0])], [""]
+    return [name], [""]
+
+
+def shaped(M, shape):
+    """An array in the 2-D form a BlockMatrix shows (vectors as a column)."""
+    if isinstance(M, np.ndarray) and M.dtype == object:
+        M = [[str(e) for e in row] for row in np.asarray(M, dtype=object).reshape(_as2(shape)).tolist()]
+        return M
+    return np.asarray(M, dtype=float).reshape(_as2(shape))
+
+
+def _as2(shape):
+    return shape if len(shape) == 2 else (shape[0], 1) if shape else (1, 1)
+
+
+def grad_view(result, gradient, precision: int = 4, height: int | None = None, symbolic=None) -> Group:
+    p = result.problem
+    v = p.wrt[0]
+    rlab, clab = shaped_labels(f"∂f/∂{v.name}", v.shape)
+    shown = gradient if symbolic is None else symbolic
+    bad = result.comparison.bad if result.comparison else []
+    cells = {_grad_position(p, i, j, v.shape) for i, j in bad}
+    matrix = BlockMatrix(shaped(shown, v.shape), rlab, clab, precision=precision, highlight=cells,
+                         max_rows=_max_rows(height))
+    return Group(header(p, precision, ("∇f", f"shaped like {v.name} {fmt_shape(v.shape)}, "
+                                              f"{result.mode} accumulation")),
+                 Text(""), matrix, Text(""), verdict(result))
+
+
+def _grad_position(p, i, j, shape):
+    """Where entry (i, j) of the 1×n (or n×1) Jacobian sits in the gradient shown in the variable's shape."""
+    k = j if p.layout == "numerator" else i
+    flat = int(flatten_perm(shape, p.order)[k]) if shape else 0
+    r, c = _as2(shape)
+    return divmod(flat, c) if len(shape) == 2 else (flat, 0)
+
+
+def check_view(r, precision: int = 4, height: int | None = None) -> Group:
+    p = r.problem
+    what = "gradient" if r.kind == "gradient" else "Jacobian"
+    parts = [header(p, precision), Text("")]
+    if r.given is not None and r.given.shape == r.expected.shape:
+        if r.kind == "gradient":
+            v = p.wrt[0]
+            rlab, clab = shaped_labels(v.name, v.shape)
+            E, G = shaped(r.expected, v.shape), shaped(r.given, v.shape)
+            groups = (None, None)
+        else:
+            rows, cols = jacobian_sides(p)
+            rlab, rg = axis_labels(rows, p.order)
+            clab, cg = axis_labels(cols, p.order)
+            E, G, groups = _as2d(r.expected), _as2d(r.given), (rg, cg)
+        rows_max = max(8, _max_rows(height) // 2)
+        parts += [SideBySide((Text(f"expected ({what})", style=STYLE["key"]),
+                              BlockMatrix(E, rlab, clab, *groups, precision=precision, max_rows=rows_max)),
+                             (Text("your answer", style=STYLE["key"]),
+                              BlockMatrix(G, rlab, clab, *groups, precision=precision, highlight=r.wrong,
+                                          max_rows=rows_max))), Text("")]
+    if r.right:
+        parts.append(Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
+                                                          f"{r.max_rel_error:.2g}, tol {r.tol:g})"))
+    else:
+        t = Text("✗ ", style=STYLE["fail"])
+        if r.size_message:
+            t.append(f"wrong size: {r.size_message}")
+        else:
+            t.append(f"wrong: {r.wrong_count} of {r.expected.size} entries differ from the {what} "
+                     f"(max rel error {r.max_rel_error:.2g}, tol {r.tol:g})")
+        for note in r.diagnosis:
+            t.append(f"\n  • {note}")
+        parts.append(t)
+    return Group(*parts)
+
+
+class SideBySide:
+    """Two titled matrices side by side when the width allows, one above the other when it does not."""
+
+    def __init__(self, left, right):
+        self.left, self.right = left, right
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.table import Table
+
+        widths = [max(m.natural_width(), len(title.plain)) for title, m in (self.left, self.right)]
+        if sum(widths) + 4 <= options.max_width:
+            grid = Table.grid(padding=(0, 4))
+            for w in widths:
+                grid.add_column(width=w, no_wrap=True)
+            grid.add_row(self.left[0], self.right[0])
+            grid.add_row(self.left[1], self.right[1])
+            yield grid
+        else:
+            yield from (self.left[0], self.left[1], Text(""), self.right[0], self.right[1])
+
+
+def _as2d(a):
+    a = np.asarray(a, dtype=float)
+    return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1) if a.ndim == 1 else a
+
+
+def explain_view(p, ex, check) -> Group:
+    """The derivation: differential, steps, closed form and its numerical check (check: (agree, max error))."""
+    from .explain import d_of
+
+    parts = [header(p), Text("")]
+    parts.append(Text("differential  ", style=STYLE["key"]) + Text(ex.differential))
+    parts.append(Text(""))
+    steps = Text("steps", style=STYLE["key"])
+    for k, step in enumerate(ex.steps, 1):
+        steps.append(f"\n  {k}. {step['expression']}", style=STYLE["out"])
+        steps.append(f"   {step['rule']}", style=STYLE["note"])
+        steps.append(f"\n       {d_of(step['expression'])} = {step['differential']}")
+        for arg, local in step["local_jacobians"].items():
+            shown = local if local is not None else "no closed form known"
+            steps.append(f"\n       ∂{_pd(step['expression'])}/∂{_pd(arg)} = {shown}")
+    parts += [steps, Text("")]
+    m, n = p.root.size, sum(v.size for v in p.wrt)
+    shape = (m, n) if p.layout == "numerator" else (n, m)
+    order = "row-major" if p.order == "row" else "column-major"
+    t = Text(f"Jacobian ({shape[0]}×{shape[1]}, {order}, {p.layout} layout)", style=STYLE["key"])
+    if ex.formula is None:
+        t.append(f"\n  no closed form known for {', '.join(ex.missing)}: mcalc jac computes it numerically",
+                 style=STYLE["note"])
+    else:
+        t.append("\n  J = ")
+        t.append(ex.pretty, style="bold")
+        for text, name in ex.names.items():
+            t.append(f"\n      {name} = {text}", style=STYLE["note"])
+        t.append(f"\n  in mcalc's syntax: {ex.mc}", style=STYLE["note"])
+        agree, err = check
+        t.append("\n  ")
+        t.append("✓ " if agree else "✗ ", style=STYLE["ok" if agree else "fail"])
+        t.append("equals the analytic Jacobian at the values used" if agree else
+                 "does NOT equal the analytic Jacobian (a bug; please report it)")
+        t.append(f" (max abs error {err:.2g})")
+    parts.append(t)
+    if ex.symbolic is not None:
+        rows, cols = jacobian_sides(p)
+        rlab, rg = axis_labels(rows, p.order)
+        clab, cg = axis_labels(cols, p.order)
+        parts += [Text(""), Text("entries", style=STYLE["key"]), BlockMatrix(ex.symbolic, rlab, clab, rg, cg)]
+    return Group(*parts)
+
+
+def tensor_view(T: np.ndarray, precision: int = 4) -> Group:
+    return Group(key_lines([("tensor", f"shape {fmt_shape(T.shape)}: ∂f[i...]/∂x[k...]")]), Text(""),
+                 Text(array_text(T, precision)))
+
+
+def _pd(text: str) -> str:
+    from .formula import paren
+
+    return paren(text)
+
+
+def product_view(pr, precision: int = 4) -> Group:
+    p = pr.problem
+    v = p.wrt[0]
+    if pr.kind == "vjp":
+        name, shape, what = f"vᵀ∂f/∂{v.name}", v.shape, f"shaped like {v.name}"
+    else:
+        name, shape, what = "(∂f)u", p.root.shape, "shaped like f"
+    rlab, clab = shaped_labels(name, shape)
+    parts = [header(p, precision, (pr.kind, f"{what}, without forming the Jacobian")), Text(""),
+             key_lines([("v" if pr.kind == "vjp" else "u", array_text(pr.direction, precision))]), Text(""),
+             BlockMatrix(shaped(pr.value, shape), rlab, clab, precision=precision), Text("")]
+    if pr.agree is None:
+        parts.append(Text("finite-difference check skipped (--fd none)", style=STYLE["note"]))
+    else:
+        how = "along u" if pr.kind == "jvp" else "⟨vᵀJ, w⟩ = vᵀ(J w) along 3 random directions w"
+        mark = Text("✓ ", style=STYLE["ok"]) if pr.agree else Text("✗ ", style=STYLE["fail"])
+        parts.append(mark + Text(f"{METHOD_NAMES[pr.method]} {'agree' if pr.agree else 'disagree'} {how}: "
+                                 f"rel err {pr.max_rel_error:.2g} (tol {pr.tol:g})"))
+    return Group(*parts)

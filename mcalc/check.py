@@ -1,0 +1,190 @@
+"""Checking a hand-derived answer: is it the Jacobian (or the gradient), and if not, which usual mistake is it?
+
+An answer is right when every entry is within tol·max|expected| of the expected one (tol 1e-8 by default: an
+answer is an exact formula, so only rounding may differ).  A wrong answer is compared with the usual mistakes: the
+other flatten order, the other layout (the transpose), both, the transpose of a gradient, a sign, a constant
+factor, and, block by block, which blocks of the Jacobian are wrong and whether they are transposed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .chain import flatten_perm
+from .labels import axis_labels, jacobian_sides
+from .ops import fmt_shape
+from .problem import Problem, evaluate_text
+from .values import _NUMBERS, parse_value
+
+DEFAULT_TOL = 1e-8
+
+
+@dataclass
+class CheckResult:
+    problem: Problem
+    kind: str                          # "jacobian" or "gradient"
+    expected: np.ndarray
+    given: np.ndarray | None
+    tol: float
+    right: bool = False
+    wrong: list = field(default_factory=list)        # [(i, j), ...] of the wrong entries (2-D positions)
+    wrong_count: int = 0
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    diagnosis: list = field(default_factory=list)    # sentences, most telling first
+    size_message: str | None = None
+
+
+def read_answer(text: str, problem: Problem) -> np.ndarray:
+    """An answer: @file, rows of numbers ('1 2; 3 4'), or an expression of the language in the same variables."""
+    t = text.strip()
+    if t.startswith("@") or _NUMBERS.fullmatch(t):
+        return parse_value(t, "the answer")
+    return evaluate_text(t, problem)
+
+
+def _as_2d(a: np.ndarray) -> np.ndarray:
+    return a.reshape(1, 1) if a.ndim == 0 else a
+
+
+def _scale(E, G) -> float:
+    return max(float(np.abs(E).max(initial=0.0)), float(np.abs(G).max(initial=0.0))) or 1.0
+
+
+def _close(E: np.ndarray, G: np.ndarray, tol: float) -> bool:
+    return E.shape == G.shape and bool(np.all(np.abs(E - G) <= tol * _scale(E, G)))
+
+
+def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None) -> CheckResult:
+    tol = DEFAULT_TOL if tol is None else float(tol)
+    J = problem.analytic()
+    answer = np.asarray(answer, dtype=float)
+    v = problem.wrt[0] if len(problem.wrt) == 1 else None
+    if problem.root.shape == () and v is not None and answer.shape == v.shape != J.shape:
+        return _compare(problem, "gradient", problem.analytic(canonical=True).reshape(v.shape), answer, tol)
+    if answer.shape != J.shape and answer.size == J.size and answer.ndim < 2 and 1 in J.shape:
+        answer = answer.reshape(J.shape)               # a vector for a Jacobian with one row or one column
+    return _compare(problem, "jacobian", J, answer, tol)
+
+
+def _compare(problem, kind, E, G, tol) -> CheckResult:
+    r = CheckResult(problem, kind, E, G, tol)
+    if G.shape != E.shape:
+        r.size_message = _size_message(problem, kind, E, G)
+        r.diagnosis = _shape_hints(problem, kind, E, G, tol)
+        return r
+    diff = np.abs(E - G)
+    scale = _scale(E, G)
+    r.max_abs_error = float(diff.max(initial=0.0))
+    r.max_rel_error = r.max_abs_error / scale
+    bad = diff > tol * scale
+    r.right = not bad.any()
+    if r.right:
+        return r
+    bad2 = _as_2d(bad)
+    order = np.argsort(-_as_2d(diff), axis=None)
+    r.wrong_count = int(bad.sum())
+    r.wrong = [tuple(int(k) for k in np.unravel_index(f, bad2.shape)) for f in order[:10] if bad2.flat[f]]
+    r.diagnosis = _diagnose(problem, kind, E, G, tol, bad2)
+    return r
+
+
+def _other_order(problem: Problem) -> np.ndarray:
+    """The Jacobian in the other flatten order, same layout."""
+    J = problem.analytic(canonical=True)
+    other = "col" if problem.order == "row" else "row"
+    if other == "col":
+        offsets = np.cumsum([0] + [v.size for v in problem.wrt[:-1]])
+        perm_in = np.concatenate([flatten_perm(v.shape, "col") + o for v, o in zip(problem.wrt, offsets)])
+        J = J[np.ix_(flatten_perm(problem.root.shape, "col"), perm_in)]
+    return J.T if problem.layout == "denominator" else J
+
+
+def _factor_text(c: float) -> str:
+    f = Fraction(c).limit_denominator(12)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def _diagnose(problem, kind, E, G, tol, bad) -> list[str]:
+    notes = []
+    other = "column-major" if problem.order == "row" else "row-major"
+    flag = "--order col" if problem.order == "row" else "--order row"
+    layout_flag = "--layout denominator" if problem.layout == "numerator" else "--layout numerator"
+    if kind == "jacobian":
+        O = _other_order(problem)
+        if _close(O, G, tol):
+            notes.append(f"it is right in {other} order (the vec of the other convention): mcalc uses "
+                         f"{problem.order}-major here; {flag} would accept it")
+        if _close(E.T, G, tol):
+            notes.append(f"it is the transpose of the answer: right in the other layout ({layout_flag})")
+        if _close(O.T, G, tol) and not _close(E.T, G, tol):
+            notes.append(f"it is right in {other} order and the other layout ({flag} {layout_flag})")
+    elif _close(_as_2d(E).T, _as_2d(G), tol) and E.ndim == 2:
+        notes.append("it is the transpose of the gradient (a gradient has the shape of the variable)")
+    if _close(-E, G, tol):
+        notes.append("it is off by a sign")
+    elif not notes:
+        denom = float(np.sum(E * E))
+        c = float(np.sum(E * G)) / denom if denom else 0.0
+        if c and abs(c - 1) > tol and _close(c * E, G, tol):
+            notes.append(f"it is off by a factor of {_factor_text(c)}")
+    if not notes and kind == "jacobian" and E.ndim == 2:
+        notes += _blocks(problem, E, G, tol, bad)
+    if not notes:
+        notes.append(f"{int(bad.sum())} of {bad.size} entries are wrong (highlighted); it is not one of the usual "
+                     "slips (order, layout, transpose, sign, factor)")
+    return notes
+
+
+def _blocks(problem, E, G, tol, bad) -> list[str]:
+    """Which blocks (one output row against one input row, as printed) are wrong, and how."""
+    rows, cols = jacobian_sides(problem)
+    rlab, rgroups = axis_labels(rows, problem.order)
+    clab, cgroups = axis_labels(cols, problem.order)
+    rkeys, ckeys = list(dict.fromkeys(rgroups)), list(dict.fromkeys(cgroups))
+    if len(rkeys) * len(ckeys) < 2:
+        return []
+    wrong, transposed = [], []
+    for rk in rkeys:
+        ri = [i for i, g in enumerate(rgroups) if g == rk]
+        for ck in ckeys:
+            ci = [j for j, g in enumerate(cgroups) if g == ck]
+            if bad[np.ix_(ri, ci)].any():
+                name = f"{rlab[ri[0]]}…{rlab[ri[-1]]} × {clab[ci[0]]}…{clab[ci[-1]]}"
+                wrong.append(name)
+                e, g = E[np.ix_(ri, ci)], G[np.ix_(ri, ci)]
+                if e.shape[0] == e.shape[1] and _close(e.T, g, tol):
+                    transposed.append(name)
+    total = len(rkeys) * len(ckeys)
+    if not wrong or len(wrong) == total and not transposed:
+        return []
+    notes = [f"it is right except {len(wrong)} of {total} blocks: " + "; ".join(wrong[:6]) +
+             (" …" if len(wrong) > 6 else "")]
+    if transposed and len(transposed) == len(wrong):
+        notes.append("each wrong block is the transpose of the right one (a Bᵀ where B belongs, or the other way)")
+    return notes
+
+
+def _size_message(problem, kind, E, G) -> str:
+    what = "gradient" if kind == "gradient" else (
+        f"Jacobian ({problem.order}-major, {problem.layout} layout: "
+        f"{'one row per output entry' if problem.layout == 'numerator' else 'one row per wrt entry'})")
+    return f"the answer has shape {fmt_shape(G.shape)}, but the {what} has shape {fmt_shape(E.shape)}"
+
+
+def _shape_hints(problem, kind, E, G, tol) -> list[str]:
+    notes = []
+    if kind == "jacobian" and G.shape == E.T.shape and G.shape != E.shape:
+        if _close(E.T, G, tol):
+            notes.append("it is right in the other layout (--layout "
+                         f"{'denominator' if problem.layout == 'numerator' else 'numerator'})")
+        else:
+            notes.append("it has the shape of the other layout")
+    v = problem.wrt[0] if len(problem.wrt) == 1 else None
+    if kind == "jacobian" and problem.root.shape != () and v is not None and G.shape in (v.shape, problem.root.shape):
+        notes.append("a Jacobian of a matrix function has one row per output entry and one column per input entry "
+                     f"({E.shape[0]}×{E.shape[1]} here), not the shape of a matrix: flatten both (vec)")
+    return notes

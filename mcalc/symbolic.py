@@ -1,0 +1,178 @@
+"""Symbolic entries, with SymPy (imported here only, on demand).
+
+Every variable becomes an array of symbols named as students write them: a matrix X has entries x11, x12, ...
+(1-based row and column; x_10_11 once a dimension reaches 10), a vector x has x1, x2, ..., a scalar keeps its name.
+The expression is evaluated on numpy object arrays of SymPy expressions: the forward functions of the ops serve as
+they are wherever numpy handles objects (sums, products, indexing, stacking, matmul); the functions below stand in
+for the rest (element-wise functions and factorisations).  The Jacobian is then SymPy's, entry by entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chain import flatten_perm
+from .errors import TooLargeError, UsageError
+from .expr import Const, Var
+
+MAX_ENTRIES = 400      # a symbolic Jacobian beyond this many entries stops being readable (and fast)
+
+
+def symbol_names(name: str, shape: tuple, taken: set) -> np.ndarray:
+    """x11, x12, ... (x_10_11 once a dimension reaches 10), x1, x2, ..., or the name itself for a scalar."""
+    base = name.lower() if name.lower() not in taken else name
+    if not shape:
+        return np.array(name, dtype=object)
+    wide = any(d >= 10 for d in shape)
+    idx = np.indices(shape).reshape(len(shape), -1).T + 1
+    names = [base + ("_" + "_".join(map(str, i)) if wide else "".join(map(str, i))) for i in idx]
+    return np.array(names, dtype=object).reshape(shape)
+
+
+def _symbols(problem):
+    import sympy
+
+    out, taken = {}, set()
+    for name, var in problem.variables.items():
+        names = symbol_names(name, var.shape, taken)
+        taken.update(np.ravel(names).tolist())
+        syms = [sympy.Symbol(n, real=True) for n in np.ravel(names)]
+        out[name] = _objects(syms).reshape(var.shape)
+    return out
+
+
+def _objects(v) -> np.ndarray:
+    """An object array (0-d for a single expression), the form every symbolic value takes."""
+    if isinstance(v, np.ndarray):
+        return v.astype(object)
+    a = np.empty((), dtype=object) if not isinstance(v, list) else np.empty(len(v), dtype=object)
+    if isinstance(v, list):
+        a[:] = v
+    else:
+        a[()] = v
+    return a
+
+
+def _number(v):
+    import sympy
+
+    if v == np.pi:
+        return sympy.pi
+    if v == np.e:
+        return sympy.E
+    return sympy.nsimplify(float(v), rational=True) if float(v).is_integer() or abs(v) < 1e6 else sympy.Float(v)
+
+
+def _elementwise(f):
+    return lambda node, x: np.vectorize(f, otypes=[object])(x)
+
+
+def _matrix_op(f):
+    def apply(node, x):
+        import sympy
+
+        return f(sympy.Matrix(x))
+    return apply
+
+
+def _sympy_table():
+    import sympy
+
+    def sigmoid(x):
+        return 1 / (1 + sympy.exp(-x))
+
+    unary = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos,
+             "tan": sympy.tan, "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
+             "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh, "sigmoid": sigmoid,
+             "relu": lambda x: sympy.Max(x, 0), "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
+             "abs": sympy.Abs, "square": lambda x: x ** 2}
+    table = {name: _elementwise(f) for name, f in unary.items()}
+
+    def as_array(m, shape):
+        return np.array(m.tolist(), dtype=object).reshape(shape)
+
+    table["det"] = _matrix_op(lambda M: M.det())
+    table["logdet"] = _matrix_op(lambda M: sympy.log(M.det()))     # d log|det| = d log det where both exist
+    table["inv"] = lambda node, x: as_array(sympy.Matrix(x).inv(), node.shape)
+    table["matpow"] = lambda node, x: as_array(sympy.Matrix(x) ** node.params["k"], node.shape) if \
+        node.params["k"] else np.array(sympy.eye(node.shape[0]).tolist(), dtype=object)
+    table["norm"] = lambda node, x: sympy.sqrt(sum(v ** 2 for v in np.ravel(x)))
+    table["softmax"] = lambda node, x: np.array([sympy.exp(v) for v in x], dtype=object) / sum(
+        sympy.exp(v) for v in x)
+    table["logsumexp"] = lambda node, x: sympy.log(sum(sympy.exp(v) for v in x))
+    table["diag"] = lambda node, x: (np.array(sympy.diag(*x).tolist(), dtype=object) if np.ndim(x) == 1
+                                     else np.array([x[i, i] for i in range(min(x.shape))], dtype=object))
+    return table
+
+
+def symbolic_values(problem) -> dict:
+    """The value of every node as SymPy expressions (object arrays)."""
+    table = _sympy_table()
+    syms = _symbols(problem)
+    vals = {}
+    for node in problem.nodes:
+        if isinstance(node, Var):
+            vals[id(node)] = syms[node.name]
+        elif isinstance(node, Const):
+            vals[id(node)] = np.vectorize(_number, otypes=[object])(node.value)
+        else:
+            args = [vals[id(a)] for a in node.args]
+            fn = table.get(node.op.name)
+            vals[id(node)] = _objects(fn(node, *args) if fn is not None else node.op.fwd(node, *args))
+    return vals, syms
+
+
+def _simplify(e):
+    import sympy
+
+    e = sympy.sympify(e)
+    if sympy.count_ops(e) > 400:
+        return e
+    return sympy.simplify(e)
+
+
+def check_size(problem) -> None:
+    m, n = problem.root.size, sum(v.size for v in problem.wrt)
+    if m * n > MAX_ENTRIES:
+        raise TooLargeError(f"a symbolic Jacobian of {m}×{n} = {m * n} entries is more than the {MAX_ENTRIES} "
+                            "that stay readable", hint="use smaller shapes, or drop --symbolic")
+
+
+def symbolic_jacobian(problem):
+    """The Jacobian as a SymPy Matrix, simplified, in the problem's order and layout; with the symbols used."""
+    import sympy
+
+    check_size(problem)
+    vals, syms = symbolic_values(problem)
+    out = sympy.Matrix(list(np.ravel(vals[id(problem.root)])))
+    ins = [s for v in problem.wrt for s in np.ravel(syms[v.name])]
+    J = out.jacobian(sympy.Matrix(ins))
+    if problem.order == "col":
+        rows = flatten_perm(problem.root.shape, "col")
+        offsets = np.cumsum([0] + [v.size for v in problem.wrt[:-1]])
+        cols = np.concatenate([flatten_perm(v.shape, "col") + o for v, o in zip(problem.wrt, offsets)])
+        J = J.extract(list(map(int, rows)), list(map(int, cols)))
+    if problem.layout == "denominator":
+        J = J.T
+    return J.applyfunc(_simplify), syms
+
+
+def symbolic_gradient(problem):
+    import sympy
+
+    if problem.root.shape != ():
+        raise UsageError("a symbolic gradient needs a scalar expression")
+    vals, syms = symbolic_values(problem)
+    f = vals[id(problem.root)].item()
+    v = problem.wrt[0]
+    grad = _objects([_simplify(sympy.diff(f, s)) for s in np.ravel(syms[v.name])])
+    return grad.reshape(v.shape), syms
+
+
+def substitutions(problem, syms) -> dict:
+    """symbol → value at the problem's values, to evaluate symbolic entries numerically."""
+    subs = {}
+    for name, s in syms.items():
+        for sym, val in zip(np.ravel(s), np.ravel(problem.values[name])):
+            subs[sym] = float(val)
+    return subs

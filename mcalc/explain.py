@@ -227,6 +227,8 @@ def _matpow(node, i, order):
     for j in range(k):                          # d(X^k) = Σ X^j dX X^(k-1-j)
         left, right = power(j), F.transpose(power(k - 1 - j))
         terms.append(F.kron(left, right) if order == "row" else F.kron(right, left))
+    if order == "col":
+        terms.reverse()                         # as seed 002 writes it: I ⊗ X + Xᵀ ⊗ I
     return F.add(*terms) if terms else F.Zero(n * n, n * n)
 
 

@@ -342,9 +342,14 @@ class Kron(LinOp):
     def reordered(self, perm_out, perm_in, out2, in2):
         # vec_c(X) = vec_r(Xᵀ), so A ⊗ B between row-major matrices is B ⊗ A between column-major ones,
         # provided the factors are exactly the row and column parts of the two matrix shapes.
-        if self.A.shape == (out2[0], in2[0]) and self.B.shape == (out2[1], in2[1]):
+        if (self.A.shape == (out2[0], in2[0]) and self.B.shape == (out2[1], in2[1])
+                and _is_col_major(perm_out, out2) and _is_col_major(perm_in, in2)):
             return Kron(self.B, self.A)
         return super().reordered(perm_out, perm_in, out2, in2)
+
+
+def _is_col_major(perm: np.ndarray, shape2: tuple) -> bool:
+    return np.array_equal(perm, np.arange(shape2[0] * shape2[1]).reshape(shape2).ravel(order="F"))
 
 
 class Dense(LinOp):

@@ -161,3 +161,11 @@ def test_dense_allocations_beyond_the_budget_are_refused(monkeypatch):
     monkeypatch.setattr(L, "_BUDGET", 1000)
     with pytest.raises(TooLargeError, match="entries"):
         Kron(Identity(20), Dense(np.ones((20, 20)))).to_dense()
+
+
+def test_reordered_with_unchanged_order_is_the_same_map():
+    """A permutation that is the identity must not swap Kronecker factors."""
+    r = np.random.default_rng(7)
+    K, D = kron_map(r, 2, 2, 3, 3)
+    R = K.reordered(np.arange(6), np.arange(6), (2, 3), (2, 3))
+    np.testing.assert_allclose(R.to_dense(), D)

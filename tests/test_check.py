@@ -1,0 +1,104 @@
+"""check: right answers accepted in both orders and layouts; each usual slip rejected with its diagnosis."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mcalc.check import check_answer, read_answer
+from mcalc.cli import app
+from mcalc.problem import prepare
+
+VALUES = {"A": [[1.0, 2.0], [3.0, 4.0]], "B": [[5.0, -6.0], [7.0, 8.5]], "X": [[1.0, 2.0], [0.5, -1.0]]}
+
+
+def judge(expr, wrt, answer, order="row", layout="numerator", values=None, tol=None):
+    names = [n for n in VALUES if n in expr]
+    p = prepare(expr, wrt, values or {n: VALUES[n] for n in names}, order=order, layout=layout)
+    return check_answer(p, read_answer(answer, p), tol)
+
+
+@pytest.mark.parametrize("expr,wrt,answer,order,layout", [
+    ("A@B", "A", "kron(eye(2), B.T)", "row", "numerator"),
+    ("A@B", "A", "kron(B.T, eye(2))", "col", "numerator"),
+    ("A@B", "A", "kron(eye(2), B)", "row", "denominator"),
+    ("A@B", "B", "kron(A, eye(2))", "row", "numerator"),
+    ("A@B", "B", "kron(eye(2), A)", "col", "numerator"),
+    ("X^2", "X", "kron(eye(2), X) + kron(X.T, eye(2))", "col", "numerator"),
+    ("inv(X)", "X", "-kron(inv(X), inv(X).T)", "row", "numerator"),
+    ("trace(A@B)", "A", "B.T", "row", "numerator"),            # a gradient, shaped like A
+    ("trace(A@B)", "A", "row(vec(B.T))", "row", "numerator"),  # the same as a 1×4 Jacobian
+    ("logdet(X)", "X", "inv(X).T", "row", "numerator"),
+    ("sum(A*A)", "A", "2*A", "col", "numerator"),
+])
+def test_right_answers_are_accepted(expr, wrt, answer, order, layout):
+    r = judge(expr, wrt, answer, order, layout)
+    assert r.right, (r.diagnosis, r.size_message)
+
+
+@pytest.mark.parametrize("answer,fragment", [
+    ("kron(B.T, eye(2))", "column-major"),                     # the other order
+    ("kron(eye(2), B)", "transpose"),                          # the other layout
+    ("-kron(eye(2), B.T)", "sign"),
+    ("2*kron(eye(2), B.T)", "factor of 2"),
+    ("0.5*kron(eye(2), B.T)", "factor of 1/2"),
+    ("kron(eye(2), B.T) + kron(eye(2)[0:1].T @ eye(2)[0:1], ones(2, 2))", "right except 1 of 4 blocks"),
+])
+def test_each_slip_gets_its_diagnosis(answer, fragment):
+    r = judge("A@B", "A", answer)
+    assert not r.right
+    assert any(fragment in d for d in r.diagnosis), r.diagnosis
+
+
+def test_transposed_gradient_and_transposed_blocks():
+    r = judge("trace(A@B)", "A", "B")
+    assert not r.right and r.kind == "gradient" and "transpose of the gradient" in r.diagnosis[0]
+    r = judge("A@B@X", "B", "kron(A, X)")          # right: A ⊗ Xᵀ; given A ⊗ X: every block transposed
+    assert not r.right
+    assert any("each wrong block is the transpose" in d or "transpose" in d for d in r.diagnosis), r.diagnosis
+
+
+def test_wrong_size_says_which_size_was_expected():
+    r = judge("A@B", "A", "B.T")
+    assert not r.right and "(4, 4)" in r.size_message and "(2, 2)" in r.size_message
+    assert any("flatten" in d for d in r.diagnosis)
+
+
+def test_literal_and_file_answers(tmp_path):
+    expected = np.kron(np.eye(2), np.array(VALUES["B"]).T)
+    np.save(tmp_path / "J.npy", expected)
+    assert judge("A@B", "A", f"@{tmp_path / 'J.npy'}").right
+    assert judge("A@B", "A", "; ".join(" ".join(str(v) for v in row) for row in expected)).right
+    assert judge("A@B", "A", json.dumps(expected.tolist())).right
+
+
+def test_tolerance_is_relative_and_adjustable():
+    assert not judge("A@B", "A", "kron(eye(2), B.T) * 1.000001").right
+    assert judge("A@B", "A", "kron(eye(2), B.T) * 1.000001", tol=1e-5).right
+
+
+runner = CliRunner()
+
+
+def test_cli_exit_codes_and_json():
+    args = ["check", "A@B", "--wrt", "A", "--value", "A=1 2; 3 4", "--value", "B=5 6; 7 8"]
+    assert runner.invoke(app, args + ["--expect", "kron(eye(2), B.T)"]).exit_code == 0
+    res = runner.invoke(app, args + ["--expect", "kron(B.T, eye(2))", "--format", "json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert doc["right"] is False and doc["wrong_count"] == 10 and "column-major" in doc["diagnosis"][0]
+    res = runner.invoke(app, args + ["--expect", "kron(B.T, eye(2))"])
+    assert "expected (Jacobian)" in res.stdout and "your answer" in res.stdout
+    res = runner.invoke(app, args + ["--expect", "C"])
+    assert res.exit_code == 2 and "not a variable" in res.stderr
+    res = runner.invoke(app, args + ["--expect", "kron(eye(2), B.T)", "--format", "csv"])
+    assert res.exit_code == 2
+
+
+def test_explain_formula_always_passes_check_from_the_command_line():
+    for order in ("row", "col"):
+        base = ["--wrt", "X", "--shape", "3x3", "--order", order]
+        formula = runner.invoke(app, ["explain", "inv(X) @ X^2", *base, "--format", "plain"]).stdout.strip()
+        res = runner.invoke(app, ["check", "inv(X) @ X^2", *base, "--expect", formula])
+        assert res.exit_code == 0, (formula, res.stdout)

@@ -1,0 +1,131 @@
+"""explain: differentials as the seeds write them, every local closed form against the numeric rule, and the
+closed form of whole expressions round-tripping through check (also for random expressions)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import shapes_spec
+from mcalc.chain import LocalRules, as_matrix_shape, flatten_perm
+from mcalc.check import check_answer, read_answer
+from mcalc.expr import evaluate
+from mcalc.explain import explain, local_closed_form
+from mcalc.problem import evaluate_text, prepare, verify_closed_form
+from test_ops import BROADCAST_PAIRS, CASES, MATMUL, SHAPES, UNARY
+from test_properties import problems
+
+
+def derive(expr, wrt=None, shapes=None, values=None, order="row", layout="numerator"):
+    p = prepare(expr, wrt, values, shapes, order, layout)
+    return p, explain(p.nodes, p.wrt, order, layout)
+
+
+@pytest.mark.parametrize("expr,wrt,shape,differential", [
+    ("A@B", "A", "2x2", "d(A@B) = dA@B"),
+    ("X^2", "X", "2x2", "d(X^2) = dX@X + X@dX"),
+    ("X^3", "X", "2x2", "d(X^3) = dX@X@X + X@dX@X + X@X@dX"),
+    ("inv(A)", "A", "2x2", "d inv(A) = -inv(A)@dA@inv(A)"),
+    ("A@B@C", "B", "2x2", "d(A@B@C) = A@dB@C"),
+    ("exp(x)", "x", "x=3", "d exp(x) = exp(x) ⊙ dx"),
+])
+def test_differentials_as_the_seeds_write_them(expr, wrt, shape, differential):
+    assert derive(expr, wrt, shape)[1].differential == differential
+
+
+@pytest.mark.parametrize("expr,wrt,shape,order,layout,pretty,mc", [
+    ("A@B", "A", "2x2", "row", "numerator", "I₂ ⊗ Bᵀ", "kron(eye(2), B.T)"),
+    ("A@B", "A", "2x2", "col", "numerator", "Bᵀ ⊗ I₂", "kron(B.T, eye(2))"),
+    ("A@B", "B", "2x2", "row", "numerator", "A ⊗ I₂", "kron(A, eye(2))"),
+    ("A@B", "B", "2x2", "col", "numerator", "I₂ ⊗ A", "kron(eye(2), A)"),
+    ("X^2", "X", "2x2", "col", "numerator", "I₂ ⊗ X + Xᵀ ⊗ I₂", "kron(eye(2), X) + kron(X.T, eye(2))"),
+    ("exp(x)", "x", "x=3", "row", "numerator", "diag(exp(x))", "diag(exp(x))"),
+    ("softmax(x)", "x", "x=3", "row", "numerator", "diag(s) - s sᵀ",
+     "diag(softmax(x)) - (col(softmax(x)) @ row(softmax(x)))"),
+    ("tanh(W@x + b)", "x", "W=3x4,x=4,b=3", "row", "numerator", "diag(1 - y²) W",
+     "diag(1 - tanh(W@x + b)**2) @ W"),
+    ("A@B", "A", "2x2", "row", "denominator", "I₂ ⊗ B", "kron(eye(2), B)"),
+])
+def test_closed_forms_as_the_seeds_write_them(expr, wrt, shape, order, layout, pretty, mc):
+    p, ex = derive(expr, wrt, shape, order=order, layout=layout)
+    assert ex.pretty == pretty and ex.mc == mc
+    assert verify_closed_form(p, ex)[0]
+
+
+def test_long_and_repeated_subexpressions_are_named():
+    _, ex = derive("inv(A)", "A", "2x2")
+    assert ex.names == {"inv(A)": "Y"} and ex.pretty == "-Y ⊗ Yᵀ"
+    _, ex = derive("softmax(x)", "x", "x=3")
+    assert ex.names == {"softmax(x)": "s"}
+
+
+def test_no_closed_form_is_said_not_invented():
+    p, ex = derive("kron(A, B) + A[0,0]", "A", "2x2")
+    assert ex.formula is None and ex.missing == ["kron"] and verify_closed_form(p, ex) is None
+
+
+def _local_cases():
+    for fn in UNARY:
+        for shape in SHAPES:
+            yield ("-x" if fn == "-" else f"{fn}(x)"), shapes_spec(x=shape)
+    for op in "+-*/":
+        for a, b in BROADCAST_PAIRS:
+            yield f"a {op} b", shapes_spec(a=a, b=b)
+    for a, b in MATMUL:
+        yield "A @ B", shapes_spec(A=a, B=b)
+    for expr, shapes in CASES:
+        if "kron(" not in expr:
+            yield expr, shapes_spec(**shapes)
+
+
+@pytest.mark.parametrize("expr,shapes", list(_local_cases()))
+@pytest.mark.parametrize("order", ["row", "col"])
+def test_every_local_closed_form_is_its_rule(expr, shapes, order):
+    """Each operation's closed form, evaluated in the language, against its structured rule (densified and
+    reordered): for every argument that is a variable."""
+    p = prepare(expr, None, None, shapes, order)
+    rules = LocalRules(evaluate(p.nodes, p.values))
+    for node in p.nodes:
+        if node.op is None:
+            continue
+        for i, arg in enumerate(node.args):
+            if arg.op is not None or not hasattr(arg, "name"):
+                continue
+            f = local_closed_form(node, i, order)
+            L = rules(node, i).reordered(flatten_perm(node.shape, order), flatten_perm(arg.shape, order),
+                                         as_matrix_shape(node.shape), as_matrix_shape(arg.shape)).to_dense()
+            got = evaluate_text(f.mc(), p)
+            np.testing.assert_allclose(got, L, atol=1e-12, err_msg=f"{node.text} wrt {arg.text}: {f.mc()}")
+
+
+ROUND_TRIP = [
+    ("A@B", "A", "A=2x3,B=3x4"), ("A@B", "A,B", "2x2"), ("X^3", "X", "3x3"), ("inv(A)", "A", "3x3"),
+    ("det(A)", "A", "3x3"), ("logdet(A)", "A", "3x3"), ("trace(A@B)", "A", "2x2"), ("softmax(x)", "x", "x=4"),
+    ("logsumexp(x)", "x", "x=4"), ("tanh(W@x + b)", "W", "W=3x4,x=4,b=3"), ("sum(exp(A@B) * C)", "A", "3x3"),
+    ("norm(A@x)", "x", "A=3x2,x=2"), ("[r*cos(t), r*sin(t)]", "r,t", None), ("x@A@x", "x", "x=3,A=3x3"),
+    ("outer(u, v) @ w", "u,v", "u=2,v=3,w=3"), ("diag(x) @ A", "x", "x=3,A=3x3"), ("A.T @ A", "A", "3x2"),
+    ("sigmoid(A)[0]", "A", "2x3"), ("mean(A, axis=0) * x", "A,x", "A=2x3,x=3"), ("vec(A) @ vec(A)", "A", "2x3"),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,shapes", ROUND_TRIP)
+@pytest.mark.parametrize("order", ["row", "col"])
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_the_formula_passes_check(expr, wrt, shapes, order, layout):
+    """mcalc check EXPR --wrt X --expect "<formula>" always passes."""
+    p, ex = derive(expr, wrt, shapes, order=order, layout=layout)
+    assert ex.formula is not None, ex.missing
+    r = check_answer(p, read_answer(ex.mc, p))
+    assert r.right, (ex.mc, r.diagnosis, r.size_message)
+
+
+@settings(max_examples=40)
+@given(problems(), st.sampled_from(["row", "col"]), st.sampled_from(["numerator", "denominator"]))
+def test_random_expressions_round_trip(problem, order, layout):
+    text, values = problem
+    if not values:
+        return
+    p, ex = derive(text, None, None, values, order, layout)
+    assert ex.formula is not None
+    ok = verify_closed_form(p, ex)
+    assert ok and ok[0], (text, ex.mc)

@@ -63,18 +63,24 @@ def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None)
     J = problem.analytic()
     answer = np.asarray(answer, dtype=float)
     v = problem.wrt[0] if len(problem.wrt) == 1 else None
-    if problem.root.shape == () and v is not None and answer.shape == v.shape != J.shape:
-        return _compare(problem, "gradient", problem.analytic(canonical=True).reshape(v.shape), answer, tol)
+    if problem.root.size == 1 and v is not None and answer.shape != J.shape:
+        grad = problem.analytic(canonical=True).reshape(v.shape)
+        if answer.shape == v.shape or answer.shape == v.shape[::-1] and len(v.shape) == 2:
+            return _compare(problem, "gradient", grad, answer, tol)
+        if len(v.shape) == 1 and answer.shape == (v.shape[0], 1):          # the gradient as a column
+            return _compare(problem, "gradient", grad, answer.reshape(v.shape), tol, note="(as a column)")
     if answer.shape != J.shape and answer.size == J.size and answer.ndim < 2 and 1 in J.shape:
         answer = answer.reshape(J.shape)               # a vector for a Jacobian with one row or one column
     return _compare(problem, "jacobian", J, answer, tol)
 
 
-def _compare(problem, kind, E, G, tol) -> CheckResult:
+def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
     r = CheckResult(problem, kind, E, G, tol)
     if G.shape != E.shape:
-        r.size_message = _size_message(problem, kind, E, G)
-        r.diagnosis = _shape_hints(problem, kind, E, G, tol)
+        r.diagnosis = _slips(problem, kind, E, G, tol)
+        if not r.diagnosis:
+            r.size_message = _size_message(problem, kind, E, G)
+            r.diagnosis = _shape_hints(problem, kind, E, G)
         return r
     diff = np.abs(E - G)
     scale = _scale(E, G)
@@ -83,12 +89,18 @@ def _compare(problem, kind, E, G, tol) -> CheckResult:
     bad = diff > tol * scale
     r.right = not bad.any()
     if r.right:
+        r.diagnosis = [f"right {note}"] if note else []
         return r
     bad2 = _as_2d(bad)
     order = np.argsort(-_as_2d(diff), axis=None)
     r.wrong_count = int(bad.sum())
     r.wrong = [tuple(int(k) for k in np.unravel_index(f, bad2.shape)) for f in order[:10] if bad2.flat[f]]
-    r.diagnosis = _diagnose(problem, kind, E, G, tol, bad2)
+    r.diagnosis = _slips(problem, kind, E, G, tol)
+    if not r.diagnosis and kind == "jacobian" and E.ndim == 2:
+        r.diagnosis = _blocks(problem, E, G, tol, bad2)
+    if not r.diagnosis:
+        r.diagnosis = [f"{r.wrong_count} of {bad.size} entries are wrong (highlighted), and it is not one of the "
+                       "usual slips (order, layout, transpose, sign, factor); mcalc explain shows the derivation"]
     return r
 
 
@@ -108,35 +120,45 @@ def _factor_text(c: float) -> str:
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
-def _diagnose(problem, kind, E, G, tol, bad) -> list[str]:
-    notes = []
+def _fit(C: np.ndarray, G: np.ndarray, tol: float) -> float | None:
+    """The factor c with G = c·C, if there is one."""
+    if C.shape != G.shape:
+        return None
+    denom = float(np.sum(C * C))
+    if denom == 0:
+        return None
+    c = float(np.sum(C * G)) / denom
+    return c if _close(c * C, G, tol) else None
+
+
+def _slips(problem, kind, E, G, tol) -> list[str]:
+    """The usual slips, alone or together: another order, the other layout (a transpose), a sign, a factor."""
     other = "column-major" if problem.order == "row" else "row-major"
-    flag = "--order col" if problem.order == "row" else "--order row"
+    order_flag = "--order col" if problem.order == "row" else "--order row"
     layout_flag = "--layout denominator" if problem.layout == "numerator" else "--layout numerator"
     if kind == "jacobian":
         O = _other_order(problem)
-        if _close(O, G, tol):
-            notes.append(f"it is right in {other} order (the vec of the other convention): mcalc uses "
-                         f"{problem.order}-major here; {flag} would accept it")
-        if _close(E.T, G, tol):
-            notes.append(f"it is the transpose of the answer: right in the other layout ({layout_flag})")
-        if _close(O.T, G, tol) and not _close(E.T, G, tol):
-            notes.append(f"it is right in {other} order and the other layout ({flag} {layout_flag})")
-    elif _close(_as_2d(E).T, _as_2d(G), tol) and E.ndim == 2:
-        notes.append("it is the transpose of the gradient (a gradient has the shape of the variable)")
-    if _close(-E, G, tol):
-        notes.append("it is off by a sign")
-    elif not notes:
-        denom = float(np.sum(E * E))
-        c = float(np.sum(E * G)) / denom if denom else 0.0
-        if c and abs(c - 1) > tol and _close(c * E, G, tol):
-            notes.append(f"it is off by a factor of {_factor_text(c)}")
-    if not notes and kind == "jacobian" and E.ndim == 2:
-        notes += _blocks(problem, E, G, tol, bad)
-    if not notes:
-        notes.append(f"{int(bad.sum())} of {bad.size} entries are wrong (highlighted); it is not one of the usual "
-                     "slips (order, layout, transpose, sign, factor)")
-    return notes
+        candidates = [
+            ("", E),
+            (f"the Jacobian in {other} order (the vec of the other convention; {order_flag} would accept it)", O),
+            (f"the transpose of the Jacobian: the {layout_flag.split()[-1]} layout ({layout_flag} would accept it)",
+             E.T),
+            (f"the transpose of the Jacobian in {other} order ({order_flag} {layout_flag} would accept it)", O.T),
+        ]
+    else:
+        E2, X = _as_2d(E), problem.wrt[0].name
+        candidates = [("", E), (f"the transpose of the gradient: ∂f/∂{X} written with the shape of {X}ᵀ, as "
+                                f"numerator-layout texts do; mcalc's gradient has the shape of {X}", E2.T)]
+    for what, C in candidates:
+        c = _fit(C, _as_2d(G) if C.ndim == 2 else G, tol)
+        if c is None or (not what and abs(c - 1) <= tol):
+            continue
+        factor = "" if abs(c - 1) <= tol else " times -1 (a sign)" if abs(c + 1) <= tol else \
+            f" times {_factor_text(c)}"
+        if not what:
+            return [f"your answer is the right one{factor}"]
+        return [f"your answer is {what}" + (f", and then{factor}" if factor else "")]
+    return []
 
 
 def _blocks(problem, E, G, tol, bad) -> list[str]:
@@ -147,25 +169,27 @@ def _blocks(problem, E, G, tol, bad) -> list[str]:
     rkeys, ckeys = list(dict.fromkeys(rgroups)), list(dict.fromkeys(cgroups))
     if len(rkeys) * len(ckeys) < 2:
         return []
-    wrong, transposed = [], []
+    wrong, transposed, nonzero = [], [], 0
     for rk in rkeys:
         ri = [i for i, g in enumerate(rgroups) if g == rk]
         for ck in ckeys:
             ci = [j for j, g in enumerate(cgroups) if g == ck]
+            e, g = E[np.ix_(ri, ci)], G[np.ix_(ri, ci)]
+            nonzero += bool(np.any(e))
             if bad[np.ix_(ri, ci)].any():
                 name = f"{rlab[ri[0]]}…{rlab[ri[-1]]} × {clab[ci[0]]}…{clab[ci[-1]]}"
                 wrong.append(name)
-                e, g = E[np.ix_(ri, ci)], G[np.ix_(ri, ci)]
                 if e.shape[0] == e.shape[1] and _close(e.T, g, tol):
                     transposed.append(name)
-    total = len(rkeys) * len(ckeys)
-    if not wrong or len(wrong) == total and not transposed:
-        return []
-    notes = [f"it is right except {len(wrong)} of {total} blocks: " + "; ".join(wrong[:6]) +
-             (" …" if len(wrong) > 6 else "")]
+    right_nonzero = nonzero - sum(1 for w in wrong if w not in transposed) - len(transposed)
     if transposed and len(transposed) == len(wrong):
-        notes.append("each wrong block is the transpose of the right one (a Bᵀ where B belongs, or the other way)")
-    return notes
+        return [f"each of the {len(wrong)} wrong blocks is the transpose of the right block: " +
+                "; ".join(wrong[:6]) + (" …" if len(wrong) > 6 else "")]
+    if not wrong or right_nonzero <= 0:
+        return []
+    blocks = "block" if len(wrong) == 1 else "blocks"
+    return [f"it is right except {len(wrong)} {blocks} (of the {nonzero} that are not zero): " +
+            "; ".join(wrong[:6]) + (" …" if len(wrong) > 6 else "")]
 
 
 def _size_message(problem, kind, E, G) -> str:
@@ -175,16 +199,12 @@ def _size_message(problem, kind, E, G) -> str:
     return f"the answer has shape {fmt_shape(G.shape)}, but the {what} has shape {fmt_shape(E.shape)}"
 
 
-def _shape_hints(problem, kind, E, G, tol) -> list[str]:
+def _shape_hints(problem, kind, E, G) -> list[str]:
     notes = []
     if kind == "jacobian" and G.shape == E.T.shape and G.shape != E.shape:
-        if _close(E.T, G, tol):
-            notes.append("it is right in the other layout (--layout "
-                         f"{'denominator' if problem.layout == 'numerator' else 'numerator'})")
-        else:
-            notes.append("it has the shape of the other layout")
+        notes.append("it has the shape of the other layout, but not its values")
     v = problem.wrt[0] if len(problem.wrt) == 1 else None
-    if kind == "jacobian" and problem.root.shape != () and v is not None and G.shape in (v.shape, problem.root.shape):
-        notes.append("a Jacobian of a matrix function has one row per output entry and one column per input entry "
+    if kind == "jacobian" and problem.root.size > 1 and v is not None and G.shape in (v.shape, problem.root.shape):
+        notes.append("a Jacobian has one row per output entry and one column per input entry "
                      f"({E.shape[0]}×{E.shape[1]} here), not the shape of a matrix: flatten both (vec)")
     return notes

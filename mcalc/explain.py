@@ -179,6 +179,22 @@ def _stack(node, i, order):
     return F.transpose(F.Select(N, f"{i}::{count}", e))
 
 
+def _concat(node, i, order):
+    """hstack/vstack: the embedding of argument i's entries among the result's."""
+    shapes = [a.shape for a in node.args]
+    m, n = node.shape
+    horizontal = node.op.name == "hstack"
+    before = sum(s[1 if horizontal else 0] for s in shapes[:i])
+    mine = shapes[i][1 if horizontal else 0]
+    if horizontal == (order == "row"):          # each row (hstack, row-major) or column (vstack, col-major) splits
+        count, width = (m, n) if horizontal else (n, m)
+        piece = F.transpose(F.Select(width, f"{before}:{before + mine}", mine))
+        return F.kron(F.Eye(count), piece)
+    size = node.args[i].size                    # the argument's entries are one contiguous run
+    start = before * (m if horizontal else n)
+    return F.transpose(F.Select(node.size, f"{start}:{start + size}", size))
+
+
 def _sum(node, i, order):
     x = node.args[0]
     axis = node.params.get("axis")
@@ -264,7 +280,7 @@ CLOSED = {
     "matmul": _matmul, "dot": _matmul, "transpose": _transpose, "index": _index, "diag": _diag,
     "vec": _identity, "col": _identity, "row": _identity, "stack": _stack, "sum": _sum, "mean": _sum,
     "trace": _trace, "det": _det, "logdet": _logdet, "inv": _inv, "matpow": _matpow, "norm": _norm,
-    "softmax": _softmax, "logsumexp": _logsumexp, "outer": _outer,
+    "softmax": _softmax, "logsumexp": _logsumexp, "outer": _outer, "hstack": _concat, "vstack": _concat,
     # kron(A, B) has no closed form short enough to help: its Jacobian needs commutation matrices of the blocks
 }
 
@@ -319,10 +335,6 @@ def _matpow_d(node, i, d):
     return " + ".join("@".join([x] * j + [_pd(d, True)] + [x] * (k - 1 - j)) for j in range(k))
 
 
-def _stack_d(node, i, d):
-    return None      # assembled from all elements at once: see differential()
-
-
 DIFFERENTIAL = {
     **{name: _elementwise_d for name in ELEMENTWISE},
     "add": lambda node, i, d: d, "sub": lambda node, i, d: d if i == 0 else f"-{_pd(d)}",
@@ -338,7 +350,6 @@ DIFFERENTIAL = {
     "index": lambda node, i, d: f"{_pd(d)}{_key(node.params['key'])}",
     "diag": lambda node, i, d: f"diag({d})", "vec": lambda node, i, d: f"vec({d})",
     "col": lambda node, i, d: f"col({d})", "row": lambda node, i, d: f"row({d})",
-    "stack": _stack_d,
     "sum": lambda node, i, d: f"sum({d}{_axis(node)})", "mean": lambda node, i, d: f"mean({d}{_axis(node)})",
     "trace": lambda node, i, d: f"tr({d})",
     "det": lambda node, i, d: f"{paren(node.text)} tr(inv({node.args[0].text})@{_pd(d)})",
@@ -351,6 +362,7 @@ DIFFERENTIAL = {
     "outer": lambda node, i, d: f"{_pd(d)} {_arg(node, 1)}ᵀ" if i == 0 else f"{_arg(node, 0)} {_pd(d)}ᵀ",
     "kron": lambda node, i, d: f"kron({d}, {node.args[1].text})" if i == 0 else f"kron({node.args[0].text}, {d})",
 }
+ASSEMBLED = {"stack": ("[", "]"), "hstack": ("hstack(", ")"), "vstack": ("vstack(", ")")}   # d of each element
 
 
 def _key(key) -> str:
@@ -378,10 +390,15 @@ def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, str]:
             if node.name in names:
                 D[id(node)] = f"d{node.name}"
             continue
-        if node.op.name == "stack":
-            D[id(node)] = "[" + ", ".join(D.get(id(a), "0") for a in node.args) + "]"
+        if node.op.name in ASSEMBLED:
+            left, right = ASSEMBLED[node.op.name]
+            D[id(node)] = left + ", ".join(D.get(id(a), "0") for a in node.args) + right
             continue
         parts = [DIFFERENTIAL[node.op.name](node, i, D[id(a)]) for i, a in enumerate(node.args) if id(a) in D]
+        parts = [p for p in parts if p]
+        if not parts:
+            D[id(node)] = "0"
+            continue
         text = parts[0]
         for p in parts[1:]:
             text += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
@@ -474,11 +491,13 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     for node in nodes:
         if node.op is None or not deps[id(node)]:
             continue
-        local = {}
+        local = []
+        texts = [a.text for a in node.args]
         for i, a in enumerate(node.args):
             if deps[id(a)]:
                 f = local_closed_form(node, i, order)
-                local[a.text] = None if f is None else f.pretty({})
+                local.append({"argument": a.text, "position": i + 1 if texts.count(a.text) > 1 else None,
+                              "jacobian": None if f is None else f.pretty({})})
         steps.append({"expression": node.text, "operation": node.op.name, "rule": node.op.rule_doc,
                       "differential": D.get(id(node), "0"), "local_jacobians": local})
     formula, missing = closed_form(nodes, wrt, order, layout)

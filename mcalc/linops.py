@@ -104,6 +104,10 @@ class LinOp:
     def all_finite(self) -> bool:
         return True
 
+    def bound(self) -> float:
+        """An upper bound on the absolute value of the entries (inf when unknown or overflowing)."""
+        return float(np.abs(self.to_dense()).max(initial=0.0))
+
     def first_nonfinite(self) -> tuple[int, int] | None:
         """(row, column) of a non-finite entry, if any (computed densely: only on the error path)."""
         bad = np.argwhere(~np.isfinite(self.to_dense()))
@@ -144,6 +148,9 @@ class Zero(LinOp):
     def scaled(self, c):
         return self
 
+    def bound(self):
+        return 0.0
+
     @property
     def T(self):
         return Zero(self.shape[1], self.shape[0])
@@ -178,6 +185,9 @@ class Diag(LinOp):
 
     def scaled(self, c):
         return Diag(self.d * c, self.shape[0])
+
+    def bound(self):
+        return float(np.abs(self.d).max(initial=0.0))
 
     @property
     def T(self):
@@ -259,6 +269,9 @@ class Gather(LinOp):
     def scaled(self, c):
         return Gather(self.idx, self.shape[1], c if self.w is None else self.w * c)
 
+    def bound(self):
+        return 1.0 if self.w is None else float(np.abs(self.w).max(initial=0.0))
+
     def weights(self) -> np.ndarray:
         return np.ones(self.shape[0]) if self.w is None else self.w
 
@@ -332,6 +345,10 @@ class Kron(LinOp):
     def scaled(self, c):
         return Kron(self.A.scaled(c), self.B)
 
+    def bound(self):
+        with np.errstate(over="ignore"):
+            return self.A.bound() * self.B.bound()
+
     @property
     def T(self):
         return Kron(self.A.T, self.B.T)
@@ -373,6 +390,10 @@ class Dense(LinOp):
     def scaled(self, c):
         return Dense(self.a * c)
 
+    def bound(self):
+        a = self.a
+        return float(max(-a.min(initial=0.0), a.max(initial=0.0)))       # nan and inf propagate
+
     @property
     def T(self):
         return Dense(self.a.T)
@@ -401,6 +422,9 @@ class Transposed(LinOp):
 
     def scaled(self, c):
         return Transposed(self.L.scaled(c))
+
+    def bound(self):
+        return self.L.bound()
 
     @property
     def T(self):
@@ -437,6 +461,10 @@ class Sum(LinOp):
 
     def scaled(self, c):
         return Sum(t.scaled(c) for t in self.terms)
+
+    def bound(self):
+        with np.errstate(over="ignore"):
+            return float(sum(t.bound() for t in self.terms))
 
     @property
     def T(self):

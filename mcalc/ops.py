@@ -650,11 +650,12 @@ def _norm_fwd(node, x):
 
 
 def _norm_rule(node, ans, x):
-    with np.errstate(all="ignore"):
-        return Dense((x / ans).reshape(1, -1))
+    # at x = 0 the norm has a kink: the subgradient 0 (as abs has), so that ‖r‖² stays differentiable at r = 0
+    return Dense((x / ans if ans else np.zeros_like(x)).reshape(1, -1))
 
 
-register(Op("norm", lambda s, **_: (), _norm_fwd, (_norm_rule,), rule_doc="d‖x‖ = xᵀdx / ‖x‖  (Frobenius for matrices)"))
+register(Op("norm", lambda s, **_: (), _norm_fwd, (_norm_rule,), kink_at_zero=True,
+            rule_doc="d‖x‖ = xᵀdx / ‖x‖  (Frobenius for matrices; 0 at x = 0)"))
 
 
 def _vector_only(label):

@@ -115,6 +115,7 @@ def check_json(r) -> str:
 
 def explain_json(p, ex, check) -> str:
     agree, err = check if check is not None else (None, None)
+    err = err if isinstance(err, float) else None
     doc = {**problem_doc(p), "differential": ex.differential, "formula": ex.mc, "formula_pretty": ex.pretty,
            "formula_latex": ex.latex, "names": {name: text for text, name in ex.names.items()},
            "steps": ex.steps, "closed_form": ex.formula is not None, "no_closed_form_for": ex.missing,

@@ -407,7 +407,7 @@ def gradient_of(result: Result) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def require_gradient(problem: Problem) -> None:
-    if problem.root.shape != ():
+    if problem.root.size != 1:                       # a scalar, or a 1×1 matrix such as x.T@A@x
         raise UsageError(f"grad needs a scalar expression; {problem.expression} has shape "
                          f"{fmt_shape(problem.root.shape)}", hint="use mcalc jac for a Jacobian")
     if len(problem.wrt) != 1:
@@ -504,22 +504,20 @@ def _unflatten_col(J, out_shape, in_shape):
     return J[np.ix_(rows, cols)].reshape(out_shape + in_shape)
 
 
-def verify_closed_form(problem: Problem, ex) -> tuple[bool, float] | None:
-    """(whether the closed form, evaluated at the problem's values, is the analytic Jacobian; the max error).  A
-    closed form that fails is withdrawn (the explanation then says there is none): never print a wrong one."""
+def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] | None:
+    """Evaluate the closed form at the problem's values and compare it with the analytic Jacobian:
+    (True, max error), or (None, why) where the closed form is undefined at these values (det(A)·inv(A)ᵀ at a
+    singular A), or None when there is no closed form.  One that evaluates to something else is withdrawn (the
+    explanation then says there is none): a wrong closed form is never printed."""
     if ex.formula is None:
         return None
     J = problem.analytic()
     try:
         V = evaluate_text(ex.mc, problem, "the closed form")
-    except McalcError:
-        V = None
-    if V is None or V.shape != J.shape:
-        ok, err = False, float("inf")
-    else:
-        err = float(np.abs(V - J).max(initial=0.0))
-        ok = err <= 1e-8 * max(1.0, float(np.abs(J).max(initial=0.0)))
-    if not ok:
-        ex.missing, ex.formula = ["(mcalc's own check of the closed form failed; please report it)"], None
-        return None
-    return ok, err
+    except DomainError as e:
+        return None, e.message
+    err = float(np.abs(V - J).max(initial=0.0)) if V.shape == J.shape else float("inf")
+    if err <= 1e-8 * max(1.0, float(np.abs(J).max(initial=0.0))):
+        return True, err
+    ex.missing, ex.formula = ["(a closed form that failed mcalc's own check; please report it)"], None
+    return None

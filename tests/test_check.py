@@ -41,9 +41,12 @@ def test_right_answers_are_accepted(expr, wrt, answer, order, layout):
     ("kron(B.T, eye(2))", "column-major"),                     # the other order
     ("kron(eye(2), B)", "transpose"),                          # the other layout
     ("-kron(eye(2), B.T)", "sign"),
-    ("2*kron(eye(2), B.T)", "factor of 2"),
-    ("0.5*kron(eye(2), B.T)", "factor of 1/2"),
-    ("kron(eye(2), B.T) + kron(eye(2)[0:1].T @ eye(2)[0:1], ones(2, 2))", "right except 1 of 4 blocks"),
+    ("2*kron(eye(2), B.T)", "right one times 2"),
+    ("0.5*kron(eye(2), B.T)", "right one times 1/2"),
+    ("kron(eye(2), B.T) + kron(eye(2)[0:1].T @ eye(2)[0:1], ones(2, 2))", "right except 1 block (of the 2"),
+    ("-kron(eye(2), B)", "transpose of the Jacobian: the denominator layout (--layout denominator would accept it), "
+                         "and then times -1"),
+    ("2*kron(B.T, eye(2))", "column-major order"),
 ])
 def test_each_slip_gets_its_diagnosis(answer, fragment):
     r = judge("A@B", "A", answer)
@@ -54,9 +57,14 @@ def test_each_slip_gets_its_diagnosis(answer, fragment):
 def test_transposed_gradient_and_transposed_blocks():
     r = judge("trace(A@B)", "A", "B")
     assert not r.right and r.kind == "gradient" and "transpose of the gradient" in r.diagnosis[0]
+    p = prepare("trace(A@B)", "A", shapes="A=2x3,B=3x2")                 # not square: B has the shape of Aᵀ
+    r = check_answer(p, read_answer("B", p))
+    assert not r.right and r.kind == "gradient" and "transpose of the gradient" in r.diagnosis[0]
+    p = prepare("x@x", "x", shapes="x=3")
+    assert check_answer(p, read_answer("col(2*x)", p)).right           # the gradient as a column
     r = judge("A@B@X", "B", "kron(A, X)")          # right: A ⊗ Xᵀ; given A ⊗ X: every block transposed
     assert not r.right
-    assert any("each wrong block is the transpose" in d or "transpose" in d for d in r.diagnosis), r.diagnosis
+    assert any("is the transpose of the right block" in d for d in r.diagnosis), r.diagnosis
 
 
 def test_wrong_size_says_which_size_was_expected():

@@ -21,6 +21,7 @@ from .chain import dependencies
 from .expr import Const, Node, Var
 from .formula import Text, paren
 from .ops import size_of
+from .texify import latex
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -118,11 +119,17 @@ def _binary(node: Node, i: int, order: str) -> F.Formula:
     B = _broadcast(arg.shape, node.shape, order)
     if partial in ("1", "-1"):
         return F.scale(int(partial), B)
+    if node.op.name == "power" and i == 0 and isinstance(b, Const) and b.shape == ():
+        c = float(b.value)                          # d x**c = c x**(c-1), with the numbers worked out
+        e = c - 1
+        num = lambda v: str(int(v)) if float(v).is_integer() else repr(v)  # noqa: E731
+        partial = num(c) if e == 0 else f"{num(c)}*{{a}}" if e == 1 else f"{num(c)}*{{a}}**{num(e)}"
     slots_used = [k for k in "aby" if "{" + k + "}" in partial]
     nodes = {"a": a, "b": b, "y": node}
-    if partial == "{b}" and isinstance(b, Const) and b.shape == () or partial == "{a}" and isinstance(a, Const) \
-            and a.shape == ():
-        return F.scale(float(nodes[slots_used[0]].value), B)        # a constant factor: 2*x
+    if not slots_used or partial == "{b}" and isinstance(b, Const) and b.shape == () or \
+            partial == "{a}" and isinstance(a, Const) and a.shape == ():
+        value = float(nodes[slots_used[0]].value) if slots_used else float(partial)
+        return F.scale(value, B)                                    # a constant factor: 2*x
     shape = tuple(np.broadcast_shapes(*(nodes[k].shape for k in slots_used)))
     t = partial.replace("{a}", "{0}").replace("{b}", "{1}").replace("{y}", "{2}")
     if shape == () and node.shape != ():
@@ -210,21 +217,22 @@ def _sum(node, i, order):
     return F.scale(Fraction(1, count), L) if node.params.get("mean") else L
 
 
-def _row_vec(template: str, x: Node) -> F.Formula:
-    return F.Mat(Text(_vec(template, len(x.shape)), (x.text,)), (1, x.size), "row")
+def _row_vec(template: str, x: Node, order: str) -> F.Formula:
+    nd = len(x.shape)
+    return F.Mat(Text(_vec(template, nd), (x.text,)), (1, x.size), "row", order if nd == 2 else None)
 
 
 def _trace(node, i, order):
     n = node.args[0].shape[0]
-    return F.Mat(Text(f"vec(eye({n}))"), (1, n * n), "row")
+    return F.Mat(Text(f"vec(eye({n}))"), (1, n * n), "row", order)
 
 
 def _det(node, i, order):
-    return F.scale(_text(node), _row_vec("inv({0}).T", node.args[0]))
+    return F.scale(_text(node), _row_vec("inv({0}).T", node.args[0], order))
 
 
 def _logdet(node, i, order):
-    return _row_vec("inv({0}).T", node.args[0])
+    return _row_vec("inv({0}).T", node.args[0], order)
 
 
 def _inv(node, i, order):
@@ -249,7 +257,7 @@ def _matpow(node, i, order):
 
 
 def _norm(node, i, order):
-    return F.scale(Text("1/{0}", (node.text,)), _row_vec("{0}", node.args[0]))
+    return F.scale(Text("1/{0}", (node.text,)), _row_vec("{0}", node.args[0], order))
 
 
 def _softmax(node, i, order):
@@ -302,13 +310,17 @@ def local_closed_form(node: Node, i: int, order: str) -> F.Formula | None:
     return None if rule is None else rule(node, i, order)
 
 
-# --- differentials: op name → (node, i, d) → text of the part of d(node) that comes from d(args[i]) -----------------
+# --- differentials: op name → (node, i, d) → the part of d(node) that comes from d(args[i]) ---------------------
+#
+# Differentials are written in the language itself, with dX a variable shaped like X, so that they can be
+# evaluated: d(f) at dX = u is the product J u.  ' * ' (spaced) is the element-wise product (⊙ on the terminal),
+# '*' (unspaced) a product with a scalar (·).
 
 def _pd(d: str, chain: bool = False) -> str:
-    """A differential inside a bigger one: in parentheses unless it is one term (or, in a matrix product, a
+    """A differential inside a bigger one: in parentheses unless it is one term (or, inside a matrix product, a
     chain of matrix products, which associate)."""
     d = d.strip()
-    if paren(d) == d or chain and re.fullmatch(r"[^\s+⊙⊘·-]+", d):
+    if paren(d) == d or chain and re.fullmatch(r"[^\s+*/-]+", d):
         return d
     return f"({d})"
 
@@ -325,9 +337,8 @@ def _arg(node, k):
 
 
 def _elementwise_d(node, i, d):
-    t = ELEMENTWISE[node.op.name]
-    deriv = F.prettify(t.replace("{x}", _arg(node, 0)).replace("{y}", paren(node.text)))
-    return f"{paren(deriv)} ⊙ {_pd(d)}"
+    t = ELEMENTWISE[node.op.name].replace("{x}", _arg(node, 0)).replace("{y}", paren(node.text))
+    return f"{paren(t)} * {_pd(d)}"
 
 
 def _matpow_d(node, i, d):
@@ -335,34 +346,44 @@ def _matpow_d(node, i, d):
     return " + ".join("@".join([x] * j + [_pd(d, True)] + [x] * (k - 1 - j)) for j in range(k))
 
 
+def _zeros(node) -> str:
+    return "0" if not node.shape else f"zeros({', '.join(map(str, node.shape))})"
+
+
 DIFFERENTIAL = {
     **{name: _elementwise_d for name in ELEMENTWISE},
     "add": lambda node, i, d: d, "sub": lambda node, i, d: d if i == 0 else f"-{_pd(d)}",
-    "mul": lambda node, i, d: f"{_pd(d)} ⊙ {_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)} ⊙ {_pd(d)}",
-    "div": lambda node, i, d: f"{_pd(d)} ⊘ {_arg(node, 1)}" if i == 0 else
-    f"-{_arg(node, 0)} ⊙ {_pd(d)} ⊘ {_arg(node, 1)}²",
-    "power": lambda node, i, d: f"{_arg(node, 1)}·{_arg(node, 0)}^({_arg(node, 1)}-1) ⊙ {_pd(d)}" if i == 0 else
-    f"log({node.args[0].text}) ⊙ {paren(node.text)} ⊙ {_pd(d)}",
+    "mul": lambda node, i, d: f"{_pd(d)} * {_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)} * {_pd(d)}",
+    "div": lambda node, i, d: f"{_pd(d)} / {_arg(node, 1)}" if i == 0 else
+    f"-{_arg(node, 0)} * {_pd(d)} / {_arg(node, 1)}**2",
+    "power": lambda node, i, d: f"{_arg(node, 1)} * {_arg(node, 0)}**({node.args[1].text} - 1) * {_pd(d)}"
+    if i == 0 else f"log({node.args[0].text}) * {paren(node.text)} * {_pd(d)}",
     "neg": lambda node, i, d: f"-{_pd(d)}",
     "matmul": lambda node, i, d: f"{_pd(d, True)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d, True)}",
     "dot": lambda node, i, d: f"dot({d}, {node.args[1].text})" if i == 0 else f"dot({node.args[0].text}, {d})",
-    "transpose": lambda node, i, d: f"{_pd(d)}ᵀ",
+    "transpose": lambda node, i, d: f"{_pd(d)}.T",
     "index": lambda node, i, d: f"{_pd(d)}{_key(node.params['key'])}",
     "diag": lambda node, i, d: f"diag({d})", "vec": lambda node, i, d: f"vec({d})",
     "col": lambda node, i, d: f"col({d})", "row": lambda node, i, d: f"row({d})",
     "sum": lambda node, i, d: f"sum({d}{_axis(node)})", "mean": lambda node, i, d: f"mean({d}{_axis(node)})",
-    "trace": lambda node, i, d: f"tr({d})",
-    "det": lambda node, i, d: f"{paren(node.text)} tr(inv({node.args[0].text})@{_pd(d)})",
-    "logdet": lambda node, i, d: f"tr(inv({node.args[0].text})@{_pd(d)})",
+    "trace": lambda node, i, d: f"trace({d})",
+    "det": lambda node, i, d: f"{paren(node.text)}*trace(inv({node.args[0].text})@{_pd(d, True)})",
+    "logdet": lambda node, i, d: f"trace(inv({node.args[0].text})@{_pd(d, True)})",
     "inv": lambda node, i, d: f"-{paren(node.text)}@{_pd(d, True)}@{paren(node.text)}",
     "matpow": _matpow_d,
-    "norm": lambda node, i, d: f"sum({_arg(node, 0)} ⊙ {_pd(d)}) / {paren(node.text)}",
-    "softmax": lambda node, i, d: f"{paren(node.text)} ⊙ {_pd(d)} - {paren(node.text)} ({paren(node.text)}ᵀ{_pd(d)})",
-    "logsumexp": lambda node, i, d: f"softmax({node.args[0].text})ᵀ{_pd(d)}",
-    "outer": lambda node, i, d: f"{_pd(d)} {_arg(node, 1)}ᵀ" if i == 0 else f"{_arg(node, 0)} {_pd(d)}ᵀ",
+    "norm": lambda node, i, d: f"sum({_arg(node, 0)} * {_pd(d)})/{paren(node.text)}",
+    "softmax": lambda node, i, d: f"{paren(node.text)} * {_pd(d)} - {paren(node.text)}*({paren(node.text)}@{_pd(d)})",
+    "logsumexp": lambda node, i, d: f"softmax({node.args[0].text})@{_pd(d)}",
+    "outer": lambda node, i, d: f"outer({d}, {node.args[1].text})" if i == 0 else f"outer({node.args[0].text}, {d})",
     "kron": lambda node, i, d: f"kron({d}, {node.args[1].text})" if i == 0 else f"kron({node.args[0].text}, {d})",
 }
 ASSEMBLED = {"stack": ("[", "]"), "hstack": ("hstack(", ")"), "vstack": ("vstack(", ")")}   # d of each element
+
+
+def pretty_differential(text: str) -> str:
+    """A differential as the terminal shows it: ⊙ and ⊘ for the element-wise product and quotient, · for
+    products with scalars, ᵀ and ² as written by hand."""
+    return F.prettify(text.replace(" * ", " ⊙ ").replace(" / ", " ⊘ ").replace(")*", ")·").replace("*", "·"))
 
 
 def _key(key) -> str:
@@ -392,12 +413,12 @@ def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, str]:
             continue
         if node.op.name in ASSEMBLED:
             left, right = ASSEMBLED[node.op.name]
-            D[id(node)] = left + ", ".join(D.get(id(a), "0") for a in node.args) + right
+            D[id(node)] = left + ", ".join(D.get(id(a), _zeros(a)) for a in node.args) + right
             continue
         parts = [DIFFERENTIAL[node.op.name](node, i, D[id(a)]) for i, a in enumerate(node.args) if id(a) in D]
         parts = [p for p in parts if p]
         if not parts:
-            D[id(node)] = "0"
+            D[id(node)] = _zeros(node)
             continue
         text = parts[0]
         for p in parts[1:]:
@@ -443,6 +464,8 @@ def closed_form(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> t
 def choose_names(f: F.Formula, nodes: list[Node], taken) -> dict[str, str]:
     """Short names for the long or repeated subexpressions of a formula: s for a softmax, Y for an inverse, y (or
     Y for a matrix) otherwise, numbered when one is taken."""
+    if isinstance(f, F.Stack) and f.grid() is not None:
+        return {}                                   # a matrix of scalar entries reads best spelled out
     texts = f.texts()
     by_text = {n.text: n for n in nodes}
     names, used = {}, set(taken)
@@ -463,7 +486,9 @@ def choose_names(f: F.Formula, nodes: list[Node], taken) -> dict[str, str]:
 
 @dataclass
 class Explanation:
-    differential: str
+    differential: str                                 # "d(A@B) = dA@B", as the terminal shows it
+    differential_mc: str = ""                         # "dA@B": the language's syntax, evaluable with dX = u
+    differential_latex: str = ""
     steps: list = field(default_factory=list)
     formula: F.Formula | None = None
     missing: list = field(default_factory=list)      # operations without a closed form
@@ -482,6 +507,8 @@ class Explanation:
     def latex(self) -> str | None:
         return None if self.formula is None else self.formula.tex(self.names)
 
+    gradient: F.Formula | None = None                # a scalar function's gradient, shaped like the variable
+
 
 def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Explanation:
     root = nodes[-1]
@@ -498,10 +525,17 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
                 f = local_closed_form(node, i, order)
                 local.append({"argument": a.text, "position": i + 1 if texts.count(a.text) > 1 else None,
                               "jacobian": None if f is None else f.pretty({})})
+        d = D.get(id(node), "0")
         steps.append({"expression": node.text, "operation": node.op.name, "rule": node.op.rule_doc,
-                      "differential": D.get(id(node), "0"), "local_jacobians": local})
+                      "differential": pretty_differential(d), "differential_mcalc": d, "local_jacobians": local})
     formula, missing = closed_form(nodes, wrt, order, layout)
     taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
     names = choose_names(formula, nodes, taken) if formula is not None else {}
     d = D.get(id(root), "0")
-    return Explanation(f"{d_of(root.text)} = {d}", steps, formula, missing, names)
+    dnames = tuple(f"d{v.name}" for v in wrt)
+    lhs = "\\mathrm{d}" + (latex(root.text) if isinstance(root, Var) else f"\\left({latex(root.text)}\\right)")
+    gradient = None
+    if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
+        gradient = F.unvec_row(formula, wrt[0].shape)
+    return Explanation(f"{d_of(root.text)} = {pretty_differential(d)}", d, f"{lhs} = {latex(d, dnames)}", steps,
+                       formula, missing, names, gradient=gradient)

@@ -32,8 +32,13 @@ def _closes_at_end(s: str) -> bool:
 
 
 def atomic(s: str) -> bool:
-    """A name, a number, a call f(...), or something already in brackets: safe to juxtapose or raise."""
+    """A name, a number, a call f(...), or something already in brackets (possibly transposed: A.T, A'): safe
+    to juxtapose or raise."""
     s = s.strip()
+    while s.endswith(".T") or s.endswith("'"):
+        s = s[:-2] if s.endswith(".T") else s[:-1]
+    if not s:
+        return False
     if _ATOM.fullmatch(s):
         return True
     if s[:1] in "([":
@@ -44,6 +49,36 @@ def atomic(s: str) -> bool:
 
 def paren(s: str) -> str:
     return s if atomic(s) else f"({s})"
+
+
+def _one(template: str) -> bool:
+    """A template that is one slot or atomic (possibly transposed): safe to juxtapose, transpose or raise."""
+    t = template
+    while t.endswith(".T"):
+        t = t[:-2]
+    return bool(re.fullmatch(r"\{\d+\}", t)) or atomic(template)
+
+
+def tidy(template: str) -> str:
+    """Text-level simplifications: Xᵀᵀ = X, X + X = 2*X."""
+    t = template
+    while ".T.T" in t:
+        t = t.replace(".T.T", "")
+    m = re.fullmatch(r"(.+) \+ (.+)", t)
+    if m and m.group(1) == m.group(2) and _one(m.group(1)):
+        t = f"2*{m.group(1)}"
+    return t
+
+
+def _part(template: str) -> str:
+    return template if _one(template) else f"({template})"
+
+
+def vec_inner(template: str) -> str | None:
+    """X when the template is exactly vec(X)."""
+    if template.startswith("vec(") and _closes_at_end(template[3:]):
+        return template[4:-1]
+    return None
 
 
 def prettify(s: str) -> str:
@@ -174,6 +209,11 @@ class Commutation(Formula):
     def __init__(self, m: int, n: int):
         self.m, self.n, self.shape = m, n, (m * n, m * n)
 
+    def __new__(cls, m: int, n: int):
+        if m == 1 or n == 1:                            # the transpose of a vector only reshapes it
+            return Eye(m * n)
+        return super().__new__(cls)
+
     def mc(self):
         return f"commutation({self.m}, {self.n})"
 
@@ -187,8 +227,8 @@ class Commutation(Formula):
 class Mat(Formula):
     """A subexpression as a matrix: view 'mat' (a matrix), 'col' (a vector or scalar as a column), 'row'."""
 
-    def __init__(self, text: Text, shape: tuple[int, int], view: str = "mat"):
-        self.text, self.shape, self.view = text, shape, view
+    def __init__(self, text: Text, shape: tuple[int, int], view: str = "mat", order: str | None = None):
+        self.text, self.shape, self.view, self.order = text, shape, view, order    # order: of a vec(...) text
         self.prec = 3 if view != "mat" or atomic(text.mc()) else 2
         self.pretty_prec = 3 if self.prec == 3 or re.fullmatch(r"[A-Za-z_]\w*[²³]", text.pretty({})) else 2
 
@@ -358,10 +398,20 @@ class Stack(Formula):
         self.shape = ((sum(b.shape[0] for b in blocks), blocks[0].shape[1]) if vertical
                       else (blocks[0].shape[0], sum(b.shape[1] for b in blocks)))
 
+    def grid(self) -> list[list[Text]] | None:
+        """The entries, when every block is a single entry (the Jacobian of [r*cos(t), r*sin(t)])."""
+        return _grid(self)
+
     def mc(self):
+        g = self.grid()
+        if g is not None:
+            return "[" + ", ".join("[" + ", ".join(e.mc() for e in row) + "]" for row in g) + "]"
         return ("vstack" if self.vertical else "hstack") + "(" + ", ".join(b.mc() for b in self.blocks) + ")"
 
     def pretty(self, names):
+        g = self.grid()
+        if g is not None:
+            return "[" + "; ".join(", ".join(e.pretty(names) for e in row) for row in g) + "]"
         return "[" + ("; " if self.vertical else " | ").join(b.pretty(names) for b in self.blocks) + "]"
 
     def tex(self, names):
@@ -370,6 +420,26 @@ class Stack(Formula):
 
     def texts(self):
         return [t for b in self.blocks for t in b.texts()]
+
+
+def _grid(f: Formula) -> list[list[Text]] | None:
+    """A formula made of single entries, as rows of entries (None otherwise)."""
+    if f.shape == (1, 1):
+        if isinstance(f, Mat):
+            return [[f.text]]
+        if isinstance(f, (Eye, Zero)):
+            return [[Text("1" if isinstance(f, Eye) else "0")]]
+        if isinstance(f, Scale) and f.c.text is None and isinstance(f.f, Eye):
+            return [[Text(f.c.mc())]]
+        return None
+    if not isinstance(f, Stack):
+        return None
+    parts = [_grid(b) for b in f.blocks]
+    if any(p is None for p in parts):
+        return None
+    if f.vertical:
+        return [row for p in parts for row in p]
+    return [[e for p in parts for e in p[r]] for r in range(len(parts[0]))]
 
 
 def stack(blocks: list[Formula], vertical: bool = True) -> Formula:
@@ -489,7 +559,51 @@ def _merge(a: Formula, b: Formula) -> Formula | None:
         return Diag(Text(*_times(a.v, b.v)), a.shape[0])
     if isinstance(a, Mat) and isinstance(b, Mat) and a.shape == b.shape == (1, 1):
         return Mat(Text(*_times(a.text, b.text)), (1, 1), "row")
+    if isinstance(a, Ones) and a.shape[0] == 1 and isinstance(b, Diag):      # 1ᵀ diag(v) = vᵀ
+        return Mat(b.v, (1, b.shape[0]), "row")
+    if isinstance(a, Mat) and a.view == "row" and a.shape[1] > 1 and a.order is None and isinstance(b, Mat) \
+            and b.view == "mat":                                             # uᵀ M = (u@M)ᵀ for a vector u
+        return Mat(Text(*_joined(a.text, "@", b.text)), (1, b.shape[1]), "row")
+    if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Kron):
+        return _vec_kron(a, b)
+    if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Commutation):
+        inner = vec_inner(a.text.template)                  # vec(X)ᵀ K = vec(Xᵀ)ᵀ
+        if inner is not None:
+            return Mat(Text(f"vec({tidy(_part(inner) + '.T')})", a.text.slots), (1, b.shape[1]), "row", a.order)
+    if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Add):
+        return add(*(prod(a, t) for t in b.terms))          # a row distributes over a sum
     return None
+
+
+def _joined(u: Text, op: str, v: Text) -> tuple[str, tuple]:
+    """The template and slots of u op v (slots renumbered, compound parts of a product in parentheses; equal
+    slots merged, so that identical terms can be recognised)."""
+    shift = len(u.slots)
+    vt = re.sub(r"\{(\d+)\}", lambda m: "{" + str(int(m.group(1)) + shift) + "}", v.template)
+    slots = u.slots + v.slots
+    for k in range(shift, len(slots)):                  # a slot v shares with u: use u's number
+        if slots[k] in u.slots:
+            vt = vt.replace("{" + str(k) + "}", "{" + str(u.slots.index(slots[k])) + "}")
+    if op.strip() == "+":
+        return tidy(f"{u.template} + {vt}"), slots
+    return tidy(f"{_part(u.template)}{op}{_part(vt)}"), slots
+
+
+def _vec_kron(a: Mat, k: Kron) -> Formula | None:
+    """vec(X)ᵀ (A ⊗ B) = vec(Aᵀ X B)ᵀ row-major, vec(Bᵀ X A)ᵀ column-major: a row stays a row."""
+    inner = vec_inner(a.text.template)
+    if inner is None:
+        return None
+    left, right = (transpose(k.a), k.b) if a.order == "row" else (transpose(k.b), k.a)
+    factors = [f.mc().replace("{", "{{").replace("}", "}}") for f in (left,) if not isinstance(f, Eye)]
+    if not re.fullmatch(r"eye\(\d+\)", inner):
+        factors.append(_part(inner))
+    factors += [f.mc().replace("{", "{{").replace("}", "}}") for f in (right,) if not isinstance(f, Eye)]
+    if not factors:
+        return None
+    template = "@".join(f if atomic(f.replace("{{", "").replace("}}", "")) or len(factors) == 1 else f"({f})"
+                        for f in factors)
+    return Mat(Text(f"vec({tidy(template)})", a.text.slots), (1, k.shape[1]), "row", a.order)
 
 
 def _times(u: Text, v: Text) -> tuple[str, tuple]:
@@ -497,10 +611,7 @@ def _times(u: Text, v: Text) -> tuple[str, tuple]:
     shift = len(u.slots)
     vt = re.sub(r"\{(\d+)\}", lambda m: "{" + str(int(m.group(1)) + shift) + "}", v.template)
 
-    def factor(t):
-        return t if re.fullmatch(r"\{\d+\}", t) or atomic(t) else f"({t})"
-
-    return f"{factor(u.template)} * {factor(vt)}", u.slots + v.slots
+    return f"{_part(u.template)} * {_part(vt)}", u.slots + v.slots
 
 
 def add(*fs: Formula) -> Formula:
@@ -509,6 +620,18 @@ def add(*fs: Formula) -> Formula:
         for t in (f.terms if isinstance(f, Add) else [f]):
             if isinstance(t, Zero):
                 continue
+            rows = [k for k, old in enumerate(terms) if _row_of_vector(old) and _row_of_vector(t)
+                    and old.shape == t.shape and old.order == t.order]
+            if rows:                                        # uᵀ + vᵀ = (u + v)ᵀ, vec(X)ᵀ + vec(Y)ᵀ = vec(X + Y)ᵀ
+                old = terms[rows[0]]
+                x, y = vec_inner(old.text.template), vec_inner(t.text.template)
+                if (x is None) == (y is None):
+                    u = old.text if x is None else Text(x, old.text.slots)
+                    v = t.text if y is None else Text(y, t.text.slots)
+                    joined, slots = _joined(u, " + ", v)
+                    template = joined if x is None else f"vec({joined})"
+                    terms[rows[0]] = Mat(Text(template, slots), t.shape, "row", t.order)
+                    continue
             for k, old in enumerate(terms):                 # X + X = 2 X
                 if _base(old) == _base(t):
                     terms[k] = scale(_number(old) + _number(t), _base(t))
@@ -519,6 +642,10 @@ def add(*fs: Formula) -> Formula:
     if not terms:
         return Zero(*fs[0].shape)
     return terms[0] if len(terms) == 1 else Add(terms)
+
+
+def _row_of_vector(f: Formula) -> bool:
+    return isinstance(f, Mat) and f.view == "row" and f.shape[1] > 1
 
 
 def _base(f: Formula) -> Formula:
@@ -550,4 +677,25 @@ def transpose(f: Formula) -> Formula:
         return Scale(f.c, transpose(f.f))
     if isinstance(f, Mat) and f.view in ("col", "row"):
         return Mat(f.text, (f.shape[1], f.shape[0]), "row" if f.view == "col" else "col")
+    if isinstance(f, Mat):                                  # Aᵀ as text: A.T, and (A.T).T is A
+        t = f.text.template
+        m = re.fullmatch(r"(.*)\.T", t)
+        inner = m.group(1) if m and _one(m.group(1)) else f"{_part(t)}.T"
+        return Mat(Text(inner, f.text.slots), (f.shape[1], f.shape[0]))
     return T(f)
+
+
+def unvec_row(f: Formula, shape: tuple) -> Formula | None:
+    """M for a Jacobian c·row(vec(M)) of a scalar function of a matrix (c·row(v) of a vector): the gradient, in
+    the variable's own shape.  None when the formula is not of that form."""
+    c = None
+    if isinstance(f, Scale):
+        c, f = f.c, f.f
+    if not (isinstance(f, Mat) and f.view == "row"):
+        return None
+    inner = vec_inner(f.text.template)
+    if (inner is None) != (len(shape) < 2):
+        return None
+    g = Mat(Text(inner, f.text.slots) if inner is not None else f.text,
+            shape if len(shape) == 2 else (max(shape or (1,)), 1))
+    return g if c is None else Scale(c, g)

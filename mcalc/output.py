@@ -119,7 +119,9 @@ def explain_json(p, ex, check) -> str:
     doc = {**problem_doc(p), "differential": ex.differential, "formula": ex.mc, "formula_pretty": ex.pretty,
            "formula_latex": ex.latex, "names": {name: text for text, name in ex.names.items()},
            "steps": ex.steps, "closed_form": ex.formula is not None, "no_closed_form_for": ex.missing,
-           "verified": agree, "max_abs_error": err}
+           "verified": agree, "max_abs_error": err,
+           "gradient_formula": None if ex.gradient is None else ex.gradient.mc(),
+           "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:
         doc["jacobian_symbolic"] = ex.symbolic
     return dumps(doc)

@@ -167,11 +167,10 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     names = parsed.variables()
     vals = _values(values)
     default, named = _shapes(shapes)
-    for label, given in (("--value", vals), ("--shape", named)):
-        for name in given:
-            if name not in names:
-                raise UsageError(f"{label} names '{name}', which is not a variable of the expression "
-                                 f"(its variables: {', '.join(names) or 'none'})")
+    for name in vals:               # (a --shape for a name the expression lacks is harmless, as in a script
+        if name not in names:       # that loops over expressions with one set of shapes; a value is a typo)
+            raise UsageError(f"--value names '{name}', which is not a variable of the expression "
+                             f"(its variables: {', '.join(names) or 'none'})")
     wrt_names = normalize_wrt(wrt, names) if names else []    # (with no variables, errors in building come first)
     shape_of = V.resolve_shapes(names, vals, named, default)
     unshaped = [] if default is not None else [n for n in names if n not in vals and n not in named]
@@ -518,6 +517,11 @@ def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] 
         return None, e.message
     err = float(np.abs(V - J).max(initial=0.0)) if V.shape == J.shape else float("inf")
     if err <= 1e-8 * max(1.0, float(np.abs(J).max(initial=0.0))):
+        if ex.gradient is not None:                  # the gradient form too, or it is not shown
+            G = evaluate_text(ex.gradient.mc(), problem, "the gradient")
+            want = problem.analytic(canonical=True).reshape(problem.wrt[0].shape)
+            if G.shape != want.shape or not np.allclose(G, want, rtol=1e-8, atol=1e-12):
+                ex.gradient = None
         return True, err
     ex.missing, ex.formula = ["(a closed form that failed mcalc's own check; please report it)"], None
     return None

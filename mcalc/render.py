@@ -449,6 +449,10 @@ def explain_view(p, ex, check) -> Group:
     else:
         t.append("\n  J = ")
         t.append(ex.pretty, style="bold")
+        if ex.gradient is not None:
+            t.append("\n  ∇f = ")
+            t.append(ex.gradient.pretty(ex.names), style="bold")
+            t.append(f"   (shaped like {p.wrt[0].name})", style=STYLE["note"])
         for text, name in ex.names.items():
             t.append(f"\n      {name} = {text}", style=STYLE["note"])
         t.append(f"\n  in mcalc's syntax: {ex.mc}", style=STYLE["note"])

@@ -21,7 +21,7 @@ from .chain import dependencies
 from .expr import Const, Node, Var
 from .formula import Text, paren
 from .ops import size_of
-from .texify import latex
+from .texify import latex, scalars
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -35,7 +35,7 @@ def _matrix(node: Node, side: str = "col") -> F.Formula:
     if len(node.shape) == 2:
         return F.Mat(_text(node), node.shape)
     n = node.size
-    return F.Mat(_text(node), (n, 1) if side == "col" else (1, n), side)
+    return F.Mat(_text(node), (n, 1) if side == "col" else (1, n), side, scalar=node.shape == ())
 
 
 def _vec(template: str, nd: int) -> str:
@@ -64,7 +64,7 @@ def _elementwise(node: Node, template: str) -> F.Formula:
     t = template.replace("{x}", "{0}").replace("{y}", "{1}")
     slots = (node.args[0].text, node.text)
     if node.shape == ():
-        return F.Mat(Text(t, slots), (1, 1), "row")
+        return F.Mat(Text(t, slots), (1, 1), "row", scalar=True)
     return F.Diag(Text(_vec(t, len(node.shape)), slots), node.size)
 
 
@@ -139,7 +139,7 @@ def _binary(node: Node, i: int, order: str) -> F.Formula:
         t = f"{factor} * ones({', '.join(map(str, node.shape))})"
     slots = (a.text, b.text, node.text)
     if node.shape == ():
-        return F.prod(F.Mat(Text(t, slots), (1, 1), "row"), B)
+        return F.prod(F.Mat(Text(t, slots), (1, 1), "row", scalar=True), B)
     return F.prod(F.Diag(Text(_vec(t, len(node.shape)), slots), node.size), B)
 
 
@@ -219,7 +219,7 @@ def _sum(node, i, order):
 
 def _row_vec(template: str, x: Node, order: str) -> F.Formula:
     nd = len(x.shape)
-    return F.Mat(Text(_vec(template, nd), (x.text,)), (1, x.size), "row", order if nd == 2 else None)
+    return F.Mat(Text(_vec(template, nd), (x.text,)), (1, x.size), "row", order if nd == 2 else None, nd == 0)
 
 
 def _trace(node, i, order):
@@ -505,9 +505,19 @@ class Explanation:
 
     @property
     def latex(self) -> str | None:
-        return None if self.formula is None else self.formula.tex(self.names)
+        if self.formula is None:
+            return None
+        with scalars(self.scalar_vars):
+            return self.formula.tex(self.names)
+
+    def gradient_latex(self) -> str | None:
+        if self.gradient is None:
+            return None
+        with scalars(self.scalar_vars):
+            return self.gradient.tex(self.names)
 
     gradient: F.Formula | None = None                # a scalar function's gradient, shaped like the variable
+    scalar_vars: list = field(default_factory=list)   # for LaTeX: products with these are c x, not c ⊙ x
 
 
 def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Explanation:
@@ -533,9 +543,13 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     names = choose_names(formula, nodes, taken) if formula is not None else {}
     d = D.get(id(root), "0")
     dnames = tuple(f"d{v.name}" for v in wrt)
-    lhs = "\\mathrm{d}" + (latex(root.text) if isinstance(root, Var) else f"\\left({latex(root.text)}\\right)")
+    scalar_vars = [n.name for n in nodes if isinstance(n, Var) and n.shape == ()]
+    with scalars(scalar_vars + [f"d{v}" for v in scalar_vars]):
+        lhs = "\\mathrm{d}" + (latex(root.text) if isinstance(root, Var) else
+                                 f"\\left({latex(root.text)}\\right)")
+        d_latex = latex(d, dnames)
     gradient = None
     if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
         gradient = F.unvec_row(formula, wrt[0].shape)
-    return Explanation(f"{d_of(root.text)} = {pretty_differential(d)}", d, f"{lhs} = {latex(d, dnames)}", steps,
-                       formula, missing, names, gradient=gradient)
+    return Explanation(f"{d_of(root.text)} = {pretty_differential(d)}", d, f"{lhs} = {d_latex}", steps,
+                       formula, missing, names, gradient=gradient, scalar_vars=scalar_vars)

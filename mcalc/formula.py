@@ -81,6 +81,13 @@ def vec_inner(template: str) -> str | None:
     return None
 
 
+def _sup(t: str, sup: str) -> str:
+    """t with a superscript; braced when t already ends in one (X^{2} transposed is {X^{2}}^\\top)."""
+    if "^" in t or " " in t.strip():
+        t = f"{{{t}}}" if t.startswith("\\left(") or "^" in t and " " not in t else f"\\left({t}\\right)"
+    return f"{t}^{sup}"
+
+
 def prettify(s: str) -> str:
     """mcalc syntax, as a mathematician writes it: x**2 → x², X^3 → X³, A.T → Aᵀ."""
     s = re.sub(r"(\*\*|\^)2\b", "²", s)
@@ -116,9 +123,9 @@ class Text:
         return prettify(self.template.format(*(names.get(s) or paren(s) for s in self.slots)))
 
     def tex(self, names: dict) -> str:
-        t = self.pretty(names)
-        return (t.replace("²", "^2").replace("³", "^3").replace("ᵀ", "^\\top").replace("@", " ")
-                .replace("*", " \\cdot "))
+        from .texify import latex
+
+        return latex(self.template.format(*(names.get(s) or paren(s) for s in self.slots)))
 
 
 # --- the formulas ----------------------------------------------------------------------------------------------
@@ -227,8 +234,10 @@ class Commutation(Formula):
 class Mat(Formula):
     """A subexpression as a matrix: view 'mat' (a matrix), 'col' (a vector or scalar as a column), 'row'."""
 
-    def __init__(self, text: Text, shape: tuple[int, int], view: str = "mat", order: str | None = None):
+    def __init__(self, text: Text, shape: tuple[int, int], view: str = "mat", order: str | None = None,
+                 scalar: bool = False):
         self.text, self.shape, self.view, self.order = text, shape, view, order    # order: of a vec(...) text
+        self.scalar = scalar                                                       # the text is 0-D
         self.prec = 3 if view != "mat" or atomic(text.mc()) else 2
         self.pretty_prec = 3 if self.prec == 3 or re.fullmatch(r"[A-Za-z_]\w*[²³]", text.pretty({})) else 2
 
@@ -242,7 +251,7 @@ class Mat(Formula):
 
     def tex(self, names):
         t = self.text.tex(names)
-        return f"{paren(t)}^\\top" if self.view == "row" and self.shape != (1, 1) else t
+        return _sup(t, "\\top") if self.view == "row" and self.shape != (1, 1) else t
 
     def texts(self):
         return list(self.text.slots)
@@ -294,7 +303,7 @@ class T(Formula):
         return f"{_wrap(self.f, 3, 'pretty', names)}ᵀ"
 
     def tex(self, names):
-        return f"{_wrap(self.f, 3, 'tex', names)}^\\top"
+        return _sup(_wrap(self.f, 3, 'tex', names), "\\top")
 
     def texts(self):
         return self.f.texts()
@@ -360,7 +369,8 @@ class Coef:
 
     def tex(self, names):
         if self.text is not None:
-            return paren(self.text.tex(names))
+            t = self.text.tex(names)
+            return t if atomic(self.text.mc()) else f"\\left({t}\\right)"
         n = self.number
         return str(n.numerator) if n.denominator == 1 else f"\\tfrac{{{n.numerator}}}{{{n.denominator}}}"
 
@@ -415,6 +425,10 @@ class Stack(Formula):
         return "[" + ("; " if self.vertical else " | ").join(b.pretty(names) for b in self.blocks) + "]"
 
     def tex(self, names):
+        g = self.grid()
+        if g is not None:
+            rows = [" & ".join(e.tex(names) for e in row) for row in g]
+            return "\\begin{bmatrix} " + " \\\\ ".join(rows) + " \\end{bmatrix}"
         sep = " \\\\ " if self.vertical else " & "
         return "\\begin{bmatrix} " + sep.join(b.tex(names) for b in self.blocks) + " \\end{bmatrix}"
 
@@ -426,7 +440,7 @@ def _grid(f: Formula) -> list[list[Text]] | None:
     """A formula made of single entries, as rows of entries (None otherwise)."""
     if f.shape == (1, 1):
         if isinstance(f, Mat):
-            return [[f.text]]
+            return [[f.text]] if f.scalar else None
         if isinstance(f, (Eye, Zero)):
             return [[Text("1" if isinstance(f, Eye) else "0")]]
         if isinstance(f, Scale) and f.c.text is None and isinstance(f.f, Eye):
@@ -494,7 +508,7 @@ def scale(c, f: Formula) -> Formula:
             return add(*(scale(c, t) for t in f.terms))
         return Scale(Coef(number=c), f)
     if isinstance(f, Eye) and f.n == 1:                 # a scalar factor of a 1×1 matrix is the entry itself
-        return Mat(c, (1, 1), "row")
+        return Mat(c, (1, 1), "row", scalar=True)
     if isinstance(f, Scale):
         inner = scale(c, f.f)
         return Scale(f.c, inner) if f.c.text is None else Scale(Coef(text=c), f)
@@ -557,8 +571,8 @@ def _merge(a: Formula, b: Formula) -> Formula | None:
         return kron(prod(a.a, b.a), prod(a.b, b.b))
     if isinstance(a, Diag) and isinstance(b, Diag):
         return Diag(Text(*_times(a.v, b.v)), a.shape[0])
-    if isinstance(a, Mat) and isinstance(b, Mat) and a.shape == b.shape == (1, 1):
-        return Mat(Text(*_times(a.text, b.text)), (1, 1), "row")
+    if isinstance(a, Mat) and isinstance(b, Mat) and a.shape == b.shape == (1, 1) and a.scalar and b.scalar:
+        return Mat(Text(*_times(a.text, b.text)), (1, 1), "row", scalar=True)
     if isinstance(a, Ones) and a.shape[0] == 1 and isinstance(b, Diag):      # 1ᵀ diag(v) = vᵀ
         return Mat(b.v, (1, b.shape[0]), "row")
     if isinstance(a, Mat) and a.view == "row" and a.shape[1] > 1 and a.order is None and isinstance(b, Mat) \
@@ -676,7 +690,7 @@ def transpose(f: Formula) -> Formula:
     if isinstance(f, Scale):
         return Scale(f.c, transpose(f.f))
     if isinstance(f, Mat) and f.view in ("col", "row"):
-        return Mat(f.text, (f.shape[1], f.shape[0]), "row" if f.view == "col" else "col")
+        return Mat(f.text, (f.shape[1], f.shape[0]), "row" if f.view == "col" else "col", f.order, f.scalar)
     if isinstance(f, Mat):                                  # Aᵀ as text: A.T, and (A.T).T is A
         t = f.text.template
         m = re.fullmatch(r"(.*)\.T", t)

@@ -198,7 +198,7 @@ def jac_typeset(result, fmt: str, precision: int, symbolic=None) -> str:
     clab, cg = axis_labels(cols, p.order)
     M = result.J if symbolic is None else symbolic
     if fmt == "latex":
-        return latex_matrix(M, rg, cg, precision, (rlab, clab))
+        return _display(latex_matrix(M, rg, cg, precision, (rlab, clab)))
     title = f"Jacobian of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})"
     return f"{title}\n\n" + markdown_matrix(M, rlab, clab, precision)
 
@@ -211,9 +211,17 @@ def grad_typeset(result, gradient, fmt: str, precision: int, symbolic=None) -> s
     M = shaped(gradient, v.shape) if symbolic is None else \
         np.asarray(symbolic, dtype=object).reshape(_as2(v.shape)).tolist()
     if fmt == "latex":
-        return latex_matrix(M, precision=precision)
+        return _display(latex_matrix(M, precision=precision))
     rlab, clab = shaped_labels(v.name, v.shape)
     return f"Gradient of `{p.expression}` wrt {v.name}\n\n" + markdown_matrix(M, rlab, clab, precision)
+
+
+def _display(tex: str) -> str:
+    """A matrix in display math, ready to paste into a document (comments, with the labels, stay outside)."""
+    lines = tex.rstrip("\n").split("\n")
+    comments = [line for line in lines if line.startswith("%")]
+    body = [line for line in lines if not line.startswith("%")]
+    return "\n".join(comments + ["\\[", *body, "\\]"]) + "\n"
 
 
 def tex_text(s: str) -> str:
@@ -225,17 +233,25 @@ def tex_text(s: str) -> str:
 
 
 def explain_typeset(p, ex, fmt: str) -> str:
+    from .texify import latex
+
+    legend = [f"{name} = {latex(text)}" for text, name in ex.names.items()]
     if fmt == "latex":
-        lines = ["\\begin{align*}", f"  {tex_text(ex.differential).replace(' = ', ' &= ', 1)} \\\\"]
+        lines = ["\\begin{align*}", f"  {ex.differential_latex.replace(' = ', ' &= ', 1)}"]
         if ex.formula is not None:
+            lines[-1] += " \\\\"
             lines.append(f"  J &= {ex.latex}")
+            if ex.gradient is not None:
+                lines[-1] += " \\\\"
+                lines.append(f"  \\nabla f &= {ex.gradient_latex()}")
+            if legend:
+                lines[-1] += " \\\\"
+                lines.append("  &\\text{where } " + ",\\quad ".join(legend))
         lines.append("\\end{align*}")
-        for text, name in ex.names.items():
-            lines.append(f"% where {name} = {text}")
         if ex.formula is None:
             lines.append(f"% no closed form known for {', '.join(ex.missing)}")
         return "\n".join(lines) + "\n"
-    out = [f"**Differential**: `{ex.differential}`", "", "**Steps**", ""]
+    out = [f"**Differential**: ${ex.differential_latex}$", "", "**Steps**", ""]
     for k, step in enumerate(ex.steps, 1):
         out.append(f"{k}. `{step['expression']}`: {step['rule']}; `d = {step['differential']}`")
     out.append("")
@@ -243,8 +259,10 @@ def explain_typeset(p, ex, fmt: str) -> str:
         out.append(f"**Jacobian**: no closed form known for {', '.join(ex.missing)}")
     else:
         out.append(f"**Jacobian** ({p.order}-major, {p.layout} layout): $J = {ex.latex}$")
-        for text, name in ex.names.items():
-            out.append(f"where `{name} = {text}`")
+        if ex.gradient is not None:
+            out.append(f"**Gradient**: $\\nabla f = {ex.gradient_latex()}$")
+        for item in legend:
+            out.append(f"where ${item}$")
         out.append("")
         out.append(f"In mcalc's syntax: `{ex.mc}`")
     return "\n".join(out) + "\n"

@@ -4,8 +4,28 @@ A.T → A^\\top, exp(x) → \\exp(x), kron(A, B) → A \\otimes B, eye(2) → I_
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from .parse import Syn, parse
+
+_SCALARS: ContextVar[frozenset] = ContextVar("scalars", default=frozenset())
+_SCALAR_FUNCS = {"det", "logdet", "trace", "tr", "norm", "dot", "logsumexp"}
+
+
+@contextmanager
+def scalars(names):
+    """While rendering: these variables are scalars, so a product with them is written c x, not c ⊙ x."""
+    token = _SCALARS.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _SCALARS.reset(token)
+
+
+def _sup(t: str, sup: str) -> str:
+    """A superscript, with braces when t already carries one: {A^{-1}}^\\top."""
+    return f"{{{t}}}^{sup}" if "^" in t and not t.endswith("\\right)") else f"{t}^{sup}"
 
 _FUNCS = {"exp": "\\exp", "log": "\\log", "sin": "\\sin", "cos": "\\cos", "tan": "\\tan", "sinh": "\\sinh",
           "cosh": "\\cosh", "tanh": "\\tanh", "arcsin": "\\arcsin", "arccos": "\\arccos", "arctan": "\\arctan",
@@ -60,7 +80,20 @@ class _Tex:
         return f"-{self.wrap(s.args[0], 3)}"
 
     def _T(self, s):
-        return f"{self.wrap(s.args[0], 5)}^\\top"
+        return _sup(self.wrap(s.args[0], 5), "\\top")
+
+    def scalar(self, s: Syn) -> bool:
+        """Whether an operand is surely a scalar: a number, a scalar variable, det(...), a product of those."""
+        if s.kind == "num" or s.kind == "name" and (s.value in _SCALARS.get() or s.value in ("pi", "e")):
+            return True
+        if s.kind == "call":
+            return s.value in _SCALAR_FUNCS or s.value in ("sum", "mean") and not s.kwargs and len(s.args) == 1 \
+                or s.value in _FUNCS and all(self.scalar(a) for a in s.args)
+        if s.kind == "neg":
+            return self.scalar(s.args[0])
+        if s.kind == "binop" and s.value in "+-*/**^":
+            return all(self.scalar(a) for a in s.args)
+        return False
 
     def _index(self, s):
         def one(k):
@@ -82,26 +115,25 @@ class _Tex:
         op = s.value
         p = _PREC[op]
         if op in ("**", "^"):
-            return f"{self.wrap(a, 5)}^{{{self.go(b)}}}"
+            return _sup(self.wrap(a, 5), f"{{{self.go(b)}}}")
         if op == "/":
             return f"\\frac{{{self.go(a)}}}{{{self.go(b)}}}"
         left, right = self.wrap(a, p), self.wrap(b, p + (op in "-/@*"))
         if op == "@":
             return f"{left}\\,{right}"
         if op == "*":
-            number = a.kind == "num" or b.kind == "num"
-            return f"{left}\\,{right}" if number else f"{left} \\odot {right}"
+            return f"{left}\\,{right}" if self.scalar(a) or self.scalar(b) else f"{left} \\odot {right}"
         return f"{left} {op} {right}"
 
     def _call(self, s):
         name, args = s.value, s.args
         x = [self.go(a) for a in args]
         if name == "inv":
-            return f"{self.wrap(args[0], 5)}^{{-1}}"
+            return _sup(self.wrap(args[0], 5), "{-1}")
         if name in ("transpose",):
-            return f"{self.wrap(args[0], 5)}^\\top"
+            return _sup(self.wrap(args[0], 5), "\\top")
         if name == "square":
-            return f"{self.wrap(args[0], 5)}^{{2}}"
+            return _sup(self.wrap(args[0], 5), "{2}")
         if name == "sqrt":
             return f"\\sqrt{{{x[0]}}}"
         if name == "abs":
@@ -125,7 +157,7 @@ class _Tex:
         if name == "col":
             return x[0]
         if name == "row":
-            return f"{self.wrap(args[0], 5)}^\\top"
+            return _sup(self.wrap(args[0], 5), "\\top")
         if name == "commutation":
             return f"K_{{{x[0]},{x[1]}}}"
         if name in ("hstack", "vstack"):

@@ -129,3 +129,31 @@ def test_random_expressions_round_trip(problem, order, layout):
     assert ex.formula is not None
     ok = verify_closed_form(p, ex)
     assert ok and ok[0], (text, ex.mc)
+
+
+@pytest.mark.parametrize("expr,wrt,shapes", ROUND_TRIP + [("hstack(A, 2*A)", "A", "2x2"), ("X^0 + X", "X", "2x2"),
+                                                         ("[x, 2*x]", "x", "x=3")])
+def test_the_differential_is_the_directional_derivative(expr, wrt, shapes):
+    """d(f) is written in the language, dX shaped like X: evaluated at dX = u it is J u."""
+    from mcalc.expr import build, topo_order
+    from mcalc.parse import parse
+
+    p, ex = derive(expr, wrt, shapes)
+    rng = np.random.default_rng(3)
+    u = {f"d{v.name}": rng.normal(size=v.shape) for v in p.wrt}
+    shapes_ = {**{n: v.shape for n, v in p.variables.items()}, **{f"d{v.name}": v.shape for v in p.wrt}}
+    tree = parse(ex.differential_mc)
+    root = build(tree, {n: shapes_[n] for n in tree.variables()}, "row")
+    got = evaluate(topo_order(root), {**p.values, **u})[id(root)]
+    J = p.analytic(canonical=True)
+    expected = J @ np.concatenate([u[f"d{v.name}"].ravel() for v in p.wrt])
+    np.testing.assert_allclose(np.ravel(got), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_gradients_of_scalar_functions_read_as_in_the_cookbook():
+    cases = {("trace(A@B)", "A"): "B.T", ("trace(A.T@A)", "A"): "2*A", ("trace(X@X)", "X"): "2*X.T",
+             ("logdet(A)", "A"): "inv(A).T", ("det(A)", "A"): "det(A) * inv(A).T"}
+    for (expr, wrt), mc in cases.items():
+        p, ex = derive(expr, wrt, "2x2")
+        assert ex.gradient is not None and ex.gradient.mc() == mc, (expr, ex.gradient and ex.gradient.mc())
+        assert verify_closed_form(p, ex)[0] and ex.gradient is not None

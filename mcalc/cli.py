@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import McalcError, UsageError
+from .errors import McalcError, NoClosedFormError, UsageError
 
 
 def _fail(message: str, caret: str | None = None, code: int = 2):
@@ -102,7 +102,13 @@ Tol = Annotated[Optional[float], typer.Option(help="Tolerance on the relative er
                                               "forward 1e-4, richardson 1e-8, complex 1e-10).", show_default=False)]
 FdColumns = Annotated[str, typer.Option(help="Which wrt entries the check differentiates: auto (all of them when "
                                         "that takes under about a second, else a sample), all, or a number.")]
-Format = Annotated[str, typer.Option("--format", "-f", help="pretty, json, csv, plain or npy (npy needs --out).")]
+def _format_option(formats: str):
+    return Annotated[str, typer.Option("--format", "-f", help=formats)]
+
+
+Format = _format_option("pretty, json, csv, plain, npy (needs --out), latex or markdown.")
+CheckFormat = _format_option("pretty or json.")
+ExplainFormat = _format_option("pretty, json, plain (the closed form alone, in mcalc's syntax), latex or markdown.")
 Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout.",
                                             show_default=False)]
 Precision = Annotated[Optional[int], typer.Option(help="Digits, 1-17: decimals in pretty output (default 4), "
@@ -162,6 +168,9 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         check_size(prob)
     if tensor and fmt not in ("json", "npy", "pretty"):
         raise UsageError("--tensor writes json, npy or pretty output")
+    if (det or symbolic) and fmt in ("csv", "plain", "npy"):
+        raise UsageError(f"--{'det' if det else 'symbolic'} shows in pretty, json, latex or markdown output, "
+                         f"not {fmt}")
     result = P.compute(prob, fd, tol, fd_columns)
     sym = _symbolic(lambda: __import__("mcalc.symbolic", fromlist=["x"]).symbolic_jacobian(prob)[0], symbolic)
     dets = P.determinant(result, sym) if det else None
@@ -172,7 +181,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     _emit(fmt, out, quiet, no_color, precision, array=result.J if T is None else T,
           pretty=lambda r, h: R().jac_view(result, r, h, sym, det_text) if T is None else R().tensor_view(T, r),
           json=lambda: O().jac_json(result, sym, dets, T),
-          typeset=lambda f, r: O().jac_typeset(result, f, r, sym))
+          typeset=lambda f, r: O().jac_typeset(result, f, r, sym, dets))
     raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
 
 
@@ -196,6 +205,8 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     result = P.compute(prob, fd, tol, fd_columns)
     g, F = P.gradient_of(result)
     sym = _symbolic(lambda: __import__("mcalc.symbolic", fromlist=["x"]).symbolic_gradient(prob)[0], symbolic)
+    if symbolic and fmt in ("csv", "plain", "npy"):
+        raise UsageError(f"--symbolic shows in pretty, json, latex or markdown output, not {fmt}")
     _emit(fmt, out, quiet, no_color, precision, array=g,
           pretty=lambda r, h: R().grad_view(result, g, r, h, sym), json=lambda: O().grad_json(result, g, F, sym),
           typeset=lambda f, r: O().grad_typeset(result, g, f, r, sym))
@@ -218,7 +229,7 @@ def check(expr: Expr,
           layout: Layout = "numerator",
           tol: Annotated[Optional[float], typer.Option(help="Relative tolerance: an entry is right within "
                                                        "tol·max|entries| (default 1e-8).", show_default=False)] = None,
-          fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
+          fmt: CheckFormat = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
           no_color: NoColor = False):
     """Is a hand-derived Jacobian (or gradient) right? If not, where is it wrong, and which usual slip is it?
 
@@ -244,8 +255,8 @@ def check(expr: Expr,
     'mcalc explain "softmax(x)" --wrt x --shape x=3 --format latex',
     'mcalc check "A@B" --wrt A --shape 2x2 --expect "$(mcalc explain "A@B" --wrt A --shape 2x2 -f plain)"'))
 def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
-            layout: Layout = "numerator", fmt: Format = "pretty", out: Out = None, precision: Precision = None,
-            quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False):
+            layout: Layout = "numerator", fmt: ExplainFormat = "pretty", out: Out = None,
+            precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False):
     """The derivation: the differential, the rule of each operation, and the closed form of the Jacobian
     (I ⊗ Bᵀ, diag(s) - s sᵀ, ...) in the chosen order and layout, checked against the numbers.
 
@@ -263,7 +274,8 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
         check_size(prob)
         ex.symbolic = [[str(e) for e in row] for row in symbolic_jacobian(prob)[0].tolist()]
     if fmt == "plain" and ex.formula is None:
-        raise UsageError(f"no closed form is known for {', '.join(ex.missing)}")
+        raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
+                                hint="mcalc jac computes the Jacobian numerically")
     _emit(fmt, out, quiet, no_color, precision, text=None if ex.mc is None else ex.mc + "\n",
           pretty=lambda p, h: R().explain_view(prob, ex, verified), json=lambda: O().explain_json(prob, ex, verified),
           typeset=lambda f, p: O().explain_typeset(prob, ex, f))

@@ -61,6 +61,10 @@ class UsageError(McalcError):
     kind = "usage error"
 
 
+class NoClosedFormError(McalcError):
+    kind = "no closed form"
+
+
 class InternalError(McalcError):
     """A bug in mcalc, not in the input; raised so that the API's promise (only McalcError) holds."""
 

@@ -72,8 +72,8 @@ class _Builder:
             hint = e.hint
             scalars = [a.name for a in args if isinstance(a, Var) and a.name in self.unshaped]
             if scalars:
-                hint = (f"{scalars[0]} has no shape, so it is a scalar; give it one, e.g. --shape {scalars[0]}=3, "
-                        "or a shape for every variable, e.g. --shape 2x2")
+                hint = (f"{scalars[0]} has no shape, so it is a scalar; give it one, e.g. --shape {scalars[0]}=2x2 "
+                        f"(a matrix) or {scalars[0]}=3 (a vector), or one for every variable: --shape 2x2")
             raise self.fail(ShapeError, e.message + where, syn, hint) from None
         self.guard(shape, syn)
         return Node(op, args, shape, params, self.parsed.text(syn), syn.col)

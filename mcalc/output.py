@@ -191,16 +191,27 @@ def markdown_matrix(M, row_labels, col_labels, precision: int = 4) -> str:
     return "\n".join(out) + "\n"
 
 
-def jac_typeset(result, fmt: str, precision: int, symbolic=None) -> str:
+def jac_typeset(result, fmt: str, precision: int, symbolic=None, det=None) -> str:
     p = result.problem
     rows, cols = jacobian_sides(p)
     rlab, rg = axis_labels(rows, p.order)
     clab, cg = axis_labels(cols, p.order)
     M = result.J if symbolic is None else symbolic
+    if det is not None:
+        d = det.get("determinant_symbolic")
+        det_tex = _det_latex(d) if d is not None else f"{det['determinant']:.6g}"
     if fmt == "latex":
-        return _display(latex_matrix(M, rg, cg, precision, (rlab, clab)))
+        tex = _display(latex_matrix(M, rg, cg, precision, (rlab, clab)))
+        return tex + (f"\\[ \\det J = {det_tex} \\]\n" if det is not None else "")
     title = f"Jacobian of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})"
-    return f"{title}\n\n" + markdown_matrix(M, rlab, clab, precision)
+    text = f"{title}\n\n" + markdown_matrix(M, rlab, clab, precision)
+    return text + (f"\n$\\det J = {det_tex}$\n" if det is not None else "")
+
+
+def _det_latex(text: str) -> str:
+    import sympy
+
+    return sympy.latex(sympy.sympify(text))
 
 
 def grad_typeset(result, gradient, fmt: str, precision: int, symbolic=None) -> str:

@@ -141,6 +141,13 @@ class _Parser:
                 col = self._orig(e.offset - 1)
             if "decimal literal" in msg:
                 msg, hint = "a number runs into a name", "multiplication needs a *: write 2*x, not 2x"
+            unicode_hints = {"⊗": "write kron(A, B) for A ⊗ B", "⊙": "write A * B for the element-wise product",
+                             "·": "write A @ B or A * B", "×": "write A @ B or A * B", "ᵀ": "write A.T or A'",
+                             "⁻": "write inv(A) for A⁻¹", "²": "write x**2 (or X^2 for a matrix power)",
+                             "√": "write sqrt(x)", "∑": "write sum(x)", "Σ": "write sum(x)"}
+            for ch, h in unicode_hints.items():
+                if ch in msg:
+                    hint = h
             raise ParseError(msg, col=col, source=self.source, hint=hint) from None
         except (RecursionError, MemoryError):
             raise ParseError(f"the expression is nested too deeply (at most {MAX_DEPTH} levels)") from None

@@ -193,8 +193,10 @@ def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.n
     names = parsed.variables()
     unknown = [n for n in names if n not in problem.variables]
     if unknown:
+        hint = "the identity is eye(n), a column of ones ones(n, 1)" if set(unknown) & {"I", "Id", "E", "J"} else \
+            None
         raise UsageError(f"{what} uses {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a "
-                         f"variable of the expression (its variables: {', '.join(problem.variables)})")
+                         f"variable of the expression (its variables: {', '.join(problem.variables)})", hint=hint)
     root = build(parsed, {n: problem.variables[n].shape for n in names}, problem.order)
     nodes = topo_order(root)
     with located(text):

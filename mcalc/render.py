@@ -310,6 +310,8 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
     matrix = BlockMatrix(M, rlab, clab, rgrp, cgrp, precision, highlight=bad + kinks,
                          max_rows=_max_rows(height))
     parts = [header(p, precision, jacobian_line(result)), Text(""), matrix, Text("")]
+    if symbolic is not None:
+        parts.append(Text(SYMBOLS_NOTE, style=STYLE["note"]))
     if det is not None:
         parts.append(key_lines([("det J", det)]))
     parts.append(verdict(result))
@@ -346,9 +348,14 @@ def grad_view(result, gradient, precision: int = 4, height: int | None = None, s
     cells = {_grad_position(p, i, j, v.shape) for i, j in bad}
     matrix = BlockMatrix(shaped(shown, v.shape), rlab, clab, precision=precision, highlight=cells,
                          max_rows=_max_rows(height))
+    note = [Text(SYMBOLS_NOTE, style=STYLE["note"])] if symbolic is not None else []
     return Group(header(p, precision, ("∇f", f"shaped like {v.name} {fmt_shape(v.shape)}, "
                                               f"{result.mode} accumulation"), convention=False),
-                 Text(""), matrix, Text(""), verdict(result))
+                 Text(""), matrix, Text(""), *note, verdict(result))
+
+
+SYMBOLS_NOTE = ("symbols count from 1, as in mathematics (x12 is row 1, column 2); labels count from 0, as numpy "
+                "does (x[0,1])")
 
 
 def _grad_position(p, i, j, shape):

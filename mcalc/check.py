@@ -46,16 +46,25 @@ def read_answer(text: str, problem: Problem) -> np.ndarray:
     return evaluate_text(t, problem)
 
 
+ATOL = 1e-12      # below this, an entry is 0 whatever the scale (rounding of a formula's exact zeros)
+
+
 def _as_2d(a: np.ndarray) -> np.ndarray:
-    return a.reshape(1, 1) if a.ndim == 0 else a
+    """A gradient or Jacobian as it is shown: a scalar as 1×1, a vector as a column."""
+    return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1) if a.ndim == 1 else a
 
 
 def _scale(E, G) -> float:
     return max(float(np.abs(E).max(initial=0.0)), float(np.abs(G).max(initial=0.0))) or 1.0
 
 
+def wrong_entries(E: np.ndarray, G: np.ndarray, tol: float) -> np.ndarray:
+    """Where G differs from E: by more than tol·max|entries| + ATOL.  One rule for answers and closed forms."""
+    return np.abs(E - G) > tol * _scale(E, G) + ATOL
+
+
 def _close(E: np.ndarray, G: np.ndarray, tol: float) -> bool:
-    return E.shape == G.shape and bool(np.all(np.abs(E - G) <= tol * _scale(E, G)))
+    return E.shape == G.shape and not wrong_entries(E, G, tol).any()
 
 
 def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None) -> CheckResult:
@@ -83,10 +92,9 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
             r.diagnosis = _shape_hints(problem, kind, E, G)
         return r
     diff = np.abs(E - G)
-    scale = _scale(E, G)
     r.max_abs_error = float(diff.max(initial=0.0))
-    r.max_rel_error = r.max_abs_error / scale
-    bad = diff > tol * scale
+    r.max_rel_error = r.max_abs_error / _scale(E, G)
+    bad = wrong_entries(E, G, tol)
     r.right = not bad.any()
     if r.right:
         r.diagnosis = [f"right {note}"] if note else []
@@ -116,7 +124,10 @@ def _other_order(problem: Problem) -> np.ndarray:
 
 
 def _factor_text(c: float) -> str:
+    """2, 1/2, -3/4 when c is that fraction (within rounding), else c itself: 1.001, 3.14159."""
     f = Fraction(c).limit_denominator(12)
+    if abs(float(f) - c) > 1e-9 * max(1.0, abs(c)):
+        return f"{c:.6g}"
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 

@@ -272,7 +272,7 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
         from .symbolic import check_size, symbolic_jacobian
 
         check_size(prob)
-        ex.symbolic = [[str(e) for e in row] for row in symbolic_jacobian(prob)[0].tolist()]
+        ex.symbolic = symbolic_jacobian(prob)[0]
     if fmt == "plain" and ex.formula is None:
         raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
                                 hint="mcalc jac computes the Jacobian numerically")

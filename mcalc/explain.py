@@ -126,10 +126,13 @@ def _binary(node: Node, i: int, order: str) -> F.Formula:
         partial = num(c) if e == 0 else f"{num(c)}*{{a}}" if e == 1 else f"{num(c)}*{{a}}**{num(e)}"
     slots_used = [k for k in "aby" if "{" + k + "}" in partial]
     nodes = {"a": a, "b": b, "y": node}
-    if not slots_used or partial == "{b}" and isinstance(b, Const) and b.shape == () or \
-            partial == "{a}" and isinstance(a, Const) and a.shape == ():
-        value = float(nodes[slots_used[0]].value) if slots_used else float(partial)
-        return F.scale(value, B)                                    # a constant factor: 2*x
+    if not slots_used:
+        return F.scale(float(partial), B)                           # a number: 2 from x**2's rule
+    if partial in ("{a}", "{b}") and isinstance(nodes[slots_used[0]], Const) and nodes[slots_used[0]].shape == ():
+        const = nodes[slots_used[0]]                                # a constant factor: 2*x, pi*x, 1e-9*x
+        value = float(const.value)
+        exact = float(Fraction(value).limit_denominator(1000)) == value
+        return F.scale(value if exact else Text("{0}", (const.text,)), B)
     shape = tuple(np.broadcast_shapes(*(nodes[k].shape for k in slots_used)))
     t = partial.replace("{a}", "{0}").replace("{b}", "{1}").replace("{y}", "{2}")
     if shape == () and node.shape != ():

@@ -125,7 +125,10 @@ class Text:
     def tex(self, names: dict) -> str:
         from .texify import latex
 
-        return latex(self.template.format(*(names.get(s) or paren(s) for s in self.slots)))
+        def ascii_name(name):                           # y₂ → y2, which LaTeX sets as y_{2}
+            return name.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+
+        return latex(self.template.format(*(ascii_name(names[s]) if s in names else paren(s) for s in self.slots)))
 
 
 # --- the formulas ----------------------------------------------------------------------------------------------
@@ -497,7 +500,10 @@ def scale(c, f: Formula) -> Formula:
     if isinstance(f, Zero):
         return f
     if not isinstance(c, Text):
-        c = Fraction(c).limit_denominator(10 ** 6)
+        exact = Fraction(c).limit_denominator(1000)
+        if float(exact) != float(c):                    # 1e-9, pi: kept as written, never approximated
+            return scale(Text(repr(float(c))), f)
+        c = exact
         if c == 1:
             return f
         if c == 0:

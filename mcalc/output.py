@@ -123,7 +123,7 @@ def explain_json(p, ex, check) -> str:
            "gradient_formula": None if ex.gradient is None else ex.gradient.mc(),
            "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:
-        doc["jacobian_symbolic"] = ex.symbolic
+        doc["jacobian_symbolic"] = [[str(e) for e in row] for row in ex.symbolic.tolist()]
     return dumps(doc)
 
 
@@ -165,9 +165,11 @@ def latex_matrix(M, row_groups=None, col_groups=None, precision: int = 4, labels
     if labels:
         lines.append(f"% rows: {', '.join(labels[0])}")
         lines.append(f"% columns: {', '.join(labels[1])}")
-    if not blocks:
+    if not blocks and n <= 10:                  # amsmath's bmatrix has 10 columns at most
         body = " \\\\\n".join("  " + " & ".join(row) for row in cells)
         return "\n".join(lines + ["\\begin{bmatrix}", body, "\\end{bmatrix}"]) + "\n"
+    row_groups = row_groups or [0] * len(cells)
+    col_groups = col_groups or [0] * n
     spec = ""
     for j in range(n):
         if j and col_groups[j] != col_groups[j - 1]:
@@ -246,7 +248,10 @@ def tex_text(s: str) -> str:
 def explain_typeset(p, ex, fmt: str) -> str:
     from .texify import latex
 
-    legend = [f"{name} = {latex(text)}" for text, name in ex.names.items()]
+    def ascii_name(name):
+        return latex(name.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")))
+
+    legend = [f"{ascii_name(name)} = {latex(text)}" for text, name in ex.names.items()]
     if fmt == "latex":
         lines = ["\\begin{align*}", f"  {ex.differential_latex.replace(' = ', ' &= ', 1)}"]
         if ex.formula is not None:
@@ -261,6 +266,8 @@ def explain_typeset(p, ex, fmt: str) -> str:
         lines.append("\\end{align*}")
         if ex.formula is None:
             lines.append(f"% no closed form known for {', '.join(ex.missing)}")
+        if ex.symbolic is not None:
+            lines.append(_display(latex_matrix(ex.symbolic)).rstrip("\n"))
         return "\n".join(lines) + "\n"
     out = [f"**Differential**: ${ex.differential_latex}$", "", "**Steps**", ""]
     for k, step in enumerate(ex.steps, 1):
@@ -276,4 +283,8 @@ def explain_typeset(p, ex, fmt: str) -> str:
             out.append(f"where ${item}$")
         out.append("")
         out.append(f"In mcalc's syntax: `{ex.mc}`")
+    if ex.symbolic is not None:
+        rows, cols = jacobian_sides(p)
+        out += ["", "**Entries**", "", markdown_matrix(ex.symbolic, axis_labels(rows, p.order)[0],
+                                                        axis_labels(cols, p.order)[0]).rstrip("\n")]
     return "\n".join(out) + "\n"

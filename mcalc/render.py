@@ -476,7 +476,9 @@ def explain_view(p, ex, check) -> Group:
         rows, cols = jacobian_sides(p)
         rlab, rg = axis_labels(rows, p.order)
         clab, cg = axis_labels(cols, p.order)
-        parts += [Text(""), Text("entries", style=STYLE["key"]), BlockMatrix(ex.symbolic, rlab, clab, rg, cg)]
+        cells = [[str(e) for e in row] for row in ex.symbolic.tolist()]
+        parts += [Text(""), Text("entries", style=STYLE["key"]), BlockMatrix(cells, rlab, clab, rg, cg),
+                  Text(SYMBOLS_NOTE, style=STYLE["note"])]
     return Group(*parts)
 
 

@@ -19,14 +19,34 @@ MAX_ENTRIES = 400      # a symbolic Jacobian beyond this many entries stops bein
 
 
 def symbol_names(name: str, shape: tuple, taken: set) -> np.ndarray:
-    """x11, x12, ... (x_10_11 once a dimension reaches 10), x1, x2, ..., or the name itself for a scalar."""
-    base = name.lower() if name.lower() not in taken else name
-    if not shape:
-        return np.array(name, dtype=object)
-    wide = any(d >= 10 for d in shape)
-    idx = np.indices(shape).reshape(len(shape), -1).T + 1
-    names = [base + ("_" + "_".join(map(str, i)) if wide else "".join(map(str, i))) for i in idx]
-    return np.array(names, dtype=object).reshape(shape)
+    """x11, x12, ... (x_10_11 once a dimension reaches 10), x1, x2, ..., or the name itself for a scalar; names
+    unique among those already taken (X beside x keeps its capital, then gains a suffix) and never one SymPy reads
+    as something else (E, I, S, beta become E_, I_, ...)."""
+    def names_for(base):
+        if not shape:
+            return np.array(base, dtype=object)
+        wide = any(d >= 10 for d in shape)
+        idx = np.indices(shape).reshape(len(shape), -1).T + 1
+        out = [base + ("_" + "_".join(map(str, i)) if wide else "".join(map(str, i))) for i in idx]
+        return np.array(out, dtype=object).reshape(shape)
+
+    first = name.lower() if shape else name
+    for base in dict.fromkeys([first, name, name + "_"] + [f"{name}_{k}" for k in range(2, 99)]):
+        names = names_for(base)
+        flat = [str(n) for n in np.ravel(names)]
+        if not taken.intersection(flat) and not any(_reserved(n) for n in flat):
+            return names
+    raise UsageError(f"cannot name the entries of {name} apart from the others")
+
+
+def _reserved(n: str) -> bool:
+    """Whether SymPy would read the name back as something other than a symbol (E, I, S, beta, ...)."""
+    import sympy
+
+    try:
+        return not isinstance(sympy.sympify(n), sympy.Symbol)
+    except Exception:  # noqa: BLE001 - anything sympify rejects is no good as a name
+        return True
 
 
 def _symbols(problem):
@@ -35,7 +55,7 @@ def _symbols(problem):
     out, taken = {}, set()
     for name, var in problem.variables.items():
         names = symbol_names(name, var.shape, taken)
-        taken.update(np.ravel(names).tolist())
+        taken.update(str(n) for n in np.ravel(names))
         syms = [sympy.Symbol(n, real=True) for n in np.ravel(names)]
         out[name] = _objects(syms).reshape(var.shape)
     return out
@@ -122,20 +142,54 @@ def symbolic_values(problem) -> dict:
     return vals, syms
 
 
-def _simplify(e):
+def _simplified(entries: list) -> list:
+    """Every entry simplified when that is affordable, else none (so that they all read alike): simplify() costs
+    a good fraction of a second on an entry of a few dozen operations, and is super-linear beyond."""
     import sympy
 
-    e = sympy.sympify(e)
-    if sympy.count_ops(e) > 400:
-        return e
-    return sympy.simplify(e)
+    entries = [sympy.sympify(e) for e in entries]
+    if sum(sympy.count_ops(e) for e in entries) > SIMPLIFY_BUDGET:
+        return entries
+    return [sympy.simplify(e) for e in entries]
+
+
+def _affordable(outputs: list, n_in: int) -> None:
+    """Refuse a differentiation that would take minutes: big expressions times many variables."""
+    import sympy
+
+    work = sum(sympy.count_ops(e) for e in outputs) * n_in
+    if work > DIFF_BUDGET:
+        raise TooLargeError(f"the symbolic expression is too large to differentiate here ({work:,} operations "
+                            f"against a budget of {DIFF_BUDGET:,})", hint="use smaller shapes, or drop --symbolic")
+
+
+SIMPLIFY_BUDGET = 1500      # operations over all entries
+DIFF_BUDGET = 200_000       # operations of the outputs times the number of variables
+MAX_SYMBOLIC_FACTORISATION = 3      # det, inv, logdet, powers of larger symbolic matrices explode
 
 
 def check_size(problem) -> None:
+    """Refuse, before any work, what would take minutes or pages: many entries, big symbolic factorisations."""
     m, n = problem.root.size, sum(v.size for v in problem.wrt)
     if m * n > MAX_ENTRIES:
         raise TooLargeError(f"a symbolic Jacobian of {m}×{n} = {m * n} entries is more than the {MAX_ENTRIES} "
                             "that stay readable", hint="use smaller shapes, or drop --symbolic")
+    from .chain import dependencies
+    from .finite import evaluation_work
+
+    deps = dependencies(problem.nodes, problem.wrt)
+    work = sum(evaluation_work(problem.nodes, v, deps) for v in problem.wrt) * n
+    if work > DIFF_BUDGET:                          # a floor on the symbolic size, known before building it
+        raise TooLargeError(f"the symbolic expression is too large to differentiate here (at least {work:,.0f} "
+                            f"operations against a budget of {DIFF_BUDGET:,})", hint="use smaller shapes, or "
+                            "drop --symbolic")
+    for node in problem.nodes:
+        if node.op is not None and node.op.name in ("det", "inv", "logdet", "matpow") and \
+                node.args[0].shape[0] > MAX_SYMBOLIC_FACTORISATION:
+            k = node.args[0].shape[0]
+            raise TooLargeError(f"symbolic {node.op.name} of a {k}×{k} matrix grows too large to read "
+                                f"(up to {MAX_SYMBOLIC_FACTORISATION}×{MAX_SYMBOLIC_FACTORISATION})",
+                                hint="use a smaller matrix, or drop --symbolic")
 
 
 def symbolic_jacobian(problem):
@@ -144,9 +198,10 @@ def symbolic_jacobian(problem):
 
     check_size(problem)
     vals, syms = symbolic_values(problem)
-    out = sympy.Matrix(list(np.ravel(vals[id(problem.root)])))
+    outputs = list(np.ravel(vals[id(problem.root)]))
     ins = [s for v in problem.wrt for s in np.ravel(syms[v.name])]
-    J = out.jacobian(sympy.Matrix(ins))
+    _affordable(outputs, len(ins))
+    J = sympy.Matrix(outputs).jacobian(sympy.Matrix(ins))
     if problem.order == "col":
         rows = flatten_perm(problem.root.shape, "col")
         offsets = np.cumsum([0] + [v.size for v in problem.wrt[:-1]])
@@ -154,18 +209,20 @@ def symbolic_jacobian(problem):
         J = J.extract(list(map(int, rows)), list(map(int, cols)))
     if problem.layout == "denominator":
         J = J.T
-    return J.applyfunc(_simplify), syms
+    return sympy.Matrix(J.shape[0], J.shape[1], _simplified(list(J))), syms
 
 
 def symbolic_gradient(problem):
     import sympy
 
-    if problem.root.shape != ():
+    if problem.root.size != 1:
         raise UsageError("a symbolic gradient needs a scalar expression")
+    check_size(problem)
     vals, syms = symbolic_values(problem)
-    f = vals[id(problem.root)].item()
+    f = vals[id(problem.root)].ravel()[0]
     v = problem.wrt[0]
-    grad = _objects([_simplify(sympy.diff(f, s)) for s in np.ravel(syms[v.name])])
+    _affordable([f], v.size)
+    grad = _objects(_simplified([sympy.diff(f, s) for s in np.ravel(syms[v.name])]))
     return grad.reshape(v.shape), syms
 
 

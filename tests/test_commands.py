@@ -136,14 +136,22 @@ def _latex_structure(tex: str):
     ["grad", "2*sum(A)", "--wrt", "A", "--shape", "2x3"],
     ["explain", "tanh(W@x + b)", "--wrt", "x", "--shape", "W=3x4,x=4,b=3"],
     ["explain", "X^2", "--wrt", "X", "--shape", "2x2", "--order", "col"],
+    ["explain", "X^3", "--wrt", "X", "--shape", "2x2"],                       # (X²)ᵀ: no double superscript
+    ["explain", "exp(x * y) * softmax(x)", "--wrt", "x", "--shape", "x=3,y=3"],   # named y₂, s
+    ["explain", "det(A)", "--wrt", "A", "--shape", "2x2", "--symbolic"],
+    ["explain", "inv(A)", "--wrt", "A", "--shape", "2x2"],
+    ["jac", "2*x", "--shape", "x=11"],                                          # wider than a bmatrix
+    ["grad", "sum(A*A)", "--wrt", "A", "--shape", "2x11"],
+    ["jac", "[r*cos(t), r*sin(t)]", "--wrt", "r,t", "--symbolic", "--det"],
 ])
 def test_latex_is_well_formed_and_compiles(args, tmp_path):
     res = run(*args, "--format", "latex")
     assert res.exit_code == 0, res.stderr
     tex = res.stdout
     _latex_structure(tex)
-    if "array" in tex:                                        # rules where the matrix has blocks
-        assert "\\hline" in tex or re.search(r"\\begin\{array\}\{[c|]*\|", tex)
+    ruled = "\\hline" in tex or re.search(r"\\begin\{array\}\{[c|]*\|", tex)
+    blocked = args[:2] in (["jac", "A@B"], ["jac", "[r*cos(t), r*sin(t)]"])   # rules exactly where blocks are
+    assert bool(ruled) == blocked
     if shutil.which("pdflatex"):                              # compiled where LaTeX is installed
         doc = tmp_path / "t.tex"
         assert "align*" in tex or "\\[" in tex                 # display math: pastes into a document as it is

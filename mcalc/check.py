@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from .chain import flatten_perm
+from .errors import UsageError
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
@@ -68,6 +69,9 @@ def _close(E: np.ndarray, G: np.ndarray, tol: float) -> bool:
 
 
 def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None) -> CheckResult:
+    if tol is not None and not (np.isfinite(tol) and 0 < tol < 1):
+        raise UsageError(f"--tol must be a relative tolerance between 0 and 1, got {tol}",
+                         hint="e.g. --tol 1e-6")
     tol = DEFAULT_TOL if tol is None else float(tol)
     J = problem.analytic()
     answer = np.asarray(answer, dtype=float)

@@ -239,8 +239,6 @@ def check(expr: Expr,
 
     fmt, out = _check_output_options(fmt, out, precision, allowed=("pretty", "json"))
     prob = prepare(expr, wrt, value, shape, order, layout, seed)
-    if tol is not None and not tol > 0:
-        raise UsageError(f"--tol must be a positive number, got {tol}")
     r = check_answer(prob, read_answer(expect, prob), tol)
     _emit(fmt, out, quiet, no_color, precision, pretty=lambda p, h: R().check_view(r, p, h),
           json=lambda: O().check_json(r))

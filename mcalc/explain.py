@@ -21,7 +21,7 @@ from .chain import dependencies
 from .expr import Const, Node, Var
 from .formula import Text, paren
 from .ops import size_of
-from .texify import latex, scalars
+from .notation import ascii_name, dims, latex, sub, unicode
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -112,6 +112,17 @@ PARTIALS = {  # broadcasting binary ops: ∂/∂a and ∂/∂b, in {a}, {b}, {y}
 }
 
 
+def _constant_exponent(node: Node) -> bool:
+    return isinstance(node.args[1], Const) and node.args[1].shape == ()
+
+
+def _power_partial(c: float) -> str:
+    """d x**c = c x**(c-1) dx, with the numbers worked out: 2*{a} for c = 2, 3*{a}**2 for c = 3."""
+    e = c - 1
+    num = lambda v: str(int(v)) if float(v).is_integer() else repr(v)  # noqa: E731
+    return num(c) if e == 0 else f"{num(c)}*{{a}}" if e == 1 else f"{num(c)}*{{a}}**{num(e)}"
+
+
 def _binary(node: Node, i: int, order: str) -> F.Formula:
     a, b = node.args
     arg = node.args[i]
@@ -119,11 +130,8 @@ def _binary(node: Node, i: int, order: str) -> F.Formula:
     B = _broadcast(arg.shape, node.shape, order)
     if partial in ("1", "-1"):
         return F.scale(int(partial), B)
-    if node.op.name == "power" and i == 0 and isinstance(b, Const) and b.shape == ():
-        c = float(b.value)                          # d x**c = c x**(c-1), with the numbers worked out
-        e = c - 1
-        num = lambda v: str(int(v)) if float(v).is_integer() else repr(v)  # noqa: E731
-        partial = num(c) if e == 0 else f"{num(c)}*{{a}}" if e == 1 else f"{num(c)}*{{a}}**{num(e)}"
+    if node.op.name == "power" and i == 0 and _constant_exponent(node):
+        partial = _power_partial(float(b.value))
     slots_used = [k for k in "aby" if "{" + k + "}" in partial]
     nodes = {"a": a, "b": b, "y": node}
     if not slots_used:
@@ -330,9 +338,10 @@ def _pd(d: str, chain: bool = False) -> str:
 
 def d_of(text: str) -> str:
     """The name of a differential: dX, d inv(A), d(A@B)."""
-    if re.fullmatch(r"[A-Za-z_]\w*", text):
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
         return f"d{text}"
-    return f"d {text}" if paren(text) == text and not text.startswith("(") else f"d({text})"
+    call = re.match(r"[A-Za-z_]\w*\(", text)
+    return f"d {text}" if call and F.atomic(text) and not text.endswith("ᵀ") else f"d({text})"
 
 
 def _arg(node, k):
@@ -349,6 +358,15 @@ def _matpow_d(node, i, d):
     return " + ".join("@".join([x] * j + [_pd(d, True)] + [x] * (k - 1 - j)) for j in range(k))
 
 
+def _power_d(node, i, d):
+    if i == 1:
+        return f"log({node.args[0].text}) * {paren(node.text)} * {_pd(d)}"
+    if _constant_exponent(node):
+        factor = _power_partial(float(node.args[1].value)).format(a=_arg(node, 0))
+        return d if factor == "1" else f"{factor} * {_pd(d)}"
+    return f"{_arg(node, 1)} * {_arg(node, 0)}**({node.args[1].text} - 1) * {_pd(d)}"
+
+
 def _zeros(node) -> str:
     return "0" if not node.shape else f"zeros({', '.join(map(str, node.shape))})"
 
@@ -359,8 +377,7 @@ DIFFERENTIAL = {
     "mul": lambda node, i, d: f"{_pd(d)} * {_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)} * {_pd(d)}",
     "div": lambda node, i, d: f"{_pd(d)} / {_arg(node, 1)}" if i == 0 else
     f"-{_arg(node, 0)} * {_pd(d)} / {_arg(node, 1)}**2",
-    "power": lambda node, i, d: f"{_arg(node, 1)} * {_arg(node, 0)}**({node.args[1].text} - 1) * {_pd(d)}"
-    if i == 0 else f"log({node.args[0].text}) * {paren(node.text)} * {_pd(d)}",
+    "power": _power_d,
     "neg": lambda node, i, d: f"-{_pd(d)}",
     "matmul": lambda node, i, d: f"{_pd(d, True)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d, True)}",
     "dot": lambda node, i, d: f"dot({d}, {node.args[1].text})" if i == 0 else f"dot({node.args[0].text}, {d})",
@@ -386,7 +403,7 @@ ASSEMBLED = {"stack": ("[", "]"), "hstack": ("hstack(", ")"), "vstack": ("vstack
 def pretty_differential(text: str) -> str:
     """A differential as the terminal shows it: ⊙ and ⊘ for the element-wise product and quotient, · for
     products with scalars, ᵀ and ² as written by hand."""
-    return F.prettify(text.replace(" * ", " ⊙ ").replace(" / ", " ⊘ ").replace(")*", ")·").replace("*", "·"))
+    return unicode(text)
 
 
 def _key(key) -> str:
@@ -481,7 +498,7 @@ def choose_names(f: F.Formula, nodes: list[Node], taken) -> dict[str, str]:
         name, k = base, 1
         while name in used:
             k += 1
-            name = f"{base}{F.sub(k)}"
+            name = f"{base}{sub(k)}"
         used.add(name)
         names[t] = name
     return names
@@ -502,31 +519,55 @@ class Explanation:
     def mc(self) -> str | None:
         return None if self.formula is None else self.formula.mc()
 
+    gradient: F.Formula | None = None                # a scalar function's gradient, shaped like the variable
+    dims: dict = field(default_factory=dict)          # name → its number of dimensions, for the notation
+
+    def _show(self, f: F.Formula | None, how: str) -> str | None:
+        if f is None:
+            return None
+        with dims(self.dims):
+            return getattr(f, how)(self.names)
+
     @property
     def pretty(self) -> str | None:
-        return None if self.formula is None else self.formula.pretty(self.names)
+        return self._show(self.formula, "pretty")
 
     @property
     def latex(self) -> str | None:
-        if self.formula is None:
-            return None
-        with scalars(self.scalar_vars):
-            return self.formula.tex(self.names)
+        return self._show(self.formula, "tex")
+
+    def gradient_pretty(self) -> str | None:
+        return self._show(self.gradient, "pretty")
 
     def gradient_latex(self) -> str | None:
-        if self.gradient is None:
-            return None
-        with scalars(self.scalar_vars):
-            return self.gradient.tex(self.names)
-
-    gradient: F.Formula | None = None                # a scalar function's gradient, shaped like the variable
-    scalar_vars: list = field(default_factory=list)   # for LaTeX: products with these are c x, not c ⊙ x
+        return self._show(self.gradient, "tex")
 
 
 def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Explanation:
     root = nodes[-1]
     D = differentials(nodes, wrt)
     deps = dependencies(nodes, wrt)
+    ndims = {n.name: len(n.shape) for n in nodes if isinstance(n, Var)}
+    with dims({**ndims, **{f"d{name}": k for name, k in ndims.items()}}):
+        steps = _steps(nodes, D, deps, order)
+        d = D.get(id(root), "0")
+        shown = f"{d_of(unicode(root.text))} = {pretty_differential(d)}"
+        lhs = "\\mathrm{d}" + (latex(root.text) if isinstance(root, Var) else
+                                 f"\\left({latex(root.text)}\\right)")
+        d_latex = latex(d, tuple(f"d{v.name}" for v in wrt))
+    formula, missing = closed_form(nodes, wrt, order, layout)
+    taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
+    names = choose_names(formula, nodes, taken) if formula is not None else {}
+    ndims.update({ascii_name(names[n.text]): len(n.shape) for n in nodes if n.text in names})
+    gradient = None
+    if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
+        gradient = F.unvec_row(formula, wrt[0].shape)
+    return Explanation(shown, d, f"{lhs} = {d_latex}", steps, formula, missing, names, gradient=gradient,
+                       dims=ndims)
+
+
+def _steps(nodes, D, deps, order) -> list[dict]:
+    """One step per operation that depends on the variables: its rule, differential and local Jacobians."""
     steps = []
     for node in nodes:
         if node.op is None or not deps[id(node)]:
@@ -540,19 +581,6 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
                               "jacobian": None if f is None else f.pretty({})})
         d = D.get(id(node), "0")
         steps.append({"expression": node.text, "operation": node.op.name, "rule": node.op.rule_doc,
-                      "differential": pretty_differential(d), "differential_mcalc": d, "local_jacobians": local})
-    formula, missing = closed_form(nodes, wrt, order, layout)
-    taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
-    names = choose_names(formula, nodes, taken) if formula is not None else {}
-    d = D.get(id(root), "0")
-    dnames = tuple(f"d{v.name}" for v in wrt)
-    scalar_vars = [n.name for n in nodes if isinstance(n, Var) and n.shape == ()]
-    with scalars(scalar_vars + [f"d{v}" for v in scalar_vars]):
-        lhs = "\\mathrm{d}" + (latex(root.text) if isinstance(root, Var) else
-                                 f"\\left({latex(root.text)}\\right)")
-        d_latex = latex(d, dnames)
-    gradient = None
-    if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
-        gradient = F.unvec_row(formula, wrt[0].shape)
-    return Explanation(f"{d_of(root.text)} = {pretty_differential(d)}", d, f"{lhs} = {d_latex}", steps,
-                       formula, missing, names, gradient=gradient, scalar_vars=scalar_vars)
+                      "lhs": d_of(unicode(node.text)), "differential": pretty_differential(d),
+                      "differential_mcalc": d, "local_jacobians": local})
+    return steps

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .notation import ascii_name, latex, sub, unicode
+
 _ATOM = re.compile(r"[A-Za-z_]\w*|\d+(\.\d*)?([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?")
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _closes_at_end(s: str) -> bool:
@@ -88,18 +89,6 @@ def _sup(t: str, sup: str) -> str:
     return f"{t}^{sup}"
 
 
-def prettify(s: str) -> str:
-    """mcalc syntax, as a mathematician writes it: x**2 → x², X^3 → X³, A.T → Aᵀ."""
-    s = re.sub(r"(\*\*|\^)2\b", "²", s)
-    s = re.sub(r"(\*\*|\^)3\b", "³", s)
-    s = s.replace(".T", "ᵀ").replace(" * ", " ")
-    return s
-
-
-def sub(n) -> str:
-    return str(n).translate(_SUB)
-
-
 @dataclass(frozen=True)
 class Text:
     """A piece of the user's expression language: a template whose slots {0}, {1}, ... hold subexpressions."""
@@ -119,16 +108,14 @@ class Text:
     def mc(self) -> str:
         return self.template.format(*(paren(s) for s in self.slots))
 
+    def _named(self, names: dict) -> str:
+        return self.template.format(*(ascii_name(names[s]) if s in names else paren(s) for s in self.slots))
+
     def pretty(self, names: dict) -> str:
-        return prettify(self.template.format(*(names.get(s) or paren(s) for s in self.slots)))
+        return unicode(self._named(names))
 
     def tex(self, names: dict) -> str:
-        from .texify import latex
-
-        def ascii_name(name):                           # y₂ → y2, which LaTeX sets as y_{2}
-            return name.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
-
-        return latex(self.template.format(*(ascii_name(names[s]) if s in names else paren(s) for s in self.slots)))
+        return latex(self._named(names))
 
 
 # --- the formulas ----------------------------------------------------------------------------------------------
@@ -699,6 +686,8 @@ def transpose(f: Formula) -> Formula:
         return Mat(f.text, (f.shape[1], f.shape[0]), "row" if f.view == "col" else "col", f.order, f.scalar)
     if isinstance(f, Mat):                                  # Aᵀ as text: A.T, and (A.T).T is A
         t = f.text.template
+        if t == "{0}" and f.text.slots[0].endswith(".T") and atomic(f.text.slots[0][:-2]):
+            return Mat(Text(t, (f.text.slots[0][:-2],)), (f.shape[1], f.shape[0]))
         m = re.fullmatch(r"(.*)\.T", t)
         inner = m.group(1) if m and _one(m.group(1)) else f"{_part(t)}.T"
         return Mat(Text(inner, f.text.slots), (f.shape[1], f.shape[0]))

@@ -7,6 +7,7 @@ import io
 import numpy as np
 
 from .labels import axis_labels, jacobian_sides
+from .notation import ascii_name, latex
 
 FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
 
@@ -237,21 +238,8 @@ def _display(tex: str) -> str:
     return "\n".join(comments + ["\\[", *body, "\\]"]) + "\n"
 
 
-def tex_text(s: str) -> str:
-    """Unicode mathematics (differentials) as LaTeX."""
-    for a, b in (("⊙", "\\odot "), ("⊘", "\\oslash "), ("ᵀ", "^\\top "), ("@", "\\,"), ("²", "^2"), ("³", "^3"),
-                 ("·", "\\cdot "), ("⊗", "\\otimes ")):
-        s = s.replace(a, b)
-    return s
-
-
 def explain_typeset(p, ex, fmt: str) -> str:
-    from .texify import latex
-
-    def ascii_name(name):
-        return latex(name.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")))
-
-    legend = [f"{ascii_name(name)} = {latex(text)}" for text, name in ex.names.items()]
+    legend = [f"{latex(ascii_name(name))} = {latex(text)}" for text, name in ex.names.items()]
     if fmt == "latex":
         lines = ["\\begin{align*}", f"  {ex.differential_latex.replace(' = ', ' &= ', 1)}"]
         if ex.formula is not None:

@@ -335,6 +335,18 @@ def _second_method(problem: Problem) -> str:
     return "complex" if analytic else "richardson"
 
 
+def _method(fd: str | None, tol: float | None, default: str) -> str:
+    """The finite-difference method asked for (default when None), refusing a bad method or tolerance."""
+    method = default if fd is None else str(fd).lower()
+    if method not in METHODS + ("none",):
+        raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
+    if tol is not None and not (np.isfinite(tol) and tol > 0):
+        raise UsageError(f"--tol must be a positive number, got {tol}")
+    if tol is not None and method == "none":
+        raise UsageError("--tol sets the tolerance of the finite-difference check, which --fd none skips")
+    return method
+
+
 def compute(problem: Problem, fd: str | None = None, tol: float | None = None, columns="auto",
             limit: int = 10) -> Result:
     """The analytic Jacobian and its finite-difference cross-check.
@@ -342,13 +354,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     fd: a method, 'none', or None for central differences with a second opinion: columns where they disagree
     are re-checked with the complex step (or Richardson), and judged again.  columns: 'auto' (every column when
     that costs under about a second, else a sample), 'all', or a number of columns to sample."""
-    method = "central" if fd is None else str(fd).lower()
-    if method not in METHODS + ("none",):
-        raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
-    if tol is not None and not (np.isfinite(tol) and tol > 0):
-        raise UsageError(f"--tol must be a positive number, got {tol}")
-    if tol is not None and method == "none":
-        raise UsageError("--tol sets the tolerance of the finite-difference check, which --fd none skips")
+    method = _method(fd, tol, "central")
     m, n = problem.root.size, sum(v.size for v in problem.wrt)
     if method == "none":
         return Result(problem, problem.analytic(), None, None, problem.mode)
@@ -449,11 +455,9 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
     if not np.all(np.isfinite(value)):
         raise DomainError(f"the {kind} overflows at these values")
     result = Product(problem, kind, d, value)
-    method = _second_method(problem) if fd is None else str(fd).lower()
+    method = _method(fd, tol, _second_method(problem))
     if method == "none":
         return result
-    if method not in METHODS:
-        raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
     result.method, result.tol = method, DEFAULT_TOL[method] if tol is None else float(tol)
     rng = np.random.default_rng(problem.seed)
     directions = [d] if kind == "jvp" else [rng.normal(size=v.shape) for _ in range(checks)]

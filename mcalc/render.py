@@ -431,7 +431,7 @@ def _as2d(a):
 
 def explain_view(p, ex, check) -> Group:
     """The derivation: differential, steps, closed form and its numerical check (check: (agree, max error))."""
-    from .explain import d_of
+    from .notation import unicode
 
     parts = [header(p), Text("")]
     parts.append(Text("differential  ", style=STYLE["key"]) + Text(ex.differential))
@@ -440,11 +440,12 @@ def explain_view(p, ex, check) -> Group:
     for k, step in enumerate(ex.steps, 1):
         steps.append(f"\n  {k}. {step['expression']}", style=STYLE["out"])
         steps.append(f"   {step['rule']}", style=STYLE["note"])
-        steps.append(f"\n       {d_of(step['expression'])} = {step['differential']}")
+        steps.append(f"\n       {step['lhs']} = {step['differential']}")
         for local in step["local_jacobians"]:
             shown = local["jacobian"] if local["jacobian"] is not None else "no closed form known"
             which = f" (through argument {local['position']})" if local["position"] else ""
-            steps.append(f"\n       ∂{_pd(step['expression'])}/∂{_pd(local['argument'])}{which} = {shown}")
+            steps.append(f"\n       ∂{_pd(unicode(step['expression']))}/∂{_pd(unicode(local['argument']))}{which} = "
+                         f"{shown}")
     parts += [steps, Text("")]
     m, n = p.root.size, sum(v.size for v in p.wrt)
     shape = (m, n) if p.layout == "numerator" else (n, m)
@@ -458,7 +459,7 @@ def explain_view(p, ex, check) -> Group:
         t.append(ex.pretty, style="bold")
         if ex.gradient is not None:
             t.append("\n  ∇f = ")
-            t.append(ex.gradient.pretty(ex.names), style="bold")
+            t.append(ex.gradient_pretty(), style="bold")
             t.append(f"   (shaped like {p.wrt[0].name})", style=STYLE["note"])
         for text, name in ex.names.items():
             t.append(f"\n      {name} = {text}", style=STYLE["note"])

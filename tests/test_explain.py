@@ -22,12 +22,16 @@ def derive(expr, wrt=None, shapes=None, values=None, order="row", layout="numera
 
 
 @pytest.mark.parametrize("expr,wrt,shape,differential", [
-    ("A@B", "A", "2x2", "d(A@B) = dA@B"),
-    ("X^2", "X", "2x2", "d(X^2) = dX@X + X@dX"),
-    ("X^3", "X", "2x2", "d(X^3) = dX@X@X + X@dX@X + X@X@dX"),
-    ("inv(A)", "A", "2x2", "d inv(A) = -inv(A)@dA@inv(A)"),
-    ("A@B@C", "B", "2x2", "d(A@B@C) = A@dB@C"),
+    ("A@B", "A", "2x2", "d(A B) = dA B"),
+    ("X^2", "X", "2x2", "d(X²) = dX X + X dX"),
+    ("X^3", "X", "2x2", "d(X³) = dX X X + X dX X + X X dX"),
+    ("inv(A)", "A", "2x2", "d(A⁻¹) = -A⁻¹ dA A⁻¹"),
+    ("A@B@C", "B", "2x2", "d(A B C) = A dB C"),
     ("exp(x)", "x", "x=3", "d exp(x) = exp(x) ⊙ dx"),
+    ("tanh(W@x + b)", "x", "W=3x4,x=4,b=3", "d tanh(W x + b) = (1 - tanh(W x + b)²) ⊙ (W dx)"),
+    ("X**2", "X", "2x2", "d(X∘²) = 2X ⊙ dX"),                         # element-wise: not the matrix power X²
+    ("c*x**3", "x", "x=3,c=scalar", "d(c x³) = c (3x² ⊙ dx)"),                # a scalar c: no ⊙
+    ("sum(x**0.5)", "x", "x=3", "d sum(x^0.5) = sum(0.5 x^(-0.5) ⊙ dx)"),
 ])
 def test_differentials_as_the_seeds_write_them(expr, wrt, shape, differential):
     assert derive(expr, wrt, shape)[1].differential == differential
@@ -128,7 +132,11 @@ def test_random_expressions_round_trip(problem, order, layout):
     p, ex = derive(text, None, None, values, order, layout)
     assert ex.formula is not None
     ok = verify_closed_form(p, ex)
-    assert ok and ok[0], (text, ex.mc)
+    assert ok, (text, ex.mc)
+    if ok[0] is None:        # det(A)·inv(A)ᵀ at a singular A, as in det(outer(v, v)): said so, never shown wrong
+        assert "singular" in ok[1], (text, ex.mc, ok[1])
+        return
+    assert ok[0], (text, ex.mc)
 
 
 @pytest.mark.parametrize("expr,wrt,shapes", ROUND_TRIP + [("hstack(A, 2*A)", "A", "2x2"), ("X^0 + X", "X", "2x2"),

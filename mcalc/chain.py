@@ -89,22 +89,29 @@ def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str 
         return _reverse(nodes, rules, deps, wrt, seed)
 
 
-def _forward(nodes, rules, deps, v: Var, seed: LinOp | None = None) -> LinOp:
-    J: dict[int, LinOp] = {}
-    k = v.size if seed is None else seed.shape[1]
+def forward_accumulate(nodes: list[Node], deps: dict, v: Var, start, step):
+    """Forward accumulation in any algebra: J of v is start; J of each node that depends on v is
+    step(node, [J of each argument, None where it does not depend on v]).  J of the root, None if it does not
+    depend on v.  Used with linear maps here and with closed-form formulas by explain."""
+    J: dict = {}
     for node in nodes:
-        if v.name not in deps[id(node)]:
-            continue                                   # a symbolic zero: never built
-        if node is v:
-            J[id(node)] = Identity(v.size) if seed is None else seed
-            continue
+        if v.name in deps[id(node)]:                 # elsewhere a symbolic zero: never built
+            J[id(node)] = start if node is v else step(node, [J.get(id(a)) for a in node.args])
+    return J.get(id(nodes[-1]))
+
+
+def _forward(nodes, rules, deps, v: Var, seed: LinOp | None = None) -> LinOp:
+    k = v.size if seed is None else seed.shape[1]
+
+    def step(node, arg_maps):
         acc: LinOp = Zero(node.size, k)
-        for i, a in enumerate(node.args):
-            if id(a) in J:
-                acc = acc + rules(node, i) @ J[id(a)]
-        J[id(node)] = acc
-    root = nodes[-1]
-    return J.get(id(root), Zero(root.size, k))
+        for i, Ja in enumerate(arg_maps):
+            if Ja is not None:
+                acc = acc + rules(node, i) @ Ja
+        return acc
+
+    J = forward_accumulate(nodes, deps, v, Identity(v.size) if seed is None else seed, step)
+    return Zero(nodes[-1].size, k) if J is None else J
 
 
 def _reverse(nodes, rules, deps, wrt: list[Var], seed: LinOp | None = None) -> list[LinOp]:

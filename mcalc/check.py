@@ -13,7 +13,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from .chain import flatten_perm
 from .errors import UsageError
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
@@ -118,13 +117,7 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
 
 def _other_order(problem: Problem) -> np.ndarray:
     """The Jacobian in the other flatten order, same layout."""
-    J = problem.analytic(canonical=True)
-    other = "col" if problem.order == "row" else "row"
-    if other == "col":
-        offsets = np.cumsum([0] + [v.size for v in problem.wrt[:-1]])
-        perm_in = np.concatenate([flatten_perm(v.shape, "col") + o for v, o in zip(problem.wrt, offsets)])
-        J = J[np.ix_(flatten_perm(problem.root.shape, "col"), perm_in)]
-    return J.T if problem.layout == "denominator" else J
+    return problem.arrange(problem.analytic(canonical=True), "col" if problem.order == "row" else "row")
 
 
 def _factor_text(c: float) -> str:

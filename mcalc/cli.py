@@ -162,24 +162,15 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         _emit(fmt, out, quiet, no_color, precision, array=pr.value,
               pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_json(pr))
         raise typer.Exit(0 if pr.agree is not False else 1)
-    if symbolic:
-        from .symbolic import check_size
-
-        check_size(prob)
     if tensor and fmt not in ("json", "npy", "pretty"):
         raise UsageError("--tensor writes json, npy or pretty output")
-    if (det or symbolic) and fmt in ("csv", "plain", "npy"):
-        raise UsageError(f"--{'det' if det else 'symbolic'} shows in pretty, json, latex or markdown output, "
-                         f"not {fmt}")
+    _symbolic_shown(prob, fmt, symbolic, det)
     result = P.compute(prob, fd, tol, fd_columns)
-    sym = _symbolic(lambda: __import__("mcalc.symbolic", fromlist=["x"]).symbolic_jacobian(prob)[0], symbolic)
+    sym = _symbolic("symbolic_jacobian", prob, symbolic)
     dets = P.determinant(result, sym) if det else None
     T = P.tensor(result) if tensor else None
-    det_text = None if dets is None else (
-        f"{dets['determinant_symbolic']}   (= {dets['determinant']:.6g} at the values used)"
-        if "determinant_symbolic" in dets else f"{dets['determinant']:.6g}")
     _emit(fmt, out, quiet, no_color, precision, array=result.J if T is None else T,
-          pretty=lambda r, h: R().jac_view(result, r, h, sym, det_text) if T is None else R().tensor_view(T, r),
+          pretty=lambda r, h: R().jac_view(result, r, h, sym, dets) if T is None else R().tensor_view(T, r),
           json=lambda: O().jac_json(result, sym, dets, T),
           typeset=lambda f, r: O().jac_typeset(result, f, r, sym, dets))
     raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
@@ -202,11 +193,10 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     fmt, out = _check_output_options(fmt, out, precision)
     prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
     P.require_gradient(prob)
+    _symbolic_shown(prob, fmt, symbolic)
     result = P.compute(prob, fd, tol, fd_columns)
     g, F = P.gradient_of(result)
-    sym = _symbolic(lambda: __import__("mcalc.symbolic", fromlist=["x"]).symbolic_gradient(prob)[0], symbolic)
-    if symbolic and fmt in ("csv", "plain", "npy"):
-        raise UsageError(f"--symbolic shows in pretty, json, latex or markdown output, not {fmt}")
+    sym = _symbolic("symbolic_gradient", prob, symbolic)
     _emit(fmt, out, quiet, no_color, precision, array=g,
           pretty=lambda r, h: R().grad_view(result, g, r, h, sym), json=lambda: O().grad_json(result, g, F, sym),
           typeset=lambda f, r: O().grad_typeset(result, g, f, r, sym))
@@ -267,10 +257,8 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
     ex = derive(prob.nodes, prob.wrt, prob.order, prob.layout)
     verified = P.verify_closed_form(prob, ex)
     if symbolic:
-        from .symbolic import check_size, symbolic_jacobian
-
-        check_size(prob)
-        ex.symbolic = symbolic_jacobian(prob)[0]
+        _symbolic_shown(prob, fmt, symbolic)
+        ex.symbolic = _symbolic("symbolic_jacobian", prob, symbolic)
     if fmt == "plain" and ex.formula is None:
         raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
                                 hint="mcalc jac computes the Jacobian numerically")
@@ -279,11 +267,26 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
           typeset=lambda f, p: O().explain_typeset(prob, ex, f))
 
 
-def _symbolic(make, wanted: bool):
+def _symbolic_shown(prob, fmt: str, symbolic: bool, det: bool = False) -> None:
+    """--symbolic and --det refused, before anything is computed, where the format cannot show them or the
+    Jacobian is too big to spell out."""
+    if (det or symbolic) and fmt in ("csv", "plain", "npy"):
+        raise UsageError(f"--{'det' if det else 'symbolic'} shows in pretty, json, latex or markdown output, "
+                         f"not {fmt}")
+    if symbolic:
+        from .symbolic import check_size
+
+        check_size(prob)
+
+
+def _symbolic(function: str, prob, wanted: bool):
+    """The symbolic Jacobian or gradient (symbolic_jacobian, symbolic_gradient) when wanted; SymPy loads now."""
     if not wanted:
         return None
+    from . import symbolic as S
+
     try:
-        return make()
+        return getattr(S, function)(prob)[0]
     except ImportError:
         raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
 

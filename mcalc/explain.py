@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import formula as F
-from .chain import dependencies
+from .chain import dependencies, forward_accumulate
 from .expr import Const, Node, Var
 from .formula import Text, paren
 from .ops import size_of
@@ -459,21 +459,14 @@ def closed_form(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> t
     root = nodes[-1]
     blocks = []
     for v in wrt:
-        J: dict[int, F.Formula] = {}
-        for node in nodes:
-            if v.name not in deps[id(node)]:
-                continue
-            if node is v:
-                J[id(node)] = F.Eye(v.size)
-                continue
+        def step(node, arg_forms, n=v.size):
             combine = COMBINE.get(node.op.name)
             if combine is not None:
-                J[id(node)] = combine(node, [J.get(id(a)) for a in node.args], order, v.size)
-                continue
-            terms = [F.prod(local_closed_form(node, i, order), J[id(a)]) for i, a in enumerate(node.args)
-                     if id(a) in J]
-            J[id(node)] = F.add(*terms)
-        blocks.append(J.get(id(root), F.Zero(root.size, v.size)))
+                return combine(node, arg_forms, order, n)
+            return F.add(*(F.prod(local_closed_form(node, i, order), Ja) for i, Ja in enumerate(arg_forms)
+                           if Ja is not None))
+        J = forward_accumulate(nodes, deps, v, F.Eye(v.size), step)
+        blocks.append(F.Zero(root.size, v.size) if J is None else J)
     if layout == "denominator":
         blocks = [F.transpose(b) for b in blocks]
     return F.stack(blocks, vertical=layout == "denominator"), []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chain import flatten_perm
+from .chain import as_matrix_shape, flatten_perm
 
 
 # --- labels --------------------------------------------------------------------------------------------------
@@ -41,3 +41,21 @@ def jacobian_sides(p):
     out_part = [("f", p.out_shape)]
     in_parts = [(v.name, v.shape) for v in p.wrt]
     return (out_part, in_parts) if p.layout == "numerator" else (in_parts, out_part)
+
+
+# --- arrays in their own shape, as the 2-D grids the renderers show -------------------------------------------
+
+def shaped_labels(name: str, shape: tuple) -> tuple[list[str], list[str]]:
+    """Row and column labels for an array shown in its own shape."""
+    if len(shape) == 2:
+        return [f"{name}[{i},:]" for i in range(shape[0])], [f"[:,{j}]" for j in range(shape[1])]
+    if len(shape) == 1:
+        return [f"{name}[{i}]" for i in range(shape[0])], [""]
+    return [name], [""]
+
+
+def shaped(M, shape):
+    """An array as a 2-D grid (a vector as a column, a scalar 1×1): floats, or text for symbolic entries."""
+    if isinstance(M, np.ndarray) and M.dtype == object:
+        return [[str(e) for e in row] for row in M.reshape(as_matrix_shape(shape)).tolist()]
+    return np.asarray(M, dtype=float).reshape(as_matrix_shape(shape))

@@ -6,7 +6,8 @@ import io
 
 import numpy as np
 
-from .labels import axis_labels, jacobian_sides
+from .chain import as_matrix_shape
+from .labels import axis_labels, jacobian_sides, shaped, shaped_labels
 from .notation import ascii_name, latex
 
 FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
@@ -218,12 +219,10 @@ def _det_latex(text: str) -> str:
 
 
 def grad_typeset(result, gradient, fmt: str, precision: int, symbolic=None) -> str:
-    from .render import _as2, shaped, shaped_labels
-
     p = result.problem
     v = p.wrt[0]
     M = shaped(gradient, v.shape) if symbolic is None else \
-        np.asarray(symbolic, dtype=object).reshape(_as2(v.shape)).tolist()
+        np.asarray(symbolic, dtype=object).reshape(as_matrix_shape(v.shape)).tolist()
     if fmt == "latex":
         return _display(latex_matrix(M, precision=precision))
     rlab, clab = shaped_labels(v.name, v.shape)

@@ -122,24 +122,27 @@ class Problem:
             return assemble(maps, self.root, self.wrt)
         return assemble(maps, self.root, self.wrt, self.order, self.layout)
 
-    def _perms(self) -> tuple[np.ndarray, np.ndarray]:
-        """(perm_out, perm_in): the row-major index of each output and wrt entry in this problem's order."""
-        perm_out = flatten_perm(self.root.shape, self.order)
+    def perms(self, order: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(perm_out, perm_in): the row-major index of each output and wrt entry in this problem's order (or the
+        order given): the rows and columns of the row-major Jacobian, rearranged."""
+        order = order or self.order
+        perm_out = flatten_perm(self.root.shape, order)
         offsets = np.cumsum([0] + [v.size for v in self.wrt[:-1]])
-        perm_in = np.concatenate([flatten_perm(v.shape, self.order) + off for v, off in zip(self.wrt, offsets)])
+        perm_in = np.concatenate([flatten_perm(v.shape, order) + off for v, off in zip(self.wrt, offsets)])
         return perm_out, perm_in
 
-    def arrange(self, J_row: np.ndarray) -> np.ndarray:
-        """A dense row-major numerator-layout Jacobian in this problem's order and layout (the same mechanism
-        as the analytic one's, on dense blocks)."""
+    def arrange(self, J_row: np.ndarray, order: str | None = None) -> np.ndarray:
+        """A dense row-major numerator-layout Jacobian in this problem's order (or the order given) and layout
+        (the same mechanism as the analytic one's, on dense blocks)."""
         blocks = np.split(J_row, np.cumsum([v.size for v in self.wrt])[:-1], axis=1)
-        return assemble([Dense(b) for b in blocks], self.root, self.wrt, self.order, self.layout, allow_nan=True)
+        return assemble([Dense(b) for b in blocks], self.root, self.wrt, order or self.order, self.layout,
+                        allow_nan=True)
 
     def position(self, i: int, j: int) -> tuple[int, int]:
         """Where entry (i, j) of the row-major numerator-layout Jacobian is in this problem's arrangement."""
         i, j = int(i), int(j)
         if self.order == "col":
-            perm_out, perm_in = self._perms()
+            perm_out, perm_in = self.perms()
             i, j = int(np.argsort(perm_out)[i]), int(np.argsort(perm_in)[j])
         return (j, i) if self.layout == "denominator" else (i, j)
 

@@ -7,8 +7,8 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
-from .chain import flatten_perm
-from .labels import axis_labels, jacobian_sides
+from .chain import as_matrix_shape, flatten_perm
+from .labels import axis_labels, jacobian_sides, shaped, shaped_labels
 from .ops import fmt_shape
 
 STYLE = {"pos": "bold cyan", "neg": "bold magenta", "zero": "dim", "rule": "dim", "heavy": "bright_black",
@@ -313,30 +313,12 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
     if symbolic is not None:
         parts.append(Text(SYMBOLS_NOTE, style=STYLE["note"]))
     if det is not None:
-        parts.append(key_lines([("det J", det)]))
+        text = f"{det['determinant']:.6g}"
+        if "determinant_symbolic" in det:
+            text = f"{det['determinant_symbolic']}   (= {text} at the values used)"
+        parts.append(key_lines([("det J", text)]))
     parts.append(verdict(result))
     return Group(*parts)
-
-
-def shaped_labels(name: str, shape: tuple) -> tuple[list[str], list[str]]:
-    """Row and column labels for an array shown in its own shape."""
-    if len(shape) == 2:
-        return [f"{name}[{i},:]" for i in range(shape[0])], [f"[:,{j}]" for j in range(shape[1])]
-    if len(shape) == 1:
-        return [f"{name}[{i}]" for i in range(shape[0])], [""]
-    return [name], [""]
-
-
-def shaped(M, shape):
-    """An array in the 2-D form a BlockMatrix shows (vectors as a column)."""
-    if isinstance(M, np.ndarray) and M.dtype == object:
-        M = [[str(e) for e in row] for row in np.asarray(M, dtype=object).reshape(_as2(shape)).tolist()]
-        return M
-    return np.asarray(M, dtype=float).reshape(_as2(shape))
-
-
-def _as2(shape):
-    return shape if len(shape) == 2 else (shape[0], 1) if shape else (1, 1)
 
 
 def grad_view(result, gradient, precision: int = 4, height: int | None = None, symbolic=None) -> Group:
@@ -362,7 +344,7 @@ def _grad_position(p, i, j, shape):
     """Where entry (i, j) of the 1×n (or n×1) Jacobian sits in the gradient shown in the variable's shape."""
     k = j if p.layout == "numerator" else i
     flat = int(flatten_perm(shape, p.order)[k]) if shape else 0
-    r, c = _as2(shape)
+    r, c = as_matrix_shape(shape)
     return divmod(flat, c) if len(shape) == 2 else (flat, 0)
 
 
@@ -380,7 +362,7 @@ def check_view(r, precision: int = 4, height: int | None = None) -> Group:
             rows, cols = jacobian_sides(p)
             rlab, rg = axis_labels(rows, p.order)
             clab, cg = axis_labels(cols, p.order)
-            E, G, groups = _as2d(r.expected), _as2d(r.given), (rg, cg)
+            E, G, groups = shaped(r.expected, np.shape(r.expected)), shaped(r.given, np.shape(r.given)), (rg, cg)
         rows_max = max(8, _max_rows(height) // 2)
         parts += [SideBySide((Text(f"expected ({what})", style=STYLE["key"]),
                               BlockMatrix(E, rlab, clab, *groups, precision=precision, max_rows=rows_max)),
@@ -422,11 +404,6 @@ class SideBySide:
             yield grid
         else:
             yield from (self.left[0], self.left[1], Text(""), self.right[0], self.right[1])
-
-
-def _as2d(a):
-    a = np.asarray(a, dtype=float)
-    return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1) if a.ndim == 1 else a
 
 
 def explain_view(p, ex, check) -> Group:

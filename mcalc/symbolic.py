@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chain import flatten_perm
 from .errors import TooLargeError, UsageError
 from .expr import Const, Var
 
@@ -203,9 +202,7 @@ def symbolic_jacobian(problem):
     _affordable(outputs, len(ins))
     J = sympy.Matrix(outputs).jacobian(sympy.Matrix(ins))
     if problem.order == "col":
-        rows = flatten_perm(problem.root.shape, "col")
-        offsets = np.cumsum([0] + [v.size for v in problem.wrt[:-1]])
-        cols = np.concatenate([flatten_perm(v.shape, "col") + o for v, o in zip(problem.wrt, offsets)])
+        rows, cols = problem.perms()
         J = J.extract(list(map(int, rows)), list(map(int, cols)))
     if problem.layout == "denominator":
         J = J.T

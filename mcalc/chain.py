@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DomainError
+from .errors import DomainError, TooLargeError
 from .expr import Node, Var
-from .linops import Identity, LinOp, Zero, check_dense
+from .linops import Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
 
 
 def choose_mode(root: Node, wrt: list[Var]) -> str:
@@ -147,9 +147,10 @@ def flatten_perm(shape: tuple, order: str) -> np.ndarray:
 def check_jacobian_size(m: int, n: int, copies: int = 1) -> None:
     """Refuse a Jacobian that does not fit in memory (copies > 1: with the arrays its finite-difference check
     needs), before anything is computed."""
+    sparse_or_product = ("write it sparse with --format npz --out J.npz, or compute a product with a vector "
+                         "(--vjp or --jvp), which never forms it")
     check_dense(m, n, "the Jacobian", copies=copies, why="checking it by finite differences",
-                hint="skip the finite-difference check with --fd none, or use smaller shapes" if copies > 1 else
-                "use smaller shapes (a gradient or a product with a vector needs far less memory)")
+                hint=f"skip the check with --fd none, {sparse_or_product}" if copies > 1 else sparse_or_product)
 
 
 def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
@@ -174,4 +175,26 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
         i, j = np.argwhere(~np.isfinite(J))[0]
         raise DomainError(f"the Jacobian overflows: entry ({i}, {j}) is {J[i, j]} (beyond floating point)",
                           hint="the derivative is too large to represent at these values; choose other values")
+    return J
+
+
+def assemble_sparse(maps: list[LinOp], root: Node, wrt: list[Var]):
+    """The row-major numerator-layout Jacobian as a scipy.sparse CSR array, built from the maps' structure (a
+    Kronecker product with an identity stays block diagonal); refused before building when even its stored
+    entries do not fit in memory."""
+    from scipy import sparse
+
+    nnz = sum(L.nnz() for L in maps)
+    m, n = root.size, sum(v.size for v in wrt)
+    if nnz * 24 > memory_budget():
+        raise TooLargeError(f"the sparse Jacobian ({m}×{n}) would store up to {nnz:,} entries "
+                            f"({human_bytes(nnz * 24)}), more than the {human_bytes(memory_budget())} mcalc allows "
+                            "itself", hint="a product with a vector (--vjp, --jvp) needs far less memory")
+    with np.errstate(all="ignore"):
+        J = sparse.hstack([L.to_sparse() for L in maps], format="csr") if len(maps) > 1 else maps[0].to_sparse()
+    J = sparse.csr_array(J)
+    if not np.all(np.isfinite(J.data)):
+        raise DomainError("the Jacobian overflows (entries beyond floating point)",
+                          hint="the derivative is too large to represent at these values; choose other values")
+    J.eliminate_zeros()
     return J

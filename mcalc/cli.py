@@ -106,7 +106,9 @@ def _format_option(formats: str):
     return Annotated[str, typer.Option("--format", "-f", help=formats)]
 
 
-Format = _format_option("pretty, json, csv, plain, npy (needs --out), latex or markdown.")
+Format = _format_option("pretty, json, csv, plain, npy (needs --out), npz (sparse, scipy.sparse's format; needs "
+                        "--out), latex or markdown.")
+GradFormat = _format_option("pretty, json, csv, plain, npy (needs --out), latex or markdown.")
 CheckFormat = _format_option("pretty or json.")
 ExplainFormat = _format_option("pretty, json, plain (the closed form alone, in mcalc's syntax), latex or markdown.")
 Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout.",
@@ -147,28 +149,30 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
                                                    show_default=False)] = None,
         jvp: Annotated[Optional[str], typer.Option(help="A tangent u shaped like the wrt variable: print J u, "
                                                    "shaped like the output, without forming J.",
-                                                   show_default=False)] = None):
+                                                   show_default=False)] = None,
+        spy: Annotated[bool, typer.Option("--spy", help="A picture of the sparsity and block structure, for "
+                                          "Jacobians too large to print entry by entry.")] = False):
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
     from . import problem as P
 
     fmt, out = _check_output_options(fmt, out, precision)
+    _jac_options(fmt, vjp is not None, jvp is not None, tensor, det, symbolic, spy)
     prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
     if vjp is not None or jvp is not None:
-        if (vjp is not None) + (jvp is not None) + tensor + det + symbolic > 1:
-            raise UsageError("--vjp and --jvp go alone (without each other, --tensor, --det or --symbolic)")
         pr = P.product(prob, "vjp" if vjp is not None else "jvp", vjp if vjp is not None else jvp, fd, tol)
         _emit(fmt, out, quiet, no_color, precision, array=pr.value,
               pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_json(pr))
         raise typer.Exit(0 if pr.agree is not False else 1)
-    if tensor and fmt not in ("json", "npy", "pretty"):
-        raise UsageError("--tensor writes json, npy or pretty output")
     _symbolic_shown(prob, fmt, symbolic, det)
-    result = P.compute(prob, fd, tol, fd_columns)
+    result = P.compute(prob, fd, tol, fd_columns, sparse=fmt == "npz" or spy and _have_scipy())
     sym = _symbolic("symbolic_jacobian", prob, symbolic)
     dets = P.determinant(result, sym) if det else None
     T = P.tensor(result) if tensor else None
+    if spy:
+        _emit(fmt, out, quiet, no_color, precision, pretty=lambda r, h: R().spy_view(result, h))
+        raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
     _emit(fmt, out, quiet, no_color, precision, array=result.J if T is None else T,
           pretty=lambda r, h: R().jac_view(result, r, h, sym, dets) if T is None else R().tensor_view(T, r),
           json=lambda: O().jac_json(result, sym, dets, T),
@@ -183,14 +187,15 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     'mcalc grad "logdet(X)" --wrt X --shape 3x3 --format json'))
 def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
-         fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
+         fmt: GradFormat = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
          no_color: NoColor = False, symbolic: Symbolic = False):
     """The gradient of a scalar EXPR, shaped like the variable, checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input (a non-scalar EXPR: use jac)."""
     from . import problem as P
 
-    fmt, out = _check_output_options(fmt, out, precision)
+    fmt, out = _check_output_options(fmt, out, precision,
+                                     allowed=("pretty", "json", "csv", "plain", "npy", "latex", "markdown"))
     prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
     P.require_gradient(prob)
     _symbolic_shown(prob, fmt, symbolic)
@@ -267,6 +272,27 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
           typeset=lambda f, p: O().explain_typeset(prob, ex, f))
 
 
+def _jac_options(fmt: str, vjp: bool, jvp: bool, tensor: bool, det: bool, symbolic: bool, spy: bool) -> None:
+    """jac's options that exclude each other, refused before anything is computed."""
+    if (vjp or jvp) and vjp + jvp + tensor + det + symbolic + spy > 1:
+        raise UsageError("--vjp and --jvp go alone (without each other, --tensor, --det, --symbolic or --spy)")
+    if (vjp or jvp) and fmt == "npz":
+        raise UsageError("--format npz writes a sparse Jacobian; a product with a vector is written with npy")
+    if tensor and fmt not in ("json", "npy", "pretty"):
+        raise UsageError("--tensor writes json, npy or pretty output")
+    if spy and (fmt != "pretty" or tensor or det or symbolic):
+        raise UsageError("--spy draws the sparsity pattern on the terminal: pretty output, without --tensor, "
+                         "--det or --symbolic")
+    if fmt == "npz" and (tensor or det or symbolic):
+        raise UsageError("--format npz writes the numeric Jacobian alone (without --tensor, --det or --symbolic)")
+
+
+def _have_scipy() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("scipy") is not None
+
+
 def _symbolic_shown(prob, fmt: str, symbolic: bool, det: bool = False) -> None:
     """--symbolic and --det refused, before anything is computed, where the format cannot show them or the
     Jacobian is too big to spell out."""
@@ -334,8 +360,10 @@ def _check_output_options(fmt: str, out: str | None, precision: int | None,
     out = None if out == "-" else out
     if fmt not in (allowed or FORMATS):
         raise UsageError(f"unknown format '{fmt}' for this command", hint="choose " + ", ".join(allowed or FORMATS))
-    if fmt == "npy" and not out:
-        raise UsageError("--format npy writes a binary file and needs --out FILE")
+    if fmt in ("npy", "npz") and not out:
+        raise UsageError(f"--format {fmt} writes a binary file and needs --out FILE")
+    if fmt == "npz" and not _have_scipy():
+        raise UsageError("--format npz needs SciPy", hint="pip install scipy")
     if precision is not None and not 1 <= precision <= 17:
         raise UsageError(f"--precision must be between 1 and 17, got {precision}")
     return fmt, out
@@ -363,6 +391,10 @@ def _emit(fmt, out, quiet, no_color, precision, array=None, pretty=None, json=No
             raise UsageError(f"--format {fmt} writes matrices; use json or npy for an array of {np_ndim(array)} "
                              "dimensions")
         _write(matrix_text(array, "," if fmt == "csv" else " ", precision), out)
+    elif fmt == "npz":
+        from .output import npz_bytes
+
+        _write(npz_bytes(array), out)
     else:
         from .output import npy_bytes
 

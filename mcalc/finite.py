@@ -26,6 +26,7 @@ import numpy as np
 from .errors import DomainError, UsageError
 from .expr import Node, Var, evaluate
 from .chain import dependencies
+from .linops import check_dense
 
 METHODS = ("central", "forward", "complex", "richardson")
 DEFAULT_TOL = {"central": 1e-6, "forward": 1e-4, "richardson": 1e-8, "complex": 1e-10}
@@ -38,10 +39,21 @@ WORK_BUDGET = 2e9          # floating-point operations a default check may spend
 
 @dataclass
 class FiniteResult:
-    J: np.ndarray             # (m, n) row-major, numerator layout, wrt blocks side by side; nan where not computed
+    values: np.ndarray        # (m, k): the columns computed, row-major, numerator layout
+    cols: np.ndarray          # (k,) their indices among the n columns (wrt blocks side by side), increasing
+    n: int                    # the number of columns of the whole Jacobian
     kinks: dict = field(default_factory=dict)   # {(i, j): (right slope, left slope)} where they disagree
     evaluations: int = 0      # function evaluations, counting each batch entry
     noise: float = 0.0        # bound on the rounding error of an entry: c·eps·max|f| / min h
+
+    @property
+    def J(self) -> np.ndarray:
+        """The whole (m, n) Jacobian, nan in the columns not computed."""
+        if self.cols.size == self.n:
+            return self.values
+        out = np.full((self.values.shape[0], self.n), np.nan)
+        out[:, self.cols] = self.values
+        return out
 
 
 _ROUNDING = {"forward": 2.0, "central": 1.0, "richardson": 3.0, "complex": 0.0}   # c above, per method
@@ -85,7 +97,7 @@ def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDG
 def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = "central",
                     columns: np.ndarray | None = None) -> FiniteResult:
     """The finite-difference Jacobian of the root (nodes[-1]) with respect to wrt, in the columns given (all by
-    default; the others are nan)."""
+    default): only those are computed and stored."""
     if method not in METHODS:
         raise UsageError(f"unknown finite-difference method '{method}'", hint="choose " + ", ".join(METHODS))
     root = nodes[-1]
@@ -97,12 +109,15 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
                                  "is not", hint="use --fd central or --fd richardson")
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
-    result = FiniteResult(np.full((root.size, n), np.nan))
+    cols = np.arange(n) if columns is None else np.unique(np.asarray(columns, dtype=np.intp))
+    check_dense(root.size, cols.size, "the finite-difference Jacobian",
+                hint="check fewer columns with --fd-columns, or skip the check with --fd none")
+    result = FiniteResult(np.full((root.size, cols.size), np.nan), cols, n)
+    columns = cols
     f_max, h_min = float(np.abs(f0).max(initial=0.0)), np.inf
     offset = 0
     for v in wrt:
-        mine = np.arange(v.size) if columns is None else columns[(columns >= offset) &
-                                                                 (columns < offset + v.size)] - offset
+        mine = columns[(columns >= offset) & (columns < offset + v.size)] - offset
         sub = [node for node in nodes if v.name in deps[id(node)]]
         per_entry = 16 * 4 * sum(node.size for node in sub) + 16 * v.size
         chunk = int(max(1, min(v.size, CHUNK_BYTES // per_entry)))
@@ -139,19 +154,20 @@ def _columns(nodes, env, v: Var, x, h, js, f0, method, result: FiniteResult, off
 
     hj = h[js]
     cols = offset + js
+    at = np.searchsorted(result.cols, cols)           # where these columns are kept
     if method == "complex":
-        result.J[:, cols] = f(1j * hj, js, complex).imag / hj
+        result.values[:, at] = f(1j * hj, js, complex).imag / hj
         return
     if method == "forward":
-        result.J[:, cols] = (f(hj, js) - f0[:, None]) / hj
+        result.values[:, at] = (f(hj, js) - f0[:, None]) / hj
         return
     plus, minus = f(hj, js), f(-hj, js)
     central = (plus - minus) / (2 * hj)
     if method == "richardson":
         half = (f(hj / 2, js) - f(-hj / 2, js)) / hj
-        result.J[:, cols] = (4 * half - central) / 3
+        result.values[:, at] = (4 * half - central) / 3
     else:
-        result.J[:, cols] = central
+        result.values[:, at] = central
     _kinks(f, f0, js, hj, plus, minus, central, result, cols)
 
 

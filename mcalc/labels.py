@@ -35,6 +35,27 @@ def axis_labels(parts, order: str) -> tuple[list[str], list[tuple]]:
     return labels, groups
 
 
+def axis_blocks(parts, order: str) -> tuple[np.ndarray, np.ndarray]:
+    """(part, block) of each entry along one side of the Jacobian, as two integer arrays (axis_labels' groups
+    without building a label per entry)."""
+    part = np.concatenate([np.full(int(np.prod(shape, dtype=np.int64)), k) for k, (_, shape) in enumerate(parts)])
+    block = np.concatenate([entry_groups(shape, order) for _, shape in parts])
+    return part, block
+
+
+def label_at(parts, order: str, k: int) -> str:
+    """The label of entry k along one side of the Jacobian (one of axis_labels' labels, computed alone)."""
+    for name, shape in parts:
+        size = int(np.prod(shape, dtype=np.int64))
+        if k < size:
+            if not shape:
+                return name
+            flat = int(flatten_perm(shape, order)[k]) if len(shape) > 1 else k
+            return name + "[" + ",".join(str(int(i)) for i in np.unravel_index(flat, shape)) + "]"
+        k -= size
+    raise IndexError(k)
+
+
 def jacobian_sides(p):
     """(row parts, column parts) of a problem's Jacobian as [(name, shape)]: numerator rows are the output
     entries."""

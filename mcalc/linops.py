@@ -76,6 +76,13 @@ def zeros(m: int, n: int, dtype=float) -> np.ndarray:
     return np.zeros((m, n), dtype=dtype)
 
 
+def _coo(data, rows, cols, shape):
+    """A scipy.sparse CSR array from its entries (scipy is imported only by sparse output)."""
+    from scipy import sparse
+
+    return sparse.csr_array((np.asarray(data, dtype=float), (np.asarray(rows), np.asarray(cols))), shape=shape)
+
+
 class LinOp:
     """A linear map of shape (m, n); subclasses keep a structure and know how to apply it."""
 
@@ -91,6 +98,14 @@ class LinOp:
         raise NotImplementedError
 
     def to_dense(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_sparse(self):
+        """The map as a scipy.sparse array, built from the structure (never through the dense matrix)."""
+        raise NotImplementedError
+
+    def nnz(self) -> int:
+        """An upper bound on the number of stored entries of to_sparse(), known before building it."""
         raise NotImplementedError
 
     def scaled(self, c) -> LinOp:
@@ -145,6 +160,12 @@ class Zero(LinOp):
     def to_dense(self):
         return zeros(*self.shape)
 
+    def to_sparse(self):
+        return _coo([], [], [], self.shape)
+
+    def nnz(self):
+        return 0
+
     def scaled(self, c):
         return self
 
@@ -182,6 +203,13 @@ class Diag(LinOp):
         out = zeros(*self.shape)
         out.flat[:: self.shape[0] + 1] = self.d
         return out
+
+    def to_sparse(self):
+        i = np.arange(self.shape[0])
+        return _coo(np.broadcast_to(self.d, i.shape), i, i, self.shape)
+
+    def nnz(self):
+        return self.shape[0]
 
     def scaled(self, c):
         return Diag(self.d * c, self.shape[0])
@@ -266,6 +294,13 @@ class Gather(LinOp):
         out[rows, self.idx[keep]] = 1.0 if self.w is None else self.w[keep]
         return out
 
+    def to_sparse(self):
+        rows = np.nonzero(self.idx >= 0)[0]
+        return _coo(np.ones(rows.size) if self.w is None else self.w[rows], rows, self.idx[rows], self.shape)
+
+    def nnz(self):
+        return int(np.count_nonzero(self.idx >= 0))
+
     def scaled(self, c):
         return Gather(self.idx, self.shape[1], c if self.w is None else self.w * c)
 
@@ -342,6 +377,31 @@ class Kron(LinOp):
             np.multiply(self.A.to_dense()[:, None, :, None], self.B.to_dense()[None, :, None, :], out=blocks)
         return out
 
+    def to_sparse(self):
+        """CSR, written directly for the two shapes matrix calculus is full of: d·I ⊗ B or diag(d) ⊗ B (block
+        diagonal) and A ⊗ diag(e) (every block diagonal); scipy.sparse.kron otherwise."""
+        from scipy import sparse
+
+        (p, q), (r, s) = self.A.shape, self.B.shape
+        if isinstance(self.A, Diag):
+            S = sparse.csr_array(self.B.to_sparse())
+            d = np.broadcast_to(np.asarray(self.A.d, dtype=float), (p,))
+            data = (d[:, None] * S.data[None, :]).ravel()
+            indices = (S.indices[None, :] + (np.arange(p, dtype=np.int64) * s)[:, None]).ravel()
+            starts = (S.indptr[None, :-1] + (np.arange(p, dtype=np.int64) * S.nnz)[:, None]).ravel()
+            indptr = np.append(starts, p * S.nnz)
+            return sparse.csr_array((data, indices, indptr), shape=self.shape)
+        if isinstance(self.B, Diag) and isinstance(self.A, Dense):
+            e = np.broadcast_to(np.asarray(self.B.d, dtype=float), (r,))
+            data = (self.A.a[:, None, :] * e[None, :, None]).ravel()
+            cols = np.arange(q, dtype=np.int64)[None, None, :] * s + np.arange(r, dtype=np.int64)[None, :, None]
+            indices = np.broadcast_to(cols, (p, r, q)).ravel()
+            return sparse.csr_array((data, indices, np.arange(p * r + 1, dtype=np.int64) * q), shape=self.shape)
+        return sparse.csr_array(sparse.kron(self.A.to_sparse(), self.B.to_sparse(), format="csr"))
+
+    def nnz(self):
+        return self.A.nnz() * self.B.nnz()
+
     def scaled(self, c):
         return Kron(self.A.scaled(c), self.B)
 
@@ -387,6 +447,14 @@ class Dense(LinOp):
     def to_dense(self):
         return self.a
 
+    def to_sparse(self):
+        from scipy import sparse
+
+        return sparse.csr_array(self.a)
+
+    def nnz(self):
+        return self.a.size
+
     def scaled(self, c):
         return Dense(self.a * c)
 
@@ -419,6 +487,12 @@ class Transposed(LinOp):
 
     def to_dense(self):
         return np.ascontiguousarray(self.L.to_dense().T)
+
+    def to_sparse(self):
+        return self.L.to_sparse().T.tocsr()
+
+    def nnz(self):
+        return self.L.nnz()
 
     def scaled(self, c):
         return Transposed(self.L.scaled(c))
@@ -458,6 +532,15 @@ class Sum(LinOp):
         for t in self.terms[1:]:
             out += t.to_dense()
         return out
+
+    def to_sparse(self):
+        out = self.terms[0].to_sparse()
+        for t in self.terms[1:]:
+            out = out + t.to_sparse()
+        return out.tocsr()
+
+    def nnz(self):
+        return sum(t.nnz() for t in self.terms)
 
     def scaled(self, c):
         return Sum(t.scaled(c) for t in self.terms)

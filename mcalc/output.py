@@ -10,7 +10,7 @@ from .chain import as_matrix_shape
 from .labels import axis_labels, jacobian_sides, shaped, shaped_labels
 from .notation import ascii_name, latex
 
-FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
+FORMATS = ("pretty", "json", "csv", "plain", "npy", "npz", "latex", "markdown")
 
 
 def _number(v: float, precision: int | None) -> str:
@@ -28,6 +28,16 @@ def matrix_text(M: np.ndarray, sep: str, precision: int | None) -> str:
 def npy_bytes(M: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, M)
+    return buf.getvalue()
+
+
+def npz_bytes(J) -> bytes:
+    """A Jacobian in scipy.sparse's .npz format (scipy.sparse.load_npz reads it), from a sparse or dense one;
+    uncompressed, like .npy: compressing a large Jacobian takes several times longer than computing it."""
+    from scipy import sparse
+
+    buf = io.BytesIO()
+    sparse.save_npz(buf, J if sparse.issparse(J) else sparse.csr_array(np.asarray(J)), compressed=False)
     return buf.getvalue()
 
 

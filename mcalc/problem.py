@@ -10,11 +10,12 @@ import numpy as np
 
 from . import values as V
 from .errors import DomainError, McalcError, UsageError
-from .linops import Dense
+from .linops import Dense, memory_budget
 from .ops import fmt_shape
 from .expr import Node, Var, build, evaluate, topo_order
 from .finite import DEFAULT_TOL, METHODS, directional, finite_jacobian, sample_columns
-from .chain import LocalRules, assemble, check_jacobian_size, choose_mode, dependencies, flatten_perm, linear_maps
+from .chain import (LocalRules, assemble, assemble_sparse, check_jacobian_size, choose_mode, dependencies,
+                    flatten_perm, linear_maps)
 from .parse import Parsed, parse
 
 ORDERS = {"row": "row", "c": "row", "col": "col", "column": "col", "f": "col"}
@@ -122,6 +123,28 @@ class Problem:
             return assemble(maps, self.root, self.wrt)
         return assemble(maps, self.root, self.wrt, self.order, self.layout)
 
+    def analytic_sparse(self, canonical: bool = False):
+        """The Jacobian as a scipy.sparse CSR array, built from the structure of the maps, never dense."""
+        self.evaluate()
+        with located(self.expression):
+            maps = linear_maps(self.nodes, self.rules, self.wrt)
+        J = assemble_sparse(maps, self.root, self.wrt)
+        return J if canonical else self.arrange_sparse(J)
+
+    def arrange_sparse(self, J_row):
+        """A sparse row-major numerator-layout Jacobian in this problem's order and layout (CSR; CSC in the
+        denominator layout, which is the transpose of a CSR array and costs nothing to make)."""
+        from scipy import sparse
+
+        if self.order == "col":
+            perm_out, perm_in = self.perms()
+            rows = sparse.csr_array(J_row[perm_out])
+            column = np.empty_like(perm_in)                   # row-major wrt index → its column-major column
+            column[perm_in] = np.arange(perm_in.size)
+            J_row = sparse.csr_array((rows.data, column[rows.indices], rows.indptr), shape=J_row.shape)
+            J_row.sort_indices()
+        return J_row.T if self.layout == "denominator" else sparse.csr_array(J_row)   # (the transpose: CSC)
+
     def perms(self, order: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(perm_out, perm_in): the row-major index of each output and wrt entry in this problem's order (or the
         order given): the rows and columns of the row-major Jacobian, rearranged."""
@@ -160,8 +183,9 @@ def located(source: str):
 
 def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", layout: str = "numerator",
             seed: int = 0, evaluate: bool = True) -> Problem:
-    """Parse and type an expression, check that its Jacobian fits in memory, and (unless evaluate is False, for a
-    caller that has more checks to make first) choose default values for variables without one and evaluate it.
+    """Parse and type an expression and (unless evaluate is False, for a caller that has more checks to make
+    first) choose default values for variables without one and evaluate it.  Whether the Jacobian fits in memory
+    is checked where it is formed: a product with a vector, or a sparse Jacobian, may not need it to.
 
     shapes: a dict name → shape (tuple, int or '2x3'), or --shape items ('2x2', 'A=2x3', ...), where a bare shape is
     the default for every variable without its own.  values: a dict name → array-like or value text."""
@@ -184,7 +208,6 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     by_name = {n.name: n for n in nodes if isinstance(n, Var)}
     variables = {name: by_name[name] for name in names}
     wrt_vars = [variables[n] for n in wrt_names]
-    check_jacobian_size(root.size, sum(v.size for v in wrt_vars))
     problem = Problem(parsed, root, nodes, variables, vals, wrt_vars, order, layout, seed)
     return problem.evaluate() if evaluate else problem
 
@@ -284,6 +307,9 @@ def _check_defaults(nodes, vals) -> None:
 
 # --- the result of a jac computation --------------------------------------------------------------------------
 
+SPARSE_CHECK_BYTES = 256 << 20    # finite differences of a sparse Jacobian: a sample of columns within this
+
+
 @dataclass
 class Comparison:
     """The analytic Jacobian against finite differences, entry by entry where both exist.  Positions are in the
@@ -351,47 +377,59 @@ def _method(fd: str | None, tol: float | None, default: str) -> str:
 
 
 def compute(problem: Problem, fd: str | None = None, tol: float | None = None, columns="auto",
-            limit: int = 10) -> Result:
+            limit: int = 10, sparse: bool = False) -> Result:
     """The analytic Jacobian and its finite-difference cross-check.
 
     fd: a method, 'none', or None for central differences with a second opinion: columns where they disagree
     are re-checked with the complex step (or Richardson), and judged again.  columns: 'auto' (every column when
-    that costs under about a second, else a sample), 'all', or a number of columns to sample."""
+    that costs under about a second, else a sample), 'all', or a number of columns to sample.  sparse: the
+    Jacobian as a scipy.sparse array built from its structure, never dense (the check then samples columns
+    within SPARSE_CHECK_BYTES, and Result.F is None)."""
     method = _method(fd, tol, "central")
     m, n = problem.root.size, sum(v.size for v in problem.wrt)
     if method == "none":
-        return Result(problem, problem.analytic(), None, None, problem.mode)
-    check_jacobian_size(m, n, copies=3)
+        return Result(problem, problem.analytic_sparse() if sparse else problem.analytic(), None, None,
+                      problem.mode)
+    if not sparse:
+        check_jacobian_size(m, n, copies=3)
     problem.evaluate()
-    cols = _columns_to_check(problem, method, columns)
-    J = problem.analytic(canonical=True)
+    J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
+    room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare
+    cols = _columns_to_check(problem, method, columns, room // (16 * m) if sparse else None)
     with located(problem.expression):
         fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
+    Jc = J[:, fr.cols]
+    Jc = Jc.toarray() if sparse else Jc
     tol = DEFAULT_TOL[method] if tol is None else float(tol)
-    F, noise = fr.J, fr.noise
-    max_abs, max_rel, scale, bad = compare(J, F, tol, noise)
+    F, noise = fr.values, fr.noise
+    max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
     second, rechecked = None, 0
     if fd is None and bad.any():
         redo = np.nonzero(bad.any(axis=0))[0]
         second = _second_method(problem)
         with located(problem.expression):
-            again = finite_jacobian(problem.nodes, problem.values, problem.wrt, second, redo)
-        F[:, redo] = again.J[:, redo]
+            again = finite_jacobian(problem.nodes, problem.values, problem.wrt, second, fr.cols[redo])
+        F[:, redo] = again.values
         rechecked, noise = len(redo), max(noise if len(redo) < F.shape[1] else 0.0, again.noise)
-        max_abs, max_rel, scale, bad = compare(J, F, tol, noise)
-    worst = np.argsort(-np.where(bad, np.abs(J - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
-    positions = [problem.position(*np.unravel_index(k, J.shape)) for k in worst]
+        max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
+    worst = np.argsort(-np.where(bad, np.abs(Jc - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
+    positions = [problem.position(i, fr.cols[j]) for i, j in (np.unravel_index(k, Jc.shape) for k in worst)]
     kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(fr.kinks.items())[:limit]]
-    checked = n if cols is None else len(cols)
-    cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, checked, n,
+    cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, fr.cols.size, n,
                      second, rechecked, noise)
-    return Result(problem, problem.arrange(J), problem.arrange(F), cmp, problem.mode)
+    if sparse:
+        return Result(problem, problem.arrange_sparse(J), None, cmp, problem.mode)
+    return Result(problem, problem.arrange(J), problem.arrange(fr.J), cmp, problem.mode)
 
 
-def _columns_to_check(problem: Problem, method: str, columns):
+def _columns_to_check(problem: Problem, method: str, columns, most: int | None = None):
+    """The wrt columns to check (None: all of them), at most `most` of them when given."""
     n = sum(v.size for v in problem.wrt)
     if columns in ("auto", None):
-        return sample_columns(problem.nodes, problem.wrt, method)
+        cols = sample_columns(problem.nodes, problem.wrt, method)
+        if most is not None and (n if cols is None else len(cols)) > most:
+            cols = _sample(n if cols is None else cols, max(16, most))
+        return cols
     if columns == "all":
         return None
     try:
@@ -400,9 +438,12 @@ def _columns_to_check(problem: Problem, method: str, columns):
         raise UsageError(f"--fd-columns must be auto, all or a number, got '{columns}'") from None
     if k < 1:
         raise UsageError(f"--fd-columns must be at least 1, got {k}")
-    if k >= n:
-        return None
-    return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
+    return None if k >= n else _sample(n, k)
+
+
+def _sample(population, k: int) -> np.ndarray:
+    """k of the columns (a number of them, or an array of indices), at random but reproducibly, in order."""
+    return np.sort(np.random.default_rng(0).choice(population, size=k, replace=False))
 
 
 # --- gradients and products with a vector ------------------------------------------------------------------------

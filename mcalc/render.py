@@ -8,7 +8,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 from .chain import as_matrix_shape, flatten_perm
-from .labels import axis_labels, jacobian_sides, shaped, shaped_labels
+from .labels import axis_blocks, axis_labels, jacobian_sides, label_at, shaped, shaped_labels
 from .ops import fmt_shape
 
 STYLE = {"pos": "bold cyan", "neg": "bold magenta", "zero": "dim", "rule": "dim", "heavy": "bright_black",
@@ -65,7 +65,7 @@ class BlockMatrix:
     saying so) when it does not fit."""
 
     def __init__(self, M, row_labels, col_labels, row_groups=None, col_groups=None, precision: int = 4,
-                 highlight=(), max_rows: int = 40):
+                 highlight=(), max_rows: int = 40, more: str = "--format csv, json or npy has every entry"):
         """M: numbers (formatted together, aligned) or a 2-D list of texts (symbolic entries)."""
         if isinstance(M, np.ndarray) and M.dtype != object:
             M = np.asarray(M, dtype=float)
@@ -78,7 +78,7 @@ class BlockMatrix:
         self.row_labels, self.col_labels = row_labels, col_labels
         self.row_groups = row_groups or [(0, 0)] * len(row_labels)
         self.col_groups = col_groups or [(0, 0)] * len(col_labels)
-        self.max_rows = max_rows
+        self.max_rows, self.more = max_rows, more
 
     @staticmethod
     def _pick(n: int, keep: int) -> list[int | None]:
@@ -150,8 +150,7 @@ class BlockMatrix:
         yield from lines
         shown_r, shown_c = sum(i is not None for i in rows), sum(j is not None for j in cols)
         if shown_r < m or shown_c < n:
-            yield Text(f"showing {shown_r} of {m} rows, {shown_c} of {n} columns "
-                       "(--format csv, json or npy has every entry)", style=STYLE["note"])
+            yield Text(f"showing {shown_r} of {m} rows, {shown_c} of {n} columns ({self.more})", style=STYLE["note"])
 
     def _walk(self, cols, col_w):
         """(kind, j, width) for each printed column, with the rules between blocks."""
@@ -198,6 +197,107 @@ class BlockMatrix:
                 t.append(" ")
                 t.append(styled(self.cell(i, j).rjust(w), (i, j) in self.highlight))
         return t
+
+
+# --- the sparsity picture --------------------------------------------------------------------------------------
+
+_SHADES = ((1.0, "█"), (0.5, "▓"), (0.25, "▒"), (0.0, "░"))
+
+
+def _cells(part: np.ndarray, block: np.ndarray, budget: int) -> tuple[np.ndarray, list]:
+    """Split one side of the Jacobian into at most about `budget` cells: (cell of each entry, key of each cell,
+    (part, block, first entry)).  Cells never straddle two variables, nor two blocks where few enough blocks
+    (budget/3) are drawn with rules between them; where there are more, each cell holds whole blocks when it
+    can, so that a block-diagonal pattern stays sharp.  Rules between blocks count against the budget."""
+    key = part * (int(block.max(initial=0)) + 1) + block
+    starts = np.concatenate([[0], np.nonzero(np.diff(key))[0] + 1, [key.size]])
+    if len(starts) - 1 <= budget // 3:                       # rules between the blocks take room too
+        budget -= len(starts) - 2
+    else:                                                    # too many blocks for rules: whole blocks per cell
+        per = -(-(len(starts) - 1) // max(1, budget))
+        parts_start = set(np.concatenate([[0], np.nonzero(np.diff(part))[0] + 1]).tolist())
+        kept = [a for k, a in enumerate(starts[:-1]) if k % per == 0 or a in parts_start]
+        starts = np.array(kept + [key.size])
+        block = np.zeros_like(block)
+    total, cell_of, keys, first = key.size, np.empty(key.size, dtype=np.intp), [], 0
+    for a, b in zip(starts[:-1], starts[1:]):
+        c = int(min(b - a, max(1, round(budget * (b - a) / total))))
+        edges = np.linspace(a, b, c + 1).round().astype(np.intp)
+        cell_of[a:b] = first + np.searchsorted(edges, np.arange(a, b), side="right") - 1
+        keys += [(int(part[a]), int(block[a]), int(e)) for e in edges[:-1]]
+        first += c
+    return cell_of, keys
+
+
+class Spy:
+    """The sparsity pattern of a (possibly huge, possibly scipy.sparse) Jacobian: one character per cell of
+    entries, shaded by the share of nonzero entries in it, with rules between blocks and parts, and the label of
+    the first entry of each row of cells."""
+
+    def __init__(self, J, rows, cols, order: str, max_rows: int = 32):
+        self.J, self.rows, self.cols, self.order, self.max_rows = J, rows, cols, order, max_rows
+
+    def nonzeros(self) -> tuple[np.ndarray, np.ndarray]:
+        if hasattr(self.J, "tocoo"):
+            coo = self.J.tocoo()
+            keep = coo.data != 0
+            return np.asarray(coo.row)[keep], np.asarray(coo.col)[keep]
+        return np.nonzero(np.asarray(self.J))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        m, n = self.J.shape
+        label_w = max(len(label_at(self.rows, self.order, k)) for k in (0, m - 1))
+        width = max(8, min(n, options.max_width - label_w - 3 - 12))
+        height = min(m, self.max_rows)
+        r_cell, r_keys = _cells(*axis_blocks(self.rows, self.order), height)
+        c_cell, c_keys = _cells(*axis_blocks(self.cols, self.order), width)
+        i, j = self.nonzeros()
+        counts = np.bincount(r_cell[i] * len(c_keys) + c_cell[j], minlength=len(r_keys) * len(c_keys))
+        counts = counts.reshape(len(r_keys), len(c_keys))
+        r_size, c_size = np.bincount(r_cell), np.bincount(c_cell)
+        share = counts / np.outer(r_size, c_size)
+        r_first = np.concatenate([[0], np.cumsum(r_size)[:-1]])
+        for a in range(len(r_keys)):
+            if a and r_keys[a][:2] != r_keys[a - 1][:2]:
+                yield self._rule(label_w, c_keys, r_keys[a][0] != r_keys[a - 1][0])
+            t = Text(label_at(self.rows, self.order, int(r_first[a])).rjust(label_w) + " │", style=STYLE["out"])
+            for b in range(len(c_keys)):
+                if b and c_keys[b][:2] != c_keys[b - 1][:2]:
+                    t.append("┃" if c_keys[b][0] != c_keys[b - 1][0] else "│", style=STYLE["rule"])
+                x = share[a, b]
+                t.append(next(ch for level, ch in _SHADES if x >= level) if x > 0 else "·",
+                         style=STYLE["pos"] if x > 0 else STYLE["zero"])
+            yield t
+        cols = f"columns {label_at(self.cols, self.order, 0)} … {label_at(self.cols, self.order, n - 1)}; "
+        if r_size.max() == 1 and c_size.max() == 1:
+            yield Text(cols + "one character per entry: █ nonzero, · zero", style=STYLE["note"])
+        else:
+            yield Text(cols + f"a character stands for up to {int(r_size.max())}×{int(c_size.max())} entries: "
+                       "█ all nonzero, ▓ half or more, ▒ a quarter or more, ░ fewer, · none", style=STYLE["note"])
+
+    @staticmethod
+    def _rule(label_w: int, c_keys, heavy: bool) -> Text:
+        """The rule between two blocks of rows, crossing the rules between blocks of columns."""
+        line = "━" if heavy else "─"
+        t = line * (label_w + 1) + "┼"
+        for b in range(len(c_keys)):
+            if b and c_keys[b][:2] != c_keys[b - 1][:2]:
+                t += "╋" if heavy or c_keys[b][0] != c_keys[b - 1][0] else "┼"
+            t += line
+        return Text(t, style=STYLE["heavy" if heavy else "rule"])
+
+
+def spy_view(result, height: int | None = None) -> Group:
+    """Header, the sparsity picture of the Jacobian, and the verdict."""
+    p = result.problem
+    J = result.J
+    m, n = J.shape
+    nnz = int(J.count_nonzero()) if hasattr(J, "count_nonzero") else int(np.count_nonzero(J))
+    rows, cols = jacobian_sides(p)
+    line = ("J", f"{m}×{n}, {nnz:,} nonzero entries ({100 * nnz / max(1, m * n):.3g}%), "
+                        f"{'row' if p.order == 'row' else 'column'}-major, {p.layout} layout")
+    spy = Spy(J, rows, cols, p.order, max_rows=min(32, max(8, (height or 40) - 16)))
+    return Group(header(p, last=line), Text(""), spy, Text(""), verdict(result))
 
 
 # --- the jac view ----------------------------------------------------------------------------------------------
@@ -308,7 +408,8 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
     kinks = [(i, j) for i, j, *_ in result.comparison.kinks] if result.comparison else []
     M = result.J if symbolic is None else [[str(e) for e in row] for row in symbolic.tolist()]
     matrix = BlockMatrix(M, rlab, clab, rgrp, cgrp, precision, highlight=bad + kinks,
-                         max_rows=_max_rows(height))
+                         max_rows=_max_rows(height), more="--spy draws the whole sparsity pattern; --format csv, "
+                         "json or npy has every entry, npz stores it sparse")
     parts = [header(p, precision, jacobian_line(result)), Text(""), matrix, Text("")]
     if symbolic is not None:
         parts.append(Text(SYMBOLS_NOTE, style=STYLE["note"]))

@@ -1,0 +1,134 @@
+"""Large Jacobians: written sparse (--format npz) and drawn (--spy) from their structure, never dense; the memory
+guard's advice.  Expected matrices come from np.kron and the Kronecker identities, or from the dense path."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mcalc import linops
+from mcalc.cli import app
+from mcalc.linops import Dense, Diag, Gather, Identity, Kron, Sum, Transposed, Zero
+from mcalc.problem import compute, prepare
+
+sparse = pytest.importorskip("scipy.sparse")
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def small_memory(monkeypatch):
+    """A memory budget of 16 MiB: any dense 64²×64² Jacobian (128 MiB) is refused."""
+    monkeypatch.setattr(linops, "_BUDGET", 16 << 20)
+
+
+def _maps():
+    rng = np.random.default_rng(0)
+    B = Dense(rng.normal(size=(3, 4)))
+    B.a[0, 1] = 0.0
+    return [Zero(3, 4), Diag(rng.normal(size=5), 5), Diag(2.0, 5), Gather([0, -1, 2, 2], 3, [1, 2, 3, 4]),
+            Kron(Identity(2), B), Kron(Diag(rng.normal(size=3), 3), B), Kron(B, Diag(3.0, 2)),
+            Kron(B, Diag(rng.normal(size=5), 5)), Kron(Gather([1, 0], 2), B), Transposed(Kron(Identity(2), B)),
+            Sum([B, B.scaled(2)]), Kron(Diag(2.0, 3), Kron(B, Identity(2))), B]
+
+
+@pytest.mark.parametrize("L", _maps(), ids=repr)
+def test_every_map_converts_to_the_same_sparse_matrix(L):
+    S = L.to_sparse()
+    S.check_format(full_check=True) if hasattr(S, "check_format") else None
+    np.testing.assert_array_equal(S.toarray(), L.to_dense())
+    assert S.nnz <= L.nnz()                               # the bound the memory check relies on
+
+
+@pytest.mark.parametrize("expr,wrt,shapes", [
+    ("A@B", "A", "3x3"), ("A@B", "B", "A=2x3,B=3x4"), ("tanh(W@x + b)", "W", "W=3x4,x=4,b=3"),
+    ("A.T", "A", "2x3"), ("x*y", "x,y", "x=3,y=3"), ("inv(A)", "A", "3x3"), ("X^2", "X", "2x2"),
+    ("A[:, 1] * x", "A,x", "A=3x2,x=3"),
+])
+@pytest.mark.parametrize("order", ["row", "col"])
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_npz_holds_the_same_jacobian_as_npy(expr, wrt, shapes, order, layout, tmp_path):
+    common = [expr, "--wrt", wrt, "--shape", shapes, "--order", order, "--layout", layout]
+    assert run("jac", *common, "-f", "npz", "-o", str(tmp_path / "J.npz")).exit_code == 0
+    assert run("jac", *common, "-f", "npy", "-o", str(tmp_path / "J.npy")).exit_code == 0
+    S = sparse.load_npz(tmp_path / "J.npz")
+    np.testing.assert_array_equal(S.toarray(), np.load(tmp_path / "J.npy"))
+
+
+def test_a_jacobian_too_big_for_dense_memory_is_written_sparse(small_memory, tmp_path):
+    values = {"B": np.arange(64 * 64, dtype=float).reshape(64, 64) % 7 + 1}
+    B_text = "; ".join(" ".join(str(int(v)) for v in row) for row in values["B"])
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "64x64", "--value", f"B={B_text}")
+    assert res.exit_code == 2 and "--format npz" in res.stderr and "--vjp" in res.stderr
+    out = tmp_path / "J.npz"
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "64x64", "--value", f"B={B_text}", "-f", "npz", "-o", str(out))
+    assert res.exit_code == 0, res.stderr
+    S = sparse.load_npz(out)
+    assert S.shape == (4096, 4096) and S.nnz == 64 ** 3                    # I ⊗ Bᵀ: 64 blocks of 64×64
+    rows = np.random.default_rng(1).choice(4096, size=50, replace=False)
+    expected = np.kron(np.eye(64), values["B"].T)[rows]                    # rows of I ⊗ Bᵀ only: 50×4096
+    np.testing.assert_array_equal(S[rows].toarray(), expected)
+
+
+def test_the_sparse_path_never_densifies(monkeypatch):
+    def refuse(self):
+        raise AssertionError(f"{self!r} was made dense")
+    for cls in (Diag, Gather, Kron, Transposed, Sum, Zero):
+        monkeypatch.setattr(cls, "to_dense", refuse)
+    for expr, wrt, shapes, order in [("A@B", "A", "16x16", "row"), ("A@B", "A", "16x16", "col"),
+                                     ("tanh(W@x + b)", "W", "W=16x32,x=32,b=16", "row"),
+                                     ("exp(x) * y", "x", "x=50,y=50", "col")]:
+        p = prepare(expr, wrt, shapes=shapes, order=order)
+        r = compute(p, sparse=True)
+        assert r.comparison.agree and sparse.issparse(r.J)
+
+
+def test_sparse_work_is_the_number_of_nonzeros():
+    """A@B wrt A stores n³ entries, not n⁴; a tanh layer wrt W (n×n) stores n², not n³."""
+    for n in (8, 16, 32):
+        assert prepare("A@B", "A", shapes=f"{n}x{n}").analytic_sparse().nnz == n ** 3
+        p = prepare("tanh(W@x + b)", "W", shapes=f"W={n}x{n},x={n},b={n}")
+        assert p.analytic_sparse().nnz == n * n
+
+
+def test_spy_draws_the_block_pattern():
+    res = run("jac", "A@B", "--wrt", "A", "--value", "A=1 2; 3 4", "--value", "B=5 6; 7 8", "--spy", "--no-color")
+    assert res.exit_code == 0, res.stderr
+    rows = [line.split("│", 1)[1] for line in res.stdout.splitlines() if line.startswith("f[")]
+    assert rows == ["██│··", "██│··", "··│██", "··│██"]                # I ⊗ Bᵀ: two diagonal blocks
+    assert "one character per entry" in res.stdout and "✓" in res.stdout
+
+
+def test_spy_of_a_jacobian_too_big_for_dense_memory(small_memory):
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "64x64", "--spy", "--no-color")
+    assert res.exit_code == 0, res.stderr
+    assert "4096×4096, 262,144 nonzero entries" in res.stdout
+    lines = [line.split("│", 1)[1] for line in res.stdout.splitlines() if "│" in line and line.lstrip().startswith("f[")]
+    assert lines and all("·" in line for line in lines)                       # block diagonal: zeros off it
+    first, last = lines[0], lines[-1]
+    assert first.rstrip("·").strip() and first[0] != "·" and last[-1] != "·"   # from top left to bottom right
+
+
+def test_the_truncated_matrix_offers_spy():
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "20x20", "--no-color")
+    assert res.exit_code == 0 and "--spy" in res.stdout and "npz" in res.stdout
+
+
+def test_products_need_no_room_for_the_jacobian(small_memory):
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "64x64", "--vjp", "ones(64, 64)", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["jac", "x", "--spy", "-f", "json"], "--spy"),
+    (["jac", "x", "--spy", "--symbolic"], "--spy"),
+    (["jac", "x", "-f", "npz"], "needs --out"),
+    (["jac", "x", "-f", "npz", "-o", "J.npz", "--vjp", "1"], "npz"),
+    (["jac", "x", "-f", "npz", "-o", "J.npz", "--tensor"], "--tensor"),
+    (["grad", "sum(x)", "-f", "npz", "-o", "J.npz"], "unknown format"),
+])
+def test_sparse_options_refused_where_they_do_not_apply(args, fragment):
+    res = run(*args)
+    assert res.exit_code == 2 and fragment in res.stderr and res.stdout == ""

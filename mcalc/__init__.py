@@ -19,7 +19,7 @@ from .errors import (DomainError, InternalError, McalcError, ParseError, ShapeEr
                      UnknownNameError, UsageError, ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["jacobian", "gradient", "McalcError", "ParseError", "UnknownNameError", "ShapeError", "ValueSpecError",
+__all__ = ["jacobian", "gradient", "vjp", "jvp", "McalcError", "ParseError", "UnknownNameError", "ShapeError", "ValueSpecError",
            "DomainError", "TooLargeError", "UsageError", "InternalError"]
 
 
@@ -38,14 +38,46 @@ def _only_mcalc_errors():
         raise InternalError(f"{type(e).__name__}: {e}", hint="this is a bug in mcalc; please report it") from e
 
 
-def jacobian(expr, wrt=None, values=None, shapes=None, order="row", layout="numerator", *, seed=0):
+def jacobian(expr, wrt=None, values=None, shapes=None, order="row", layout="numerator", *, seed=0, sparse=False):
     """The exact Jacobian of expr as a 2-D array: one row per output entry and one column per entry of the wrt
     variables (concatenated in the order given), both flattened in `order` ("row"/"C" or "col"/"F"); transposed
-    for layout="denominator".  Variables without a value get reproducible defaults drawn with `seed`."""
+    for layout="denominator".  Variables without a value get reproducible defaults drawn with `seed`.
+    sparse=True: a scipy.sparse array built from the Jacobian's structure, never dense (needs SciPy)."""
     from .problem import prepare
 
     with _only_mcalc_errors():
-        return prepare(expr, wrt, values, shapes, order, layout, seed).analytic()
+        p = prepare(expr, wrt, values, shapes, order, layout, seed)
+        if sparse:
+            _need_scipy()
+            return p.analytic_sparse()
+        return p.analytic()
+
+
+def vjp(expr, wrt, cotangent, values=None, shapes=None, *, seed=0):
+    """vᵀJ for a cotangent v shaped like expr's value: the gradient of sum(v * expr) with respect to the one wrt
+    variable, shaped like it, computed in reverse without forming J."""
+    return _product("vjp", expr, wrt, cotangent, values, shapes, seed)
+
+
+def jvp(expr, wrt, tangent, values=None, shapes=None, *, seed=0):
+    """J u for a tangent u shaped like the one wrt variable: the derivative of expr along u, shaped like expr's
+    value, computed forward without forming J."""
+    return _product("jvp", expr, wrt, tangent, values, shapes, seed)
+
+
+def _product(kind, expr, wrt, direction, values, shapes, seed):
+    from .problem import prepare, product
+
+    with _only_mcalc_errors():
+        p = prepare(expr, wrt, values, shapes, seed=seed, evaluate=False)
+        return product(p, kind, direction, fd="none").value
+
+
+def _need_scipy():
+    from importlib.util import find_spec
+
+    if find_spec("scipy") is None:
+        raise UsageError("sparse Jacobians need SciPy", hint="pip install scipy")
 
 
 def gradient(expr, wrt, values=None, shapes=None, *, seed=0):

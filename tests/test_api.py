@@ -19,6 +19,23 @@ def test_jacobian_and_gradient():
     assert mcalc.jacobian("A@B", "A", shapes=(2, 2), order="F").shape == (4, 4)
 
 
+def test_products_and_sparse_jacobians():
+    rng = np.random.default_rng(0)
+    A, B, U, V = (rng.normal(size=(3, 3)) for _ in range(4))
+    vals = {"A": A, "B": B}
+    np.testing.assert_allclose(mcalc.vjp("A@B", "A", V, vals), V @ B.T, rtol=1e-12)      # d<V, AB>/dA = V Bᵀ
+    np.testing.assert_allclose(mcalc.jvp("A@B", "A", U, vals), U @ B, rtol=1e-12)        # d(AB)[U] = U B
+    np.testing.assert_allclose(mcalc.jvp("inv(A)", "A", U, {"A": A}), -np.linalg.inv(A) @ U @ np.linalg.inv(A),
+                               rtol=1e-10)
+    with pytest.raises(mcalc.UsageError, match="shaped like"):
+        mcalc.vjp("A@B", "A", [1, 2, 3], vals)
+    pytest.importorskip("scipy")
+    for order in ("row", "col"):
+        S = mcalc.jacobian("A@B", "A", vals, order=order, sparse=True)
+        np.testing.assert_array_equal(S.toarray(), mcalc.jacobian("A@B", "A", vals, order=order))
+        assert S.nnz == 27                                                                # I ⊗ Bᵀ: 3 blocks
+
+
 def test_gradient_refuses_non_scalar_outputs():
     with pytest.raises(mcalc.UsageError, match="scalar"):
         mcalc.gradient("A@B", "A", shapes="2x2")

@@ -49,8 +49,8 @@ class LocalRules:
             where = f" where {arg.text}[{idx}] = {float(np.ravel(self.vals[id(arg)])[bad[1]]):g}"
         elif bad is not None:
             where = f" where {arg.text} = {float(self.vals[id(arg)]):g}"
-        return DomainError(f"{node.text} is not differentiable{where} (its derivative is infinite or undefined)",
-                           col=node.col, hint="choose other values with --value")
+        return DomainError(f"{node.text} is not differentiable{where} (its derivative is infinite, undefined or "
+                           "beyond floating point)", col=node.col, hint="choose other values with --value")
 
     def check(self, nodes: list[Node], wrt: list[Var]) -> None:
         """Compute every local rule on a path from the wrt variables to the root (raises DomainError)."""

@@ -53,6 +53,10 @@ class DomainError(McalcError):
     kind = "domain error"
 
 
+class StepOutOfDomain(DomainError):
+    """A finite-difference step left the function's domain (log near 0): the point itself is fine."""
+
+
 class TooLargeError(McalcError):
     kind = "too large"
 

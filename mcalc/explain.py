@@ -116,8 +116,13 @@ def _constant_exponent(node: Node) -> bool:
     return isinstance(node.args[1], Const) and node.args[1].shape == ()
 
 
-def _power_partial(c: float) -> str:
-    """d x**c = c x**(c-1) dx, with the numbers worked out: 2*{a} for c = 2, 3*{a}**2 for c = 3."""
+def _power_partial(b: Const) -> str:
+    """d x**c = c x**(c-1) dx, with the numbers worked out where they are plain (2*{a} for c = 2, 3*{a}**2 for
+    c = 3, 0.5*{a}**-0.5 for c = 0.5) and as written otherwise (pi*{a}**(pi - 1), (1/3)*{a}**((1/3) - 1))."""
+    c = float(b.value)
+    if not re.fullmatch(r"-?[\d.]+(e-?\d+)?", b.text.strip()):
+        t = paren(b.text)
+        return f"{t}*{{a}}**({t} - 1)"
     e = c - 1
     num = lambda v: str(int(v)) if float(v).is_integer() else repr(v)  # noqa: E731
     return num(c) if e == 0 else f"{num(c)}*{{a}}" if e == 1 else f"{num(c)}*{{a}}**{num(e)}"
@@ -131,7 +136,7 @@ def _binary(node: Node, i: int, order: str) -> F.Formula:
     if partial in ("1", "-1"):
         return F.scale(int(partial), B)
     if node.op.name == "power" and i == 0 and _constant_exponent(node):
-        partial = _power_partial(float(b.value))
+        partial = _power_partial(b)
     slots_used = [k for k in "aby" if "{" + k + "}" in partial]
     nodes = {"a": a, "b": b, "y": node}
     if not slots_used:
@@ -230,12 +235,13 @@ def _sum(node, i, order):
 
 def _row_vec(template: str, x: Node, order: str) -> F.Formula:
     nd = len(x.shape)
-    return F.Mat(Text(_vec(template, nd), (x.text,)), (1, x.size), "row", order if nd == 2 else None, nd == 0)
+    return F.Mat(Text(_vec(template, nd), (x.text,)), (1, x.size), "row", order if nd == 2 else None, nd == 0,
+                 inner=x.shape if nd == 2 else None)
 
 
 def _trace(node, i, order):
     n = node.args[0].shape[0]
-    return F.Mat(Text(f"vec(eye({n}))"), (1, n * n), "row", order)
+    return F.Mat(Text(f"vec(eye({n}))"), (1, n * n), "row", order, inner=(n, n))
 
 
 def _det(node, i, order):
@@ -362,7 +368,7 @@ def _power_d(node, i, d):
     if i == 1:
         return f"log({node.args[0].text}) * {paren(node.text)} * {_pd(d)}"
     if _constant_exponent(node):
-        factor = _power_partial(float(node.args[1].value)).format(a=_arg(node, 0))
+        factor = _power_partial(node.args[1]).format(a=_arg(node, 0))
         return d if factor == "1" else f"{factor} * {_pd(d)}"
     return f"{_arg(node, 1)} * {_arg(node, 0)}**({node.args[1].text} - 1) * {_pd(d)}"
 
@@ -474,9 +480,13 @@ def closed_form(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> t
 
 # --- names for the terminal ------------------------------------------------------------------------------------
 
+_NAMES = {"s": "spq", "y": "yuvwzq", "Y": "YUVWZQ"}   # letters for subexpressions, in order of preference
+
+
 def choose_names(f: F.Formula, nodes: list[Node], taken) -> dict[str, str]:
-    """Short names for the long or repeated subexpressions of a formula: s for a softmax, Y for an inverse, y (or
-    Y for a matrix) otherwise, numbered when one is taken."""
+    """Short names for the long or repeated subexpressions of a formula: s for a softmax, Y for a matrix, y
+    otherwise; the next letter (u, v, ...) when one is taken, by a variable or another name (a numbered y₂ beside
+    a variable y would read as its entry)."""
     if isinstance(f, F.Stack) and f.grid() is not None:
         return {}                                   # a matrix of scalar entries reads best spelled out
     texts = f.texts()
@@ -486,12 +496,13 @@ def choose_names(f: F.Formula, nodes: list[Node], taken) -> dict[str, str]:
         if re.fullmatch(r"[A-Za-z_]\w*|[\d.]+", t) or (texts.count(t) < 2 and len(t) <= 8):
             continue
         node = by_text.get(t)
-        base = "s" if node is not None and node.op is not None and node.op.name == "softmax" else \
+        kind = "s" if node is not None and node.op is not None and node.op.name == "softmax" else \
             "Y" if node is not None and len(node.shape) == 2 else "y"
-        name, k = base, 1
-        while name in used:
+        name = next((c for c in _NAMES[kind] if c not in used), None)
+        k = 1
+        while name is None or name in used:                 # every letter taken: y₂, y₃, ...
             k += 1
-            name = f"{base}{sub(k)}"
+            name = f"{kind}{sub(k)}"
         used.add(name)
         names[t] = name
     return names

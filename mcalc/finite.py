@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DomainError, UsageError
+from .errors import DomainError, StepOutOfDomain, UsageError
 from .expr import Node, Var, evaluate
 from .chain import dependencies
 from .linops import check_dense
@@ -147,7 +147,7 @@ def _columns(nodes, env, v: Var, x, h, js, f0, method, result: FiniteResult, off
         try:
             out = evaluate(nodes, e)[id(root)]
         except DomainError as err:
-            raise DomainError(f"a finite-difference step ({method}) left the domain: {err.message}",
+            raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
                               hint="try --fd complex, or values further from the edge of the domain") from None
         result.evaluations += k
         return np.broadcast_to(out, (k,) + root.shape).reshape(k, -1).T
@@ -205,7 +205,7 @@ def directional(nodes: list[Node], env: dict, v: Var, u: np.ndarray, method: str
     try:
         out = np.broadcast_to(evaluate(nodes, e)[id(root)], (len(steps_),) + root.shape)
     except DomainError as err:
-        raise DomainError(f"a finite-difference step ({method}) left the domain: {err.message}",
+        raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
                           hint="try --fd complex, or values further from the edge of the domain") from None
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float)
     if method == "complex":

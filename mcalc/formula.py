@@ -83,10 +83,25 @@ def vec_inner(template: str) -> str | None:
 
 
 def _sup(t: str, sup: str) -> str:
-    """t with a superscript; braced when t already ends in one (X^{2} transposed is {X^{2}}^\\top)."""
-    if "^" in t or " " in t.strip():
-        t = f"{{{t}}}" if t.startswith("\\left(") or "^" in t and " " not in t else f"\\left({t}\\right)"
-    return f"{t}^{sup}"
+    """LaTeX t with a superscript: in parentheses when t is a product or a sum (A\\,B, A + B), braced when it is
+    already in parentheses or carries a superscript (X^{2} transposed is {X^{2}}^\\top)."""
+    t = t.strip()
+    compound = " " in t or "\\," in t
+    if compound and not _in_parentheses(t):
+        return f"\\left({t}\\right)^{sup}"
+    return f"{{{t}}}^{sup}" if "^" in t or compound else f"{t}^{sup}"
+
+
+def _in_parentheses(t: str) -> bool:
+    """Whether LaTeX t is one \\left( ... \\right) group."""
+    if not t.startswith("\\left(") or not t.endswith("\\right)"):
+        return False
+    depth = 0
+    for m in re.finditer(r"\\left\(|\\right\)", t):
+        depth += 1 if m.group().startswith("\\left") else -1
+        if depth == 0:
+            return m.end() == len(t)
+    return False
 
 
 @dataclass(frozen=True)
@@ -225,11 +240,14 @@ class Mat(Formula):
     """A subexpression as a matrix: view 'mat' (a matrix), 'col' (a vector or scalar as a column), 'row'."""
 
     def __init__(self, text: Text, shape: tuple[int, int], view: str = "mat", order: str | None = None,
-                 scalar: bool = False):
+                 scalar: bool = False, inner: tuple | None = None):
         self.text, self.shape, self.view, self.order = text, shape, view, order    # order: of a vec(...) text
         self.scalar = scalar                                                       # the text is 0-D
+        self.inner = inner                                # the shape of X in a text vec(X), where known
         self.prec = 3 if view != "mat" or atomic(text.mc()) else 2
-        self.pretty_prec = 3 if self.prec == 3 or re.fullmatch(r"[A-Za-z_]\w*[²³]", text.pretty({})) else 2
+        transposed = view == "row" and shape != (1, 1)               # shown as (t)ᵀ: one piece
+        self.pretty_prec = 3 if transposed or atomic(text.mc()) or re.fullmatch(r"[A-Za-z_]\w*[²³]",
+                                                                                 text.pretty({})) else 2
 
     def mc(self):
         t = self.text.mc()
@@ -353,9 +371,14 @@ class Coef:
 
     def pretty(self, names):
         if self.text is not None:
-            return paren(self.text.pretty(names))
+            t = self.text.pretty(names)
+            return t if atomic(self.text.mc()) else f"({t})"
         n = self.number
-        return str(n.numerator) if n.denominator == 1 else f"({n.numerator}/{n.denominator})"
+        if n.denominator == 1:
+            return str(n.numerator)
+        if (n.denominator > 12 or abs(n.numerator) > 99) and Fraction(float(n)) == n and len(repr(float(n))) <= 12:
+            return repr(float(n))                         # 100000.5, not (200001/2); but (1/3), (1/4)
+        return f"({n.numerator}/{n.denominator})"
 
     def tex(self, names):
         if self.text is not None:
@@ -576,7 +599,8 @@ def _merge(a: Formula, b: Formula) -> Formula | None:
     if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Commutation):
         inner = vec_inner(a.text.template)                  # vec(X)ᵀ K = vec(Xᵀ)ᵀ
         if inner is not None:
-            return Mat(Text(f"vec({tidy(_part(inner) + '.T')})", a.text.slots), (1, b.shape[1]), "row", a.order)
+            return Mat(Text(f"vec({tidy(_part(inner) + '.T')})", a.text.slots), (1, b.shape[1]), "row", a.order,
+                       inner=a.inner and a.inner[::-1])
     if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Add):
         return add(*(prod(a, t) for t in b.terms))          # a row distributes over a sum
     return None
@@ -608,9 +632,29 @@ def _vec_kron(a: Mat, k: Kron) -> Formula | None:
     factors += [f.mc().replace("{", "{{").replace("}", "}}") for f in (right,) if not isinstance(f, Eye)]
     if not factors:
         return None
+    shape = (left.shape[0], right.shape[1])
+    vector = _as_vector(factors, shape)
+    if vector is not None:                               # a vector: M@col(x) is M@x, row(x)@M is x@M
+        return Mat(Text(tidy(vector), a.text.slots), (1, k.shape[1]), "row")
     template = "@".join(f if atomic(f.replace("{{", "").replace("}}", "")) or len(factors) == 1 else f"({f})"
                         for f in factors)
-    return Mat(Text(f"vec({tidy(template)})", a.text.slots), (1, k.shape[1]), "row", a.order)
+    return Mat(Text(f"vec({tidy(template)})", a.text.slots), (1, k.shape[1]), "row", a.order, inner=shape)
+
+
+def _as_vector(factors: list[str], shape: tuple) -> str | None:
+    """A product that is a column (or a row) ending in col(x) (or starting with row(x)) for a vector x, as the 1-D
+    vector it is: M@col(x) → M@x, row(x)@M → x@M; None otherwise."""
+    def vector_of(f, kind):
+        m = re.fullmatch(kind + r"\((.*)\)", f)
+        return _part(m.group(1)) if m and _closes_at_end(f[3:]) else None
+    parts = [f if atomic(f.replace("{{", "").replace("}}", "")) else f"({f})" for f in factors]
+    if shape[1] == 1 and vector_of(factors[-1], "col") is not None:
+        parts[-1] = vector_of(factors[-1], "col")
+    elif shape[0] == 1 and vector_of(factors[0], "row") is not None:
+        parts[0] = vector_of(factors[0], "row")
+    else:
+        return None
+    return "@".join(parts)
 
 
 def _times(u: Text, v: Text) -> tuple[str, tuple]:
@@ -632,12 +676,12 @@ def add(*fs: Formula) -> Formula:
             if rows:                                        # uᵀ + vᵀ = (u + v)ᵀ, vec(X)ᵀ + vec(Y)ᵀ = vec(X + Y)ᵀ
                 old = terms[rows[0]]
                 x, y = vec_inner(old.text.template), vec_inner(t.text.template)
-                if (x is None) == (y is None):
+                if x is None and y is None or x is not None and y is not None and old.inner and old.inner == t.inner:
                     u = old.text if x is None else Text(x, old.text.slots)
                     v = t.text if y is None else Text(y, t.text.slots)
                     joined, slots = _joined(u, " + ", v)
                     template = joined if x is None else f"vec({joined})"
-                    terms[rows[0]] = Mat(Text(template, slots), t.shape, "row", t.order)
+                    terms[rows[0]] = Mat(Text(template, slots), t.shape, "row", t.order, inner=t.inner)
                     continue
             for k, old in enumerate(terms):                 # X + X = 2 X
                 if _base(old) == _base(t):

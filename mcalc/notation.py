@@ -66,7 +66,12 @@ def unicode(text: str) -> str:
 
 
 def _number(v) -> str:
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+    """A number exactly as it is (the shortest text that reads back as it): 2, 0.123456789, 1e-09."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
+def _constant(s: Syn) -> bool:
+    return s.kind == "num" or s.kind == "name" and s.value in ("pi", "e")
 
 
 def _is_integer(s: Syn) -> bool:
@@ -140,6 +145,23 @@ class _Notation:
     def _neg(self, s):
         return f"-{self.wrap(s.args[0], 3)}"
 
+    def vector_product(self, s: Syn) -> str | None:
+        """v@M for a 1-D v is the column Mᵀv, u@v for 1-D u and v the number uᵀv (and x@A@y is xᵀAy): how a
+        mathematician, whose vectors are columns, writes them.  None for other products."""
+        a, b = s.args
+        if self.ndim(a) != 1 or self.ndim(b) not in (1, 2):
+            return None
+        if self.ndim(b) == 1:
+            return f"{self.as_row(a)}{self.JUX}{self.wrap(b, 3)}"
+        bt = self.wrap(b.args[0], 5) if b.kind == "T" else self.sup(self.wrap(b, 5), self.TOP)
+        return f"{bt}{self.JUX}{self.wrap(a, 3)}"
+
+    def as_row(self, v: Syn) -> str:
+        """A 1-D v written as the row vᵀ: (w@M)ᵀ is wᵀM."""
+        if v.kind == "binop" and v.value == "@" and self.ndim(v.args[0]) == 1 and self.ndim(v.args[1]) == 2:
+            return f"{self.as_row(v.args[0])}{self.JUX}{self.wrap(v.args[1], 3)}"
+        return self.sup(self.wrap(v, 5), self.TOP)
+
     def operands(self, s: Syn) -> tuple[str, str]:
         op = s.value
         a, b = s.args
@@ -152,6 +174,7 @@ _ELEMENTWISE = {"exp", "log", "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcs
 
 class _Tex(_Notation):
     open, close = "\\left(", "\\right)"
+    TOP, JUX = "\\top", "\\,"
     FUNCS = {"exp": "\\exp", "log": "\\log", "sin": "\\sin", "cos": "\\cos", "tan": "\\tan", "sinh": "\\sinh",
              "cosh": "\\cosh", "tanh": "\\tanh", "arcsin": "\\arcsin", "arccos": "\\arccos", "arctan": "\\arctan",
              "det": "\\det", "sigmoid": "\\sigma"}
@@ -200,7 +223,7 @@ class _Tex(_Notation):
             return f"\\frac{{{self.go(a)}}}{{{self.go(b)}}}"
         left, right = self.operands(s)
         if op == "@":
-            return f"{left}\\,{right}"
+            return self.vector_product(s) or f"{left}\\,{right}"
         if op == "*":
             return f"{left}\\,{right}" if self.scalar(a) or self.scalar(b) else f"{left} \\odot {right}"
         return f"{left} {op} {right}"
@@ -250,6 +273,7 @@ class _Tex(_Notation):
 
 class _Unicode(_Notation):
     FUNCS = {"trace": "tr", "sigmoid": "σ"}
+    TOP, JUX = "ᵀ", " "
 
     @staticmethod
     def sup(t: str, sup: str) -> str:
@@ -280,11 +304,17 @@ class _Unicode(_Notation):
             if _is_integer(b):
                 return self.sup(self.wrap(a, 5), ring + str(_int_value(b)).translate(_SUP))
             return f"{self.wrap(a, 5)}^{ring}{self.wrap(b, 5)}"
-        if op == "*" and b.kind == "num" and a.kind != "num":      # scalars commute: dx * 2 is 2 dx
+        if op == "*" and _constant(b) and not _constant(a):          # scalars commute: dx * 2 is 2 dx
             a, b = b, a
             s = Syn("binop", s.col, s.end, "*", [a, b])
+        if op == "@" and self.vector_product(s) is not None:
+            return self.vector_product(s)
         left, right = self.operands(s)
+        if op == "/" and a.kind == "num" and b.kind == "num":
+            return f"{left}/{right}"                                  # 1/3, read as one number
         if op == "@" or op == "*" and (self.scalar(a) or self.scalar(b)):
+            if a.kind == "binop" and a.value == "/" and not (a.args[0].kind == a.args[1].kind == "num"):
+                left = f"({left})"                                    # (1 / y) x, not 1 / y x
             glue = "" if a.kind == "num" and _SINGLE.fullmatch(right) else " "
             return f"{left}{glue}{right}"
         if op == "+" and b.kind == "neg":

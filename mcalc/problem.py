@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import values as V
-from .errors import DomainError, McalcError, UsageError
+from .errors import DomainError, McalcError, StepOutOfDomain, UsageError
 from .linops import Dense, memory_budget
 from .ops import fmt_shape
 from .expr import Node, Var, build, evaluate, topo_order
@@ -397,7 +397,13 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare
     cols = _columns_to_check(problem, method, columns, room // (16 * m) if sparse else None)
     with located(problem.expression):
-        fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
+        try:
+            fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
+        except StepOutOfDomain:            # log(x) at x = 1e-9: the complex step stays on the real point
+            if fd is not None or _second_method(problem) != "complex":
+                raise
+            method = "complex"
+            fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
     Jc = J[:, fr.cols]
     Jc = Jc.toarray() if sparse else Jc
     tol = DEFAULT_TOL[method] if tol is None else float(tol)

@@ -52,7 +52,8 @@ def _symbols(problem):
     import sympy
 
     out, taken = {}, set()
-    for name, var in problem.variables.items():
+    by_size = sorted(problem.variables.items(), key=lambda item: len(item[1].shape))   # a scalar keeps its name
+    for name, var in by_size:
         names = symbol_names(name, var.shape, taken)
         taken.update(str(n) for n in np.ravel(names))
         syms = [sympy.Symbol(n, real=True) for n in np.ravel(names)]

@@ -9,7 +9,8 @@ size; for a gradient, one plain numpy evaluation of the expression), mcalc's ana
 API (parsing included), mcalc's finite differences, and the peers that are installed: JAX jacfwd/jacrev (jitted,
 warm), torch.func jacfwd/jacrev (warm) and numdifftools.  It prints each one's ratio to the floor and its max error
 against mcalc's analytic Jacobian (relative to max(1, max|J|)).  Then the accuracy of the finite-difference
-methods on smooth cases, and the CLI's cold start against `python -c "import numpy, typer, rich.console"`.
+methods on smooth cases (numdifftools' beside them), sparse Jacobians against filling arrays of their nonzeros, and
+the CLI's cold start against `python -c "import numpy, typer, rich.console"`.
 
 Peers: `pip install ".[bench]"` installs JAX and numdifftools; PyTorch is used when present.
 """
@@ -208,16 +209,53 @@ ACCURACY = [
 ]
 
 
+def numdifftools_error(p, J) -> str:
+    """numdifftools' Jacobian of the same function (mcalc evaluating it), as a peer's accuracy."""
+    try:
+        import numdifftools as nd
+    except ImportError:
+        return ""
+    from mcalc.expr import evaluate
+
+    sizes = [v.size for v in p.wrt]
+
+    def f(z):
+        env = dict(p.values)
+        for v, part in zip(p.wrt, np.split(z, np.cumsum(sizes)[:-1])):
+            env[v.name] = part.reshape(v.shape)
+        return np.ravel(evaluate(p.nodes, env)[id(p.root)])
+
+    x = np.concatenate([np.ravel(p.values[v.name]) for v in p.wrt])
+    F = np.asarray(nd.Jacobian(f)(x)).reshape(J.shape)
+    return f"{rel_error(F, J):13.1e}"
+
+
 def accuracy() -> None:
     print("\nfinite differences against the analytic Jacobian: max |F - J| / max(1, max|J|)")
-    print(f"  {'case':<24} {'central':>10} {'richardson':>11} {'complex':>10} {'forward':>10}"
+    print(f"  {'case':<24} {'central':>10} {'richardson':>11} {'complex':>10} {'forward':>10} {'numdifftools':>13}"
           f"  (targets: central ≤ 1e-8, richardson and complex ≤ 1e-11)")
     for expr, wrt, vals in ACCURACY:
         p = prepare(expr, wrt, vals)
         J = p.analytic()
         errs = [rel_error(finite_jacobian(p.nodes, p.values, p.wrt, m).J, J)
                 for m in ("central", "richardson", "complex", "forward")]
-        print(f"  {expr:<24} " + " ".join(f"{e:10.1e}" for e in errs))
+        print(f"  {expr:<24} " + " ".join(f"{e:10.1e}" for e in errs) + " " + numdifftools_error(p, J))
+
+
+def sparse_output(repeat: int) -> None:
+    """--format npz: the Jacobian built sparse from its structure, against filling arrays of its nonzeros."""
+    from importlib.util import find_spec
+
+    if find_spec("scipy") is None:
+        return
+    print("\nsparse Jacobians (--format npz): A@B wrt A, built from I ⊗ Bᵀ without the dense matrix")
+    print(f"  {'n':>5} {'J':>17} {'nonzeros':>12} {'floor (fill nnz)':>17} {'mcalc sparse':>13} {'× floor':>8}")
+    for n in (64, 200, 400):
+        vals = {"A": np.ones((n, n)), "B": np.random.default_rng(0).normal(size=(n, n))}
+        t, S = median_time(lambda: mcalc.jacobian("A@B", "A", vals, sparse=True), max(1, repeat // 2))
+        t_floor, _ = median_time(lambda: (np.full(S.nnz, 1.0), np.full(S.nnz, 1, dtype=np.int64)), repeat)
+        print(f"  {n:>5} {f'{n * n}×{n * n}':>17} {S.nnz:>12,} {t_floor * 1e3:15.1f}ms {t * 1e3:11.1f}ms "
+              f"{t / t_floor:8.2f}")
 
 
 def cold_start(runs: int = 15) -> None:
@@ -239,6 +277,7 @@ def main() -> None:
         run_case(case, args.repeat)
     if not args.case:
         accuracy()
+        sparse_output(args.repeat)
         cold_start()
 
 

@@ -196,5 +196,6 @@ def assemble_sparse(maps: list[LinOp], root: Node, wrt: list[Var]):
     if not np.all(np.isfinite(J.data)):
         raise DomainError("the Jacobian overflows (entries beyond floating point)",
                           hint="the derivative is too large to represent at these values; choose other values")
-    J.eliminate_zeros()
+    if np.count_nonzero(J.data) < J.nnz:            # (a read; compacting only when there is something to drop)
+        J.eliminate_zeros()
     return J

@@ -76,6 +76,11 @@ def zeros(m: int, n: int, dtype=float) -> np.ndarray:
     return np.zeros((m, n), dtype=dtype)
 
 
+def _index_dtype(shape, nnz: int):
+    """int32 indices where they fit (as scipy.sparse itself prefers: half the memory), else int64."""
+    return np.int32 if max(*shape, nnz) < 2 ** 31 - 1 else np.int64
+
+
 def _coo(data, rows, cols, shape):
     """A scipy.sparse CSR array from its entries (scipy is imported only by sparse output)."""
     from scipy import sparse
@@ -385,18 +390,20 @@ class Kron(LinOp):
         (p, q), (r, s) = self.A.shape, self.B.shape
         if isinstance(self.A, Diag):
             S = sparse.csr_array(self.B.to_sparse())
+            i = np.arange(p, dtype=_index_dtype(self.shape, p * S.nnz))
             d = np.broadcast_to(np.asarray(self.A.d, dtype=float), (p,))
             data = (d[:, None] * S.data[None, :]).ravel()
-            indices = (S.indices[None, :] + (np.arange(p, dtype=np.int64) * s)[:, None]).ravel()
-            starts = (S.indptr[None, :-1] + (np.arange(p, dtype=np.int64) * S.nnz)[:, None]).ravel()
-            indptr = np.append(starts, p * S.nnz)
+            indices = (S.indices[None, :].astype(i.dtype) + (i * s)[:, None]).ravel()
+            starts = (S.indptr[None, :-1].astype(i.dtype) + (i * S.nnz)[:, None]).ravel()
+            indptr = np.append(starts, i.dtype.type(p * S.nnz))
             return sparse.csr_array((data, indices, indptr), shape=self.shape)
         if isinstance(self.B, Diag) and isinstance(self.A, Dense):
+            dtype = _index_dtype(self.shape, p * r * q)
             e = np.broadcast_to(np.asarray(self.B.d, dtype=float), (r,))
             data = (self.A.a[:, None, :] * e[None, :, None]).ravel()
-            cols = np.arange(q, dtype=np.int64)[None, None, :] * s + np.arange(r, dtype=np.int64)[None, :, None]
+            cols = np.arange(q, dtype=dtype)[None, None, :] * s + np.arange(r, dtype=dtype)[None, :, None]
             indices = np.broadcast_to(cols, (p, r, q)).ravel()
-            return sparse.csr_array((data, indices, np.arange(p * r + 1, dtype=np.int64) * q), shape=self.shape)
+            return sparse.csr_array((data, indices, np.arange(p * r + 1, dtype=dtype) * q), shape=self.shape)
         return sparse.csr_array(sparse.kron(self.A.to_sparse(), self.B.to_sparse(), format="csr"))
 
     def nnz(self):

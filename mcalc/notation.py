@@ -121,8 +121,13 @@ class _Notation:
             return self.ndim(s.args[0])
         if s.kind == "call" and (s.value in _SCALAR_FUNCS or s.value in ("sum", "mean") and not s.kwargs):
             return 0
-        if s.kind == "call" and s.value == "inv":
+        if s.kind == "call" and s.value in ("inv", "col", "row", "outer", "kron", "eye", "commutation"):
             return 2
+        if s.kind == "call" and s.value == "vec":
+            return 1
+        if s.kind == "call" and s.value in ("diag", "softmax") and s.args:
+            inner = self.ndim(s.args[0])
+            return inner if s.value == "softmax" or inner is None else 3 - inner     # diag: vector ↔ matrix
         if s.kind == "call" and s.value in _ELEMENTWISE or s.kind == "binop" and s.value != "@":
             args = [self.ndim(a) for a in s.args]
             return None if None in args else max(args)
@@ -315,7 +320,8 @@ class _Unicode(_Notation):
         if op == "@" or op == "*" and (self.scalar(a) or self.scalar(b)):
             if a.kind == "binop" and a.value == "/" and not (a.args[0].kind == a.args[1].kind == "num"):
                 left = f"({left})"                                    # (1 / y) x, not 1 / y x
-            glue = "" if a.kind == "num" and _SINGLE.fullmatch(right) else " "
+            short = a.kind == "num" and re.fullmatch(r"\d+(\.\d{1,2})?", left)       # 2x, 0.5x; not 1e-09x
+            glue = "" if short and _SINGLE.fullmatch(right) else " "
             return f"{left}{glue}{right}"
         if op == "+" and b.kind == "neg":
             return f"{left} - {self.wrap(b.args[0], 2)}"

@@ -374,6 +374,9 @@ def _power_d(node, i, d):
 
 
 def _zeros(node) -> str:
+    """The differential of what does not depend on the variables: 0, zeros(2, 3), or [0, 0] inside a [...]."""
+    if node.op is not None and node.op.name == "stack" and len(node.shape) == 1:
+        return "[" + ", ".join("0" for _ in range(node.shape[0])) + "]"
     return "0" if not node.shape else f"zeros({', '.join(map(str, node.shape))})"
 
 

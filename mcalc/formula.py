@@ -179,7 +179,7 @@ class Eye(Formula):
         return f"I{sub(self.n)}" if self.n > 1 else "1"
 
     def tex(self, names):
-        return f"I_{{{self.n}}}"
+        return f"I_{{{self.n}}}" if self.n > 1 else "1"
 
 
 class Zero(Formula):
@@ -190,10 +190,10 @@ class Zero(Formula):
         return f"zeros({self.shape[0]}, {self.shape[1]})"
 
     def pretty(self, names):
-        return "0"
+        return _filled("0", self.shape)
 
     def tex(self, names):
-        return "0"
+        return _filled_tex("0", self.shape)
 
 
 class Ones(Formula):
@@ -206,13 +206,24 @@ class Ones(Formula):
         return f"ones({self.shape[0]}, {self.shape[1]})"
 
     def pretty(self, names):
-        m, n = self.shape
-        return f"1{sub(m)}" if n == 1 else f"1{sub(n)}ᵀ" if m == 1 else f"1{sub(m)}ₓ{sub(n)}"
+        return _filled("1", self.shape)
 
     def tex(self, names):
-        m, n = self.shape
-        return f"\\mathbf{{1}}_{{{m}}}" if n == 1 else f"\\mathbf{{1}}_{{{n}}}^\\top" if m == 1 else \
-            f"\\mathbf{{1}}_{{{m}\\times{n}}}"
+        return _filled_tex("1", self.shape)
+
+
+def _filled(c: str, shape) -> str:
+    """A matrix of ones or zeros with its size: 1₃ (a column), 1₃ᵀ (a row), 0₂ₓ₃; 0 alone for 1×1."""
+    m, n = shape
+    return c if (m, n) == (1, 1) else f"{c}{sub(m)}" if n == 1 else f"{c}{sub(n)}ᵀ" if m == 1 else \
+        f"{c}{sub(m)}ₓ{sub(n)}"
+
+
+def _filled_tex(c: str, shape) -> str:
+    m, n = shape
+    b = f"\\mathbf{{{c}}}"
+    return c if (m, n) == (1, 1) else f"{b}_{{{m}}}" if n == 1 else f"{b}_{{{n}}}^\\top" if m == 1 else \
+        f"{b}_{{{m}\\times{n}}}"
 
 
 class Commutation(Formula):
@@ -506,9 +517,22 @@ class Add(Formula):
 # --- simplifying constructors -------------------------------------------------------------------------------------
 
 def scale(c, f: Formula) -> Formula:
-    """c·f, with c a number or a scalar Text."""
+    """c·f, with c a number or a scalar Text; scalar factors meet as one monomial, so that ‖x‖ and 1/‖x‖ cancel."""
     if isinstance(f, Zero):
         return f
+    if isinstance(f, Scale) and (isinstance(c, Text) or f.c.text is not None):
+        merged = _coef_times(c, f.c.text if f.c.text is not None else f.c.number)
+        if merged is not None:
+            return scale(merged, f.f)
+    if isinstance(f, Mat) and not f.scalar and f.view in ("row", "col") and f.order is None:
+        number, rest = _split_number(f.text)                 # (1/2)·row(2*x) = row(x)
+        if number != 1:
+            return scale(_coef_times(c, number), Mat(rest, f.shape, f.view))
+    if isinstance(f, Mat) and f.scalar and f.shape == (1, 1) and isinstance(c, Text):
+        merged = _coef_times(c, f.text)
+        if merged is not None:
+            return Mat(merged if isinstance(merged, Text) else Text(_fraction_text(merged)), (1, 1), "row",
+                       scalar=True)
     if not isinstance(c, Text):
         exact = Fraction(c).limit_denominator(1000)
         if float(exact) != float(c):                    # 1e-9, pi: kept as written, never approximated
@@ -529,6 +553,84 @@ def scale(c, f: Formula) -> Formula:
         inner = scale(c, f.f)
         return Scale(f.c, inner) if f.c.text is None else Scale(Coef(text=c), f)
     return Scale(Coef(text=c), f)
+
+
+# --- scalar coefficients as monomials: c·∏ aᵢ^kᵢ over factors aᵢ (texts), so that products cancel -------------
+
+def _monomial(text: str) -> tuple[Fraction, dict] | None:
+    """A scalar text as (number, {factor text: exponent}): 2*norm(x) → (2, {norm(x): 1}), 1/norm(x) →
+    (1, {norm(x): -1}); a sum or a call is one factor.  None for a number that is not exact (1e-9, pi)."""
+    from .parse import parse
+
+    try:
+        tree = parse(text).tree
+    except Exception:  # noqa: BLE001 - not the language: no algebra
+        return None
+
+    def walk(s):
+        if s.kind == "num":
+            exact = Fraction(s.value).limit_denominator(1000)
+            return (exact, {}) if float(exact) == float(s.value) else None
+        if s.kind == "neg":
+            inner = walk(s.args[0])
+            return None if inner is None else (-inner[0], inner[1])
+        if s.kind == "binop" and s.value in ("*", "/"):
+            a, b = walk(s.args[0]), walk(s.args[1])
+            if a is None or b is None or s.value == "/" and b[0] == 0:
+                return None
+            sign = 1 if s.value == "*" else -1
+            factors = dict(a[1])
+            for k, e in b[1].items():
+                factors[k] = factors.get(k, 0) + sign * e
+            return (a[0] * b[0] if sign == 1 else a[0] / b[0]), {k: e for k, e in factors.items() if e}
+        if s.kind == "binop" and s.value == "**" and s.args[1].kind == "num" and float(s.args[1].value).is_integer():
+            base = walk(s.args[0])
+            k = int(s.args[1].value)
+            if base is None or base[0] == 0 and k < 0:
+                return None
+            return base[0] ** k, {f: e * k for f, e in base[1].items()}
+        return Fraction(1), {text[s.col:s.end].strip(): 1}
+
+    return walk(tree)
+
+
+def _coef_times(c1, c2) -> Text | Fraction | None:
+    """The product of two scalar coefficients (numbers or Texts) as one, or None when either is not a monomial."""
+    terms = []
+    for c in (c1, c2):
+        m = (Fraction(c), {}) if not isinstance(c, Text) else _monomial(c.mc())
+        if m is None:
+            return None
+        terms.append(m)
+    number = terms[0][0] * terms[1][0]
+    factors = dict(terms[0][1])
+    for k, e in terms[1][1].items():
+        factors[k] = factors.get(k, 0) + e
+    factors = {k: e for k, e in factors.items() if e}
+    if not factors:
+        return number
+    up = [f"{{{i}}}" + (f"**{e}" if e > 1 else "") for i, (k, e) in enumerate(factors.items()) if e > 0]
+    down = [f"{{{i}}}" + (f"**{-e}" if e < -1 else "") for i, (k, e) in enumerate(factors.items()) if e < 0]
+    head = "*".join(([_fraction_text(number)] if number != 1 or not up else []) + up)
+    head = f"-{head[3:]}" if head.startswith("-1*") else head
+    template = head if not down else f"{head}/{down[0] if len(down) == 1 else '(' + '*'.join(down) + ')'}"
+    return Text(template, tuple(paren(k) if not atomic(k) else k for k in factors))
+
+
+def _split_number(t: Text) -> tuple[Fraction, Text]:
+    """(c, u) with t = c·u: the number in front of a monomial text (2*x → 2, x); (1, t) otherwise."""
+    m = _monomial(t.mc())
+    if m is None or m[0] == 1 or not m[1]:
+        return Fraction(1), t
+    rest = _coef_times(1, Text(t.template, t.slots))
+    if not isinstance(rest, Text):
+        return Fraction(1), t
+    inverse = _coef_times(Fraction(1) / m[0], rest)
+    return (m[0], inverse) if isinstance(inverse, Text) else (Fraction(1), t)
+
+
+def _fraction_text(n: Fraction) -> str:
+    return str(n.numerator) if n.denominator == 1 else f"({n.numerator}/{n.denominator})"
 
 
 def kron(a: Formula, b: Formula) -> Formula:
@@ -563,6 +665,9 @@ def prod(*fs: Formula) -> Formula:
             return Zero(fs[0].shape[0], fs[-1].shape[1])
         for g in (f.items if isinstance(f, Prod) else [f]):
             if isinstance(g, Eye):
+                continue
+            if isinstance(g, Mat) and g.scalar and g.shape == (1, 1) and len(fs) > 1:
+                coefs.append(Coef(text=g.text))              # a 1×1 factor of a product is a scalar
                 continue
             if items:
                 merged = _merge(items[-1], g)

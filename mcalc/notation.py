@@ -147,6 +147,15 @@ class _Notation:
     def _num(self, s):
         return _number(s.value)
 
+    def _T(self, s):
+        """Aᵀ; but x.T of a 1-D x is x itself (as in numpy), and (Aᵀ)ᵀ is A."""
+        a = s.args[0]
+        if self.ndim(a) == 1:
+            return self.go(a)
+        if a.kind == "T" or a.kind == "call" and a.value == "row":    # (Aᵀ)ᵀ = A; row(x)ᵀ is the column x
+            return self.go(a.args[0])
+        return self.sup(self.wrap(a, 5), self.TOP)
+
     def _neg(self, s):
         return f"-{self.wrap(s.args[0], 3)}"
 
@@ -205,8 +214,6 @@ class _Tex(_Notation):
             return f"{m.group(1)}_{{{m.group(2)}}}"
         return n if len(n) == 1 else f"\\mathrm{{{n}}}"
 
-    def _T(self, s):
-        return self.sup(self.wrap(s.args[0], 5), "\\top")
 
     def _index(self, s):
         return f"{self.wrap(s.args[0], 5)}_{{[{_key(s.value)}]}}"
@@ -292,8 +299,6 @@ class _Unicode(_Notation):
         m = re.fullmatch(r"(d?[A-Za-z])(\d+)", n)
         return f"{m.group(1)}{m.group(2).translate(_SUB)}" if m else n
 
-    def _T(self, s):
-        return self.sup(self.wrap(s.args[0], 5), "ᵀ")
 
     def _index(self, s):
         return f"{self.wrap(s.args[0], 5)}[{_key(s.value)}]"
@@ -325,6 +330,8 @@ class _Unicode(_Notation):
             return f"{left}{glue}{right}"
         if op == "+" and b.kind == "neg":
             return f"{left} - {self.wrap(b.args[0], 2)}"
+        if op == "+" and left == right:                               # x + x.T of a vector x: 2x
+            return f"2{left}" if _SINGLE.fullmatch(left) else f"2 {self.wrap(a, 3)}"
         if op == "*":
             return f"{left} ⊙ {right}"
         if op == "/" and not self.scalar(b):

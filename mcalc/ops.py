@@ -81,8 +81,9 @@ def _entry(shape, flat) -> str:
 
 def first_bad(mask: np.ndarray, x: np.ndarray, shape) -> str:
     """'-1 at [0, 1]' for the first entry where mask holds (mask and x carry a possible batch axis)."""
-    flat = np.flatnonzero(np.broadcast_to(mask, np.shape(x)))[0]
-    v = np.ravel(x)[flat]
+    both = np.broadcast_shapes(np.shape(mask), np.shape(x))         # (2**x: the base is a scalar)
+    flat = np.flatnonzero(np.broadcast_to(mask, both))[0]
+    v = np.broadcast_to(x, both).ravel()[flat]
     v = v.real if np.iscomplexobj(v) else v
     return f"{float(v):g}" + (f" at {_entry(shape, flat % max(size_of(shape), 1))}" if shape else "")
 

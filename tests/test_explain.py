@@ -165,3 +165,19 @@ def test_gradients_of_scalar_functions_read_as_in_the_cookbook():
         p, ex = derive(expr, wrt, "2x2")
         assert ex.gradient is not None and ex.gradient.mc() == mc, (expr, ex.gradient and ex.gradient.mc())
         assert verify_closed_form(p, ex)[0] and ex.gradient is not None
+
+
+@pytest.mark.parametrize("expr,shapes,gradient", [
+    ("norm(x)**2", "x=3", "2 x"),                     # ‖x‖·(1/‖x‖) cancels: defined at 0 too
+    ("0.5*norm(A@x - b)**2", "x=3,A=3x3,b=3", "Aᵀ (A x - b)"),
+    ("x@x/2", "x=3", "x"),
+    ("log(det(X))", "X=3x3", "(X⁻¹)ᵀ"),
+    ("log(sum(exp(x)))", "x=3", "(1 / y) exp(x)"),    # y = sum(exp(x)): softmax
+    ("x.T@A@x", "x=3,A=3x3", "A x + Aᵀ x"),            # x.T of a vector is x: no (xᵀ)ᵀ
+    ("x.T@x", "x=3", "2x"),
+])
+def test_scalar_factors_cancel_and_gradients_read_as_in_the_cookbook(expr, shapes, gradient):
+    wrt = "X" if "X" in expr else "x"
+    p, ex = derive(expr, wrt, shapes)
+    assert verify_closed_form(p, ex)[0] is True
+    assert ex.gradient_pretty() == gradient, (ex.mc, ex.gradient_pretty())

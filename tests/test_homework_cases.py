@@ -450,17 +450,20 @@ def test_homework(expr, wrt, f, reference, answer):
 
 def test_explain_plain_round_trips_through_check_or_refuses():
     """README: `mcalc check EXPR --wrt X --expect "$(mcalc explain EXPR --wrt X -f plain)"` passes wherever the
-    closed form is defined.  ‖x‖² is smooth at 0 (gradient 2x = 0), but its closed form (1/‖x‖)·2‖x‖xᵀ is not
-    defined there: -f plain then refuses (exit 2, one line) instead of printing what check cannot evaluate."""
-    res = run("explain", "norm(x)**2", "--wrt", "x", "--value", "x=[0, 0, 0]", "--format", "plain")
+    closed form is defined.  ‖x‖² is smooth at 0: its closed form simplifies to 2xᵀ, defined there.  det(A)·A⁻ᵀ is
+    not defined at a singular A although the Jacobian (the adjugate) is: -f plain then refuses (exit 2, one line)
+    instead of printing what check cannot evaluate."""
+    for point in ("x=[0, 0, 0]", "x=[1, -2, 3]"):
+        args = ["norm(x)**2", "--wrt", "x", "--value", point]
+        res = run("explain", *args, "--format", "plain")
+        assert res.exit_code == 0 and res.stdout.strip() == "2 * row(x)", (res.stdout, res.stderr)
+        for answer in (res.stdout.strip(), "2*x"):                       # explain's form, the textbook's 2x
+            res = run("check", *args, "--expect", answer)
+            assert res.exit_code == 0, (answer, res.stdout, res.stderr)
+    res = run("explain", "det(A)", "--wrt", "A", "--value", "A=[[1, 2], [2, 4]]", "--format", "plain")
     assert res.exit_code == 2 and res.stdout == "" and "cannot be evaluated" in res.stderr
-    args = ["norm(x)**2", "--wrt", "x", "--value", "x=[1, -2, 3]"]
-    res = run("explain", *args, "--format", "plain")
-    assert res.exit_code == 0, res.stderr
-    res = run("check", *args, "--expect", res.stdout.strip())
-    assert res.exit_code == 0, (res.stdout, res.stderr)
-    res = run("check", *args, "--expect", "2*x")                         # the textbook answer, 2x
-    assert res.exit_code == 0, (res.stdout, res.stderr)
+    res = run("check", "det(A)", "--wrt", "A", "--value", "A=[[1, 2], [2, 4]]", "--expect", "[[4, -2], [-2, 1]]")
+    assert res.exit_code == 0, res.stdout                               # the adjugate's transpose: right
 
 
 @pytest.mark.parametrize("expr,wrt", [("log(1 + exp(w@x))", "w"), (" -log(softmax(z)[0])", "z"), ("x**(1/3)", "x")])

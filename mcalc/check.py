@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import McalcError, UsageError
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
@@ -36,6 +36,52 @@ class CheckResult:
     max_rel_error: float = 0.0
     diagnosis: list = field(default_factory=list)    # sentences, most telling first
     size_message: str | None = None
+    factor: float | None = None                      # G = factor·(a right answer, or a slip), where one was found
+    elsewhere: bool = False                          # judged at other values than the problem's own
+
+
+OTHER_POINTS = 2      # a formula is also checked at this many other sets of values
+
+
+def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckResult:
+    """An answer checked at the problem's values and, when it is a formula in the variables, at other values
+    too: a formula right at one point only (x[1] for x[0] where the values happen to repeat) is wrong, and a
+    factor that changes from point to point is not a constant factor."""
+    r = check_answer(problem, read_answer(text, problem), tol)
+    if not _is_formula(text):
+        return r
+    for k in range(1, OTHER_POINTS + 1):
+        try:
+            p = problem.elsewhere(k)
+            other = check_answer(p, read_answer(text, p), tol)
+        except McalcError:           # undefined there (a log, an inverse), or no values found: not evidence
+            continue
+        if r.right and not other.right:
+            chose = "you gave" if any(v.name in problem.given for v in problem.wrt) else "mcalc chose"
+            other.diagnosis.insert(0, f"right at the values {chose}, but not in general: at the values shown "
+                                      "here it is wrong")
+            other.elsewhere = True
+            return other
+        if not r.right and r.factor is not None and (other.factor is None or
+                                                     abs(other.factor - r.factor) > 1e-6 * abs(r.factor)):
+            r.diagnosis = [f"at these values your answer is {_factor_text(r.factor)} times the right one, but at "
+                           "other values the ratio is different: a factor that depends on the variables is "
+                           "missing or extra, not a constant"]
+            r.factor = None
+    return r
+
+
+def _is_formula(text: str) -> bool:
+    """Whether an answer is an expression in the variables (not numbers or a file)."""
+    from .parse import parse
+
+    t = text.strip()
+    if t.startswith("@") or _NUMBERS.fullmatch(t):
+        return False
+    try:
+        return bool(parse(t).variables())
+    except McalcError:
+        return False
 
 
 def read_answer(text: str, problem: Problem) -> np.ndarray:
@@ -89,7 +135,7 @@ def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None)
 def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
     r = CheckResult(problem, kind, E, G, tol)
     if G.shape != E.shape:
-        r.diagnosis = _slips(problem, kind, E, G, tol)
+        r.diagnosis, r.factor = _slips(problem, kind, E, G, tol)
         if not r.diagnosis:
             r.size_message = _size_message(problem, kind, E, G)
             r.diagnosis = _shape_hints(problem, kind, E, G)
@@ -106,7 +152,7 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
     order = np.argsort(-_as_2d(diff), axis=None)
     r.wrong_count = int(bad.sum())
     r.wrong = [tuple(int(k) for k in np.unravel_index(f, bad2.shape)) for f in order[:10] if bad2.flat[f]]
-    r.diagnosis = _slips(problem, kind, E, G, tol)
+    r.diagnosis, r.factor = _slips(problem, kind, E, G, tol)
     if not r.diagnosis and kind == "jacobian" and E.ndim == 2:
         r.diagnosis = _blocks(problem, E, G, tol, bad2)
     if not r.diagnosis:
@@ -139,8 +185,9 @@ def _fit(C: np.ndarray, G: np.ndarray, tol: float) -> float | None:
     return c if _close(c * C, G, tol) else None
 
 
-def _slips(problem, kind, E, G, tol) -> list[str]:
-    """The usual slips, alone or together: another order, the other layout (a transpose), a sign, a factor."""
+def _slips(problem, kind, E, G, tol) -> tuple[list[str], float | None]:
+    """The usual slips, alone or together: another order, the other layout (a transpose), a sign, a factor;
+    (sentences, the factor found)."""
     other = "column-major" if problem.order == "row" else "row-major"
     order_flag = "--order col" if problem.order == "row" else "--order row"
     layout_flag = "--layout denominator" if problem.layout == "numerator" else "--layout numerator"
@@ -164,9 +211,9 @@ def _slips(problem, kind, E, G, tol) -> list[str]:
         factor = "" if abs(c - 1) <= tol else " times -1 (a sign)" if abs(c + 1) <= tol else \
             f" times {_factor_text(c)}"
         if not what:
-            return [f"your answer is the right one{factor}"]
-        return [f"your answer is {what}" + (f", and then{factor}" if factor else "")]
-    return []
+            return [f"your answer is the right one{factor}"], c
+        return [f"your answer is {what}" + (f", and then{factor}" if factor else "")], c
+    return [], None
 
 
 def _blocks(problem, E, G, tol, bad) -> list[str]:

@@ -229,12 +229,12 @@ def check(expr: Expr,
     """Is a hand-derived Jacobian (or gradient) right? If not, where is it wrong, and which usual slip is it?
 
     Exit code 0 when right, 1 when wrong, 2 on bad input."""
-    from .check import check_answer, read_answer
+    from .check import check_text
     from .problem import prepare
 
     fmt, out = _check_output_options(fmt, out, precision, allowed=("pretty", "json"))
     prob = prepare(expr, wrt, value, shape, order, layout, seed)
-    r = check_answer(prob, read_answer(expect, prob), tol)
+    r = check_text(prob, expect, tol)
     _emit(fmt, out, quiet, no_color, precision, pretty=lambda p, h: R().check_view(r, p, h),
           json=lambda: O().check_json(r))
     raise typer.Exit(0 if r.right else 1)

@@ -4,7 +4,7 @@ and its result: the analytic Jacobian, its finite-difference check and the compa
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -92,6 +92,14 @@ class Problem:
     def defaulted(self) -> list[str]:
         """The variables whose values mcalc chose."""
         return [name for name in self.variables if name not in self.given]
+
+    def elsewhere(self, k: int) -> Problem:
+        """The same problem at another point: the differentiated variables and those without a given value are
+        drawn anew (seed k away); given constants stay, since an answer may rightly rely on them (t summing to 1
+        in the gradient softmax(z) - t of a cross-entropy)."""
+        wrt = {v.name for v in self.wrt}
+        kept = {name: value for name, value in self.given.items() if name not in wrt}
+        return replace(self, given=kept, seed=self.seed + 7919 * k, rules=None, chosen=None)
 
     def evaluate(self) -> Problem:
         """Draw default values where needed and evaluate the expression (once)."""

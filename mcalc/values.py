@@ -228,7 +228,8 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
                   count: int = 1) -> np.ndarray:
     """Readable values, drawn in kinds tried in turn (three draws each, attempt 0..14):
 
-    int      integers 1..5                 pos     one decimal in [0.1, 0.9]
+    int      integers 1..5 (1..9 beyond 5 entries; distinct while they can be)
+    pos      one decimal in [0.1, 0.9], distinct while they can be
     signed   one decimal in ±[0.1, 0.9]    desc    integers 1..5 times 10^-rank (x - y > 0 for x before y)
     asc      integers 1..5 times 10^-(count-1-rank)  (y - x > 0)
 
@@ -243,12 +244,15 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
     kind = _KINDS[style][min(attempt // _DRAWS, len(_KINDS[style]) - 1)]
     rng = random.Random(f"mcalc/{seed}/{attempt}/{name}")
     n = int(np.prod(shape, dtype=np.int64))
+    def draw(pool):                  # distinct entries where the pool allows: x[0] and x[1] are told apart
+        return rng.sample(pool, n) if n <= len(pool) else rng.choices(pool, k=n)
+
     if kind in ("int", "desc", "asc"):
-        v = np.array(rng.choices(range(1, 6), k=n), dtype=float)
+        v = np.array(draw(range(1, 6) if n <= 5 else range(1, 10)), dtype=float)
         if kind != "int":
             v *= 10.0 ** -(rank if kind == "desc" else count - 1 - rank)
         return v.reshape(shape)
-    v = np.array(rng.choices(range(1, 10), k=n), dtype=float) / 10.0
+    v = np.array(draw(range(1, 10)), dtype=float) / 10.0
     if kind == "signed":
         v *= np.array(rng.choices((-1.0, 1.0), k=n))
     return v.reshape(shape)

@@ -110,3 +110,29 @@ def test_explain_formula_always_passes_check_from_the_command_line():
         formula = runner.invoke(app, ["explain", "inv(X) @ X^2", *base, "--format", "plain"]).stdout.strip()
         res = runner.invoke(app, ["check", "inv(X) @ X^2", *base, "--expect", formula])
         assert res.exit_code == 0, (formula, res.stdout)
+
+
+def test_formula_right_at_one_point_only_is_wrong():
+    """x[0] for x[1] passes where the two happen to be equal; a formula is also judged at other values."""
+    from mcalc.check import check_text
+    p = prepare("x[0]*x[1]", "x", {"x": [2.0, 2.0]})
+    assert check_answer(p, read_answer("[x[0], x[1]]", p)).right          # at this point alone it agrees
+    r = check_text(p, "[x[0], x[1]]")
+    assert not r.right and r.elsewhere and "not in general" in r.diagnosis[0]
+    assert check_text(p, "[x[1], x[0]]").right
+    # a constant the user gave stays: with a symmetric A the gradient of xᵀAx is 2Ax
+    p = prepare("x@A@x", "x", {"A": [[2.0, 1.0], [1.0, 3.0]]}, shapes="x=2")
+    assert check_text(p, "2*A@x").right
+    assert not check_text(p, "2*A@x", ).elsewhere
+    # numbers are judged at the problem's values only (they are not a formula to move)
+    p = prepare("x[0]*x[1]", "x", {"x": [2.0, 2.0]})
+    assert check_text(p, "[[2, 2]]").right
+
+
+def test_factor_that_varies_with_the_point_is_not_called_constant():
+    from mcalc.check import check_text
+    p = prepare("exp(2*sum(x))", "x", shapes="x=3")
+    r = check_text(p, "exp(sum(x))*ones(3)")         # 2 exp(2 Σx) is right: the ratio depends on x
+    assert not r.right and "depends on the variables" in r.diagnosis[0]
+    r = check_text(p, "4*exp(2*sum(x))*ones(3)")     # a true constant factor keeps its diagnosis
+    assert not r.right and "times 2" in r.diagnosis[0]

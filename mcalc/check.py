@@ -135,9 +135,9 @@ def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None)
 def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
     r = CheckResult(problem, kind, E, G, tol)
     if G.shape != E.shape:
+        r.size_message = _size_message(problem, kind, E, G)      # the headline, even when a slip explains it
         r.diagnosis, r.factor = _slips(problem, kind, E, G, tol)
         if not r.diagnosis:
-            r.size_message = _size_message(problem, kind, E, G)
             r.diagnosis = _shape_hints(problem, kind, E, G)
         return r
     diff = np.abs(E - G)
@@ -248,10 +248,11 @@ def _blocks(problem, E, G, tol, bad) -> list[str]:
 
 
 def _size_message(problem, kind, E, G) -> str:
-    what = "gradient" if kind == "gradient" else (
-        f"Jacobian ({problem.order}-major, {problem.layout} layout: "
-        f"{'one row per output entry' if problem.layout == 'numerator' else 'one row per wrt entry'})")
-    return f"the answer has shape {fmt_shape(G.shape)}, but the {what} has shape {fmt_shape(E.shape)}"
+    what = "the gradient is" if kind == "gradient" else "the Jacobian is"
+    why = "" if kind == "gradient" else (
+        " (one row per output entry)" if problem.layout == "numerator" else " (denominator layout: one row per "
+                                                                            "wrt entry)")
+    return f"your answer is {fmt_shape(G.shape)}, {what} {fmt_shape(E.shape)}{why}"
 
 
 def _shape_hints(problem, kind, E, G) -> list[str]:

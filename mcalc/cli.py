@@ -435,6 +435,8 @@ def _print_rich(renderable, out: str | None, no_color: bool) -> None:
         return
     plain = no_color or bool(os.environ.get("NO_COLOR"))
     console = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = 120            # piped to a file or a pager: as wide as --out writes, not 80
     console.print(renderable(console.size.height if console.is_terminal else None))
 
 

@@ -60,6 +60,7 @@ def test_transposed_gradient_and_transposed_blocks():
     p = prepare("trace(A@B)", "A", shapes="A=2x3,B=3x2")                 # not square: B has the shape of Aᵀ
     r = check_answer(p, read_answer("B", p))
     assert not r.right and r.kind == "gradient" and "transpose of the gradient" in r.diagnosis[0]
+    assert "(3, 2)" in r.size_message and "(2, 3)" in r.size_message    # the headline names both shapes
     p = prepare("x@x", "x", shapes="x=3")
     assert check_answer(p, read_answer("col(2*x)", p)).right           # the gradient as a column
     r = judge("A@B@X", "B", "kron(A, X)")          # right: A ⊗ Xᵀ; given A ⊗ X: every block transposed

@@ -274,3 +274,17 @@ def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "mcalc", "jac", "x*y", "--wrt", "x", "--format", "plain"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip()
+
+
+def test_piped_pretty_output_is_not_wrapped_at_80_columns():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    args = [sys.executable, "-m", "mcalc", "check", "A@x", "--wrt", "A", "--shape", "A=2x3,x=3",
+            "--expect", "kron(eye(2), col(x))"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 1
+    headline = next(line for line in out.stdout.splitlines() if "wrong size" in line)
+    assert len(headline) > 80 and headline.rstrip().endswith("(one row per output entry)")

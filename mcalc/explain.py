@@ -585,6 +585,7 @@ def _steps(nodes, D, deps, order) -> list[dict]:
             if deps[id(a)]:
                 f = local_closed_form(node, i, order)
                 local.append({"argument": a.text, "position": i + 1 if texts.count(a.text) > 1 else None,
+                              "label": f"∂{paren(unicode(node.text))}/∂{paren(unicode(a.text))}",
                               "jacobian": None if f is None else f.pretty({})})
         d = D.get(id(node), "0")
         steps.append({"expression": node.text, "operation": node.op.name, "rule": node.op.rule_doc,

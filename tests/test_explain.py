@@ -181,3 +181,12 @@ def test_scalar_factors_cancel_and_gradients_read_as_in_the_cookbook(expr, shape
     p, ex = derive(expr, wrt, shapes)
     assert verify_closed_form(p, ex)[0] is True
     assert ex.gradient_pretty() == gradient, (ex.mc, ex.gradient_pretty())
+
+
+def test_step_labels_use_the_shapes_notation():
+    """∂(x² ⊙ y)/∂x² for vectors; X∘² (a Hadamard power) only for a matrix."""
+    _, ex = derive("sum(x**2 * y)", "x", "3")
+    labels = [loc["label"] for step in ex.steps for loc in step["local_jacobians"]]
+    assert labels == ["∂x²/∂x", "∂(x² ⊙ y)/∂x²", "∂sum(x² ⊙ y)/∂(x² ⊙ y)"]
+    _, ex = derive("X**2", "X", "2x2")
+    assert ex.steps[0]["local_jacobians"][0]["label"] == "∂(X∘²)/∂X"

@@ -211,8 +211,9 @@ def _cells(part: np.ndarray, block: np.ndarray, budget: int) -> tuple[np.ndarray
     can, so that a block-diagonal pattern stays sharp.  Rules between blocks count against the budget."""
     key = part * (int(block.max(initial=0)) + 1) + block
     starts = np.concatenate([[0], np.nonzero(np.diff(key))[0] + 1, [key.size]])
-    if len(starts) - 1 <= budget // 3:                       # rules between the blocks take room too
-        budget -= len(starts) - 2
+    if len(starts) - 1 <= budget // 3:                       # rules between the blocks take room too,
+        if key.size + len(starts) - 2 > budget:              # where entries and rules do not all fit
+            budget -= len(starts) - 2
     else:                                                    # too many blocks for rules: whole blocks per cell
         per = -(-(len(starts) - 1) // max(1, budget))
         parts_start = set(np.concatenate([[0], np.nonzero(np.diff(part))[0] + 1]).tolist())
@@ -247,8 +248,8 @@ class Spy:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         m, n = self.J.shape
         label_w = max(len(label_at(self.rows, self.order, k)) for k in (0, m - 1))
-        width = max(8, min(n, options.max_width - label_w - 3 - 12))
-        height = min(m, self.max_rows)
+        width = max(8, options.max_width - label_w - 3 - 12)       # budgets: _cells never splits an entry
+        height = self.max_rows
         r_cell, r_keys = _cells(*axis_blocks(self.rows, self.order), height)
         c_cell, c_keys = _cells(*axis_blocks(self.cols, self.order), width)
         i, j = self.nonzeros()

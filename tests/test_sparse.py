@@ -99,6 +99,9 @@ def test_spy_draws_the_block_pattern():
     rows = [line.split("│", 1)[1] for line in res.stdout.splitlines() if line.startswith("f[")]
     assert rows == ["██│··", "██│··", "··│██", "··│██"]                # I ⊗ Bᵀ: two diagonal blocks
     assert "one character per entry" in res.stdout and "✓" in res.stdout
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "3x3", "--spy", "--no-color")    # 9×9 with rules still fits
+    rows = [line.split("│", 1)[1] for line in res.stdout.splitlines() if line.startswith("f[")]
+    assert rows == ["███│···│···"] * 3 + ["···│███│···"] * 3 + ["···│···│███"] * 3
 
 
 def test_spy_of_a_jacobian_too_big_for_dense_memory(small_memory):

@@ -220,9 +220,10 @@ def _cells(part: np.ndarray, block: np.ndarray, budget: int) -> tuple[np.ndarray
         kept = [a for k, a in enumerate(starts[:-1]) if k % per == 0 or a in parts_start]
         starts = np.array(kept + [key.size])
         block = np.zeros_like(block)
-    total, cell_of, keys, first = key.size, np.empty(key.size, dtype=np.intp), [], 0
-    for a, b in zip(starts[:-1], starts[1:]):
-        c = int(min(b - a, max(1, round(budget * (b - a) / total))))
+    sizes = np.diff(starts)                                  # cells per segment: its share of the budget rounded
+    count = np.clip(budget * sizes // key.size, 1, sizes)    # down (equal segments alike), one to all its entries
+    cell_of, keys, first = np.empty(key.size, dtype=np.intp), [], 0
+    for a, b, c in zip(starts[:-1], starts[1:], count.tolist()):
         edges = np.linspace(a, b, c + 1).round().astype(np.intp)
         cell_of[a:b] = first + np.searchsorted(edges, np.arange(a, b), side="right") - 1
         keys += [(int(part[a]), int(block[a]), int(e)) for e in edges[:-1]]

@@ -114,6 +114,17 @@ def test_spy_of_a_jacobian_too_big_for_dense_memory(small_memory):
     assert first.rstrip("·").strip() and first[0] != "·" and last[-1] != "·"   # from top left to bottom right
 
 
+@pytest.mark.parametrize("columns", [80, 120, 200])
+@pytest.mark.parametrize("expr,shape", [("A@B", "64x64"), ("A@B", "A=7x5,B=5x3"), ("tanh(W@x + b)", "W=40x30,x=30,b=40")])
+def test_spy_fits_the_width(expr, shape, columns):
+    wrt = "W" if "W" in expr else "A"
+    res = runner.invoke(app, ["jac", expr, "--wrt", wrt, "--shape", shape, "--spy", "--no-color"],
+                        env={"COLUMNS": str(columns)})
+    assert res.exit_code == 0, res.stderr
+    drawn = [line for line in res.stdout.splitlines() if "│" in line or "┼" in line]
+    assert drawn and max(len(line) for line in drawn) <= columns
+
+
 def test_the_truncated_matrix_offers_spy():
     res = run("jac", "A@B", "--wrt", "A", "--shape", "20x20", "--no-color")
     assert res.exit_code == 0 and "--spy" in res.stdout and "npz" in res.stdout

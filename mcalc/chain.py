@@ -150,7 +150,8 @@ def check_jacobian_size(m: int, n: int, copies: int = 1) -> None:
     sparse_or_product = ("write it sparse with --format npz --out J.npz, or compute a product with a vector "
                          "(--vjp or --jvp), which never forms it")
     check_dense(m, n, "the Jacobian", copies=copies, why="checking it by finite differences",
-                hint=f"skip the check with --fd none, {sparse_or_product}" if copies > 1 else sparse_or_product)
+                hint=f"skip the check with --fd none, {sparse_or_product}"
+                if copies > 1 and m * n * 8 <= memory_budget() else sparse_or_product)
 
 
 def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",

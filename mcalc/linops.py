@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from .errors import TooLargeError
+from .errors import TooLargeError, UsageError
 
 _BUDGET: int | None = None
 
@@ -34,9 +34,9 @@ def memory_budget() -> int:
     """Bytes mcalc allows itself for one dense array: half the available memory (``MCALC_MAX_BYTES`` overrides)."""
     global _BUDGET
     if _BUDGET is None:
-        env = os.environ.get("MCALC_MAX_BYTES")
-        if env and env.isdigit():
-            _BUDGET = int(env)
+        env = os.environ.get("MCALC_MAX_BYTES", "").strip()
+        if env:
+            _BUDGET = _bytes(env)
         else:
             available = 8 << 30
             try:
@@ -49,6 +49,22 @@ def memory_budget() -> int:
                 pass
             _BUDGET = available // 2
     return _BUDGET
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _bytes(text: str) -> int:
+    """'2000000', '512M', '2G', '1.5GiB' → bytes (powers of 1024)."""
+    t = text.upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    try:
+        n = float(t[:-1] if unit else t)
+    except ValueError:
+        n = -1.0
+    if not n >= 0 or n == float("inf"):
+        raise UsageError(f"MCALC_MAX_BYTES='{text}' is not a size", hint="give bytes, e.g. 2000000000, 512M or 2G")
+    return int(n * _UNITS[unit])
 
 
 def human_bytes(n: float) -> str:

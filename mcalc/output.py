@@ -127,11 +127,11 @@ def check_json(r) -> str:
 
 def explain_json(p, ex, check) -> str:
     agree, err = check if check is not None else (None, None)
-    err = err if isinstance(err, float) else None
+    why, err = (None, err) if isinstance(err, float) else (getattr(err, "message", None), None)
     doc = {**problem_doc(p), "differential": ex.differential, "formula": ex.mc, "formula_pretty": ex.pretty,
            "formula_latex": ex.latex, "names": {name: text for text, name in ex.names.items()},
            "steps": ex.steps, "closed_form": ex.formula is not None, "no_closed_form_for": ex.missing,
-           "verified": agree, "max_abs_error": err,
+           "verified": agree, "max_abs_error": err, "not_verified_because": why,
            "gradient_formula": None if ex.gradient is None else ex.gradient.mc(),
            "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import values as V
-from .errors import DomainError, McalcError, StepOutOfDomain, UsageError
+from .errors import DomainError, McalcError, StepOutOfDomain, TooLargeError, UsageError
 from .linops import Dense, memory_budget
 from .ops import fmt_shape
 from .expr import Node, Var, build, evaluate, topo_order
@@ -569,18 +569,19 @@ def _unflatten_col(J, out_shape, in_shape):
 
 def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] | None:
     """Evaluate the closed form at the problem's values and compare it with the analytic Jacobian:
-    (True, max error), or (None, why) where the closed form is undefined at these values (det(A)·inv(A)ᵀ at a
-    singular A), or None when there is no closed form.  One that evaluates to something else is withdrawn (the
-    explanation then says there is none): a wrong closed form is never printed."""
+    (True, max error); (None, the DomainError) where the closed form is undefined at these values (det(A)·inv(A)ᵀ
+    at a singular A), (None, the TooLargeError) where the Jacobian is too large to form; or None when there is no
+    closed form.  One that evaluates to something else is withdrawn (the explanation then says there is none): a
+    wrong closed form is never printed."""
     from .check import DEFAULT_TOL, wrong_entries
 
     if ex.formula is None:
         return None
-    J = problem.analytic()
     try:
+        J = problem.analytic()
         V = evaluate_text(ex.mc, problem, "the closed form")
-    except DomainError as e:
-        return None, e.message
+    except (DomainError, TooLargeError) as e:
+        return None, e
     except McalcError:                               # not even a valid expression: a bug, withdrawn below
         V = None
     if V is not None and V.shape == J.shape and not wrong_entries(J, V, DEFAULT_TOL).any():

@@ -7,6 +7,7 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
+from .errors import DomainError
 from .chain import as_matrix_shape, flatten_perm
 from .labels import axis_blocks, axis_labels, jacobian_sides, label_at, shaped, shaped_labels
 from .ops import fmt_shape
@@ -543,9 +544,14 @@ def explain_view(p, ex, check) -> Group:
         t.append(f"\n  in mcalc's syntax: {ex.mc}", style=STYLE["note"])
         agree, err = check
         t.append("\n  ")
-        if agree is None:
+        if agree is None and isinstance(err, DomainError):
             t.append("⚠ ", style=STYLE["fail"])
-            t.append(f"cannot be evaluated at these values ({err}); choose others to check it", style=STYLE["note"])
+            t.append(f"cannot be evaluated at these values ({err.message}); choose others to check it",
+                     style=STYLE["note"])
+        elif agree is None:
+            t.append("⚠ ", style=STYLE["fail"])
+            t.append(f"not checked against the numbers: {err.message}; smaller shapes check the same rule",
+                     style=STYLE["note"])
         else:
             t.append("✓ ", style=STYLE["ok"])
             t.append(f"equals the analytic Jacobian at the values used (max abs error {err:.2g})")

@@ -1,6 +1,8 @@
 """Large Jacobians: written sparse (--format npz) and drawn (--spy) from their structure, never dense; the memory
 guard's advice.  Expected matrices come from np.kron and the Kronecker identities, or from the dense path."""
 
+import json
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -146,3 +148,33 @@ def test_products_need_no_room_for_the_jacobian(small_memory):
 def test_sparse_options_refused_where_they_do_not_apply(args, fragment):
     res = run(*args)
     assert res.exit_code == 2 and fragment in res.stderr and res.stdout == ""
+
+
+def test_hints_offer_only_what_would_fit(small_memory):
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "30x30")        # one copy fits (6.2 MiB), three do not
+    assert res.exit_code == 2 and "--fd none" in res.stderr
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "40x40")        # not even one copy (19.5 MiB)
+    assert res.exit_code == 2 and "--fd none" not in res.stderr and "npz" in res.stderr
+
+
+def test_explain_of_a_jacobian_too_big_shows_the_rule_unchecked(small_memory):
+    res = run("explain", "A@B", "--wrt", "A", "--shape", "64x64", "--no-color")
+    assert res.exit_code == 0, res.stderr
+    assert "I₆₄ ⊗ Bᵀ" in res.stdout and "not checked against the numbers" in res.stdout
+    doc = json.loads(run("explain", "A@B", "--wrt", "A", "--shape", "64x64", "-f", "json").stdout)
+    assert doc["verified"] is None and "4096×4096" in doc["not_verified_because"]
+    res = run("explain", "A@B", "--wrt", "A", "--shape", "64x64", "-f", "plain")  # scripts get no unchecked form
+    assert res.exit_code == 2 and "cannot be checked at this size" in res.stderr and not res.stdout
+
+
+@pytest.mark.parametrize("text,expected", [("2000000", 2000000), ("512M", 512 << 20), ("2G", 2 << 30),
+                                           ("1.5GiB", 3 << 29), ("64kb", 64 << 10), ("abc", None), ("-5", None),
+                                           ("nan", None), ("inf", None), ("2X", None)])
+def test_the_memory_limit_is_read_or_refused(monkeypatch, text, expected):
+    monkeypatch.setattr(linops, "_BUDGET", None)
+    monkeypatch.setenv("MCALC_MAX_BYTES", text)
+    if expected is None:
+        res = run("jac", "A@B", "--wrt", "A", "--shape", "3x3")
+        assert res.exit_code == 2 and "MCALC_MAX_BYTES" in res.stderr and not res.stdout
+    else:
+        assert linops.memory_budget() == expected

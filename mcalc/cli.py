@@ -106,12 +106,13 @@ def _format_option(formats: str):
     return Annotated[str, typer.Option("--format", "-f", help=formats)]
 
 
-Format = _format_option("pretty, json, csv, plain, npy (needs --out), npz (sparse, scipy.sparse's format; needs "
-                        "--out), latex or markdown.")
-GradFormat = _format_option("pretty, json, csv, plain, npy (needs --out), latex or markdown.")
+Format = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --out - for stdout), npz (sparse, "
+                        "scipy.sparse's format; needs --out), latex or markdown.")
+GradFormat = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --out - for stdout), latex or "
+                            "markdown.")
 CheckFormat = _format_option("pretty or json.")
 ExplainFormat = _format_option("pretty, json, plain (the closed form alone, in mcalc's syntax), latex or markdown.")
-Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout.",
+Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout ('-': stdout).",
                                             show_default=False)]
 Precision = Annotated[Optional[int], typer.Option(help="Digits, 1-17: decimals in pretty output (default 4), "
                                                   "significant digits in csv and plain (default: exact round-trip "
@@ -364,11 +365,14 @@ def _check_output_options(fmt: str, out: str | None, precision: int | None,
     from .output import FORMATS
 
     fmt = fmt.lower()
-    out = None if out == "-" else out
+    to_stdout, out = out == "-", None if out == "-" else out
     if fmt not in (allowed or FORMATS):
         raise UsageError(f"unknown format '{fmt}' for this command", hint="choose " + ", ".join(allowed or FORMATS))
-    if fmt in ("npy", "npz") and not out:
-        raise UsageError(f"--format {fmt} writes a binary file and needs --out FILE")
+    if fmt in ("npy", "npz") and not out and not to_stdout:
+        raise UsageError(f"--format {fmt} writes a binary file and needs --out FILE",
+                         hint="--out - writes it to stdout, for a pipe")
+    if fmt in ("npy", "npz") and to_stdout and sys.stdout.isatty():
+        raise UsageError(f"--format {fmt} is binary and stdout is a terminal", hint=f"redirect it: > J.{fmt}")
     if fmt == "npz" and not _have_scipy():
         raise UsageError("--format npz needs SciPy", hint="pip install scipy")
     if precision is not None and not 1 <= precision <= 17:

@@ -94,6 +94,9 @@ def test_csv_plain_and_npy(tmp_path):
     res = run("jac", "A@B", *vals, "--format", "npy", "--out", str(out))
     assert res.exit_code == 0 and res.stdout == ""
     np.testing.assert_array_equal(np.load(out), expected)
+    res = run("jac", "A@B", *vals, "--format", "npy", "--out", "-")            # binary to a pipe
+    assert res.exit_code == 0
+    np.testing.assert_array_equal(np.load(io.BytesIO(res.stdout_bytes)), expected)
     res = run("jac", "A@B", *vals, "--format", "csv", "--out", str(tmp_path / "J.csv"))
     np.testing.assert_array_equal(np.loadtxt(tmp_path / "J.csv", delimiter=","), expected)
     res = run("jac", "A@B", *vals, "--out", str(tmp_path / "J.txt"))

@@ -175,7 +175,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         _emit(fmt, out, quiet, no_color, precision, pretty=lambda r, h: R().spy_view(result, h))
         raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
     _emit(fmt, out, quiet, no_color, precision, array=result.J if T is None else T,
-          pretty=lambda r, h: R().jac_view(result, r, h, sym, dets) if T is None else R().tensor_view(T, r),
+          pretty=lambda r, h: R().jac_view(result, r, h, sym, dets) if T is None else R().tensor_view(result, T, r),
           json=lambda: O().jac_json(result, sym, dets, T),
           typeset=lambda f, r: O().jac_typeset(result, f, r, sym, dets))
     raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)

@@ -566,9 +566,22 @@ def explain_view(p, ex, check) -> Group:
     return Group(*parts)
 
 
-def tensor_view(T: np.ndarray, precision: int = 4) -> Group:
-    return Group(key_lines([("tensor", f"shape {fmt_shape(T.shape)}: ∂f[i...]/∂x[k...]")]), Text(""),
-                 Text(array_text(T, precision)))
+def tensor_view(result, T: np.ndarray, precision: int = 4) -> Group:
+    """Header, the Jacobian as an array of shape output + input (input + output in the denominator layout),
+    its index convention spelled out, and the verdict."""
+    p = result.problem
+    letters = iter("ijklmnpqrs")
+    out = [next(letters) for _ in p.root.shape]
+    inp = [next(letters) for _ in p.wrt[0].shape]
+    index = out + inp if p.layout == "numerator" else inp + out
+
+    def at(name, idx):
+        return f"{name}[{','.join(idx)}]" if idx else name
+
+    line = ("T", f"shape {fmt_shape(T.shape)}: {at('T', index)} = ∂{at('f', out)}/∂{at(p.wrt[0].name, inp)}"
+                 f" ({p.layout} layout; no flatten order)")
+    return Group(header(p, precision, last=line, convention=False), Text(""), Text(array_text(T, precision)),
+                 Text(""), verdict(result))
 
 
 def product_view(pr, precision: int = 4) -> Group:

@@ -87,6 +87,13 @@ def test_tensor_is_the_4d_array_of_seed_000():
     np.testing.assert_array_equal(T, np.einsum("ik,lj->ijkl", np.eye(2), np.array(B)))    # δ_ik B_lj
     res = run("jac", "A@B", "--wrt", "A", "--shape", "2x2", "--tensor", "--format", "csv")
     assert res.exit_code == 2
+    res = run("jac", "A@B", "--wrt", "A", "--value", f"A={A}", "--value", f"B={B}", "--tensor", "--no-color")
+    assert "T[i,j,k,l] = ∂f[i,j]/∂A[k,l]" in res.stdout and "✓" in res.stdout and "A = [[1, 2]" in res.stdout
+    res = run("jac", "A@B", "--wrt", "A", "--shape", "2x2", "--tensor", "--layout", "denominator", "--no-color")
+    assert "T[k,l,i,j] = ∂f[i,j]/∂A[k,l]" in res.stdout
+    doc = js("jac", "A@B", "--wrt", "A", "--value", f"A={A}", "--value", f"B={B}", "--tensor", "--layout",
+             "denominator")
+    np.testing.assert_array_equal(np.array(doc["tensor"]), np.einsum("ik,lj->klij", np.eye(2), np.array(B)))
 
 
 def test_vjp_and_jvp_without_the_jacobian(monkeypatch):

@@ -476,7 +476,10 @@ def require_gradient(problem: Problem) -> None:
         raise UsageError(f"grad needs a scalar expression; {problem.expression} has shape "
                          f"{fmt_shape(problem.root.shape)}", hint="use mcalc jac for a Jacobian")
     if len(problem.wrt) != 1:
-        raise UsageError("grad takes one --wrt variable", hint="ask once per variable")
+        names = [v.name for v in problem.wrt]
+        raise UsageError(f"grad takes one --wrt variable, and there are {len(names)} ({', '.join(names)})",
+                         hint=f"pick one, e.g. --wrt {names[0]}, and ask once per variable (mcalc jac gives "
+                              "all of them as one row)")
 
 
 @dataclass

@@ -176,6 +176,8 @@ BAD = [
     (["jac", "A@B", "--shape", "4000x4000"], "too large"),
     (["jac", "--", "-" * 3000 + "x"], "nested too deeply"),
     (["jac", "-x*y"], "with a space"),
+    (["jac", "-sum(x)", "--wrt", "x", "-s", "3"], "'-sum(x)' was read as options"),
+    (["grad", "sum(x*y)", "-s", "3"], "pick one, e.g. --wrt x"),
     (["jac", "__import__('os').system('echo hi')"], "syntax error"),
     (["jac", "A.__class__"], "not allowed"),
     (["jac", "lambda: 0"], "lambda"),

@@ -11,9 +11,8 @@ Row-major flattening (numpy, PyTorch) and numerator layout (one row per output e
 this is I ⊗ Bᵀ; with order="col" it is Bᵀ ⊗ I, the vec of the Kronecker identities.
 """
 
-from __future__ import annotations
-
-from contextlib import contextmanager
+import re as _re
+from contextlib import contextmanager as _contextmanager
 
 from .errors import (DomainError, InternalError, McalcError, ParseError, ShapeError, TooLargeError,
                      UnknownNameError, UsageError, ValueSpecError)
@@ -23,13 +22,30 @@ __all__ = ["jacobian", "gradient", "vjp", "jvp", "McalcError", "ParseError", "Un
            "DomainError", "TooLargeError", "UsageError", "InternalError"]
 
 
-@contextmanager
+_API_WORDS = [            # the command line's advice, said in the API's words
+    (r"write it sparse with --format npz --out J\.npz", "ask for it sparse: jacobian(..., sparse=True)"),
+    (r"--vjp(,| or) --jvp", r"mcalc.vjp\1 mcalc.jvp"),
+    (r"--shape ((?:\w+=)?\d[\dx]*)", r'shapes="\1"'), (r"--shape\b", "shapes"), (r"--value\b", "values"),
+    (r"e\.g\. --wrt (\w+)", r'e.g. wrt="\1"'), (r"--wrt\b", "wrt"), (r"--order\b", "order"),
+    (r"--layout\b", "layout"),
+]
+
+
+def _in_api_words(e: McalcError) -> McalcError:
+    for pattern, repl in _API_WORDS:
+        e.message = _re.sub(pattern, repl, e.message)
+        e.hint = e.hint and _re.sub(pattern, repl, e.hint)
+    e.args = (e.message,)
+    return e
+
+
+@_contextmanager
 def _only_mcalc_errors():
     """The API's promise: bad input raises McalcError; anything else is a bug, reported as InternalError."""
     try:
         yield
-    except McalcError:
-        raise
+    except McalcError as e:
+        raise _in_api_words(e) from None
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
     except MemoryError:

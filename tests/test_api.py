@@ -53,6 +53,21 @@ def test_bad_arguments_raise_mcalc_errors(args):
     assert not isinstance(info.value, mcalc.InternalError), info.value
 
 
+def test_errors_speak_the_api(monkeypatch):
+    """Advice in the API's words: shapes="A=2x2", sparse=True, mcalc.vjp; never a command-line option."""
+    monkeypatch.setattr(mcalc.linops, "_BUDGET", 1 << 20)
+    with pytest.raises(mcalc.TooLargeError) as info:
+        mcalc.jacobian("A@B", "A", shapes="30x30")
+    assert "sparse=True" in str(info.value) and "mcalc.vjp" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(mcalc.ShapeError) as info:
+        mcalc.jacobian("A@B", "A")
+    assert 'shapes="A=2x2"' in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(mcalc.ValueSpecError) as info:
+        mcalc.jacobian("A@B", "A", values={"A": "1 2; 3 4"}, shapes={"A": "3x3"})
+    assert "shapes says" in str(info.value) and "--" not in str(info.value)
+    assert not {"annotations", "contextmanager"} & set(dir(mcalc))
+
+
 TOKENS = ["A", "B", "x", "s", "e", "pi", "1", "2", "0", "-1", "0.5", "+", "-", "*", "/", "**", "^", "@", "'", ".T",
           "(", ")", "[", "]", ",", ":", " ", "exp", "log", "sqrt", "inv", "det", "logdet", "sum", "trace", "norm",
           "softmax", "diag", "kron", "outer", "dot", "vec", "eye", "ones", "zeros", "axis=", "abs", "relu", "tanh",

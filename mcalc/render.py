@@ -415,7 +415,7 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
                          "json or npy has every entry, npz stores it sparse")
     parts = [header(p, precision, jacobian_line(result)), Text(""), matrix, Text("")]
     if symbolic is not None:
-        parts.append(Text(SYMBOLS_NOTE, style=STYLE["note"]))
+        parts += symbols_note(p)
     if det is not None:
         text = f"{det['determinant']:.6g}"
         if "determinant_symbolic" in det:
@@ -434,14 +434,18 @@ def grad_view(result, gradient, precision: int = 4, height: int | None = None, s
     cells = {_grad_position(p, i, j, v.shape) for i, j in bad}
     matrix = BlockMatrix(shaped(shown, v.shape), rlab, clab, precision=precision, highlight=cells,
                          max_rows=_max_rows(height))
-    note = [Text(SYMBOLS_NOTE, style=STYLE["note"])] if symbolic is not None else []
+    note = symbols_note(p) if symbolic is not None else []
     return Group(header(p, precision, ("∇f", f"shaped like {v.name} {fmt_shape(v.shape)}, "
                                               f"{result.mode} accumulation"), convention=False),
                  Text(""), matrix, Text(""), *note, verdict(result))
 
 
-SYMBOLS_NOTE = ("symbols count from 1, as in mathematics (x12 is row 1, column 2); labels count from 0, as numpy "
-                "does (x[0,1])")
+def symbols_note(p) -> list[Text]:
+    """How symbols and labels count, where some variable has entries to count (not for scalars alone)."""
+    if all(not v.shape for v in p.variables.values()):
+        return []
+    return [Text("symbols count from 1, as in mathematics (x12 is row 1, column 2); labels count from 0, as numpy "
+                 "does (x[0,1])", style=STYLE["note"])]
 
 
 def _grad_position(p, i, j, shape):
@@ -562,7 +566,7 @@ def explain_view(p, ex, check) -> Group:
         clab, cg = axis_labels(cols, p.order)
         cells = [[str(e) for e in row] for row in ex.symbolic.tolist()]
         parts += [Text(""), Text("entries", style=STYLE["key"]), BlockMatrix(cells, rlab, clab, rg, cg),
-                  Text(SYMBOLS_NOTE, style=STYLE["note"])]
+                  *symbols_note(p)]
     return Group(*parts)
 
 

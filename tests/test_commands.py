@@ -67,7 +67,9 @@ def test_symbolic_output():
     assert doc["determinant_symbolic"] == "r"
     assert doc["determinant"] == pytest.approx(doc["values"]["r"])
     out = run("jac", "[r*cos(t), r*sin(t)]", "--wrt", "r,t", "--symbolic", "--det").stdout
-    assert "-r*sin(t)" in out and "det J" in out
+    assert "-r*sin(t)" in out and "det J" in out and "symbols count from 1" not in out   # no indices to count
+    out = run("grad", "trace(X@X)", "--wrt", "X", "--shape", "2x2", "--symbolic").stdout
+    assert "2*x21" in out and "symbols count from 1" in out
     doc = js("grad", "trace(X@X)", "--wrt", "X", "--shape", "2x2", "--symbolic")
     assert doc["gradient_symbolic"] == [["2*x11", "2*x21"], ["2*x12", "2*x22"]]
     res = run("jac", "A@B", "--shape", "6x6", "--wrt", "A", "--symbolic")

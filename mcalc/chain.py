@@ -61,13 +61,16 @@ class LocalRules:
                     self(node, i)
 
 
-def dependencies(nodes: list[Node], wrt: list[Var]) -> dict[int, frozenset]:
-    """For each node, the names of the wrt variables it depends on."""
+def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:
+    """For each node, the names of the wrt variables its derivative depends on: none through a piecewise-constant
+    operation such as sign, whose derivative is zero (structural: the variables its value depends on)."""
     names = {v.name for v in wrt}
     deps: dict[int, frozenset] = {}
     for node in nodes:
         if isinstance(node, Var):
             deps[id(node)] = frozenset({node.name} & names)
+        elif node.op is not None and node.op.flat and not structural:
+            deps[id(node)] = frozenset()
         else:
             deps[id(node)] = frozenset().union(*(deps[id(a)] for a in node.args))
     return deps

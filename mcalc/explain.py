@@ -104,7 +104,7 @@ ELEMENTWISE = {
     "exp": "{y}", "log": "1/{x}", "sqrt": "0.5/{y}", "sin": "cos({x})", "cos": "-sin({x})", "tan": "1 + {y}**2",
     "arcsin": "1/sqrt(1 - {x}**2)", "arccos": "-1/sqrt(1 - {x}**2)", "arctan": "1/(1 + {x}**2)",
     "sinh": "cosh({x})", "cosh": "sinh({x})", "tanh": "1 - {y}**2", "sigmoid": "{y}*(1 - {y})",
-    "softplus": "sigmoid({x})", "square": "2*{x}", "relu": "relu({x})/{x}", "abs": "{x}/abs({x})",
+    "softplus": "sigmoid({x})", "square": "2*{x}", "relu": "step({x})", "abs": "sign({x})",
 }
 PARTIALS = {  # broadcasting binary ops: ∂/∂a and ∂/∂b, in {a}, {b}, {y}
     "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"), "div": ("1/{b}", "-{a}/{b}**2"),
@@ -302,6 +302,7 @@ CLOSED = {
     **{name: (lambda t: lambda node, i, order: _elementwise(node, t))(t) for name, t in ELEMENTWISE.items()},
     **{name: _binary for name in PARTIALS},
     "neg": lambda node, i, order: F.scale(-1, F.Eye(node.size)),
+    **{name: lambda node, i, order: F.Zero(node.size, node.args[0].size) for name in ("sign", "step")},
     "matmul": _matmul, "dot": _matmul, "transpose": _transpose, "index": _index, "diag": _diag,
     "vec": _identity, "col": _identity, "row": _identity, "stack": _stack, "sum": _sum, "mean": _sum,
     "trace": _trace, "det": _det, "logdet": _logdet, "inv": _inv, "matpow": _matpow, "norm": _norm,
@@ -388,6 +389,7 @@ DIFFERENTIAL = {
     f"-{_arg(node, 0)} * {_pd(d)} / {_arg(node, 1)}**2",
     "power": _power_d,
     "neg": lambda node, i, d: f"-{_pd(d)}",
+    "sign": lambda node, i, d: _zeros(node), "step": lambda node, i, d: _zeros(node),
     "matmul": lambda node, i, d: f"{_pd(d, True)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d, True)}",
     "dot": lambda node, i, d: f"dot({d}, {node.args[1].text})" if i == 0 else f"dot({node.args[0].text}, {d})",
     "transpose": lambda node, i, d: f"{_pd(d)}.T",

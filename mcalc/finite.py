@@ -42,7 +42,8 @@ class FiniteResult:
     values: np.ndarray        # (m, k): the columns computed, row-major, numerator layout
     cols: np.ndarray          # (k,) their indices among the n columns (wrt blocks side by side), increasing
     n: int                    # the number of columns of the whole Jacobian
-    kinks: dict = field(default_factory=dict)   # {(i, j): (right slope, left slope)} where they disagree
+    kinks: dict = field(default_factory=dict)   # {(i, j): (right, left, "kink" | "jump")}: one-sided slopes that
+                                                # disagree, or the changes of a jump on either side
     evaluations: int = 0      # function evaluations, counting each batch entry
     noise: float = 0.0        # bound on the rounding error of an entry: c·eps·max|f| / min h
 
@@ -78,7 +79,7 @@ def evaluation_work(nodes: list[Node], var: Var, deps) -> float:
 def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDGET, seed: int = 0):
     """The wrt columns (row-major, concatenated) to check: all of them when that fits the work budget, else an
     evenly spread random subset that does (at least 16, always the first and last of each variable)."""
-    deps = dependencies(nodes, wrt)
+    deps = dependencies(nodes, wrt, structural=True)
     per_column = [EVALUATIONS[method] * max(evaluation_work(nodes, v, deps), 1.0) for v in wrt]
     total = sum(c * v.size for c, v in zip(per_column, wrt))
     if total <= budget:
@@ -101,7 +102,7 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
     if method not in METHODS:
         raise UsageError(f"unknown finite-difference method '{method}'", hint="choose " + ", ".join(METHODS))
     root = nodes[-1]
-    deps = dependencies(nodes, wrt)
+    deps = dependencies(nodes, wrt, structural=True)
     if method == "complex":
         for node in nodes:
             if node.op is not None and not node.op.analytic and deps[id(node)]:
@@ -172,21 +173,28 @@ def _columns(nodes, env, v: Var, x, h, js, f0, method, result: FiniteResult, off
 
 
 def _kinks(f, f0, js, hj, plus, minus, central, result: FiniteResult, cols) -> None:
-    """Entries whose one-sided slopes differ by more than curvature explains.  At a kink the gap between them
-    stays the same as the step shrinks; on a smooth function it shrinks with the step, so suspects are re-measured
-    with a step 16 times smaller and kept only if their gap stays."""
+    """Entries whose one-sided slopes differ by more than curvature explains (kinks), or whose change across the
+    point does not shrink with the step (jumps).  At a kink the gap between the slopes stays the same as the step
+    shrinks, at a jump the change stays; on a smooth function both shrink with the step, so suspects are
+    re-measured with a step 16 times smaller and kept only if theirs stays."""
     right, left = (plus - f0[:, None]) / hj, (f0[:, None] - minus) / hj
-    gap = np.abs(right - left)
+    gap, change = np.abs(right - left), np.abs(plus - minus)
     floor = 1e-3 * max(1.0, float(np.max(np.abs(central), initial=0.0)))
-    suspect = gap > 0.1 * np.maximum(np.abs(right), np.abs(left)) + floor
+    kinky = gap > 0.1 * np.maximum(np.abs(right), np.abs(left)) + floor
+    steep = change > 1e-3 * max(1.0, float(np.max(np.abs(f0), initial=0.0)))     # sign(x) at 0: 2 at any step
+    suspect = kinky | steep
     if not suspect.any():
         return
     c = np.nonzero(suspect.any(axis=0))[0]
     small = hj[c] / 16
-    right2, left2 = (f(small, js[c]) - f0[:, None]) / small, (f0[:, None] - f(-small, js[c])) / small
-    kink = suspect[:, c] & (np.abs(right2 - left2) > 0.5 * gap[:, c])
+    plus2, minus2 = f(small, js[c]), f(-small, js[c])
+    right2, left2 = (plus2 - f0[:, None]) / small, (f0[:, None] - minus2) / small
+    jump = steep[:, c] & (np.abs(plus2 - minus2) > 0.5 * change[:, c])
+    kink = kinky[:, c] & ~jump & (np.abs(right2 - left2) > 0.5 * gap[:, c])
+    for i, k in zip(*np.nonzero(jump)):
+        result.kinks[(int(i), int(cols[c[k]]))] = (float(plus2[i, k] - f0[i]), float(f0[i] - minus2[i, k]), "jump")
     for i, k in zip(*np.nonzero(kink)):
-        result.kinks[(int(i), int(cols[c[k]]))] = (float(right2[i, k]), float(left2[i, k]))
+        result.kinks[(int(i), int(cols[c[k]]))] = (float(right2[i, k]), float(left2[i, k]), "kink")
 
 
 def directional(nodes: list[Node], env: dict, v: Var, u: np.ndarray, method: str) -> tuple[np.ndarray, float]:

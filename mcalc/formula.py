@@ -120,11 +120,20 @@ class Text:
                 m.group(1))]) + "}", self.template))
             object.__setattr__(self, "slots", tuple(self.slots[k] for k in used))
 
+    def _fill(self, show) -> str:
+        """The template with its slots shown (show: slot → (text, needs no parentheses)), in parentheses unless
+        they are already enclosed in their own, as f({0}) is."""
+        def slot(m):
+            text, bare = show(self.slots[int(m.group(1) or m.group(2))])
+            return f"({text})" if m.group(1) else text if bare else paren(text)
+
+        return re.sub(r"\(\{(\d+)\}\)|\{(\d+)\}", slot, self.template)
+
     def mc(self) -> str:
-        return self.template.format(*(paren(s) for s in self.slots))
+        return self._fill(lambda s: (s, False))
 
     def _named(self, names: dict) -> str:
-        return self.template.format(*(ascii_name(names[s]) if s in names else paren(s) for s in self.slots))
+        return self._fill(lambda s: (ascii_name(names[s]), True) if s in names else (s, False))
 
     def pretty(self, names: dict) -> str:
         return unicode(self._named(names))

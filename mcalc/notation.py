@@ -183,7 +183,7 @@ class _Notation:
 
 
 _ELEMENTWISE = {"exp", "log", "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
-                "sigmoid", "sqrt", "abs", "relu", "softplus", "square"}
+                "sigmoid", "sqrt", "abs", "relu", "softplus", "square", "sign", "step"}
 
 
 class _Tex(_Notation):
@@ -193,7 +193,7 @@ class _Tex(_Notation):
              "cosh": "\\cosh", "tanh": "\\tanh", "arcsin": "\\arcsin", "arccos": "\\arccos", "arctan": "\\arctan",
              "det": "\\det", "sigmoid": "\\sigma"}
     OPERATORS = {"trace": "tr", "tr": "tr", "diag": "diag", "vec": "vec", "softmax": "softmax",
-                 "logsumexp": "logsumexp", "relu": "relu", "softplus": "softplus", "sum": "sum", "mean": "mean"}
+                 "logsumexp": "logsumexp", "relu": "relu", "softplus": "softplus", "sign": "sign", "sum": "sum", "mean": "mean"}
 
     def __init__(self, differentials=frozenset()):
         self.differentials = differentials
@@ -253,6 +253,8 @@ class _Tex(_Notation):
             return f"\\sqrt{{{x[0]}}}"
         if name == "abs":
             return f"\\left\\lvert {x[0]} \\right\\rvert"
+        if name == "step":                                   # the Iverson bracket
+            return f"\\left[{x[0]} > 0\\right]"
         if name == "norm":
             return f"\\left\\lVert {x[0]} \\right\\rVert"
         if name == "logdet":
@@ -349,6 +351,8 @@ class _Unicode(_Notation):
             return self.sup(self.wrap(args[0], 5), "∘²" if self.matrix(args[0]) else "²")
         if name == "abs":
             return f"|{x[0]}|"
+        if name == "step":                                   # the Iverson bracket
+            return f"[{x[0]} > 0]"
         if name == "norm":
             return f"‖{x[0]}‖"
         if name == "logdet":

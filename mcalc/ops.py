@@ -37,6 +37,7 @@ class Op:
     saturates: bool = False    # flat or explosive away from 0: default values should be small
     work: Callable | None = None     # (node) -> rough flops of one evaluation, when not about its size
     kink_at_zero: bool = False       # not differentiable where its argument is 0: default values avoid it
+    flat: bool = False               # piecewise constant (sign, step): a zero derivative wherever there is one
     params: dict | None = None       # fixed parameters every node of this op gets (mean: {"mean": True})
 
 
@@ -144,7 +145,7 @@ def square(label, shape):
 
 # --- element-wise functions ---------------------------------------------------------------------------------
 
-def unary(name, f, df, doc, domain=None, analytic=True, saturates=False, kink_at_zero=False):
+def unary(name, f, df, doc, domain=None, analytic=True, saturates=False, kink_at_zero=False, flat=False):
     """Register an element-wise function f with derivative df(x, ans): its rule is diag(f'(x))."""
 
     def fwd(node, x):
@@ -155,7 +156,7 @@ def unary(name, f, df, doc, domain=None, analytic=True, saturates=False, kink_at
         return Diag(d if np.ndim(d) == 0 else np.broadcast_to(d, np.shape(x)).ravel(), np.size(x))
 
     return register(Op(name, same_shape, fwd, (rule,), domain=domain, analytic=analytic, rule_doc=doc,
-                       saturates=saturates, kink_at_zero=kink_at_zero))
+                       saturates=saturates, kink_at_zero=kink_at_zero, flat=flat))
 
 
 def _where(cond_fn, msg):
@@ -199,6 +200,10 @@ unary("relu", lambda x: np.maximum(x, 0.0), lambda x, y: (x > 0).astype(float),
       "d relu(x) = [x > 0] ⊙ dx  (0 at x = 0)", analytic=False, kink_at_zero=True)
 unary("abs", np.abs, lambda x, y: np.sign(x), "d |x| = sign(x) ⊙ dx  (0 at x = 0)", analytic=False,
       kink_at_zero=True)
+unary("sign", np.sign, lambda x, y: 0.0, "d sign(x) = 0  (a jump at x = 0)", analytic=False, kink_at_zero=True,
+      flat=True)
+unary("step", lambda x: (x > 0).astype(float), lambda x, y: 0.0, "d [x > 0] = 0  (a jump at x = 0; step(0) = 0)",
+      analytic=False, kink_at_zero=True, flat=True)
 
 
 # --- broadcasting binary operations ----------------------------------------------------------------------------
@@ -753,6 +758,8 @@ FUNCTIONS: dict[str, Fn] = {
     **{name: Fn(name, help=f"element-wise {name}") for name in (
         "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
         "sigmoid", "relu", "softplus", "abs", "square")},
+    "sign": Fn("sign", help="element-wise sign: -1, 0 or 1 (the derivative of abs)"),
+    "step": Fn("step", help="element-wise [x > 0], step(0) = 0 (the derivative of relu)"),
     "sum": Fn("sum", literals=("axis",), help="sum of all entries, or along axis=0/1"),
     "mean": Fn("mean", literals=("axis",), help="mean of all entries, or along axis=0/1"),
     "trace": Fn("trace", help="trace of a square matrix"),

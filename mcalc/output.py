@@ -96,7 +96,8 @@ def jac_json(result, symbolic=None, det=None, tensor=None) -> str:
          "analytic": float(result.J[i, j]), "finite_difference": float(result.F[i, j])} for i, j in c.bad]
     doc["kinks"] = [] if c is None else [
         {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
-         "right_slope": r, "left_slope": left} for i, j, r, left in c.kinks]
+         **({"kind": "kink", "right_slope": r, "left_slope": left} if kind == "kink" else
+            {"kind": "jump", "jump": r + left})} for i, j, r, left, kind in c.kinks]
     if symbolic is not None:
         doc["jacobian_symbolic"] = [[str(e) for e in row] for row in symbolic.tolist()]
     if det is not None:

@@ -330,7 +330,7 @@ class Comparison:
     scale: float
     bad: list = field(default_factory=list)      # [(i, j), ...] entries beyond the tolerance, worst first
     bad_count: int = 0
-    kinks: list = field(default_factory=list)    # [(i, j, right slope, left slope), ...]
+    kinks: list = field(default_factory=list)    # [(i, j, right, left, "kink" | "jump"), ...] (see FiniteResult)
     checked_columns: int = 0                     # wrt entries checked
     total_columns: int = 0
     second_opinion: str | None = None            # the method that re-checked the columns the first got wrong
@@ -367,7 +367,7 @@ class Result:
 
 def _second_method(problem: Problem) -> str:
     """The more accurate method to re-check with: the complex step when every operation on the way is analytic."""
-    deps = dependencies(problem.nodes, problem.wrt)
+    deps = dependencies(problem.nodes, problem.wrt, structural=True)
     analytic = all(n.op is None or n.op.analytic or not deps[id(n)] for n in problem.nodes)
     return "complex" if analytic else "richardson"
 
@@ -417,6 +417,9 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     tol = DEFAULT_TOL[method] if tol is None else float(tol)
     F, noise = fr.values, fr.noise
     max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
+    at = [(i, np.searchsorted(fr.cols, j)) for i, j in fr.kinks]
+    explained = tuple(np.array(at, dtype=np.intp).reshape(-1, 2).T)
+    bad[explained] = False                 # a kink or a jump is reported as such, not as a disagreement
     second, rechecked = None, 0
     if fd is None and bad.any():
         redo = np.nonzero(bad.any(axis=0))[0]
@@ -426,6 +429,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
         F[:, redo] = again.values
         rechecked, noise = len(redo), max(noise if len(redo) < F.shape[1] else 0.0, again.noise)
         max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
+        bad[explained] = False
     worst = np.argsort(-np.where(bad, np.abs(Jc - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
     positions = [problem.position(i, fr.cols[j]) for i, j in (np.unravel_index(k, Jc.shape) for k in worst)]
     kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(fr.kinks.items())[:limit]]

@@ -374,9 +374,13 @@ def verdict(result) -> Text:
         return Text("✓ ", style=STYLE["ok"]) + Text(f"{name} agree: {nums}") + note
     t = Text("✗ ", style=STYLE["fail"])
     if c.kinks:
-        i, j, right, left = c.kinks[0]
-        t.append(f"not differentiable: the one-sided slopes of {rlab[i]} in {clab[j]} are {right:.4g} and {left:.4g} "
-                 f"(a kink, like abs or relu at 0)")
+        i, j, right, left, kind = c.kinks[0]
+        if kind == "jump":
+            t.append(f"not differentiable: {rlab[i]} jumps by {right + left:.4g} at this {clab[j]} (a discontinuity, "
+                     "like sign or step at 0)")
+        else:
+            t.append(f"not differentiable: the one-sided slopes of {rlab[i]} in {clab[j]} are {right:.4g} and "
+                     f"{left:.4g} (a kink, like abs or relu at 0)")
         if len(c.kinks) > 1:
             t.append(f"; {len(c.kinks)} such entries")
         if not c.bad:

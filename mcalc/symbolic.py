@@ -95,6 +95,19 @@ def _matrix_op(f):
     return apply
 
 
+def _kinked(name: str, value, derivative):
+    """A function with a kink or a jump at 0 as a SymPy function differentiated as mcalc's rule says, derivative:
+    its argument → its derivative (SymPy's own sign and Abs differentiate into DiracDelta and Piecewise terms
+    about the point 0 itself); numbers evaluate."""
+    import sympy
+
+    def eval(cls, x):
+        return value(x) if x.is_number else None
+
+    return type(name, (sympy.Function,), {"eval": classmethod(eval),
+                                          "fdiff": lambda self, i=1: derivative(self.args[0])})
+
+
 def _sympy_table():
     import sympy
 
@@ -104,8 +117,12 @@ def _sympy_table():
     unary = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos,
              "tan": sympy.tan, "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
              "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh, "sigmoid": sigmoid,
-             "relu": lambda x: sympy.Max(x, 0), "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
-             "abs": sympy.Abs, "square": lambda x: x ** 2}
+             "softplus": lambda x: sympy.log(1 + sympy.exp(x)), "square": lambda x: x ** 2}
+    zero = lambda x: sympy.S.Zero                                           # noqa: E731
+    step = unary["step"] = _kinked("step", lambda x: sympy.Heaviside(x, 0), zero)
+    sign = unary["sign"] = _kinked("sign", sympy.sign, zero)
+    unary["relu"] = _kinked("relu", lambda x: sympy.Max(x, 0), step)
+    unary["abs"] = _kinked("abs", sympy.Abs, sign)
     table = {name: _elementwise(f) for name, f in unary.items()}
 
     def as_array(m, shape):
@@ -177,7 +194,7 @@ def check_size(problem) -> None:
     from .chain import dependencies
     from .finite import evaluation_work
 
-    deps = dependencies(problem.nodes, problem.wrt)
+    deps = dependencies(problem.nodes, problem.wrt, structural=True)
     work = sum(evaluation_work(problem.nodes, v, deps) for v in problem.wrt) * n
     if work > DIFF_BUDGET:                          # a floor on the symbolic size, known before building it
         raise TooLargeError(f"the symbolic expression is too large to differentiate here (at least {work:,.0f} "

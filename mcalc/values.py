@@ -228,7 +228,7 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
                   count: int = 1) -> np.ndarray:
     """Readable values, drawn in kinds tried in turn (three draws each, attempt 0..14):
 
-    int      integers 1..5 (1..9 beyond 5 entries; distinct while they can be)
+    int      integers 1..5, distinct while they can be
     pos      one decimal in [0.1, 0.9], distinct while they can be
     signed   one decimal in ±[0.1, 0.9]    desc    integers 1..5 times 10^-rank (x - y > 0 for x before y)
     asc      integers 1..5 times 10^-(count-1-rank)  (y - x > 0)
@@ -248,7 +248,7 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
         return rng.sample(pool, n) if n <= len(pool) else rng.choices(pool, k=n)
 
     if kind in ("int", "desc", "asc"):
-        v = np.array(draw(range(1, 6) if n <= 5 else range(1, 10)), dtype=float)
+        v = np.array(draw(range(1, 6)), dtype=float)      # small: tan(8) is near a pole, exp(9) is large
         if kind != "int":
             v *= 10.0 ** -(rank if kind == "desc" else count - 1 - rank)
         return v.reshape(shape)

@@ -25,7 +25,8 @@ EXAMPLES = {  # op name → (expression, wrt, shapes), values chosen inside each
     "matpow": ("X^3", "X", "2x2"), "mean": ("mean(A, axis=0)", "A", "2x3"), "mul": ("x * y", "x,y", "x=3,y=3"),
     "neg": ("-A", "A", "2x2"), "norm": ("norm(x)", "x", "x=3"), "outer": ("outer(x, y)", "x,y", "x=2,y=3"),
     "power": ("x ** y", "x,y", "x=3,y=3"), "relu": ("relu(x)", "x", "x=3"), "row": ("row(x)", "x", "x=3"),
-    "sigmoid": ("sigmoid(x)", "x", "x=3"), "sin": ("sin(x)", "x", "x=3"), "sinh": ("sinh(x)", "x", "x=3"),
+    "sigmoid": ("sigmoid(x)", "x", "x=3"), "sign": ("x * sign(x - 2)", "x", "x=3"),
+    "step": ("x * step(2 - x)", "x", "x=3"), "sin": ("sin(x)", "x", "x=3"), "sinh": ("sinh(x)", "x", "x=3"),
     "softmax": ("softmax(x)", "x", "x=3"), "softplus": ("softplus(x)", "x", "x=3"),
     "sqrt": ("sqrt(x)", "x", "x=3"), "square": ("square(A)", "A", "2x2"), "stack": ("[x, 2*x]", "x", "x=3"),
     "sub": ("A - B", "A,B", "A=2x2,B=2x2"), "sum": ("sum(A, axis=1)", "A", "2x3"), "tan": ("tan(x/4)", "x", "x=3"),
@@ -48,7 +49,7 @@ def test_rule_closed_form_and_differential(name, order):
     expr, wrt, shapes = EXAMPLES[name]
     p = prepare(expr, wrt, shapes=shapes, order=order, seed=5)
     J = p.analytic(canonical=True)
-    F = finite_jacobian(p.nodes, p.values, p.wrt, "complex" if name not in ("abs", "relu") else "central").J
+    F = finite_jacobian(p.nodes, p.values, p.wrt, "complex" if name not in ("abs", "relu", "sign", "step") else "central").J
     np.testing.assert_allclose(J, F, rtol=1e-6, atol=1e-8)
 
     ex = explain(p.nodes, p.wrt, order, "numerator")

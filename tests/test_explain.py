@@ -175,6 +175,9 @@ def test_gradients_of_scalar_functions_read_as_in_the_cookbook():
     ("log(sum(exp(x)))", "x=3", "(1 / y) exp(x)"),    # y = sum(exp(x)): softmax
     ("x.T@A@x", "x=3,A=3x3", "A x + Aᵀ x"),            # x.T of a vector is x: no (xᵀ)ᵀ
     ("x.T@x", "x=3", "2x"),
+    ("sum(relu(W@x + b))", "W=3x2,x=2,b=3", "Wᵀ [W x + b > 0]"),   # the derivative of relu: an Iverson bracket
+    ("sum(abs(x))", "x=3", "sign(x)"),                             # not x / |x|
+    ("sum(x * sign(x))", "x=3", "sign(x)"),                        # sign is flat: nothing flows through it
 ])
 def test_scalar_factors_cancel_and_gradients_read_as_in_the_cookbook(expr, shapes, gradient):
     wrt = "X" if "X" in expr else "x"

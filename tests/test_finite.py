@@ -52,12 +52,22 @@ def test_forward_differences_are_first_order_but_close():
 def test_kinks_are_detected_and_disagree(expr, value):
     r = compute(prepare(expr, "x", {"x": value}), "central")
     assert not r.comparison.agree
-    i, j, right, left = r.comparison.kinks[0]
-    assert (i, j) == (0, 0) and right != left
+    i, j, right, left, kind = r.comparison.kinks[0]
+    assert (i, j) == (0, 0) and right != left and kind == "kink"
+
+
+@pytest.mark.parametrize("expr,value,jump", [("sign(x)", 0.0, 2.0), ("step(x)", 0.0, 1.0),
+                                             ("3*step(x - 1)", 1.0, 3.0), ("x + sign(x)", 0.0, 2.0)])
+def test_jumps_are_detected_and_measured(expr, value, jump):
+    r = compute(prepare(expr, "x", {"x": value}))
+    assert not r.comparison.agree
+    i, j, right, left, kind = r.comparison.kinks[0]
+    assert kind == "jump" and right + left == pytest.approx(jump, rel=1e-3)
 
 
 @pytest.mark.parametrize("expr,value", [("x**2", 0.0), ("100*x**2", 0.0), ("1e4*x**2", 0.0), ("exp(x)", 10.0),
-                                        ("sin(100*x)", 0.3), ("abs(x)", 0.5), ("relu(x)", 2.0), ("x**3", -2.0)])
+                                        ("sin(100*x)", 0.3), ("abs(x)", 0.5), ("relu(x)", 2.0), ("x**3", -2.0),
+                                        ("sign(x)", -0.5), ("step(x)", 1e-3), ("1e6*x", 1.0), ("exp(20*x)", 1.0)])
 def test_no_false_kinks_on_smooth_points(expr, value):
     r = compute(prepare(expr, "x", {"x": value}), "central")
     assert r.comparison.agree, r.comparison

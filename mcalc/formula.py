@@ -125,7 +125,10 @@ class Text:
         they are already enclosed in their own, as f({0}) is."""
         def slot(m):
             text, bare = show(self.slots[int(m.group(1) or m.group(2))])
-            return f"({text})" if m.group(1) else text if bare else paren(text)
+            before = self.template[m.start() - 1:m.start()]
+            if m.group(1) and (before.isalnum() or before == "_"):       # a call's own parentheses
+                return f"({text})"
+            return text if bare else paren(text)
 
         return re.sub(r"\(\{(\d+)\}\)|\{(\d+)\}", slot, self.template)
 
@@ -623,7 +626,7 @@ def _coef_times(c1, c2) -> Text | Fraction | None:
     head = "*".join(([_fraction_text(number)] if number != 1 or not up else []) + up)
     head = f"-{head[3:]}" if head.startswith("-1*") else head
     template = head if not down else f"{head}/{down[0] if len(down) == 1 else '(' + '*'.join(down) + ')'}"
-    return Text(template, tuple(paren(k) if not atomic(k) else k for k in factors))
+    return Text(template, tuple(factors))           # slots as the user's subexpressions: parenthesised when shown
 
 
 def _split_number(t: Text) -> tuple[Fraction, Text]:
@@ -706,8 +709,10 @@ def _merge(a: Formula, b: Formula) -> Formula | None:
     if isinstance(a, Ones) and a.shape[0] == 1 and isinstance(b, Diag):      # 1ᵀ diag(v) = vᵀ
         return Mat(b.v, (1, b.shape[0]), "row")
     if isinstance(a, Mat) and a.view == "row" and a.shape[1] > 1 and a.order is None and isinstance(b, Mat) \
-            and b.view == "mat":                                             # uᵀ M = (u@M)ᵀ for a vector u
-        return Mat(Text(*_joined(a.text, "@", b.text)), (1, b.shape[1]), "row")
+            and b.view == "mat":                                             # uᵀ M = (u@M)ᵀ for a vector u,
+        number, u = _split_number(a.text)                                    # a number in u kept in front
+        row = Mat(Text(*_joined(u, "@", b.text)), (1, b.shape[1]), "row")
+        return row if number == 1 else scale(number, row)
     if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Kron):
         return _vec_kron(a, b)
     if isinstance(a, Mat) and a.view == "row" and a.order is not None and isinstance(b, Commutation):

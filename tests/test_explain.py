@@ -170,6 +170,7 @@ def test_gradients_of_scalar_functions_read_as_in_the_cookbook():
 @pytest.mark.parametrize("expr,shapes,gradient", [
     ("norm(x)**2", "x=3", "2 x"),                     # ‖x‖·(1/‖x‖) cancels: defined at 0 too
     ("0.5*norm(A@x - b)**2", "x=3,A=3x3,b=3", "Aᵀ (A x - b)"),
+    ("sum((A@x - b)**2)", "x=3,A=3x3,b=3", "2 Aᵀ (A x - b)"),      # the 2 of the square in front
     ("x@x/2", "x=3", "x"),
     ("log(det(X))", "X=3x3", "(X⁻¹)ᵀ"),
     ("log(sum(exp(x)))", "x=3", "(1 / y) exp(x)"),    # y = sum(exp(x)): softmax

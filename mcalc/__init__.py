@@ -22,17 +22,19 @@ __all__ = ["jacobian", "gradient", "vjp", "jvp", "McalcError", "ParseError", "Un
            "DomainError", "TooLargeError", "UsageError", "InternalError"]
 
 
-_API_WORDS = [            # the command line's advice, said in the API's words
+_API_WORDS = [            # the command line's advice, said in the API's words (an option only where one starts)
     (r"write it sparse with --format npz --out J\.npz", "ask for it sparse: jacobian(..., sparse=True)"),
     (r"--vjp(,| or) --jvp", r"mcalc.vjp\1 mcalc.jvp"),
-    (r"--shape ((?:\w+=)?\d[\dx]*)", r'shapes="\1"'), (r"--shape\b", "shapes"), (r"--value\b", "values"),
-    (r"e\.g\. --wrt (\w+)", r'e.g. wrt="\1"'), (r"--wrt\b", "wrt"), (r"--order\b", "order"),
-    (r"--layout\b", "layout"),
+    (r"(the value of )?--vjp\b", "the cotangent"), (r"(the value of )?--jvp\b", "the tangent"),
+    (r"with --value\b", "in values="), (r"--shape ((?:\w+=)?\d[\dx]*)", r'shapes="\1"'),
+    (r"--shape\b", "shapes="), (r"--value\b", "values="), (r"e\.g\. --wrt (\w+)", r'e.g. wrt="\1"'),
+    (r"--wrt\b", "wrt="), (r"--order\b", "order="), (r"--layout\b", "layout="),
 ]
 
 
 def _in_api_words(e: McalcError) -> McalcError:
     for pattern, repl in _API_WORDS:
+        pattern = r"(?<![\w)\]'-])" + pattern           # never inside the user's own text: sqrt(x--shape)
         e.message = _re.sub(pattern, repl, e.message)
         e.hint = e.hint and _re.sub(pattern, repl, e.hint)
     e.args = (e.message,)

@@ -62,8 +62,9 @@ class LocalRules:
 
 
 def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:
-    """For each node, the names of the wrt variables its derivative depends on: none through a piecewise-constant
-    operation such as sign, whose derivative is zero (structural: the variables its value depends on)."""
+    """For each node (in topological order, the root last), the names of the wrt variables the root's derivative
+    depends on through it: none through a piecewise-constant operation such as sign, whose derivative is zero, nor
+    for what reaches the root only through one (structural: the variables each node's value depends on)."""
     names = {v.name for v in wrt}
     deps: dict[int, frozenset] = {}
     for node in nodes:
@@ -73,6 +74,12 @@ def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) ->
             deps[id(node)] = frozenset()
         else:
             deps[id(node)] = frozenset().union(*(deps[id(a)] for a in node.args))
+    if not structural and nodes:                       # what reaches the root only through sign(...) is dead
+        live = {id(nodes[-1])}
+        for node in reversed(nodes):
+            if id(node) in live and node.op is not None and not node.op.flat:
+                live.update(id(a) for a in node.args)
+        deps = {k: d if k in live else frozenset() for k, d in deps.items()}
     return deps
 
 

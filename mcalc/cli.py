@@ -45,15 +45,17 @@ class _Group(TyperGroup):
                 ctx = getattr(e, "ctx", None)
                 where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
                 option = re.match(r"No such option: (\S+)", message)
-                dashed = next((a for a in (sys.argv[1:] if args is None else args)      # "-sum(x)": read as -s
-                               if re.match(r"-[^-].*[][()@*+/'^]", str(a))), None)    # with the value um(x)
+                argv = [str(a) for a in (sys.argv[1:] if args is None else args)]
+                dashed = next((a for k, a in enumerate(argv) if re.match(r"-[^-].*[][()@*+/'^]", a)   # "-sum(x)":
+                               and not (k and argv[k - 1].startswith("-"))), None)   # -s with the value um(x)
                 if option and not re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)) or \
                         message.startswith("Missing argument") and dashed:
                     text = option.group(1) if option else dashed
                     text = text if len(text) <= 30 else text[:27] + "..."
                     message = f"no such option: {text}" if option else f"{message.rstrip('.')}: '{text}' was read as options"
+                    command = next((a for a in argv if a in ("jac", "grad", "check", "explain")), "jac")
                     where = (" (hint: start an expression that begins with '-' with a space, \" -x\", or put it "
-                             "after the options and '--': mcalc jac --wrt x -- \"-x\")")
+                             f"after the options and '--': mcalc {command} --wrt x -- \"-x\")")
                 _fail(f"usage error: {message}{where}")
             if type(e).__name__ == "Abort":
                 _fail("aborted", code=130)

@@ -22,6 +22,7 @@ algebra allows it.  ``Dense`` is the last resort, and every dense allocation is 
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
@@ -55,16 +56,11 @@ _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 def _bytes(text: str) -> int:
-    """'2000000', '512M', '2G', '1.5GiB' → bytes (powers of 1024)."""
-    t = text.upper().removesuffix("B").removesuffix("I")
-    unit = t[-1:] if t[-1:] in _UNITS else ""
-    try:
-        n = float(t[:-1] if unit else t)
-    except ValueError:
-        n = -1.0
-    if not n >= 0 or n == float("inf"):
+    """'2000000', '512M', '2G', '1.5GiB', '64kb' → bytes (powers of 1024)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([KMGT])(?:I?B)?|B)?\s*", text.upper())
+    if m is None:
         raise UsageError(f"MCALC_MAX_BYTES='{text}' is not a size", hint="give bytes, e.g. 2000000000, 512M or 2G")
-    return int(n * _UNITS[unit])
+    return int(float(m.group(1)) * _UNITS[m.group(2) or ""])
 
 
 def human_bytes(n: float) -> str:

@@ -417,10 +417,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     tol = DEFAULT_TOL[method] if tol is None else float(tol)
     F, noise = fr.values, fr.noise
     max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
-    at = [(i, np.searchsorted(fr.cols, j)) for i, j in fr.kinks]
-    explained = tuple(np.array(at, dtype=np.intp).reshape(-1, 2).T)
-    bad[explained] = False                 # a kink or a jump is reported as such, not as a disagreement
-    second, rechecked = None, 0
+    second, rechecked, kinks = None, 0, dict(fr.kinks)
     if fd is None and bad.any():
         redo = np.nonzero(bad.any(axis=0))[0]
         second = _second_method(problem)
@@ -429,10 +426,13 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
         F[:, redo] = again.values
         rechecked, noise = len(redo), max(noise if len(redo) < F.shape[1] else 0.0, again.noise)
         max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
-        bad[explained] = False
+        kinks = {(i, j): k for (i, j), k in kinks.items()      # a "jump" the complex step sees through:
+                 if k[2] != "jump" or bad[i, np.searchsorted(fr.cols, j)]}          # a steep smooth function
+    at = [(i, np.searchsorted(fr.cols, j)) for i, j in kinks]
+    bad[tuple(np.array(at, dtype=np.intp).reshape(-1, 2).T)] = False     # reported as kinks, not disagreements
     worst = np.argsort(-np.where(bad, np.abs(Jc - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
     positions = [problem.position(i, fr.cols[j]) for i, j in (np.unravel_index(k, Jc.shape) for k in worst)]
-    kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(fr.kinks.items())[:limit]]
+    kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(kinks.items())[:limit]]
     cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, fr.cols.size, n,
                      second, rechecked, noise)
     if sparse:
@@ -585,7 +585,10 @@ def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] 
     if ex.formula is None:
         return None
     try:
-        J = problem.analytic()
+        J = problem.analytic()                       # not differentiable here: that error is the user's to see
+    except TooLargeError as e:
+        return None, e
+    try:
         V = evaluate_text(ex.mc, problem, "the closed form")
     except (DomainError, TooLargeError) as e:
         return None, e

@@ -212,6 +212,7 @@ def _cells(part: np.ndarray, block: np.ndarray, budget: int) -> tuple[np.ndarray
     can, so that a block-diagonal pattern stays sharp.  Rules between blocks count against the budget."""
     key = part * (int(block.max(initial=0)) + 1) + block
     starts = np.concatenate([[0], np.nonzero(np.diff(key))[0] + 1, [key.size]])
+    room = budget
     if len(starts) - 1 <= budget // 3:                       # rules between the blocks take room too,
         if key.size + len(starts) - 2 > budget:              # where entries and rules do not all fit
             budget -= len(starts) - 2
@@ -223,6 +224,10 @@ def _cells(part: np.ndarray, block: np.ndarray, budget: int) -> tuple[np.ndarray
         block = np.zeros_like(block)
     sizes = np.diff(starts)                                  # cells per segment: its share of the budget rounded
     count = np.clip(budget * sizes // key.size, 1, sizes)    # down (equal segments alike), one to all its entries
+    drawn = (part * (int(block.max(initial=0)) + 1) + block)[starts[:-1]]   # a rule where (part, block) changes
+    rules = int(np.count_nonzero(np.diff(drawn)))
+    if len(starts) > 2 and int(count.sum()) + rules > room:  # too many variables for a cell and a rule each
+        return _cells(np.zeros_like(part), np.zeros_like(block), room)
     cell_of, keys, first = np.empty(key.size, dtype=np.intp), [], 0
     for a, b, c in zip(starts[:-1], starts[1:], count.tolist()):
         edges = np.linspace(a, b, c + 1).round().astype(np.intp)

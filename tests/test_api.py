@@ -64,7 +64,13 @@ def test_errors_speak_the_api(monkeypatch):
     assert 'shapes="A=2x2"' in str(info.value) and "--" not in str(info.value)
     with pytest.raises(mcalc.ValueSpecError) as info:
         mcalc.jacobian("A@B", "A", values={"A": "1 2; 3 4"}, shapes={"A": "3x3"})
-    assert "shapes says" in str(info.value) and "--" not in str(info.value)
+    assert "shapes= says" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(mcalc.UsageError) as info:
+        mcalc.vjp("A@x", "x", [1, 2, 3], shapes="A=2x3,x=3")
+    assert "the cotangent needs" in str(info.value)
+    with pytest.raises(mcalc.DomainError) as info:                  # the user's own text is left as written
+        mcalc.jacobian("sqrt(x--shape)", "x", values={"x": 1.0, "shape": -5.0})
+    assert "sqrt(x--shape)" in str(info.value)
     assert not {"annotations", "contextmanager"} & set(dir(mcalc))
 
 

@@ -178,6 +178,7 @@ BAD = [
     (["jac", "-x*y"], "with a space"),
     (["jac", "-sum(x)", "--wrt", "x", "-s", "3"], "'-sum(x)' was read as options"),
     (["grad", "sum(x*y)", "-s", "3"], "pick one, e.g. --wrt x"),
+    (["explain", "sqrt(x)", "--value", "x=0 1"], "not differentiable where x[0] = 0"),
     (["jac", "__import__('os').system('echo hi')"], "syntax error"),
     (["jac", "A.__class__"], "not allowed"),
     (["jac", "lambda: 0"], "lambda"),

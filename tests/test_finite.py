@@ -141,3 +141,27 @@ def test_no_fd_and_bad_method():
         compute(prepare("x*x", "x", {"x": 1.0}), "secant")
     with pytest.raises(UsageError):
         compute(prepare("x*x", "x", {"x": 1.0}), "central", tol=-1)
+
+
+@pytest.mark.parametrize("expr", ["tanh(2e6*x)", "sigmoid(3e6*x)", "tanh(1e9*x)"])
+def test_a_steep_smooth_function_is_not_a_jump(expr):
+    """A transition about as narrow as the step, or narrower: the default check's second opinion (the complex
+    step) sees that it is smooth."""
+    r = compute(prepare(expr, "x", {"x": 0.0}))
+    assert r.comparison.agree and not r.comparison.kinks, r.comparison
+
+
+@pytest.mark.parametrize("expr,method,per_entry", [("x**2", "richardson", 4), ("2*x", "richardson", 4),
+                                                   ("sin(100*x)", "central", 2), ("exp(x)", "central", 2)])
+def test_looking_for_jumps_costs_nothing_on_smooth_functions(expr, method, per_entry):
+    p = prepare(expr, "x", shapes="x=200")
+    fr = finite_jacobian(p.nodes, p.values, p.wrt, method)
+    assert fr.evaluations == per_entry * 200 and not fr.kinks
+
+
+def test_what_reaches_the_result_only_through_sign_is_not_differentiated():
+    """sqrt(|x|) is not differentiable at 0, but only feeds sign(...), whose derivative is 0: x ⊙ sign(...) has
+    the Jacobian diag(sign(...)) there too."""
+    r = compute(prepare("x*sign(abs(x)**0.5 - 1)", "x", {"x": [0.0, 4.0]}))
+    np.testing.assert_array_equal(r.J, np.diag([-1.0, 1.0]))
+    assert r.comparison.agree

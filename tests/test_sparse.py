@@ -116,14 +116,29 @@ def test_spy_of_a_jacobian_too_big_for_dense_memory(small_memory):
     assert first.rstrip("·").strip() and first[0] != "·" and last[-1] != "·"   # from top left to bottom right
 
 
-@pytest.mark.parametrize("columns", [80, 120, 200])
-@pytest.mark.parametrize("expr,shape", [("A@B", "64x64"), ("A@B", "A=7x5,B=5x3"), ("tanh(W@x + b)", "W=40x30,x=30,b=40")])
-def test_spy_fits_the_width(expr, shape, columns):
-    wrt = "W" if "W" in expr else "A"
-    res = runner.invoke(app, ["jac", expr, "--wrt", wrt, "--shape", shape, "--spy", "--no-color"],
-                        env={"COLUMNS": str(columns)})
-    assert res.exit_code == 0, res.stderr
-    drawn = [line for line in res.stdout.splitlines() if "│" in line or "┼" in line]
+MANY = " + ".join(f"a{i}" for i in range(29))
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 200])
+@pytest.mark.parametrize("expr,wrt,shapes", [
+    ("A@B", "A", "64x64"), ("A@B", "A", "A=7x5,B=5x3"), ("tanh(W@x + b)", "W", "W=40x30,x=30,b=40"),
+    (f"W@x + {MANY}", "W," + MANY.replace(" + ", ","), ["W=4x400", "x=400", "4"]),   # more variables than room
+])
+def test_spy_fits_the_width(expr, wrt, shapes, columns):
+    """Drawn unwrapped (soft_wrap), every row of the picture fits the width it was drawn for."""
+    import io
+
+    from rich.console import Console
+
+    from mcalc.labels import jacobian_sides
+    from mcalc.render import Spy
+
+    p = prepare(expr, wrt, shapes=shapes)
+    rows, cols = jacobian_sides(p)
+    buf = io.StringIO()
+    Console(file=buf, width=columns, soft_wrap=True, no_color=True).print(Spy(p.analytic_sparse(), rows, cols,
+                                                                              p.order))
+    drawn = [line for line in buf.getvalue().splitlines() if "│" in line or "┼" in line]
     assert drawn and max(len(line) for line in drawn) <= columns
 
 
@@ -169,7 +184,8 @@ def test_explain_of_a_jacobian_too_big_shows_the_rule_unchecked(small_memory):
 
 @pytest.mark.parametrize("text,expected", [("2000000", 2000000), ("512M", 512 << 20), ("2G", 2 << 30),
                                            ("1.5GiB", 3 << 29), ("64kb", 64 << 10), ("abc", None), ("-5", None),
-                                           ("nan", None), ("inf", None), ("2X", None)])
+                                           ("nan", None), ("inf", None), ("2X", None), ("2i", None),
+                                           ("100B", 100)])
 def test_the_memory_limit_is_read_or_refused(monkeypatch, text, expected):
     monkeypatch.setattr(linops, "_BUDGET", None)
     monkeypatch.setenv("MCALC_MAX_BYTES", text)

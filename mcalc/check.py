@@ -50,25 +50,41 @@ def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckRe
     r = check_answer(problem, read_answer(text, problem), tol)
     if not _is_formula(text):
         return r
+    others = []
     for k in range(1, OTHER_POINTS + 1):
         try:
             p = problem.elsewhere(k)
-            other = check_answer(p, read_answer(text, p), tol)
+            others.append(check_answer(p, read_answer(text, p), tol))
         except McalcError:           # undefined there (a log, an inverse), or no values found: not evidence
             continue
-        if r.right and not other.right:
-            chose = "you gave" if any(v.name in problem.given for v in problem.wrt) else "mcalc chose"
-            other.diagnosis.insert(0, f"right at the values {chose}, but not in general: at the values shown "
-                                      "here it is wrong")
-            other.elsewhere = True
-            return other
-        if not r.right and r.factor is not None and (other.factor is None or
-                                                     abs(other.factor - r.factor) > 1e-6 * abs(r.factor)):
+    factors = [x.factor for x in [r] + others]
+    constant = None not in factors and all(abs(c - factors[0]) <= 1e-6 * abs(factors[0]) for c in factors)
+    wrong = next((x for x in others if not x.right), None)
+    if r.right and wrong is not None:
+        given = [v for v in problem.wrt if v.name in problem.given]
+        at = ("the values you gave (" + ", ".join(f"{v.name} = {_short(problem.given[v.name])}" for v in given)
+              + ")") if given else "the values mcalc chose first"
+        if not constant and wrong.factor is not None:
+            wrong.diagnosis = [d for d in wrong.diagnosis if not d.startswith("your answer is the right one")]
+        wrong.diagnosis.insert(0, f"right at {at}, but not in general: at the values shown here, which mcalc "
+                                  "chose, it is wrong")
+        wrong.elsewhere = True
+        return wrong
+    if not r.right and r.factor is not None and not constant and others:
+        if r.expected.size == 1:     # any number is a multiple of any other: no slip to name
+            r.diagnosis = ["wrong, and not by a constant factor; mcalc explain shows the derivation"]
+        else:
             r.diagnosis = [f"at these values your answer is {_factor_text(r.factor)} times the right one, but at "
                            "other values the ratio is different: a factor that depends on the variables is "
                            "missing or extra, not a constant"]
-            r.factor = None
+        r.factor = None
     return r
+
+
+def _short(value) -> str:
+    a = np.asarray(value)
+    return f"{float(a):g}" if a.ndim == 0 else np.array2string(a, threshold=6, edgeitems=2, separator=", ",
+                                                               formatter={"float_kind": lambda v: f"{v:g}"})
 
 
 def _is_formula(text: str) -> bool:

@@ -122,7 +122,7 @@ def check_json(r) -> str:
            "given": None if r.given is None else np.asarray(r.given).tolist(),
            "max_abs_error": r.max_abs_error, "max_rel_error": r.max_rel_error, "wrong_count": r.wrong_count,
            "wrong_entries": [{"row": i, "column": j} for i, j in r.wrong], "diagnosis": r.diagnosis,
-           "size_message": r.size_message}
+           "size_message": r.size_message, "judged_elsewhere": r.elsewhere}
     return dumps(doc)
 
 

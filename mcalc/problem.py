@@ -283,14 +283,15 @@ def _choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tupl
             e.source = parsed.source
             raise
     last: McalcError | None = None
-    style = "small" if any(n.op is not None and n.op.saturates for n in nodes) else "integers"
+    kinked = [n for n in nodes if n.op is not None and n.op.kink_at_zero and n.shape == n.args[0].shape]
+    style = "small" if kinked or any(n.op is not None and n.op.saturates for n in nodes) else "integers"
     for attempt in range(V.DEFAULT_ATTEMPTS):
         env = dict(given)
         env.update({name: V.default_value(name, shape_of[name], seed, attempt, style, rank, len(missing))
                     for rank, name in enumerate(missing)})
         try:
             rules = LocalRules(evaluate(nodes, env))
-            _check_defaults(nodes, rules.vals)
+            _check_defaults(nodes, rules.vals, kinked if attempt < V.DRAWS else [])
             rules.check(nodes, wrt)
         except DomainError as e:
             last = e
@@ -301,8 +302,14 @@ def _choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tupl
     raise last
 
 
-def _check_defaults(nodes, vals) -> None:
-    """Default values must also keep inverted matrices well conditioned and stay off kinks (abs, relu at 0)."""
+def _check_defaults(nodes, vals, both_sides=()) -> None:
+    """Default values must also keep inverted matrices well conditioned and stay off kinks (abs, relu at 0); and
+    the arguments of the element-wise kinked operations in both_sides should have entries on both sides of the
+    kink, so that both of its branches are exercised (relu(x) with x all positive hides a wrong derivative)."""
+    for node in both_sides:
+        a = vals[id(node.args[0])]
+        if np.size(a) > 1 and not (np.any(a > 0) and np.any(a < 0)):
+            raise DomainError(f"default values put every entry of {node.args[0].text} on one side of 0")
     for node in nodes:
         if node.op is None:
             continue

@@ -220,8 +220,8 @@ def resolve_shapes(variables, values, named, default) -> dict[str, tuple]:
 # --- default values: readable, reproducible, in the domain ------------------------------------------------------
 
 _KINDS = {"integers": ("int", "pos", "signed", "desc", "asc"), "small": ("signed", "pos", "int", "desc", "asc")}
-_DRAWS = 3
-DEFAULT_ATTEMPTS = _DRAWS * 5
+DRAWS = 3
+DEFAULT_ATTEMPTS = DRAWS * 5
 
 
 def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str = "integers", rank: int = 0,
@@ -241,7 +241,7 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
     no import time, unlike numpy.random.)"""
     import random
 
-    kind = _KINDS[style][min(attempt // _DRAWS, len(_KINDS[style]) - 1)]
+    kind = _KINDS[style][min(attempt // DRAWS, len(_KINDS[style]) - 1)]
     rng = random.Random(f"mcalc/{seed}/{attempt}/{name}")
     n = int(np.prod(shape, dtype=np.int64))
     def draw(pool):                  # distinct entries where the pool allows: x[0] and x[1] are told apart

@@ -137,3 +137,28 @@ def test_factor_that_varies_with_the_point_is_not_called_constant():
     assert not r.right and "depends on the variables" in r.diagnosis[0]
     r = check_text(p, "4*exp(2*sum(x))*ones(3)")     # a true constant factor keeps its diagnosis
     assert not r.right and "times 2" in r.diagnosis[0]
+
+
+def test_one_number_is_not_called_a_factor_of_another():
+    """For a 1-entry answer any number is a multiple of the right one: a factor is named only when it is the same
+    at every point (x² for x³ is 1/3 of it everywhere)."""
+    from mcalc.check import check_text
+    p = prepare("x**3", "x")
+    assert "times 1/3" in check_text(p, "x**2").diagnosis[0]
+    r = check_text(p, "x**4")
+    assert not r.right and "not by a constant factor" in r.diagnosis[0]
+    r = check_text(prepare("x**3", "x", {"x": 1.0}), "3*x")         # right at x = 1 only
+    assert not r.right and r.elsewhere and "you gave (x = 1)" in r.diagnosis[0]
+    assert not any("times" in d for d in r.diagnosis)
+
+
+def test_kinked_functions_are_checked_on_both_sides_of_the_kink():
+    """Default values put relu's and abs's arguments on both sides of 0, so a derivative right on one side only
+    (ones for sign(x), the identity for [x > 0]) is caught."""
+    from mcalc.check import check_text
+    for seed in range(4):
+        assert not check_text(prepare("sum(abs(x))", "x", shapes="x=3", seed=seed), "ones(3)").right
+        assert not check_text(prepare("relu(x)", "x", shapes="x=3", seed=seed), "eye(3)").right
+        p = prepare("sum(relu(W@x+b))", "x", shapes="W=3x4,x=4,b=3", seed=seed)
+        assert not check_text(p, "W.T@ones(3)").right and check_text(p, "W.T@step(W@x+b)").right
+        assert check_text(prepare("sum(abs(x))", "x", shapes="x=3", seed=seed), "sign(x)").right

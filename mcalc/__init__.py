@@ -104,7 +104,7 @@ def gradient(expr, wrt, values=None, shapes=None, *, seed=0):
 
     with _only_mcalc_errors():
         p = prepare(expr, wrt, values, shapes, seed=seed)
-        if p.root.shape != ():
+        if p.root.size != 1:                          # a scalar, or a 1×1 matrix such as x.T@A@x
             raise UsageError(f"gradient needs a scalar expression; {expr} has shape {p.root.shape}",
                              hint="use jacobian() for vector or matrix outputs")
         if len(p.wrt) != 1:

@@ -183,7 +183,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
           pretty=lambda r, h: R().jac_view(result, r, h, sym, dets) if T is None else R().tensor_view(result, T, r),
           json=lambda: O().jac_json(result, sym, dets, T),
           typeset=lambda f, r: O().jac_typeset(result, f, r, sym, dets))
-    raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
+    _exit_with_verdict(result, fmt)
 
 
 @app.command(epilog=_examples(
@@ -211,7 +211,18 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     _emit(fmt, out, quiet, no_color, precision, array=g,
           pretty=lambda r, h: R().grad_view(result, g, r, h, sym), json=lambda: O().grad_json(result, g, F, sym),
           typeset=lambda f, r: O().grad_typeset(result, g, f, r, sym))
-    raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
+    _exit_with_verdict(result, fmt)
+
+
+def _exit_with_verdict(result, fmt: str) -> None:
+    """Exit 0 when the check agrees (or was skipped), else 1; formats without a verdict of their own (csv,
+    plain, npy, latex, markdown) say why on stderr, in one line."""
+    if result.comparison is None or result.comparison.agree:
+        raise typer.Exit(0)
+    if fmt not in ("pretty", "json"):
+        line = R().verdict(result).plain.splitlines()[0].lstrip("✗ ")
+        sys.stderr.write(f"mcalc: {line}\n")
+    raise typer.Exit(1)
 
 
 @app.command(epilog=_examples(

@@ -481,11 +481,13 @@ def check_view(r, precision: int = 4, height: int | None = None) -> Group:
             clab, cg = axis_labels(cols, p.order)
             E, G, groups = shaped(r.expected, np.shape(r.expected)), shaped(r.given, np.shape(r.given)), (rg, cg)
         rows_max = max(8, _max_rows(height) // 2)
+        more = "--format json has every entry of both"                       # check writes pretty or json
         parts += [SideBySide((Text(f"expected ({what})", style=STYLE["key"]),
-                              BlockMatrix(E, rlab, clab, *groups, precision=precision, max_rows=rows_max)),
+                              BlockMatrix(E, rlab, clab, *groups, precision=precision, max_rows=rows_max,
+                                          more=more)),
                              (Text("your answer", style=STYLE["key"]),
                               BlockMatrix(G, rlab, clab, *groups, precision=precision, highlight=r.wrong,
-                                          max_rows=rows_max))), Text("")]
+                                          max_rows=rows_max, more=more))), Text("")]
     if r.right:
         parts.append(Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
                                                           f"{r.max_rel_error:.2g}, tol {r.tol:g})"))

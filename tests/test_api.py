@@ -39,6 +39,8 @@ def test_products_and_sparse_jacobians():
 def test_gradient_refuses_non_scalar_outputs():
     with pytest.raises(mcalc.UsageError, match="scalar"):
         mcalc.gradient("A@B", "A", shapes="2x2")
+    g = mcalc.gradient("x.T@x", "x", values={"x": [[1.0], [2.0], [3.0]]})      # 1×1 is a scalar too: 2x
+    np.testing.assert_array_equal(g, [[2.0], [4.0], [6.0]])
 
 
 @pytest.mark.parametrize("args", [

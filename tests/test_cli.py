@@ -294,3 +294,12 @@ def test_piped_pretty_output_is_not_wrapped_at_80_columns():
     assert out.returncode == 1
     headline = next(line for line in out.stdout.splitlines() if "wrong size" in line)
     assert len(headline) > 80 and headline.rstrip().endswith("(one row per output entry)")
+
+
+def test_machine_formats_say_why_they_exit_1():
+    res = run("jac", "sign(x)", "--value", "x=[0, 1]", "--format", "csv")
+    assert res.exit_code == 1 and res.stdout and "jumps by 2" in res.stderr
+    res = run("grad", "sum(relu(x))", "--wrt", "x", "--value", "x=[0, 2]", "--format", "plain")
+    assert res.exit_code == 1 and "kink" in res.stderr
+    res = run("jac", "x**2", "--value", "x=[1, 2]", "--format", "csv")
+    assert res.exit_code == 0 and not res.stderr

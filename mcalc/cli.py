@@ -178,7 +178,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     T = P.tensor(result) if tensor else None
     if spy:
         _emit(fmt, out, quiet, no_color, precision, pretty=lambda r, h: R().spy_view(result, h))
-        raise typer.Exit(0 if result.comparison is None or result.comparison.agree else 1)
+        _exit_with_verdict(result, fmt)
     _emit(fmt, out, quiet, no_color, precision, array=result.J if T is None else T,
           pretty=lambda r, h: R().jac_view(result, r, h, sym, dets) if T is None else R().tensor_view(result, T, r),
           json=lambda: O().jac_json(result, sym, dets, T),

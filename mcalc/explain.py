@@ -20,7 +20,7 @@ from . import formula as F
 from .chain import dependencies, forward_accumulate
 from .expr import Const, Node, Var
 from .formula import Text, paren
-from .ops import size_of
+from .ops import key_text, size_of
 from .notation import ascii_name, dims, latex, sub, unicode
 
 
@@ -51,8 +51,13 @@ def _broadcast(shape: tuple, out: tuple, order: str) -> F.Formula:
         return F.Ones(size_of(out), 1)
     shape = (1,) * (len(out) - len(shape)) + tuple(shape)
     factors = [F.Eye(o) if s == o else F.Ones(o, 1) for s, o in zip(shape, out)]
+    return _kron_axes(factors, order)
+
+
+def _kron_axes(factors: list, order: str) -> F.Formula:
+    """One factor per axis, as a Kronecker product in flatten order (the last axis varies fastest in row-major)."""
     if order == "col":
-        factors.reverse()
+        factors = factors[::-1]
     result = factors[0]
     for f in factors[1:]:
         result = F.kron(result, f)
@@ -90,12 +95,7 @@ def _selection(key: tuple, shape: tuple, order: str) -> F.Formula:
         else:
             text, count = _slice_text(k, n)
             factors.append(F.Select(n, text, count))
-    if order == "col":
-        factors.reverse()
-    result = factors[0]
-    for f in factors[1:]:
-        result = F.kron(result, f)
-    return result
+    return _kron_axes(factors, order)
 
 
 # --- closed forms of the local Jacobians: op name → (node, i, order) → Formula | None --------------------------------
@@ -393,7 +393,7 @@ DIFFERENTIAL = {
     "matmul": lambda node, i, d: f"{_pd(d, True)}@{_arg(node, 1)}" if i == 0 else f"{_arg(node, 0)}@{_pd(d, True)}",
     "dot": lambda node, i, d: f"dot({d}, {node.args[1].text})" if i == 0 else f"dot({node.args[0].text}, {d})",
     "transpose": lambda node, i, d: f"{_pd(d)}.T",
-    "index": lambda node, i, d: f"{_pd(d)}{_key(node.params['key'])}",
+    "index": lambda node, i, d: f"{_pd(d)}[{key_text(node.params['key'])}]",
     "diag": lambda node, i, d: f"diag({d})", "vec": lambda node, i, d: f"vec({d})",
     "col": lambda node, i, d: f"col({d})", "row": lambda node, i, d: f"row({d})",
     "sum": lambda node, i, d: f"sum({d}{_axis(node)})", "mean": lambda node, i, d: f"mean({d}{_axis(node)})",
@@ -415,15 +415,6 @@ def pretty_differential(text: str) -> str:
     """A differential as the terminal shows it: ⊙ and ⊘ for the element-wise product and quotient, · for
     products with scalars, ᵀ and ² as written by hand."""
     return unicode(text)
-
-
-def _key(key) -> str:
-    def one(k):
-        if isinstance(k, slice):
-            return ":".join("" if v is None else str(v) for v in (k.start, k.stop)) + (
-                f":{k.step}" if k.step is not None else "")
-        return str(k)
-    return "[" + ", ".join(one(k) for k in key) + "]"
 
 
 def _axis(node) -> str:

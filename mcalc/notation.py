@@ -15,6 +15,7 @@ import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from .ops import key_text
 from .parse import Syn, parse
 
 _DIMS: ContextVar[dict] = ContextVar("dims", default={})
@@ -81,15 +82,6 @@ def _is_integer(s: Syn) -> bool:
 
 def _int_value(s: Syn) -> int:
     return -_int_value(s.args[0]) if s.kind == "neg" else int(s.value)
-
-
-def _key(key) -> str:
-    def one(k):
-        if isinstance(k, slice):
-            return ":".join("" if v is None else str(v) for v in (k.start, k.stop)) + (
-                f":{k.step}" if k.step is not None else "")
-        return str(k)
-    return ",".join(one(k) for k in key)
 
 
 class _Notation:
@@ -216,7 +208,7 @@ class _Tex(_Notation):
 
 
     def _index(self, s):
-        return f"{self.wrap(s.args[0], 5)}_{{[{_key(s.value)}]}}"
+        return f"{self.wrap(s.args[0], 5)}_{{[{key_text(s.value, ',')}]}}"
 
     def _list(self, s):
         if all(a.kind == "list" for a in s.args):
@@ -303,7 +295,7 @@ class _Unicode(_Notation):
 
 
     def _index(self, s):
-        return f"{self.wrap(s.args[0], 5)}[{_key(s.value)}]"
+        return f"{self.wrap(s.args[0], 5)}[{key_text(s.value, ',')}]"
 
     def _list(self, s):
         return "[" + ", ".join(self.go(e) for e in s.args) + "]"

@@ -356,21 +356,22 @@ def _index_infer(shapes, key, **_):
     try:
         shape = np.empty(shapes[0])[key].shape
     except (IndexError, ValueError) as e:
-        raise ShapeError(f"index {_key_text(key)} does not fit shape {fmt_shape(shapes[0])}: {e}",
+        raise ShapeError(f"index [{key_text(key)}] does not fit shape {fmt_shape(shapes[0])}: {e}",
                          hint="indices are 0-based, as in numpy") from None
     if 0 in shape:
-        raise ShapeError(f"index {_key_text(key)} selects nothing from shape {fmt_shape(shapes[0])}",
+        raise ShapeError(f"index [{key_text(key)}] selects nothing from shape {fmt_shape(shapes[0])}",
                          hint="a slice start:stop needs start < stop (or a negative step)")
     return shape
 
 
-def _key_text(key):
+def key_text(key, sep: str = ", ") -> str:
+    """An index as written inside its brackets: (1, slice(None, 2)) → '1, :2'."""
     def one(k):
         if isinstance(k, slice):
             return ":".join("" if v is None else str(v) for v in (k.start, k.stop)) + (
                 f":{k.step}" if k.step is not None else "")
         return str(k)
-    return "[" + ", ".join(one(k) for k in key) + "]"
+    return sep.join(one(k) for k in key)
 
 
 def _index_fwd(node, x):

@@ -101,10 +101,10 @@ def _kinked(name: str, value, derivative):
     about the point 0 itself); numbers evaluate."""
     import sympy
 
-    def eval(cls, x):
+    def numbers(cls, x):                  # SymPy's Function.eval hook: numbers evaluate, symbols stay
         return value(x) if x.is_number else None
 
-    return type(name, (sympy.Function,), {"eval": classmethod(eval),
+    return type(name, (sympy.Function,), {"eval": classmethod(numbers),
                                           "fdiff": lambda self, i=1: derivative(self.args[0])})
 
 

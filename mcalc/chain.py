@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DomainError, TooLargeError
+from .derivative import local_map
 from .expr import Node, Var
 from .linops import Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
 
@@ -26,15 +27,13 @@ class LocalRules:
     to be finite (sqrt at 0, arcsin at 1: not differentiable)."""
 
     def __init__(self, vals: dict):
-        self.vals, self.cache, self.arg_vals = vals, {}, {}
+        self.vals, self.cache = vals, {}
 
     def __call__(self, node: Node, i: int) -> LinOp:
         key = (id(node), i)
         if key not in self.cache:
-            if id(node) not in self.arg_vals:           # once per node: [a, b, ...] has many arguments
-                self.arg_vals[id(node)] = [self.vals[id(a)] for a in node.args]
             with np.errstate(all="ignore"):
-                L = node.op.rules[i](node, self.vals[id(node)], *self.arg_vals[id(node)])
+                L = local_map(node, i, self.vals)
             if not L.all_finite():
                 raise self._not_differentiable(node, i, L)
             self.cache[key] = L

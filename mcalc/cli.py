@@ -356,19 +356,16 @@ def O():
 @app.command(epilog=_examples("mcalc ops", "mcalc ops | grep softmax"))
 def ops():
     """Every function and operator of the language, with its derivative rule."""
-    from .ops import FUNCTIONS, OPERATORS, OPS
-
     from rich.console import Console
     from rich.table import Table
+
+    from .explain import catalogue
 
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("function", "what", "derivative"):
         table.add_column(column)
-    for text, (op, what) in OPERATORS.items():
-        table.add_row(text, what, OPS[op].rule_doc)
-    for name, fn in FUNCTIONS.items():
-        rule = OPS[fn.op].rule_doc if fn.constant is None else "none: a constant"
-        table.add_row(f"{name}()", fn.help, rule)
+    for row in catalogue():
+        table.add_row(*row)
     Console(highlight=False, markup=False).print(table)
 
 

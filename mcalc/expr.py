@@ -1,5 +1,5 @@
-"""The expression tree: variables, constants and operation nodes with their shapes, built from the syntax tree,
-and its evaluation (also batched, for finite differences)."""
+"""The user's expression as a typed tree (built from the syntax tree, shapes checked with a caret at the column),
+and the evaluation of trees (also batched, for finite differences)."""
 
 from __future__ import annotations
 
@@ -7,45 +7,15 @@ import numpy as np
 
 from .errors import DomainError, ParseError, ShapeError, TooLargeError
 from .linops import human_bytes, memory_budget
-from .ops import CONSTANTS, FUNCTIONS, OPS, fmt_shape, size_of
+from .ops import CONSTANTS, FUNCTIONS, OPS
 from .parse import Parsed, Syn
+from .tree import Const, Node, Var, fmt_shape, size_of, topo_order
+
+__all__ = ["Node", "Var", "Const", "build", "evaluate", "topo_order", "Values", "MAX_MATRIX_POWER"]
 
 MAX_MATRIX_POWER = 100
+_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "power", "@": "matmul"}
 
-
-class Node:
-    __slots__ = ("op", "args", "shape", "params", "text", "col")
-
-    def __init__(self, op, args, shape, params=None, text="", col=None):
-        self.op, self.args, self.shape = op, tuple(args), tuple(int(d) for d in shape)
-        self.params, self.text, self.col = params or {}, text, col
-
-    @property
-    def size(self) -> int:
-        return size_of(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<{self.text or self.op.name} {self.shape}>"
-
-
-class Var(Node):
-    __slots__ = ("name",)
-
-    def __init__(self, name, shape, col=None):
-        super().__init__(None, (), shape, text=name, col=col)
-        self.name = name
-
-
-class Const(Node):
-    __slots__ = ("value",)
-
-    def __init__(self, value, text="", col=None):
-        value = np.asarray(value, dtype=float)
-        super().__init__(None, (), value.shape, text=text or f"{value}", col=col)
-        self.value = value
-
-
-# --- building -------------------------------------------------------------------------------------------------
 
 def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row", unshaped=()) -> Node:
     """The typed tree of a parsed expression, given every variable's shape; shape errors point at their column.
@@ -124,8 +94,7 @@ class _Builder:
             if b.value == "^":
                 node = self._matrix_power(node, b)
                 continue
-            name = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "power", "@": "matmul"}[b.value]
-            node = self.make(name, [node, self.build(b.args[1])], b)
+            node = self.make(_OPERATORS[b.value], [node, self.build(b.args[1])], b)
         return node
 
     def _matrix_power(self, base: Node, s: Syn) -> Node:
@@ -169,12 +138,8 @@ class _Builder:
         name, fn = s.value, FUNCTIONS[s.value]
         literal_syns = dict(zip(fn.literals, s.args[max(fn.operands, 0):]))
         literal_syns.update(s.kwargs)
-        params = {key: self.int_literal(syn, f"{key} in {name}()", 1 if fn.constant else None)
+        params = {key: self.int_literal(syn, f"{key} in {name}()", 1 if fn.operands == 0 else None)
                   for key, syn in literal_syns.items()}
-        if fn.constant is not None:
-            self.guard(fn.shape(**params), s)
-            params.update({key: getattr(self, key) for key in fn.context})
-            return Const(fn.constant(**params), self.parsed.text(s), s.col)
         params.update({key: getattr(self, key) for key in fn.context})
         operands = s.args if fn.operands < 0 else s.args[:fn.operands]
         return self.make(fn.op, [self.build(a) for a in operands], s, **params)
@@ -182,45 +147,60 @@ class _Builder:
 
 # --- evaluation -----------------------------------------------------------------------------------------------
 
-def topo_order(root: Node) -> list[Node]:
-    """Nodes in an order where every node comes after its arguments (each once)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
-    return order
-
-
-def evaluate(nodes: list[Node], env: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
+def evaluate(nodes: list[Node], env: dict[str, np.ndarray], check: bool = True) -> dict[int, np.ndarray]:
     """Values of nodes (in topological order) given the variables' values, which may carry a leading batch axis.
-    Checks each operation's domain and that every value is finite, naming the subexpression that is not."""
+    check: each operation's domain, and that every value is finite, naming the subexpression that is not."""
     vals: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for node in nodes:
-            if isinstance(node, Var):
-                vals[id(node)] = env[node.name]
-                continue
-            if isinstance(node, Const):
-                vals[id(node)] = node.value
-                continue
-            args = [vals[id(a)] for a in node.args]
-            if node.op.domain is not None:
-                msg = node.op.domain(node, *args)
-                if msg:
-                    raise DomainError(f"{msg} (in {node.text})", col=node.col)
-            try:
-                out = np.asarray(node.op.fwd(node, *args))
-            except np.linalg.LinAlgError as e:
-                raise DomainError(f"{node.text}: {e}", col=node.col) from None
-            if not np.all(np.isfinite(out)):
-                raise DomainError(f"{node.text} is not finite here (overflow or an undefined value)", col=node.col,
-                                  hint="choose other values with --value")
-            vals[id(node)] = out
+            vals[id(node)] = _value(node, vals, env, check)
     return vals
+
+
+def _value(node: Node, vals: dict, env: dict, check: bool):
+    if isinstance(node, Var):
+        return env[node.name]
+    if isinstance(node, Const):
+        return node.value
+    args = [vals[id(a)] for a in node.args]
+    if check and node.op.domain is not None:
+        msg = node.op.domain(node, *args)
+        if msg:
+            raise DomainError(f"{msg} (in {node.text})", col=node.col)
+    try:
+        out = np.asarray(node.op.fwd(node, *args))
+    except np.linalg.LinAlgError as e:
+        raise DomainError(f"{node.text}: {e}", col=node.col) from None
+    if check and not np.all(np.isfinite(out)):
+        raise DomainError(f"{node.text} is not finite here (overflow or an undefined value)", col=node.col,
+                          hint="choose other values with --value")
+    return out
+
+
+class Values:
+    """Values of the expression's nodes, and of any tree built on them (the coefficients of a derivative, a closed
+    form), computed on demand without domain checks: an infinite coefficient is found where it is used."""
+
+    def __init__(self, vals: dict, env: dict | None = None):
+        self.vals, self.env, self.extra = vals, env or {}, {}
+
+    def __call__(self, node: Node) -> np.ndarray:
+        if id(node) in self.vals:
+            return self.vals[id(node)]
+        if id(node) not in self.extra:
+            with np.errstate(all="ignore"):
+                for n in topo_order(node):
+                    if id(n) not in self.vals and id(n) not in self.extra:
+                        self.extra[id(n)] = (n, _value(n, _Both(self), self.env, False))
+        return self.extra[id(node)][1]
+
+
+class _Both:
+    """The two caches of Values as one mapping id → value."""
+
+    def __init__(self, values: Values):
+        self.values = values
+
+    def __getitem__(self, k):
+        v = self.values.vals.get(k)
+        return v if v is not None else self.values.extra[k][1]

@@ -657,6 +657,8 @@ def compose(L: LinOp, R: LinOp) -> LinOp:
         return sum_of([t @ R for t in L.terms], (m, n))
     if isinstance(R, Sum):
         return sum_of([L @ t for t in R.terms], (m, n))
+    if L.shape[1] == 1 and m * n > m + n:          # a column times a row: the outer product, kept as one
+        return Kron(Dense(L.to_dense()), Dense(R.to_dense()))
     check_dense(m, n)
     if isinstance(R, Dense):
         return Dense(L.apply(R.a))

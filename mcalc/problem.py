@@ -237,6 +237,15 @@ def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.n
         return np.asarray(evaluate(nodes, {n: problem.values[n] for n in names})[id(root)], dtype=float)
 
 
+def evaluate_tree(tree: Node, problem: Problem) -> np.ndarray:
+    """A tree built on the problem's expression (a closed form) evaluated at the problem's values."""
+    from .tree import topo_order as order_of
+
+    with located(problem.expression):
+        nodes = order_of(tree)
+        return np.asarray(evaluate(nodes, problem.values)[id(tree)], dtype=float)
+
+
 def _values(values) -> dict[str, np.ndarray]:
     if values is None:
         return {}
@@ -596,7 +605,7 @@ def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] 
     except TooLargeError as e:
         return None, e
     try:
-        V = evaluate_text(ex.mc, problem, "the closed form")
+        V = evaluate_tree(ex.formula, problem)
     except (DomainError, TooLargeError) as e:
         return None, e
     except McalcError:                               # not even a valid expression: a bug, withdrawn below
@@ -605,7 +614,7 @@ def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] 
         if ex.gradient is not None:                  # the gradient form too, or it is not shown
             want = problem.analytic(canonical=True).reshape(problem.wrt[0].shape)
             try:
-                G = evaluate_text(ex.gradient.mc(), problem, "the gradient")
+                G = evaluate_tree(ex.gradient, problem)
                 if G.shape != want.shape or wrong_entries(want, G, DEFAULT_TOL).any():
                     ex.gradient = None
             except McalcError:

@@ -2,9 +2,9 @@
 
 Every variable becomes an array of symbols named as students write them: a matrix X has entries x11, x12, ...
 (1-based row and column; x_10_11 once a dimension reaches 10), a vector x has x1, x2, ..., a scalar keeps its name.
-The expression is evaluated on numpy object arrays of SymPy expressions: the forward functions of the ops serve as
-they are wherever numpy handles objects (sums, products, indexing, stacking, matmul); the functions below stand in
-for the rest (element-wise functions and factorisations).  The Jacobian is then SymPy's, entry by entry.
+The expression is evaluated on numpy object arrays of SymPy expressions: each operation's SymPy counterpart (its
+registry entry's `sympy`), or its forward function wherever numpy handles objects (sums, products, indexing,
+stacking, matmul).  The Jacobian is then SymPy's, entry by entry.
 """
 
 from __future__ import annotations
@@ -83,68 +83,11 @@ def _number(v):
     return sympy.nsimplify(float(v), rational=True) if float(v).is_integer() or abs(v) < 1e6 else sympy.Float(v)
 
 
-def _elementwise(f):
-    return lambda node, x: np.vectorize(f, otypes=[object])(x)
-
-
-def _matrix_op(f):
-    def apply(node, x):
-        import sympy
-
-        return f(sympy.Matrix(x))
-    return apply
-
-
-def _kinked(name: str, value, derivative):
-    """A function with a kink or a jump at 0 as a SymPy function differentiated as mcalc's rule says, derivative:
-    its argument → its derivative (SymPy's own sign and Abs differentiate into DiracDelta and Piecewise terms
-    about the point 0 itself); numbers evaluate."""
-    import sympy
-
-    def numbers(cls, x):                  # SymPy's Function.eval hook: numbers evaluate, symbols stay
-        return value(x) if x.is_number else None
-
-    return type(name, (sympy.Function,), {"eval": classmethod(numbers),
-                                          "fdiff": lambda self, i=1: derivative(self.args[0])})
-
-
-def _sympy_table():
-    import sympy
-
-    def sigmoid(x):
-        return 1 / (1 + sympy.exp(-x))
-
-    unary = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos,
-             "tan": sympy.tan, "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
-             "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh, "sigmoid": sigmoid,
-             "softplus": lambda x: sympy.log(1 + sympy.exp(x)), "square": lambda x: x ** 2}
-    zero = lambda x: sympy.S.Zero                                           # noqa: E731
-    step = unary["step"] = _kinked("step", lambda x: sympy.Heaviside(x, 0), zero)
-    sign = unary["sign"] = _kinked("sign", sympy.sign, zero)
-    unary["relu"] = _kinked("relu", lambda x: sympy.Max(x, 0), step)
-    unary["abs"] = _kinked("abs", sympy.Abs, sign)
-    table = {name: _elementwise(f) for name, f in unary.items()}
-
-    def as_array(m, shape):
-        return np.array(m.tolist(), dtype=object).reshape(shape)
-
-    table["det"] = _matrix_op(lambda M: M.det())
-    table["logdet"] = _matrix_op(lambda M: sympy.log(M.det()))     # d log|det| = d log det where both exist
-    table["inv"] = lambda node, x: as_array(sympy.Matrix(x).inv(), node.shape)
-    table["matpow"] = lambda node, x: as_array(sympy.Matrix(x) ** node.params["k"], node.shape) if \
-        node.params["k"] else np.array(sympy.eye(node.shape[0]).tolist(), dtype=object)
-    table["norm"] = lambda node, x: sympy.sqrt(sum(v ** 2 for v in np.ravel(x)))
-    table["softmax"] = lambda node, x: np.array([sympy.exp(v) for v in x], dtype=object) / sum(
-        sympy.exp(v) for v in x)
-    table["logsumexp"] = lambda node, x: sympy.log(sum(sympy.exp(v) for v in x))
-    table["diag"] = lambda node, x: (np.array(sympy.diag(*x).tolist(), dtype=object) if np.ndim(x) == 1
-                                     else np.array([x[i, i] for i in range(min(x.shape))], dtype=object))
-    return table
-
-
 def symbolic_values(problem) -> dict:
-    """The value of every node as SymPy expressions (object arrays)."""
-    table = _sympy_table()
+    """The value of every node as SymPy expressions (object arrays): each operation's SymPy counterpart from the
+    registry, or its numpy forward function where numpy handles objects (sums, products, indexing, stacking)."""
+    import sympy
+
     syms = _symbols(problem)
     vals = {}
     for node in problem.nodes:
@@ -154,8 +97,8 @@ def symbolic_values(problem) -> dict:
             vals[id(node)] = np.vectorize(_number, otypes=[object])(node.value)
         else:
             args = [vals[id(a)] for a in node.args]
-            fn = table.get(node.op.name)
-            vals[id(node)] = _objects(fn(node, *args) if fn is not None else node.op.fwd(node, *args))
+            f = node.op.sympy
+            vals[id(node)] = _objects(f(sympy, node, *args) if f is not None else node.op.fwd(node, *args))
     return vals, syms
 
 
@@ -201,7 +144,7 @@ def check_size(problem) -> None:
                             f"operations against a budget of {DIFF_BUDGET:,})", hint="use smaller shapes, or "
                             "drop --symbolic")
     for node in problem.nodes:
-        if node.op is not None and node.op.name in ("det", "inv", "logdet", "matpow") and \
+        if node.op is not None and node.op.family == "matrix functions" and \
                 node.args[0].shape[0] > MAX_SYMBOLIC_FACTORISATION:
             k = node.args[0].shape[0]
             raise TooLargeError(f"symbolic {node.op.name} of a {k}×{k} matrix grows too large to read "

@@ -1,0 +1,22 @@
+"""The registry: one entry per operation, grouped by family as JAX groups its primitives.
+
+    arithmetic     - + * / ** and negation, with broadcasting
+    elementwise    exp, log, tanh, ...: one line each (a numpy function and f'(x) in the language)
+    products       @, dot, outer, kron: bilinear, one linear map per operand
+    structural     transpose, indexing, diag, vec, col/row, [a, b], hstack/vstack: linear, they move entries
+    reductions     sum, mean, trace, norm, softmax, logsumexp
+    linalg         inv, det, logdet, matrix powers
+    constants      eye, ones, zeros, commutation
+
+Everything else (the numeric Jacobian, explain's differentials and closed forms, SymPy entries, the printers,
+`mcalc ops`, the generic tests) reads these entries.  See README "Adding an operation".
+"""
+
+from ..tree import REGISTRY, fmt_shape, size_of
+from . import arithmetic, constants, elementwise, linalg, products, reductions, structural  # noqa: F401 (registers)
+from .constants import commutation
+from .core import CONSTANTS, FUNCTIONS, Fn, Op, key_text
+
+OPS = REGISTRY
+
+__all__ = ["OPS", "REGISTRY", "FUNCTIONS", "CONSTANTS", "Fn", "Op", "fmt_shape", "size_of", "key_text", "commutation"]

@@ -1,0 +1,628 @@
+"""Arithmetic: negation and the broadcasting operators + - * / **, with numpy's broadcasting.
+
++, - and negation are linear (their maps copy entries to the broadcast shape); * is bilinear, / linear in its
+numerator, and their differentials follow from those maps.  The algebra of scalars lives here too: products,
+quotients and integer powers of scalars meet as one monomial c·∏ aᵢ^kᵢ (so that ‖x‖ and 1/‖x‖ cancel), scalar
+factors move to the front, and like terms are collected.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from ..algebra import const, is_number, is_op, make, number
+from ..errors import ShapeError
+from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
+from ..tree import Const, Node, call, fmt_shape
+from . import maps
+from .core import Op, Show, first_bad, lift, real, register
+
+
+def _broadcast_infer(symbol):
+    def infer(shapes, **_):
+        try:
+            return tuple(np.broadcast_shapes(*shapes))
+        except ValueError:
+            raise ShapeError(f"'{symbol}': shapes {fmt_shape(shapes[0])} and {fmt_shape(shapes[1])} do not broadcast",
+                             hint="numpy broadcasting: trailing dimensions must be equal or 1") from None
+    return infer
+
+
+def _lifted(f):
+    def fwd(node, a, b):
+        nd = len(node.shape)
+        return f(lift(a, len(node.args[0].shape), nd), lift(b, len(node.args[1].shape), nd))
+    return fwd
+
+
+def scaled(coef: Node, arg: Node, out: Node, order: str) -> Node:
+    """The matrix of u ↦ coef ⊙ u with u shaped like arg, broadcast to out's shape: diag(coef) after the
+    broadcast (coef · the broadcast when coef is a scalar)."""
+    B = maps.broadcast(arg.shape, out.shape, order)
+    if coef.ndim == 0:
+        return coef * B
+    if coef.shape != out.shape:
+        coef = coef * call("ones", **dict(zip("mn", out.shape)))
+    D = maps.diag_of(coef, order)
+    return D if arg.shape == out.shape else D @ B
+
+
+def _plus_zeros(d: Node, node: Node) -> Node:
+    """A differential that alone would not have the node's shape, broadcast to it."""
+    return d if d.shape == node.shape else d + maps.zeros_like(node)
+
+
+# --- printing ------------------------------------------------------------------------------------------------------
+
+_SINGLE = re.compile(r"[A-Za-z][₀-₉]*[⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ∘]*")      # after a number without a space: 2x, 3x∘²
+
+
+def _negative(s: Node) -> Node | None:
+    """-s for a scalar s that is a negative number times something (-2, -x/y, (-1)/y²), else None."""
+    c, factors = monomial(s)
+    if c >= 0 or (not factors and s.ndim):
+        return None
+    return from_monomial(-c, factors)
+
+
+def _zero(node: Node) -> bool:
+    return is_op(node, "zeros") or is_number(node, 0)
+
+
+def _sum_terms(p, node: Node, sign: str) -> tuple[str, int]:
+    a, b = node.args
+    if p.notation != "mc" and _zero(b):                    # a broadcast zero: shown as numpy reads it
+        return p.raw(a)
+    if p.notation != "mc" and _zero(a) and sign == "+":
+        return p.raw(b)
+    if sign == "-" and p.notation != "mc" and _zero(a):
+        return negation(p, b)
+    right = p(b, PRODUCT)
+    if sign == "+" and right.startswith("-"):              # a + (-x ⊙ y) is a - x ⊙ y: a product's sign
+        return f"{p(a, SUM)} - {right[1:]}", SUM
+    return f"{p(a, SUM)} {sign} {right}", SUM
+
+
+def _constant(node: Node) -> bool:
+    return isinstance(node, Const)
+
+
+def negation(p, x: Node) -> tuple[str, int]:
+    """-x: a product needs no parentheses (-(A B) = (-A) B), a sum does."""
+    text, prec = p.raw(x)
+    if prec < PRODUCT:
+        return f"-{p.paren(text)}", OPERAND if p.notation == "mc" else PRODUCT
+    return f"-{text}", min(prec, OPERAND) if p.notation == "mc" else PRODUCT
+
+
+def _juxtaposed(node: Node) -> bool:
+    """Whether a node prints as a product by juxtaposition (or a Kronecker or outer product), which needs no
+    parentheses after a scalar: c A B = (c A) B, c A ⊗ B = (c A) ⊗ B."""
+    node = shown(node)
+    return is_op(node, "matmul", "kron", "outer") or (is_op(node, "mul") and any(a.ndim == 0 for a in node.args))
+
+
+def _show_mul(p, node):
+    a, b = node.args
+    if p.notation == "mc":
+        if is_number(a, -1):
+            return negation(p, b)
+        return f"{p(a, PRODUCT)} * {p(b, OPERAND)}", PRODUCT
+    if _constant(b) and not _constant(a):                      # scalars commute: dx * 2 is 2 dx
+        a, b = b, a
+    if is_number(a, -1) and b.ndim >= a.ndim:
+        return negation(p, b)
+    if a.ndim == 0 and b.ndim > 0 and not isinstance(a, Const) and _negative(a) is not None:
+        return negation(p, call("mul", _negative(a), b))                 # -(1 / y²) u uᵀ
+    if a.ndim == 0 or b.ndim == 0:
+        left, right = p(a, PRODUCT), p(b, PRODUCT if _juxtaposed(b) else OPERAND)
+        if "/" in left and not left.startswith(p.open):
+            left = p.paren(left)                                          # (1 / y) x, (1/6) 1ᵀ: not 1 / y x
+        if right.startswith("-") or right[:1].isdigit() and left[-1:].isdigit():
+            right = p.paren(right)                                        # r (-sin(t) dt), 0.5 (2 x)
+        if p.notation == "tex":
+            return f"{left}\\,{right}", PRODUCT
+        short = isinstance(a, Const) and len(left) <= 4 and re.fullmatch(r"\d+(\.\d{1,2})?", left)   # 2x, 0.5x
+        return f"{left}{'' if short and _SINGLE.fullmatch(right) else ' '}{right}", PRODUCT
+    op = " \\odot " if p.notation == "tex" else " ⊙ "
+    chain = is_op(shown(a), "mul") or _juxtaposed(a)                    # x ⊙ y ⊙ z, 2x ⊙ dx; but (1 ⊘ x) ⊙ dx
+    return f"{p(a, PRODUCT if chain else OPERAND)}{op}{p(b, OPERAND)}", PRODUCT
+
+
+def _show_div(p, node):
+    a, b = node.args
+    if p.notation == "tex":
+        return f"\\frac{{{p(a)}}}{{{p(b)}}}", ATOM
+    if p.notation == "uni" and _constant(a) and _constant(b):
+        return f"{p(a, OPERAND)}/{p(b, OPERAND)}", PRODUCT                  # 1/3, read as one number
+    op = " ⊘ " if p.notation == "uni" and b.ndim > 0 else " / "
+    return f"{p(a, PRODUCT)}{op}{p(b, OPERAND)}", PRODUCT
+
+
+def show_power(p, base: Node, exponent: Node | int):
+    """x², X∘² (element-wise, for a matrix: X² is the matrix power), x^0.5; x**2 in mcalc syntax."""
+    k = exponent if isinstance(exponent, int) else number(exponent)
+    integer = k is not None and k == int(k) and abs(k) < 10 ** 6
+    if p.notation == "mc":
+        e = str(int(k)) if integer else p(exponent, OPERAND)
+        return f"{p(base, ATOM)}**{e}", POWER
+    ring = base.ndim >= 2
+    if p.notation == "tex":
+        e = str(int(k)) if integer else p(exponent)
+        ring_tex = "\\circ " if ring else ""
+        return p.sup(p(base, ATOM), "{" + ring_tex + e + "}"), POWER
+    if integer:
+        return p.sup(p(base, ATOM), ("∘" if ring else "") + p.superscript(int(k))), POWER
+    return f"{p(base, ATOM)}^{'∘' if ring else ''}{p(exponent, ATOM)}", POWER
+
+
+# --- the scalar algebra ------------------------------------------------------------------------------------------
+
+def monomial(node: Node) -> tuple[Fraction, list]:
+    """A scalar as c·∏ aᵢ^kᵢ: (c, [(aᵢ, kᵢ), ...]) with factors in order of appearance, aᵢ by key."""
+    n = number(node)
+    if n is not None:
+        return n, []
+    if not node.primal and node.ndim == 0:
+        if is_op(node, "mul", "div") and node.args[0].ndim == 0 and node.args[1].ndim == 0:
+            c1, f1 = monomial(node.args[0])
+            c2, f2 = monomial(node.args[1])
+            if is_op(node, "div"):
+                if c2 == 0:
+                    return Fraction(1), [(node, 1)]
+                c2, f2 = 1 / c2, [(a, -k) for a, k in f2]
+            return c1 * c2, _merge_factors(f1 + f2)
+        if is_op(node, "neg"):
+            c, f = monomial(node.args[0])
+            return -c, f
+        if is_op(node, "power") and number(node.args[1]) is not None and number(node.args[1]).denominator == 1:
+            k = int(number(node.args[1]))
+            c, f = monomial(node.args[0])
+            if c != 0 or k > 0:
+                return c ** k, [(a, e * k) for a, e in f]
+    return Fraction(1), [(node, 1)]
+
+
+def _merge_factors(factors: list) -> list:
+    out: dict = {}
+    for a, k in factors:
+        if a.key in out:
+            out[a.key] = (out[a.key][0], out[a.key][1] + k)
+        else:
+            out[a.key] = (a, k)
+    return [(a, k) for a, k in out.values() if k]
+
+
+def from_monomial(c: Fraction, factors: list) -> Node:
+    """The canonical node of c·∏ aᵢ^kᵢ: c · (numerator) / (denominator)."""
+    def power(a, k):
+        return a if k == 1 else call("power", a, const(k))
+
+    up = [power(a, k) for a, k in factors if k > 0]
+    down = [power(a, -k) for a, k in factors if k < 0]
+    if c == 0:
+        return const(0)
+    num = None
+    for f in up:
+        num = f if num is None else call("mul", num, f)
+    if num is None:
+        num = const(c)
+    elif c != 1:
+        num = call("mul", const(c), num)
+    den = None
+    for f in down:
+        den = f if den is None else call("mul", den, f)
+    return num if den is None else call("div", num, den)
+
+
+def _scalar_rule(node: Node) -> Node | None:
+    """Products, quotients and powers of scalars as one canonical monomial."""
+    if node.ndim != 0 or any(a.ndim for a in node.args):
+        return None
+    c, factors = monomial(node)
+    if len(factors) == 1 and factors[0][0] is node:
+        return None
+    out = from_monomial(c, factors)
+    return out if out.key != node.key else None
+
+
+def split_scalar(node: Node) -> tuple[Node | None, Node]:
+    """(s, X) with node = s·X for a scalar s in front of a non-scalar X; (None, node) otherwise."""
+    if is_op(node, "mul") and not node.primal and node.args[0].ndim == 0 and node.args[1].ndim > 0:
+        return node.args[0], node.args[1]
+    return None, node
+
+
+def times(s: Node | None, x: Node) -> Node:
+    """s·x, simplified (x itself when s is None)."""
+    return x if s is None else make("mul", s, x)
+
+
+def pull_scalar(node: Node) -> Node | None:
+    """A linear operation of one argument applied to s·X is s times the operation applied to X."""
+    s, x = split_scalar(node.args[0])
+    if s is None:
+        return None
+    return make("mul", s, make(node.op.name, x, **node.params))
+
+
+def _mul_rules(node: Node) -> Node | None:
+    a, b = node.args
+    if a.ndim == 0 and b.ndim == 0:
+        return _scalar_rule(node)
+    if b.ndim == 0 and a.ndim > 0:
+        return make("mul", b, a)                                          # the scalar in front
+    if a.ndim == 0:
+        if is_number(a, 1) and b.shape == node.shape:
+            return b
+        if is_number(a, 0):
+            return maps.zeros_like(node)
+        if is_op(b, "zeros"):
+            return b
+        s, x = split_scalar(b)
+        if s is not None:
+            return make("mul", make("mul", a, s), x)
+        if b.shape == (1, 1) and is_op(b, "eye"):
+            return make("row", a)                                         # a 1×1 matrix: the entry itself
+        if b.shape == (1, 1) and is_op(b, "row", "col") and b.args[0].ndim == 0:
+            return make("row", make("mul", a, b.args[0]))
+        return None
+    sa, xa = split_scalar(a)                                              # element-wise: scalars out
+    sb, xb = split_scalar(b)
+    if sa is not None or sb is not None:
+        s = sa if sb is None else sb if sa is None else make("mul", sa, sb)
+        return make("mul", s, make("mul", xa, xb))
+    return None
+
+
+def _div_rules(node: Node) -> Node | None:
+    a, b = node.args
+    if b.ndim == 0:
+        if a.ndim == 0:
+            return _scalar_rule(node)
+        return make("mul", make("div", const(1), b), a)
+    return None
+
+
+def _neg_rule(node: Node) -> Node:
+    return make("mul", const(-1), node.args[0])
+
+
+def _sub_rule(node: Node) -> Node:
+    return make("add", node.args[0], make("mul", const(-1), node.args[1]))
+
+
+def _power_rules(node: Node) -> Node | None:
+    a, b = node.args
+    if is_number(b, 1) and a.shape == node.shape:
+        return a
+    if a.ndim == 0 and b.ndim == 0:
+        return _scalar_rule(node)
+    return None
+
+
+# --- sums --------------------------------------------------------------------------------------------------------
+
+def terms(node: Node) -> list[Node]:
+    if is_op(node, "add") and not node.primal:
+        return terms(node.args[0]) + terms(node.args[1])
+    return [node]
+
+
+def _coef(t: Node) -> tuple[Fraction, Node]:
+    s, x = split_scalar(t)
+    if is_op(x, "transpose") and x.args[0].ndim == 1:      # x.T of a vector is x
+        x = x.args[0]
+    if s is not None and number(s) is not None:
+        return number(s), x
+    if t.ndim == 0:
+        c, factors = monomial(t)
+        return c, from_monomial(Fraction(1), factors)
+    return Fraction(1), x if s is None else t
+
+
+def _view_of_vector(t: Node):
+    """('row'|'col', the vector, its vec order or None) for row(v), col(v) and row(vec(X)) terms."""
+    if is_op(t, "row", "col") and not t.primal and t.args[0].ndim == 1:
+        v = t.args[0]
+        if is_op(v, "vec") and not v.primal:
+            return t.op.name, v.args[0], v.params["order"]
+        return t.op.name, v, None
+    return None
+
+
+def _add_rules(node: Node) -> Node | None:
+    ts = terms(node)
+    if len(ts) == 1:
+        return None
+    merged: list = []                                     # [(coefficient, base)], like terms collected
+    for t in ts:
+        if _zero(t):
+            continue
+        c, base = _coef(t)
+        for k, (c0, b0) in enumerate(merged):
+            if b0.key == base.key:
+                merged[k] = (c0 + c, b0)
+                break
+        else:
+            merged.append((c, base))
+    merged = [(c, b) for c, b in merged if c != 0]
+    views: dict = {}
+    rest = []
+    for c, b in merged:                                   # uᵀ + vᵀ = (u + v)ᵀ, vec(X)ᵀ + vec(Y)ᵀ = vec(X + Y)ᵀ
+        v = _view_of_vector(b)
+        key = None if v is None else (v[0], v[1].shape, v[2])
+        if key is not None and key in views:
+            views[key].append(_scaled(c, v[1]))
+            continue
+        if key is not None:
+            views[key] = [_scaled(c, v[1])]
+            rest.append(("view", key))
+        else:
+            rest.append(("term", _scaled(c, b)))
+    out = []
+    for kind, item in rest:
+        if kind == "term":
+            out.append(item)
+            continue
+        parts = views[item]
+        if len(parts) == 1:
+            out.append(_as_view(item, parts[0]))
+        else:
+            total = parts[0]
+            for q in parts[1:]:
+                total = make("add", total, q)
+            out.append(_as_view(item, total))
+    stacked = _stacked(out, node.shape)
+    if stacked is not None:
+        return stacked
+    out = _by_degree(out)
+    if not out:
+        return maps.zeros_like(node)
+    result = out[0]
+    for t in out[1:]:
+        result = call("add", result, t)
+    if result.shape != node.shape:
+        result = call("add", result, maps.zeros_like(node))
+    return result if result.key != node.key else None
+
+
+def _scaled(c: Fraction, x: Node) -> Node:
+    return x if c == 1 else make("mul", const(c), x)
+
+
+def _as_view(key, v: Node) -> Node:
+    kind, _, order = key
+    s, x = split_scalar(v) if v.ndim > 0 else (None, v)
+    inner = x if order is None else make("vec", x, order=order)
+    return times(s, make(kind, inner))
+
+
+def _degree(t: Node) -> int | None:
+    """The power of the left factor of a Kronecker term (I: 0, X or Xᵀ: 1, X²: 2), None for other terms."""
+    _, t = split_scalar(t)
+    if not is_op(t, "kron"):
+        return None
+    f = t.args[0]
+    while is_op(f, "transpose"):
+        f = f.args[0]
+    return 0 if is_op(f, "eye") else f.params["k"] if is_op(f, "matpow") else 1
+
+
+def _by_degree(out: list) -> list:
+    """A sum of Kronecker products ordered by the degree of their left factors, as the Cookbook writes d(Xᵏ):
+    I ⊗ X + Xᵀ ⊗ I column-major, I ⊗ Xᵀ + X ⊗ I row-major."""
+    degrees = [_degree(t) for t in out]
+    if len(out) < 2 or None in degrees:
+        return out
+    return [t for _, t in sorted(zip(degrees, out), key=lambda p: p[0])]
+
+
+def _embedding(t: Node):
+    """(start, stop, X) for a term E X with E the transpose of rows start:stop of an identity; else None."""
+    s, t = split_scalar(t)
+    if s is not None:
+        inner = _embedding(t)
+        return None if inner is None else (inner[0], inner[1], make("mul", s, inner[2]))
+    x = None
+    if is_op(t, "matmul") and not t.primal:
+        t, x = t.args
+    if not (is_op(t, "transpose") and is_op(t.args[0], "index") and is_op(t.args[0].args[0], "eye")):
+        return None
+    (key,) = t.args[0].params["key"]
+    n = t.args[0].args[0].params["n"]
+    if not isinstance(key, slice):
+        return None
+    start, stop, step = key.indices(n)
+    if step != 1:
+        return None
+    return start, stop, (maps.eye(stop - start) if x is None else x)
+
+
+def _stacked(out: list, shape) -> Node | None:
+    """Σ Eᵢ Xᵢ with embeddings Eᵢ of consecutive rows: the Xᵢ one above the other (zeros between)."""
+    if len(out) < 2 or len(shape) != 2:
+        return None
+    parts = [_embedding(t) for t in out]
+    if any(p is None for p in parts):
+        return None
+    parts.sort(key=lambda p: p[0])
+    blocks, at = [], 0
+    for start, stop, x in parts:
+        if start < at:
+            return None
+        if start > at:
+            blocks.append(maps.zeros(start - at, shape[1]))
+        blocks.append(x)
+        at = stop
+    if at < shape[0]:
+        blocks.append(maps.zeros(shape[0] - at, shape[1]))
+    return make("vstack", *blocks)
+
+
+# --- the operations ----------------------------------------------------------------------------------------------
+
+def _linear_jvp(sign_b: int):
+    def jvp(node, tangents):
+        da, db = tangents
+        if da is None and db is None:
+            return None
+        if db is None:
+            return _plus_zeros(da, node)
+        if da is None:
+            return _plus_zeros(db if sign_b > 0 else -db, node)
+        return da + db if sign_b > 0 else da - db
+    return jvp
+
+
+def _broadcast_map(sign: int):
+    def linear(node, i, order):
+        B = maps.broadcast(node.args[i].shape, node.shape, order)
+        return B if sign > 0 or i == 0 else -B
+    return linear
+
+
+def _show_neg(p, node):
+    return negation(p, node.args[0])
+
+
+register(Op("neg", lambda shapes, **_: shapes[0], lambda node, x: -x,
+            jvp=lambda node, t: None if t[0] is None else -t[0],
+            linear=lambda node, i, order: -maps.eye(max(1, node.size)),
+            rewrite=(_neg_rule,), as_linop=lambda node, read: read.map(node.args[0]).scaled(-1.0),
+            show=Show(mc=_show_neg, uni=_show_neg, tex=_show_neg),
+            example=("-A", "A=2x2"), operator="-a", help="negation", family="arithmetic"))
+register(Op("add", _broadcast_infer("+"), _lifted(np.add), jvp=_linear_jvp(1), linear=_broadcast_map(1),
+            rewrite=(_add_rules,), as_linop=lambda node, read: read.map(node.args[0]) + read.map(node.args[1]),
+            show=Show(mc=lambda p, node: _sum_terms(p, node, "+"), uni=lambda p, node: _sum_terms(p, node, "+"),
+                      tex=lambda p, node: _sum_terms(p, node, "+")),
+            example=("A + b", "A=2x3,b=3"), operator="a + b", help="element-wise, with numpy broadcasting",
+            family="arithmetic"))
+register(Op("sub", _broadcast_infer("-"), _lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
+            rewrite=(_sub_rule,),
+            as_linop=lambda node, read: read.map(node.args[0]) + read.map(node.args[1]).scaled(-1.0),
+            show=Show(mc=lambda p, node: _sum_terms(p, node, "-"), uni=lambda p, node: _sum_terms(p, node, "-"),
+                      tex=lambda p, node: _sum_terms(p, node, "-")),
+            example=("A - B", "A=2x2,B=2x2"), operator="a - b", help="element-wise, with numpy broadcasting",
+            family="arithmetic"))
+
+
+def _mul_linear(node, i, order):
+    return scaled(node.args[1 - i], node.args[i], node, order)
+
+
+def _mul_linop(node, read):
+    a, b = node.args
+    if a.ndim == 0:
+        return read.map(b).scaled(float(read.value(a)))
+    return None
+
+
+def _bilinear_jvp(node, tangents):
+    da, db = tangents
+    a, b = node.args
+    parts = [call(node.op.name, da, b, **node.params) if da is not None else None,
+             call(node.op.name, a, db, **node.params) if db is not None else None]
+    parts = [q for q in parts if q is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+register(Op("mul", _broadcast_infer("*"), _lifted(np.multiply), jvp=_bilinear_jvp, linear=_mul_linear,
+            rewrite=(_mul_rules,), as_linop=_mul_linop,
+            show=Show(mc=_show_mul, uni=_show_mul, tex=_show_mul, prec=PRODUCT),
+            example=("x * y", "x=3,y=3"), operator="a * b", help="element-wise, with numpy broadcasting",
+            family="arithmetic"))
+
+
+def _div_domain(node, a, b):
+    bb = real(b)
+    if np.any(bb == 0):
+        return f"division by zero: the divisor is {first_bad(bb == 0, b, node.args[1].shape)}"
+    return None
+
+
+def _div_jvp(node, tangents):
+    da, db = tangents
+    a, b = node.args
+    parts = []
+    if da is not None:
+        parts.append(da / b)
+    if db is not None:
+        parts.append(-a * db / b ** 2)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+register(Op("div", _broadcast_infer("/"), _lifted(np.divide), jvp=_div_jvp,
+            linear=lambda node, i, order: scaled(1 / node.args[1], node.args[0], node, order) if i == 0 else None,
+            rewrite=(_div_rules,), domain=_div_domain, show=Show(mc=_show_div, uni=_show_div, tex=_show_div),
+            example=("x / y", "x=3,y=3"), operator="a / b", help="element-wise, with numpy broadcasting",
+            family="arithmetic"))
+
+
+def _pow_domain(node, a, b):
+    nd = len(node.shape)
+    a = lift(a, len(node.args[0].shape), nd)
+    b = lift(b, len(node.args[1].shape), nd)
+    ar, br = real(a), real(b)
+    bad = (ar < 0) & (br != np.round(br))
+    if np.any(bad):
+        return f"a negative base to a non-integer power: base {first_bad(bad, a, node.shape)}"
+    bad = (ar == 0) & (br < 0)
+    if np.any(bad):
+        return f"zero to a negative power: base {first_bad(bad, a, node.shape)}"
+    return None
+
+
+def _plain(c: Const) -> bool:
+    """A constant written as a plain number (2, 0.5, 1e-3) or computed exactly: its arithmetic is worked out."""
+    return number(c) is not None and (not c.text or re.fullmatch(r"-?[\d.]+(e-?\d+)?", c.text.strip()) is not None)
+
+
+def _power_jvp(node, tangents):
+    da, db = tangents
+    a, b = node.args
+    parts = []
+    if da is not None:
+        if isinstance(b, Const) and b.ndim == 0:
+            if float(b.value) != 0:                   # x**0 is constant, also at x = 0
+                c = float(b.value)
+                if _plain(b):                          # the numbers worked out: 2x, 3x², 0.5 x^(-0.5)
+                    k = c - 1
+                    factor = const(c) if k == 0 else const(c) * a if k == 1 else const(c) * a ** const(k)
+                else:                                  # as written: π x^(π - 1)
+                    factor = b * a ** (b - 1)
+                parts.append(da if c == 1 else factor * da)
+        else:
+            parts.append(b * a ** (b - 1) * da)
+    if db is not None:
+        parts.append(call("ylog", node, a) * db)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+register(Op("power", _broadcast_infer("**"), _lifted(np.power), jvp=_power_jvp, rewrite=(_power_rules,),
+            domain=_pow_domain,
+            show=Show(mc=lambda p, node: show_power(p, *node.args), uni=lambda p, node: show_power(p, *node.args),
+                      tex=lambda p, node: show_power(p, *node.args), prec=POWER),
+            example=("x ** y", "x=3,y=3"), operator="a ** b", help="element-wise power", family="arithmetic"))
+
+
+def _ylog(node, y, a):
+    """y·log(a), and 0 where y is 0 (0**b has derivative 0 in b, for b > 0)."""
+    yr = real(y)
+    nd = len(node.shape)
+    y, a = lift(y, len(node.args[0].shape), nd), lift(a, len(node.args[1].shape), nd)
+    return np.where(yr == 0, 0.0, y * np.log(np.where(yr == 0, 1.0, a)))
+
+
+register(Op("ylog", _broadcast_infer("*"), _ylog, expand=lambda node: call("log", node.args[1]) * node.args[0],
+            help="y·log(a), 0 where y = 0 (inside derivatives of powers)", family="arithmetic"))
+

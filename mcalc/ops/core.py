@@ -1,0 +1,214 @@
+"""What every registry entry is made of: the Op record, the function table of the language, and the helpers the
+families share (shapes, batched values, domains, printing defaults).
+
+An Op holds everything mcalc knows about one operation:
+
+    infer      (argument shapes, **params) → the output shape; raises ShapeError
+    fwd        (node, *values) → the value; values may carry leading batch axes (finite differences evaluate many
+               points at once), so forward functions index from the end
+    jvp        (node, tangents) → the differential of the node, a tree in the language, given its arguments'
+               differentials (None where an argument has none); None when it has none
+    linear     (node, i, order) → for an op linear in argument i: the matrix of that linear map as a tree of the
+               language (I ⊗ Bᵀ for A@B wrt A, row-major), in the given flatten order; the numeric structured map,
+               the closed form and the local Jacobians of explain are all read from it
+    as_linop   (node, read) → the structured numeric map (Kron, Diag, Gather) a closed-form node stands for
+    rewrite    rules (node) → a simpler equal node, or None: the algebra of closed forms
+    expand     (node) → its meaning in other operations, for operations mcalc uses inside derivatives only
+    show       how it is printed in mcalc syntax, Unicode and LaTeX
+    sympy      (sympy module, node, *values) → its SymPy counterpart (default: fwd on object arrays)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tree import REGISTRY, fmt_shape, size_of
+
+ATOM, CALL = 5, 6           # printing precedences: sums 1, products 2, operands of products 3, powers 4, atoms 5
+
+
+class Show:
+    """How an operation is printed.  mc, uni, tex: None for a function call (name(args), \\operatorname{name}),
+    a template with # for the argument (#0, #1 for several; in parentheses as needed), or a function
+    (printer, node) → text or (text, precedence).  prec: the precedence of the printed form.  name: the name a
+    call is printed with (default: the first spelling); literals and kwargs: the parameters printed inside the
+    call's parentheses, positionally (eye(2)) or as keywords (sum(A, axis=0)), where they are set."""
+
+    __slots__ = ("mc", "uni", "tex", "prec", "name", "tex_name", "literals", "kwargs")
+
+    def __init__(self, mc=None, uni=None, tex=None, prec=CALL, name=None, tex_name=None, literals=(), kwargs=()):
+        self.mc, self.uni, self.tex, self.prec = mc, uni, tex, prec
+        self.name, self.tex_name, self.literals, self.kwargs = name, tex_name, literals, kwargs
+
+
+class Op:
+    __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
+                 "sympy", "example", "help", "note", "analytic", "saturates", "kink_at_zero", "flat",
+                 "needs_invertible", "interval", "work", "params", "symbol", "operator", "family")
+
+    def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
+                 domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
+                 saturates=False, kink_at_zero=False, flat=False, needs_invertible=False, interval=None, work=None,
+                 params=None, symbol=None, operator=None, family=""):
+        self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
+        self.as_linop, self.rewrite, self.expand, self.domain = as_linop, tuple(rewrite), expand, domain
+        self.show, self.sympy, self.example, self.help, self.note = show or Show(), sympy, example, help, note
+        self.analytic, self.saturates, self.kink_at_zero, self.flat = analytic, saturates, kink_at_zero, flat
+        self.needs_invertible, self.interval, self.work, self.params = needs_invertible, interval, work, params
+        self.symbol, self.operator, self.family = symbol, operator, family
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+class Fn:
+    """A function of the language as the user spells it: the op it builds from `operands` expression arguments,
+    then integer literal parameters (`literals`, positional after the operands or by keyword, `required` of them
+    at least).  `context` names settings of the command the op needs (vec: the flatten order)."""
+
+    __slots__ = ("op", "operands", "literals", "required", "help", "context")
+
+    def __init__(self, op, operands=1, literals=(), required=0, help="", context=()):
+        self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
+        self.help, self.context = help, tuple(context)
+
+    @property
+    def nargs(self) -> tuple[int, int]:
+        if self.operands < 0:
+            return 2, 1000
+        return self.operands + self.required, self.operands + len(self.literals)
+
+    @property
+    def kwargs(self) -> tuple[str, ...]:
+        return self.literals
+
+
+FUNCTIONS: dict[str, Fn] = {}
+CONSTANTS = {"pi": np.pi, "e": np.e}
+
+
+def register(op: Op, spelled=(), **fn) -> Op:
+    """Enter an op in the registry and, under each of its spellings, in the function table."""
+    REGISTRY[op.name] = op
+    if op.show.name is None:
+        op.show.name = spelled[0] if spelled else op.name
+    for k, name in enumerate(spelled):
+        FUNCTIONS[name] = Fn(op.name, **({**fn, "help": f"alias of {spelled[0]}"} if k else fn))
+    return op
+
+
+# --- batched values ------------------------------------------------------------------------------------------
+
+def core(x: np.ndarray, nd: int) -> tuple[int, ...]:
+    """Leading (batch) axes of a value whose trailing nd axes are its shape."""
+    return x.shape[: x.ndim - nd]
+
+
+def lift(x: np.ndarray, nd: int, out_nd: int) -> np.ndarray:
+    """Insert axes between the batch axes and the nd trailing axes so the value has out_nd trailing axes."""
+    if nd == out_nd:
+        return x
+    b = core(x, nd)
+    return x.reshape(b + (1,) * (out_nd - nd) + x.shape[len(b):])
+
+
+def real(x):
+    return x.real if np.iscomplexobj(x) else x
+
+
+# --- shapes ----------------------------------------------------------------------------------------------------
+
+def same_shape(shapes, **_):
+    return shapes[0]
+
+
+def need_ndim(label, shape, allowed, what):
+    if len(shape) not in allowed:
+        kinds = {0: "a scalar", 1: "a vector", 2: "a matrix"}
+        raise ShapeError(f"{label} needs {what}, got {kinds.get(len(shape), 'an array')} of shape {fmt_shape(shape)}")
+
+
+def square(label, shape):
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ShapeError(f"{label} needs a square matrix, got shape {fmt_shape(shape)}")
+
+
+def matrix_shape(shape: tuple) -> tuple[int, int]:
+    """A shape seen as a matrix: a scalar is 1×1, a vector a column."""
+    if len(shape) == 0:
+        return (1, 1)
+    return (shape[0], 1) if len(shape) == 1 else tuple(shape)
+
+
+def key_text(key, sep: str = ", ") -> str:
+    """An index as written inside its brackets: (1, slice(None, 2)) → '1, :2'."""
+    def one(k):
+        if isinstance(k, slice):
+            return ":".join("" if v is None else str(v) for v in (k.start, k.stop)) + (
+                f":{k.step}" if k.step is not None else "")
+        return str(k)
+    return sep.join(one(k) for k in key)
+
+
+# --- domains -----------------------------------------------------------------------------------------------------
+
+def _entry(shape, flat) -> str:
+    if not shape:
+        return ""
+    return "[" + ", ".join(str(int(i)) for i in np.unravel_index(int(flat), shape)) + "]"
+
+
+def first_bad(mask: np.ndarray, x: np.ndarray, shape) -> str:
+    """'-1 at [0, 1]' for the first entry where mask holds (mask and x carry a possible batch axis)."""
+    both = np.broadcast_shapes(np.shape(mask), np.shape(x))         # (2**x: the base is a scalar)
+    flat = np.flatnonzero(np.broadcast_to(mask, both))[0]
+    v = np.broadcast_to(x, both).ravel()[flat]
+    v = v.real if np.iscomplexobj(v) else v
+    return f"{float(v):g}" + (f" at {_entry(shape, flat % max(size_of(shape), 1))}" if shape else "")
+
+
+class Interval:
+    """The arguments an element-wise function accepts: lo < x (or ≤) and x < hi (or ≤).  It checks values,
+    words its error, and tells default values where to lie (strictly inside: the derivative may be infinite at
+    a closed end, as sqrt's is at 0)."""
+
+    def __init__(self, lo=-np.inf, hi=np.inf, lo_closed=False, hi_closed=False):
+        self.lo, self.hi, self.lo_closed, self.hi_closed = lo, hi, lo_closed, hi_closed
+
+    def outside(self, x):
+        lo = (x < self.lo) if self.lo_closed else (x <= self.lo)
+        hi = (x > self.hi) if self.hi_closed else (x >= self.hi)
+        return lo | hi
+
+    def words(self) -> str:
+        lo, hi = _num(self.lo), _num(self.hi)
+        if self.hi == np.inf:
+            if self.lo == 0:
+                return "non-negative arguments" if self.lo_closed else "positive arguments"
+            return f"arguments {'of at least' if self.lo_closed else 'greater than'} {lo}"
+        return f"arguments in {'[' if self.lo_closed else '('}{lo}, {hi}{']' if self.hi_closed else ')'}"
+
+    def check(self, name):
+        def domain(node, x):
+            bad = self.outside(real(x))
+            if np.any(bad):
+                return f"{name} needs {self.words()}, got {first_bad(bad, x, node.args[0].shape)}"
+            return None
+        return domain
+
+
+def _num(v) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def above(lo):
+    return Interval(lo)
+
+
+def at_least(lo):
+    return Interval(lo, lo_closed=True)
+
+
+def between(lo, hi, closed=False):
+    return Interval(lo, hi, closed, closed)

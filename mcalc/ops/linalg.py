@@ -1,0 +1,167 @@
+"""Matrix functions: the inverse, the determinant and its logarithm, integer matrix powers.  Their differentials
+are the Matrix Cookbook's: d X⁻¹ = -X⁻¹ dX X⁻¹, d det X = tr(adj(X) dX) = det(X) tr(X⁻¹ dX),
+d log|det X| = tr(X⁻¹ dX), d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..printing import ATOM, POWER
+from ..tree import call
+from . import maps
+from .core import Op, Show, real, register, square
+
+
+def _square_infer(label, scalar=False):
+    def infer(shapes, **_):
+        square(label, shapes[0])
+        return () if scalar else shapes[0]
+    return infer
+
+
+def _cube(node):
+    return node.args[0].shape[0] ** 3
+
+
+def _singular(node, x):
+    with np.errstate(all="ignore"):
+        cond = np.linalg.cond(real(x))
+    if np.any(~np.isfinite(cond) | (cond > 1e14)):
+        return "the matrix is singular (or numerically so)"
+    return None
+
+
+def _matrix_sympy(f):
+    def apply(sp, node, x):
+        out = f(sp, sp.Matrix(x))
+        return np.array(out.tolist(), dtype=object).reshape(node.shape) if hasattr(out, "tolist") else out
+    return apply
+
+
+def _show_inverse(p, node):
+    (X,) = node.args
+    if p.notation == "mc":
+        return p.call(node), ATOM
+    if p.notation == "uni":
+        inner, s = (X.args[0], "⁻ᵀ") if X.op is not None and X.op.name == "transpose" and X.ndim == 2 else (X, "⁻¹")
+        return p.sup(p(inner, ATOM), s), ATOM
+    inner, s = (X.args[0], "{-\\top}") if X.op is not None and X.op.name == "transpose" else (X, "{-1}")
+    return p.sup(p(inner, ATOM), s), ATOM
+
+
+register(Op("inv", _square_infer("inv"), lambda node, x: np.linalg.inv(x),
+            jvp=lambda node, t: None if t[0] is None else -node @ t[0] @ node, domain=_singular,
+            needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.inv()),
+            show=Show(mc=_show_inverse, uni=_show_inverse, tex=_show_inverse, prec=ATOM),
+            example=("inv(A)", "A=2x2"), help="matrix inverse", family="matrix functions"),
+         spelled=("inv",), help="matrix inverse")
+
+
+def adjugate(a: np.ndarray) -> np.ndarray:
+    """adj(A), also for singular A: with A = U S Vᵀ, adj(A) = det(U) det(V) V adj(S) Uᵀ."""
+    n = a.shape[0]
+    if n == 1:
+        return np.ones((1, 1))
+    u, s, vt = np.linalg.svd(a)
+    others = np.array([np.prod(np.delete(s, i)) for i in range(n)])
+    return np.linalg.det(u) * np.linalg.det(vt) * (vt.T * others) @ u.T
+
+
+def _adj_fwd(node, x):
+    """det(X) X⁻¹ where X is well conditioned (more accurate), the SVD formula where it is not (singular X)."""
+    with np.errstate(all="ignore"):
+        if np.linalg.cond(x) < 1e8:
+            return np.linalg.det(x) * np.linalg.inv(x)
+    return adjugate(x)
+
+
+register(Op("adj", _square_infer("adj"), _adj_fwd,
+            expand=lambda node: call("det", node.args[0]) * call("inv", node.args[0]),
+            help="the adjugate det(X) X⁻¹, also of a singular X (inside derivatives of det)",
+            family="matrix functions"))
+
+register(Op("det", _square_infer("det", scalar=True), lambda node, x: np.linalg.det(x),
+            jvp=lambda node, t: None if t[0] is None else call("trace", call("adj", node.args[0]) @ t[0]),
+            needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.det()),
+            show=Show(tex_name="\\det"), example=("det(A)", "A=3x3"), help="determinant",
+            family="matrix functions"),
+         spelled=("det",), help="determinant")
+
+
+def _logdet_fwd(node, x):
+    if np.iscomplexobj(x):       # analytic continuation of log|det| near the real axis (for the complex step)
+        d = np.linalg.det(x)
+        return np.log(d * np.sign(d.real))
+    return np.linalg.slogdet(x)[1]
+
+
+def _logdet_domain(node, x):
+    if np.any(np.linalg.slogdet(real(x))[0] == 0):
+        return "logdet of a singular matrix"
+    return None
+
+
+def _show_logdet(p, node):
+    (X,) = node.args
+    if p.notation == "tex":
+        return f"\\log\\left\\lvert\\det {p(X, ATOM)}\\right\\rvert", ATOM
+    return f"log|det {p(X, ATOM)}|", ATOM
+
+
+register(Op("logdet", _square_infer("logdet", scalar=True), _logdet_fwd,
+            jvp=lambda node, t: None if t[0] is None else call("trace", call("inv", node.args[0]) @ t[0]),
+            domain=_logdet_domain, needs_invertible=True, work=_cube,
+            sympy=_matrix_sympy(lambda sp, M: sp.log(M.det())),      # d log|det| = d log det where both exist
+            show=Show(uni=_show_logdet, tex=_show_logdet), example=("logdet(A)", "A=2x2"),
+            help="log|det X|, as numpy.linalg.slogdet", family="matrix functions"),
+         spelled=("logdet",), help="log|det X|, as numpy.linalg.slogdet")
+
+
+def _matpow_jvp(node, tangents):
+    """d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ, the powers as products X X ... that share their prefixes."""
+    (dX,) = tangents
+    X, k = node.args[0], node.params["k"]
+    if dX is None or k == 0:
+        return None
+    chain = [None, X]
+    for _ in range(2, k):
+        chain.append(chain[-1] @ X)
+    total = None
+    for j in range(k):
+        t = dX if j == 0 else chain[j] @ dX
+        if k - 1 - j:
+            t = t @ chain[k - 1 - j]
+        total = t if total is None else total + t
+    return total
+
+
+def _matpow_rules(node):
+    k = node.params["k"]
+    if k == 1:
+        return node.args[0]
+    if k == 0:
+        return maps.eye(node.shape[0])
+    return None
+
+
+def _show_matpow(p, node):
+    X, k = node.args[0], node.params["k"]
+    if p.notation == "mc":
+        return f"{p(X, ATOM)}^{k}", POWER
+    if p.notation == "tex":
+        return p.sup(p(X, ATOM), f"{{{k}}}"), POWER
+    return p.sup(p(X, ATOM), p.superscript(k)), POWER
+
+
+def _matpow_sympy(sp, node, x):
+    k = node.params["k"]
+    M = sp.Matrix(x) ** k if k else sp.eye(node.shape[0])
+    return np.array(M.tolist(), dtype=object)
+
+
+register(Op("matpow", _square_infer("^"), lambda node, x: np.linalg.matrix_power(x, node.params["k"]),
+            jvp=_matpow_jvp, rewrite=(_matpow_rules,), sympy=_matpow_sympy,
+            work=lambda node: _cube(node) * max(1, node.params["k"]).bit_length(),
+            show=Show(mc=_show_matpow, uni=_show_matpow, tex=_show_matpow, prec=POWER),
+            example=("X^3", "X=2x2"), operator="X ^ k",
+            help="matrix power, k an integer literal ≥ 0 (binds like **)", family="matrix functions"))

@@ -1,0 +1,371 @@
+"""Products: @, dot, outer and kron.  Each is bilinear: one linear map per operand (the other held fixed), and the
+differential op(dA, B) + op(A, dB) follows from them.  matmul also owns the algebra of products of matrices:
+identities dropped, scalars in front, Kronecker products meeting by the mixed-product rule
+(A ⊗ B)(C ⊗ D) = AC ⊗ BD, diagonals merged, equal factors as powers, and rows of vectors absorbing the matrices
+after them (uᵀM = (Mᵀu)ᵀ, vec(X)ᵀ(A ⊗ B) = vec(AᵀXB)ᵀ row-major)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..algebra import current_order, is_op, make
+from ..errors import NoClosedFormError, ShapeError
+from ..linops import Gather
+from ..printing import ATOM, OPERAND, PRODUCT, shown
+from ..tree import Node, call, fmt_shape
+from . import maps
+from .arithmetic import _bilinear_jvp, split_scalar, times
+from .core import Op, Show, core, register
+
+
+# --- shapes and values ---------------------------------------------------------------------------------------------
+
+def _mm_shapes(shapes):
+    a, b = shapes
+    for s, side in ((a, "left"), (b, "right")):
+        if len(s) == 0:
+            raise ShapeError(f"'@' needs vectors or matrices, the {side} operand is a scalar",
+                             hint="use * to scale by a scalar")
+    a2 = (1, a[0]) if len(a) == 1 else a
+    b2 = (b[0], 1) if len(b) == 1 else b
+    if a2[1] != b2[0]:
+        raise ShapeError(f"'@': shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned ({a2[1]} != {b2[0]})",
+                         hint="the left operand's columns must match the right operand's rows")
+    return a2, b2
+
+
+def _mm_infer(shapes, **_):
+    (a, b), (a2, b2) = shapes, _mm_shapes(shapes)
+    return tuple(([a2[0]] if len(a) == 2 else []) + ([b2[1]] if len(b) == 2 else []))
+
+
+def _mm_fwd(node, a, b):
+    va, vb = len(node.args[0].shape) == 1, len(node.args[1].shape) == 1
+    if va and vb:
+        return np.sum(a * b, axis=-1)
+    out = np.matmul(a[..., None, :] if va else a, b[..., :, None] if vb else b)
+    return out[..., 0, :] if va else (out[..., 0] if vb else out)
+
+
+def _mm_work(node):
+    (m, n), (_, p) = _mm_shapes([a.shape for a in node.args])
+    return m * n * p
+
+
+def _mm_linear(node, i, order):
+    """d vec(AB)/d vec(A) = I ⊗ Bᵀ row-major (Bᵀ ⊗ I column-major); d vec(AB)/d vec(B) = A ⊗ I (I ⊗ A)."""
+    a, b = node.args
+    if i == 0:
+        return maps.sandwich(1 if a.ndim == 1 else a.shape[0], maps.as_matrix(b, "col"), order)
+    return maps.sandwich(maps.as_matrix(a, "row"), 1 if b.ndim == 1 else b.shape[1], order)
+
+
+# --- the algebra of products -----------------------------------------------------------------------------------
+
+def structural(node: Node) -> bool:
+    """A closed-form matrix made of identities, selections, Kronecker products...: not a value to absorb."""
+    if is_op(node, "kron", "eye", "commutation", "zeros", "ones", "hstack", "vstack", "diag"):
+        return True
+    if is_op(node, "index"):
+        return is_op(node.args[0], "eye")
+    if is_op(node, "transpose", "add", "matmul", "mul"):
+        return any(structural(a) for a in node.args)
+    return False
+
+
+def _power_of(node: Node) -> tuple[Node, int]:
+    if is_op(node, "matpow") and not node.primal:
+        return node.args[0], node.params["k"]
+    return node, 1
+
+
+def _row_vector(node: Node) -> Node | None:
+    """u for row(u) of a vector u."""
+    return node.args[0] if is_op(node, "row") and node.args[0].ndim == 1 else None
+
+
+def _merge(a: Node, b: Node) -> Node | None:
+    """a @ b as one factor, where the algebra allows."""
+    if is_op(a, "kron") and is_op(b, "kron"):
+        (A, B), (C, D) = a.args, b.args
+        if A.shape[1] == C.shape[0] and B.shape[1] == D.shape[0]:
+            return make("kron", make("matmul", A, C), make("matmul", B, D))
+    diag_a = is_op(a, "diag") and a.args[0].ndim == 1
+    diag_b = is_op(b, "diag") and b.args[0].ndim == 1
+    if diag_a and diag_b:
+        return make("diag", make("mul", a.args[0], b.args[0]))
+    if is_op(a, "ones") and a.shape[0] == 1 and diag_b:                   # 1ᵀ diag(v) = vᵀ
+        return make("row", b.args[0])
+    if diag_a and is_op(b, "ones") and b.shape[1] == 1:                   # diag(v) 1 = v
+        return make("col", a.args[0])
+    u = _row_vector(a)
+    if u is not None:
+        return _row_times(u, b)
+    if is_op(b, "col") and b.args[0].ndim == 1 and not structural(a):     # M col(x) = M x
+        return make("col", make("matmul", a, b.args[0]))
+    (x, j), (y, k) = _power_of(a), _power_of(b)
+    if x.key == y.key and x.ndim == 2 and x.shape[0] == x.shape[1]:        # X X = X²
+        return make("matpow", x, k=j + k)
+    return None
+
+
+def _row_times(u: Node, b: Node) -> Node | None:
+    """row(u) @ b as a row, where it is one."""
+    if is_op(u, "vec") and not u.primal:
+        return _vec_row_times(u.args[0], u.params["order"], b)
+    if is_op(b, "kron", "add") and not b.primal:        # u as the vec of a row or a column, to absorb A ⊗ B
+        order = current_order()
+        A, B = b.args if is_op(b, "kron") else (None, None)
+        if A is None:
+            return _vec_row_times(call("col", u), order, b)
+        L, R = (A, B) if order == "row" else (B, A)
+        X = call("col", u) if (L.shape[0], R.shape[0]) == (u.size, 1) else \
+            call("row", u) if (L.shape[0], R.shape[0]) == (1, u.size) else None
+        if X is not None:
+            return _vec_row_times(X, order, b)
+    if is_op(b, "diag") and b.args[0].ndim == 1:
+        return make("row", make("mul", u, b.args[0]))
+    if is_op(b, "col") and b.args[0].ndim == 1:
+        return make("row", make("matmul", u, b.args[0]))
+    if not structural(b):
+        return make("row", make("matmul", u, b))                           # uᵀ M = (Mᵀ u)ᵀ
+    return None
+
+
+def _vec_row_times(X: Node, order: str, b: Node) -> Node | None:
+    """vec(X)ᵀ b: vec(X)ᵀ (A ⊗ B) = vec(Aᵀ X B)ᵀ row-major and vec(Bᵀ X A)ᵀ column-major; vec(X)ᵀ K = vec(Xᵀ)ᵀ;
+    vec(X)ᵀ diag(vec(Y)) = vec(X ⊙ Y)ᵀ; a row distributes over a sum."""
+    if is_op(b, "kron"):
+        A, B = b.args
+        L, R = (A, B) if order == "row" else (B, A)
+        if X.ndim == 2 and X.shape == (L.shape[0], R.shape[0]):
+            inner = make("matmul", make("matmul", make("transpose", L), X), R)
+            return make("row", make("vec", inner, order=order))
+    if is_op(b, "commutation") and X.shape == (b.params["n"], b.params["m"]):
+        return make("row", make("vec", make("transpose", X), order=order))
+    if is_op(b, "diag") and is_op(b.args[0], "vec") and b.args[0].params["order"] == order and \
+            b.args[0].args[0].shape == X.shape:
+        return make("row", make("vec", make("mul", X, b.args[0].args[0]), order=order))
+    if is_op(b, "add") and not b.primal:
+        row = make("row", make("vec", X, order=order))
+        return make("add", make("matmul", row, b.args[0]), make("matmul", row, b.args[1]))
+    return None
+
+
+def _factors(node: Node) -> list[Node]:
+    if is_op(node, "matmul") and not node.primal and node.ndim == 2 and all(a.ndim == 2 for a in node.args):
+        return _factors(node.args[0]) + _factors(node.args[1])
+    return [node]
+
+
+def _matmul_rules(node: Node) -> Node | None:
+    a, b = node.args
+    if is_op(a, "zeros") or is_op(b, "zeros"):
+        return maps.zeros_like(node)
+    sa, xa = split_scalar(a)
+    sb, xb = split_scalar(b)
+    if sa is not None or sb is not None:                                  # scalars in front
+        s = sa if sb is None else sb if sa is None else make("mul", sa, sb)
+        return make("mul", s, make("matmul", xa, xb))
+    if not (a.ndim == 2 and b.ndim == 2):
+        return None
+    coefs, items = [], []
+    factors = _factors(a) + _factors(b)
+    for f in factors:
+        s, f = split_scalar(f)
+        if s is not None:
+            coefs.append(s)
+        if is_op(f, "eye"):
+            continue
+        if f.shape == (1, 1) and is_op(f, "row", "col") and f.args[0].ndim == 0 and len(factors) > 1:
+            coefs.append(f.args[0])                                        # a 1×1 factor is a scalar
+            continue
+        items.append(f)
+        while len(items) >= 2:
+            merged = _merge(items[-2], items[-1])
+            if merged is None:
+                break
+            items[-2:] = []
+            s, merged = split_scalar(merged)
+            if s is not None:
+                coefs.append(s)
+            if not is_op(merged, "eye"):
+                items.append(merged)
+    if any(is_op(f, "zeros") for f in items):
+        return maps.zeros_like(node)
+    chain = items[0] if items else maps.eye(node.shape[0])
+    for f in items[1:]:
+        chain = call("matmul", chain, f)
+    if chain.shape != node.shape:                                          # (1×1 factors left a row of one)
+        chain = call("matmul", chain, maps.eye(node.shape[1])) if chain.ndim == 2 else None
+        if chain is None or chain.shape != node.shape:
+            return None
+    total = None
+    for s in coefs:                                                        # one coefficient, factors in order
+        total = s if total is None else make("mul", total, s)
+    chain = times(total, chain)
+    return chain if chain.key != node.key else None
+
+
+# --- printing ------------------------------------------------------------------------------------------------------
+
+def _as_row(p, v: Node) -> str:
+    """A 1-D v written as the row vᵀ: (w@M)ᵀ is wᵀM."""
+    if is_op(v, "matmul") and v.args[0].ndim == 1 and v.args[1].ndim == 2:
+        return f"{_as_row(p, v.args[0])}{p.jux}{p(v.args[1], OPERAND)}"
+    return p.sup(p(v, ATOM), p.top)
+
+
+def _show_matmul(p, node):
+    a, b = node.args
+    if p.notation == "mc":
+        return f"{p(a, PRODUCT)} @ {p(b, OPERAND)}", PRODUCT
+    if a.ndim == 1 and b.ndim == 1:                                       # uᵀ v, and x@A@y is xᵀ A y
+        return f"{_as_row(p, a)}{p.jux}{p(b, OPERAND)}", PRODUCT
+    if a.ndim == 1:                                                       # v@M is the column Mᵀ v
+        return f"{p(call('transpose', b), ATOM)}{p.jux}{p(a, OPERAND)}", PRODUCT
+    left = p(a, PRODUCT if _chained(a) else OPERAND)                     # associative: A B C
+    right = p(b, PRODUCT if _chained(b) else OPERAND)
+    return f"{left}{p.jux}{p.paren(right) if right.startswith('-') else right}", PRODUCT
+
+
+def _chained(node: Node) -> bool:
+    """A product that juxtaposition can continue: a matrix or outer product, a scalar times a matrix, a negation."""
+    node = shown(node)
+    return is_op(node, "matmul", "outer", "neg") or (is_op(node, "mul") and any(a.ndim == 0 for a in node.args))
+
+
+def _show_dot(p, node):
+    u, v = node.args
+    return f"{p.sup(p(u, ATOM), p.top)}{'' if p.notation == 'uni' else ' '}{p(v, ATOM)}", PRODUCT
+
+
+def _show_outer(p, node):
+    u, v = node.args
+    return f"{p(u, ATOM)}{p.jux}{p.sup(p(v, ATOM), p.top)}", PRODUCT
+
+
+def _show_kron(p, node):
+    op = " ⊗ " if p.notation == "uni" else " \\otimes "
+    return f"{p(node.args[0], OPERAND)}{op}{p(node.args[1], OPERAND)}", PRODUCT
+
+
+register(Op("matmul", _mm_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, rewrite=(_matmul_rules,),
+            as_linop=lambda node, read: read.map(node.args[0]) @ read.map(node.args[1])
+            if node.args[0].ndim == 2 and node.args[1].ndim == 2 else None,
+            show=Show(mc=_show_matmul, uni=_show_matmul, tex=_show_matmul, prec=PRODUCT), work=_mm_work,
+            example=("A @ B", "A=2x3,B=3x2"), operator="A @ B",
+            help="matrix product (also matrix·vector, vector·matrix, vector·vector)", family="products"))
+
+
+def _dot_infer(shapes, **_):
+    if any(len(s) != 1 for s in shapes):
+        raise ShapeError(f"dot takes two vectors, got shapes {fmt_shape(shapes[0])} and {fmt_shape(shapes[1])}",
+                         hint="use @ for matrix products")
+    return _mm_infer(shapes)
+
+
+register(Op("dot", _dot_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, work=_mm_work,
+            show=Show(uni=_show_dot, tex=_show_dot), example=("dot(x, y)", "x=3,y=3"),
+            help="inner product of two vectors", family="products"),
+         spelled=("dot",), operands=2, help="inner product of two vectors")
+
+
+def _outer_infer(shapes, **_):
+    from .core import need_ndim
+
+    for s in shapes:
+        need_ndim("outer", s, (1,), "vectors")
+    return (shapes[0][0], shapes[1][0])
+
+
+def _outer_linear(node, i, order):
+    u, v = node.args
+    if i == 0:                                                  # X ↦ X vᵀ on the column du
+        return maps.sandwich(u.shape[0], call("row", v), order)
+    return maps.sandwich(call("col", u), v.shape[0], order)      # X ↦ u X on the row dvᵀ
+
+
+register(Op("outer", _outer_infer, lambda node, u, v: u[..., :, None] * v[..., None, :], jvp=_bilinear_jvp,
+            linear=_outer_linear, show=Show(uni=_show_outer, tex=_show_outer),
+            example=("outer(x, y)", "x=2,y=3"), help="outer product of two vectors", family="products"),
+         spelled=("outer",), operands=2, help="outer product of two vectors")
+
+
+def _kron_shapes(shapes):
+    from .core import need_ndim
+
+    for s in shapes:
+        need_ndim("kron", s, (1, 2), "vectors or matrices")
+    return [(1, s[0]) if len(s) == 1 else s for s in shapes]
+
+
+def _kron_infer(shapes, **_):
+    (p, q), (r, s) = _kron_shapes(shapes)
+    return (q * s,) if all(len(x) == 1 for x in shapes) else (p * r, q * s)
+
+
+def _kron_fwd(node, a, b):
+    (p, q), (r, s) = _kron_shapes([x.shape for x in node.args])
+    a = a.reshape(core(a, len(node.args[0].shape)) + (p, 1, q, 1))
+    b = b.reshape(core(b, len(node.args[1].shape)) + (1, r, 1, s))
+    out = a * b
+    return out.reshape(out.shape[:-4] + node.shape)
+
+
+def _kron_rules(node: Node) -> Node | None:
+    a, b = node.args
+    if is_op(a, "zeros") or is_op(b, "zeros"):
+        return maps.zeros_like(node)
+    if is_op(a, "eye") and is_op(b, "eye"):
+        return maps.eye(node.shape[0])
+    if a.shape == (1, 1) and is_op(a, "eye"):
+        return b
+    if b.shape == (1, 1) and is_op(b, "eye"):
+        return a
+    sa, xa = split_scalar(a)
+    sb, xb = split_scalar(b)
+    if sa is not None or sb is not None:
+        s = sa if sb is None else sb if sa is None else make("mul", sa, sb)
+        return make("mul", s, make("kron", xa, xb))
+    for x, other in ((a, b), (b, a)):                       # a 1×1 factor is a scalar
+        if x.shape == (1, 1) and is_op(x, "row", "col") and x.args[0].ndim == 0 and other.ndim == 2:
+            return make("mul", x.args[0], other)
+    return None
+
+
+def product_map(node: Node, i: int, value) -> Gather:
+    """The map of a product whose every output entry is one entry of each argument multiplied together: which
+    entry, from running the op on entry numbers with ones for the other argument; its weight, from running it
+    with ones in place of this argument."""
+    arg = node.args[i]
+    vals = [np.zeros(a.shape) if k == i else value(a) for k, a in enumerate(node.args)]
+    numbers = np.arange(1, arg.size + 1, dtype=float).reshape(arg.shape)
+    with_numbers = [numbers if k == i else np.ones(np.shape(v)) for k, v in enumerate(vals)]
+    with_ones = [np.ones(arg.shape) if k == i else v for k, v in enumerate(vals)]
+    idx = np.rint(np.asarray(node.op.fwd(node, *with_numbers))).astype(np.intp).ravel() - 1
+    w = np.asarray(node.op.fwd(node, *with_ones), dtype=float).ravel()
+    return Gather.make(idx, arg.size, w)
+
+
+def _no_closed_form(node):
+    raise NoClosedFormError(node.params["of"].op.name)
+
+
+register(Op("kron", _kron_infer, _kron_fwd, jvp=_bilinear_jvp, rewrite=(_kron_rules,),
+            linear=lambda node, i, order: call("numeric_map", of=node, argnum=i, n=node.args[i].size),
+            as_linop=lambda node, read: _kron_linop(read.map(node.args[0]), read.map(node.args[1])),
+            show=Show(uni=_show_kron, tex=_show_kron),
+            example=("kron(A, B)", "A=2x2,B=2x2"), help="Kronecker product", family="products"),
+         spelled=("kron",), operands=2, help="Kronecker product")
+
+
+def _kron_linop(A, B):
+    from ..linops import Kron
+
+    return Kron.make(A, B)
+
+
+register(Op("numeric_map", lambda shapes, of, argnum, n, **_: (of.size, n), lambda node: None,
+            as_linop=lambda node, read: product_map(node.params["of"], node.params["argnum"], read.value),
+            rewrite=(_no_closed_form,), help="a structured map with no closed form", family="products"))

@@ -1,0 +1,246 @@
+"""Trees as text, in three notations, by one precedence-aware printer each:
+
+    mcalc     A @ B     x * y     2 * x    x**2   inv(A)   A.T    kron(A, B)   (the language: it parses back)
+    unicode   A B       x ⊙ y     2x       x²     A⁻¹      Aᵀ     A ⊗ B        (as a mathematician writes)
+    latex     A\\,B      x \\odot y  2\\,x     x^{2}  A^{-1}   A^\\top A \\otimes B
+
+The printer knows no operation: each registry entry says how it is printed (``Op.show``); the printer supplies
+precedence and parentheses, names for long subexpressions, numbers, variables, sub- and superscripts.  Shapes come
+from the tree, so a product with a scalar is juxtaposed and an element-wise one gets ⊙ without guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .tree import Const, Node, Var
+
+SUM, PRODUCT, OPERAND, POWER, ATOM, CALL = 1, 2, 3, 4, 5, 6
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ"
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def number(v) -> str:
+    """A number exactly as it is (the shortest text that reads back as it): 2, 0.123456789, 1e-09."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def exact(node: Const) -> Fraction | None:
+    """The exact rational a constant is, where it is one with a small denominator (1/3, not 1e-9 or π)."""
+    if node.value.shape or node.text in ("pi", "e"):
+        return None
+    v = float(node.value)
+    f = Fraction(v).limit_denominator(1000)
+    return f if float(f) == v else None
+
+
+class Printer:
+    """The base of the three printers: precedence, parentheses, names, numbers and templates."""
+
+    notation = ""
+    open, close = "(", ")"
+
+    def __init__(self, names: dict | None = None):
+        self.names = names or {}           # node key → a short name (y, Y, s, ...) printed instead of the node
+        self.memo: dict = {}
+
+    # --- the entry point -------------------------------------------------------------------------------------
+    def __call__(self, node: Node, prec: int = 0) -> str:
+        text, p = self.raw(node)
+        return text if p >= prec else self.paren(text)
+
+    def raw(self, node: Node) -> tuple[str, int]:
+        """(text, precedence) of a node."""
+        out = self.memo.get(node.key)
+        if out is None:
+            out = self.memo[node.key] = self._raw(node)
+        return out
+
+    def _raw(self, node: Node) -> tuple[str, int]:
+        if node.key in self.names:
+            return self.name(self.names[node.key]), ATOM
+        if isinstance(node, Var):
+            return self.var(node), ATOM
+        if isinstance(node, Const):
+            return self.const(node)
+        if node.op.expand is not None:                      # an operation inside derivatives: its meaning
+            return self.raw(node.op.expand(node))
+        show = node.op.show
+        how = getattr(show, self.notation)
+        if how is None:
+            return self.call(node), CALL
+        if isinstance(how, str):
+            return self.template(how, node), show.prec
+        out = how(self, node)
+        return out if isinstance(out, tuple) else (out, show.prec)
+
+    def paren(self, text: str) -> str:
+        return f"{self.open}{text}{self.close}"
+
+    # --- pieces the operations' notations use ---------------------------------------------------------------------
+    def call(self, node: Node, name: str | None = None) -> str:
+        show = node.op.show
+        parts = [self(a) for a in node.args]
+        parts += [str(node.params[k]) for k in show.literals if node.params.get(k) is not None]
+        parts += [f"{k}={node.params[k]}" for k in show.kwargs if node.params.get(k) is not None]
+        return self.function(name or show.name, ", ".join(parts), node)
+
+    def function(self, name: str, inner: str, node: Node) -> str:
+        return f"{name}({inner})"
+
+    def template(self, template: str, node: Node) -> str:
+        """A template with # (or #0, #1, ...) for the arguments, in parentheses unless the template encloses them."""
+        out, depth, i = [], 0, 0
+        bars = {"|": False, "‖": False}
+        while i < len(template):
+            ch = template[i]
+            m = re.match(r"\\(left|right)(\\[A-Za-z]+|.)", template[i:])     # LaTeX's \left\lVert ... \right\rVert
+            if m:
+                depth += 1 if m.group(1) == "left" else -1
+                out.append(m.group(0))
+                i += len(m.group(0))
+                continue
+            if ch == "#":
+                m = re.match(r"#(\d?)", template[i:])
+                k = int(m.group(1) or 0)
+                enclosed = depth > 0 or any(bars.values())
+                out.append(self(node.args[k], 0 if enclosed else ATOM))
+                i += len(m.group(0))
+                continue
+            if ch in _OPEN:
+                depth += 1
+            elif ch in _CLOSE:
+                depth -= 1
+            elif ch in bars:
+                bars[ch] = not bars[ch]
+            out.append(ch)
+            i += 1
+        return "".join(out)
+
+    def sub(self, n) -> str:
+        return str(n)
+
+    def sup(self, text: str, s: str) -> str:
+        return f"{text}{s}"
+
+    def name(self, name: str) -> str:
+        return name
+
+    def var(self, node: Var) -> str:
+        return node.name
+
+    def const(self, node: Const) -> tuple[str, int]:
+        if node.value.shape:
+            return "[" + ", ".join(self.const(Const(v))[0] for v in node.value) + "]", ATOM
+        if node.text in ("pi", "e"):
+            return self.symbol(node.text), ATOM
+        text = number(node.value)
+        f = None if node.text else exact(node)           # the user's numbers as they are; computed ones exact
+        if f is not None and f.denominator > 1 and len(text) > 6 and f.denominator <= 12 and abs(f.numerator) <= 99:
+            return self.fraction(f), PRODUCT             # 1/3, not 0.3333333333333333 (but 0.5, 0.25)
+        return text, (PRODUCT if text.startswith("-") else ATOM)
+
+    def symbol(self, name: str) -> str:
+        return name
+
+    def fraction(self, f: Fraction) -> str:
+        return f"{f.numerator}/{f.denominator}"
+
+
+class Mcalc(Printer):
+    """mcalc's own syntax: what the parser reads back to an equal tree."""
+
+    notation = "mc"
+    jux, top = " @ ", ".T"
+
+
+class Unicode(Printer):
+    notation = "uni"
+    jux, top = " ", "ᵀ"
+
+    def sub(self, n) -> str:
+        return str(n).translate(_SUB)
+
+    def sup(self, text: str, s: str) -> str:
+        """A superscript, after parentheses when the text already ends in one: (X²)ᵀ."""
+        return f"({text}){s}" if text[-1:] in _SUPERSCRIPTS else f"{text}{s}"
+
+    def superscript(self, n: int) -> str:
+        return str(n).translate(_SUP)
+
+    def var(self, node: Var) -> str:
+        m = re.fullmatch(r"(d?[A-Za-z])(\d+)", node.name)
+        return f"{m.group(1)}{m.group(2).translate(_SUB)}" if m else node.name
+
+    def symbol(self, name: str) -> str:
+        return "π" if name == "pi" else name
+
+
+class Latex(Printer):
+    notation = "tex"
+    open, close = "\\left(", "\\right)"
+    jux, top = "\\,", "\\top"
+
+    def function(self, name: str, inner: str, node: Node) -> str:
+        head = node.op.show.tex_name or f"\\operatorname{{{name}}}"
+        return f"{head}\\left({inner}\\right)"
+
+    def sub(self, n) -> str:
+        return f"_{{{n}}}"
+
+    def sup(self, text: str, s: str) -> str:
+        """A superscript, with braces when the text already carries one: {A^{-1}}^\\top."""
+        return f"{{{text}}}^{s}" if "^" in text and not text.endswith("\\right)") else f"{text}^{s}"
+
+    def name(self, name: str) -> str:
+        m = re.fullmatch(r"([A-Za-z])([₀-₉]+|\d+)", name)
+        if m:
+            return f"{m.group(1)}_{{{m.group(2).translate(str.maketrans('₀₁₂₃₄₅₆₇₈₉', '0123456789'))}}}"
+        return name if len(name) == 1 else f"\\mathrm{{{name}}}"
+
+    def var(self, node: Var) -> str:
+        if node.tangent:
+            return f"\\mathrm{{d}}{self.name(node.name[1:])}"
+        return self.name(node.name)
+
+    def symbol(self, name: str) -> str:
+        return "\\pi" if name == "pi" else name
+
+    def fraction(self, f: Fraction) -> str:
+        return f"\\tfrac{{{f.numerator}}}{{{f.denominator}}}"
+
+
+PRINTERS = {"mc": Mcalc, "uni": Unicode, "tex": Latex}
+
+
+def mcalc(node: Node) -> str:
+    return Mcalc()(node)
+
+
+def unicode(node: Node, names: dict | None = None) -> str:
+    return Unicode(names)(node)
+
+
+def latex(node: Node, names: dict | None = None) -> str:
+    return Latex(names)(node)
+
+
+def shown(node: Node) -> Node:
+    """The node as it is printed: an operation used inside derivatives only is printed as its meaning."""
+    while node.op is not None and node.op.expand is not None:
+        node = node.op.expand(node)
+    return node
+
+
+def is_call(node: Node, names: dict | None = None) -> bool:
+    """Whether the node prints as a function call f(...) (so that its differential reads d f(...))."""
+    return not isinstance(node, (Var, Const)) and Unicode(names).raw(node)[1] == CALL
+
+
+def scalar(node: Node) -> bool:
+    return node.ndim == 0
+

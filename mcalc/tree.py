@@ -1,0 +1,206 @@
+"""The typed tree every part of mcalc shares: the user's expression, its differentials, and the closed forms of its
+Jacobians are all trees of the same nodes, so that they are evaluated by one evaluator, simplified by one set of
+rewrite rules and printed by one printer per notation.
+
+A node knows its operation (an entry of the registry, ``mcalc.ops``), its arguments, its shape and its parameters,
+and has a structural key: two nodes with the same key are the same expression.  Derivative rules are written with
+Python's operators on nodes (``-(y @ dX @ y)``), which build nodes with :func:`call`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+REGISTRY: dict = {}              # operation name → Op, filled by mcalc.ops
+_KEYS: dict = {}                 # structural keys, interned: equal expressions share one small integer
+
+
+def size_of(shape) -> int:
+    return math.prod(shape)                             # exact: numpy's int64 product would wrap around
+
+
+def fmt_shape(shape) -> str:
+    return "scalar ()" if not shape else "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _freeze(v):
+    """A parameter value as something hashable (slices are not, before Python 3.12)."""
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    if isinstance(v, (tuple, list)):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
+def _intern(key) -> int:
+    k = _KEYS.get(key)
+    if k is None:
+        k = _KEYS[key] = len(_KEYS)
+    return k
+
+
+class Node:
+    """An operation applied to argument nodes.  text and col: where the node stands in the user's expression
+    (empty and None for nodes mcalc builds: differentials, coefficients, closed forms)."""
+
+    __slots__ = ("op", "args", "shape", "params", "text", "col", "key")
+    __array_ufunc__ = None               # numpy scalars defer to the operators below (2.0 * node is a node)
+
+    def __init__(self, op, args, shape, params=None, text="", col=None):
+        self.op, self.args, self.shape = op, tuple(args), tuple(int(d) for d in shape)
+        self.params, self.text, self.col = params or {}, text, col
+        self.key = self._key()
+
+    def _key(self) -> int:
+        params = tuple(sorted((k, _freeze(v)) for k, v in self.params.items()))
+        return _intern((self.op.name, params, tuple(a.key for a in self.args)))
+
+    @property
+    def size(self) -> int:
+        return size_of(self.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def primal(self) -> bool:
+        """Whether the node is part of the user's expression (its own text): a leaf for the algebra."""
+        return bool(self.text) or self.op is None
+
+    def __repr__(self) -> str:
+        return f"<{self.text or getattr(self.op, 'name', '?')} {self.shape}>"
+
+    # --- writing rules: the language's operators on nodes --------------------------------------------------------
+    def __add__(self, other):
+        return call("add", self, other)
+
+    def __radd__(self, other):
+        return call("add", other, self)
+
+    def __sub__(self, other):
+        return call("sub", self, other)
+
+    def __rsub__(self, other):
+        return call("sub", other, self)
+
+    def __mul__(self, other):
+        return call("mul", self, other)
+
+    def __rmul__(self, other):
+        return call("mul", other, self)
+
+    def __truediv__(self, other):
+        return call("div", self, other)
+
+    def __rtruediv__(self, other):
+        return call("div", other, self)
+
+    def __matmul__(self, other):
+        return call("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return call("matmul", other, self)
+
+    def __pow__(self, other):
+        return call("power", self, other)
+
+    def __rpow__(self, other):
+        return call("power", other, self)
+
+    def __neg__(self):
+        return call("neg", self)
+
+    @property
+    def T(self):
+        return call("transpose", self)
+
+
+class Var(Node):
+    """A variable; a tangent (dX, shaped like X) is a variable too, kept apart from the user's own names."""
+
+    __slots__ = ("name", "tangent")
+
+    def __init__(self, name, shape, col=None, tangent=False):
+        self.name, self.tangent = name, tangent
+        super().__init__(None, (), shape, text=name, col=col)
+
+    def _key(self) -> int:
+        return _intern(("var", self.name, self.shape, self.tangent))
+
+
+class Const(Node):
+    """A constant array; text is how the user wrote it (pi, 2.5), empty for constants mcalc makes."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value, text="", col=None):
+        self.value = np.asarray(value, dtype=float)
+        super().__init__(None, (), self.value.shape, text=text, col=col)
+
+    def _key(self) -> int:
+        return _intern(("const", self.value.shape, self.value.tobytes()))
+
+    @property
+    def primal(self) -> bool:
+        return True
+
+
+def is_const(node, value=None) -> bool:
+    """Whether node is a constant (equal to value everywhere, when given)."""
+    if not isinstance(node, Const):
+        return False
+    return value is None or bool(np.all(node.value == value))
+
+
+def op_named(name: str):
+    if not REGISTRY:
+        from . import ops  # noqa: F401 - registers every operation
+    return REGISTRY[name]
+
+
+def as_node(v) -> Node:
+    if isinstance(v, Node):
+        return v
+    return Const(v)
+
+
+def call(name: str, *args, **params) -> Node:
+    """The node of an operation applied to nodes (numbers become constants), its shape inferred."""
+    op = op_named(name)
+    args = [as_node(a) for a in args]
+    params = {**op.params, **params} if op.params else params
+    return Node(op, args, op.infer([a.shape for a in args], **params), params)
+
+
+def rebuild(node: Node, args) -> Node:
+    """The same operation and parameters on other arguments."""
+    return Node(node.op, args, node.op.infer([a.shape for a in args], **node.params), node.params)
+
+
+def topo_order(root: Node) -> list[Node]:
+    """Nodes in an order where every node comes after its arguments (each once)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+    return order
+
+
+class _Functions:
+    """fn.cos(x) is call("cos", x): the language's functions, for writing rules."""
+
+    def __getattr__(self, name):
+        return lambda *args, **params: call(name, *args, **params)
+
+
+fn = _Functions()

@@ -17,6 +17,7 @@ from .finite import DEFAULT_TOL, METHODS, directional, finite_jacobian, sample_c
 from .chain import (LocalRules, assemble, assemble_sparse, check_jacobian_size, choose_mode, dependencies,
                     flatten_perm, linear_maps)
 from .parse import Parsed, parse
+from .tolerance import DEFAULT_TOL as ANSWER_TOL, wrong_entries
 
 ORDERS = {"row": "row", "c": "row", "col": "col", "column": "col", "f": "col"}
 LAYOUTS = {"numerator": "numerator", "num": "numerator", "denominator": "denominator", "den": "denominator"}
@@ -587,8 +588,6 @@ def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] 
     at a singular A), (None, the TooLargeError) where the Jacobian is too large to form; or None when there is no
     closed form.  One that evaluates to something else is withdrawn (the explanation then says there is none): a
     wrong closed form is never printed."""
-    from .check import DEFAULT_TOL, wrong_entries
-
     if ex.formula is None:
         return None
     try:
@@ -601,12 +600,12 @@ def verify_closed_form(problem: Problem, ex) -> tuple[bool | None, float | str] 
         return None, e
     except McalcError:                               # not even a valid expression: a bug, withdrawn below
         V = None
-    if V is not None and V.shape == J.shape and not wrong_entries(J, V, DEFAULT_TOL).any():
+    if V is not None and V.shape == J.shape and not wrong_entries(J, V, ANSWER_TOL).any():
         if ex.gradient is not None:                  # the gradient form too, or it is not shown
             want = problem.analytic(canonical=True).reshape(problem.wrt[0].shape)
             try:
                 G = evaluate_text(ex.gradient.mc(), problem, "the gradient")
-                if G.shape != want.shape or wrong_entries(want, G, DEFAULT_TOL).any():
+                if G.shape != want.shape or wrong_entries(want, G, ANSWER_TOL).any():
                     ex.gradient = None
             except McalcError:
                 ex.gradient = None

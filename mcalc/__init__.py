@@ -84,7 +84,8 @@ def jvp(expr, wrt, tangent, values=None, shapes=None, *, seed=0):
 
 
 def _product(kind, expr, wrt, direction, values, shapes, seed):
-    from .problem import prepare, product
+    from .problem import prepare
+    from .products import product
 
     with _only_mcalc_errors():
         p = prepare(expr, wrt, values, shapes, seed=seed, evaluate=False)

@@ -161,21 +161,22 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
-    from . import problem as P
+    from . import compare, products, results
+    from .problem import prepare
 
     fmt, out = _check_output_options(fmt, out, precision)
     _jac_options(fmt, vjp is not None, jvp is not None, tensor, det, symbolic, spy)
-    prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
+    prob = prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
     if vjp is not None or jvp is not None:
-        pr = P.product(prob, "vjp" if vjp is not None else "jvp", vjp if vjp is not None else jvp, fd, tol)
+        pr = products.product(prob, "vjp" if vjp is not None else "jvp", vjp if vjp is not None else jvp, fd, tol)
         _emit(fmt, out, quiet, no_color, precision, array=pr.value,
               pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_json(pr))
         raise typer.Exit(0 if pr.agree is not False else 1)
     _symbolic_shown(prob, fmt, symbolic, det)
-    result = P.compute(prob, fd, tol, fd_columns, sparse=fmt == "npz" or spy and _have_scipy())
+    result = compare.compute(prob, fd, tol, fd_columns, sparse=fmt == "npz" or spy and _have_scipy())
     sym = _symbolic("symbolic_jacobian", prob, symbolic)
-    dets = P.determinant(result, sym) if det else None
-    T = P.tensor(result) if tensor else None
+    dets = results.determinant(result, sym) if det else None
+    T = results.tensor(result) if tensor else None
     if spy:
         _emit(fmt, out, quiet, no_color, precision, pretty=lambda r, h: R().spy_view(result, h))
         _exit_with_verdict(result, fmt)
@@ -198,15 +199,17 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     """The gradient of a scalar EXPR, shaped like the variable, checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input (a non-scalar EXPR: use jac)."""
-    from . import problem as P
+    from .compare import compute
+    from .problem import prepare
+    from .results import gradient_of, require_gradient
 
     fmt, out = _check_output_options(fmt, out, precision,
                                      allowed=("pretty", "json", "csv", "plain", "npy", "latex", "markdown"))
-    prob = P.prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
-    P.require_gradient(prob)
+    prob = prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
+    require_gradient(prob)
     _symbolic_shown(prob, fmt, symbolic)
-    result = P.compute(prob, fd, tol, fd_columns)
-    g, F = P.gradient_of(result)
+    result = compute(prob, fd, tol, fd_columns)
+    g, F = gradient_of(result)
     sym = _symbolic("symbolic_gradient", prob, symbolic)
     _emit(fmt, out, quiet, no_color, precision, array=g,
           pretty=lambda r, h: R().grad_view(result, g, r, h, sym), json=lambda: O().grad_json(result, g, F, sym),
@@ -271,13 +274,14 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
     (I ⊗ Bᵀ, diag(s) - s sᵀ, ...) in the chosen order and layout, checked against the numbers.
 
     --format plain prints the closed form in mcalc's syntax alone, ready for mcalc check --expect."""
-    from . import problem as P
+    from .closedform_check import verify_closed_form
     from .explain import explain as derive
+    from .problem import prepare
 
     fmt, out = _check_output_options(fmt, out, precision, allowed=("pretty", "json", "plain", "latex", "markdown"))
-    prob = P.prepare(expr, wrt, value, shape, order, layout, seed)
+    prob = prepare(expr, wrt, value, shape, order, layout, seed)
     ex = derive(prob.nodes, prob.wrt, prob.order, prob.layout)
-    verified = P.verify_closed_form(prob, ex)
+    verified = verify_closed_form(prob, ex)
     if symbolic:
         _symbolic_shown(prob, fmt, symbolic)
         ex.symbolic = _symbolic("symbolic_jacobian", prob, symbolic)

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .errors import ValueSpecError
+from .errors import UsageError, ValueSpecError
 from .ops import fmt_shape
 
 _NAME = r"[A-Za-z_]\w*"
@@ -215,6 +215,46 @@ def resolve_shapes(variables, values, named, default) -> dict[str, tuple]:
         else:
             shapes[v] = named.get(v, default if default is not None else ())
     return shapes
+
+
+# --- the API's arguments: shapes and values as Python objects or as --shape/--value texts ----------------------
+
+def read_values(values) -> dict[str, np.ndarray]:
+    """The API's values: a dict name → array-like or value text, or --value items."""
+    if values is None:
+        return {}
+    if isinstance(values, (str, list, tuple)):
+        return parse_value_specs(values)
+    if not isinstance(values, dict):
+        raise UsageError(f"values must be a dict of name → array, got {type(values).__name__}")
+    return {str(k): parse_value(v, str(k)) for k, v in values.items()}
+
+
+def read_shapes(shapes) -> tuple[tuple | None, dict[str, tuple]]:
+    """The API's shapes: a dict name → shape (tuple, int or '2x3'), one shape for every variable, or --shape items
+    ('2x2', 'A=2x3', ...), where a bare shape is the default for every variable without its own.  Returns (the
+    default shape or None, the named shapes)."""
+    if shapes is None:
+        return None, {}
+    if isinstance(shapes, (str, list, tuple)) and not (isinstance(shapes, tuple) and all(
+            isinstance(d, int) for d in shapes)):
+        return parse_shape_specs(shapes)
+    if isinstance(shapes, tuple):
+        return _as_shape(shapes, "shape"), {}
+    if not isinstance(shapes, dict):
+        raise UsageError(f"shapes must be a dict of name → shape, got {type(shapes).__name__}")
+    return None, {str(k): _as_shape(s, str(k)) for k, s in shapes.items()}
+
+
+def _as_shape(s, name) -> tuple:
+    if isinstance(s, str):
+        return parse_shape(s, f"the shape of {name}")
+    if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+        s = (int(s),)
+    if not isinstance(s, (tuple, list)) or len(s) > 2 or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in s):
+        raise UsageError(f"the shape of {name} must be a tuple of at most 2 positive integers, got {s!r}")
+    return tuple(int(d) for d in s)
 
 
 # --- default values: readable, reproducible, in the domain ------------------------------------------------------

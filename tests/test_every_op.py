@@ -10,7 +10,8 @@ from mcalc.explain import explain
 from mcalc.finite import finite_jacobian
 from mcalc.ops import OPS
 from mcalc.parse import parse
-from mcalc.problem import prepare, verify_closed_form
+from mcalc.closedform_check import verify_closed_form
+from mcalc.problem import prepare
 from mcalc.symbolic import substitutions, symbolic_jacobian
 
 EXAMPLES = {  # op name → (expression, wrt, shapes), values chosen inside each op's domain by mcalc

@@ -11,7 +11,8 @@ from mcalc.chain import LocalRules, as_matrix_shape, flatten_perm
 from mcalc.check import check_answer, read_answer
 from mcalc.expr import evaluate
 from mcalc.explain import explain, local_closed_form
-from mcalc.problem import evaluate_text, prepare, verify_closed_form
+from mcalc.closedform_check import verify_closed_form
+from mcalc.problem import evaluate_text, prepare
 from test_ops import BROADCAST_PAIRS, CASES, MATMUL, SHAPES, UNARY
 from test_properties import problems
 

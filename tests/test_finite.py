@@ -7,7 +7,8 @@ import mcalc.expr
 import mcalc.finite
 from mcalc.errors import DomainError, UsageError
 from mcalc.finite import finite_jacobian
-from mcalc.problem import compute, prepare
+from mcalc.compare import compute
+from mcalc.problem import prepare
 
 X = np.array([[2.0, 1.0, 0.5], [0.3, 3.0, 1.0], [1.0, -0.5, 2.5]])
 W = np.array([[0.2, -0.1, 0.4], [0.3, 0.5, -0.2]])

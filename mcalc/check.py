@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import McalcError, UsageError
+from .errors import CLI, McalcError, UsageError
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
@@ -114,8 +114,8 @@ def _as_2d(a: np.ndarray) -> np.ndarray:
 
 def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None) -> CheckResult:
     if tol is not None and not (np.isfinite(tol) and 0 < tol < 1):
-        raise UsageError(f"--tol must be a relative tolerance between 0 and 1, got {tol}",
-                         hint="e.g. --tol 1e-6")
+        raise UsageError(lambda w: f"{w.tol} must be a relative tolerance between 0 and 1, got {tol}",
+                         hint=lambda w: f"e.g. {w.eg('tol', '1e-6', text=False)}")
     tol = DEFAULT_TOL if tol is None else float(tol)
     J = problem.analytic()
     answer = np.asarray(answer, dtype=float)
@@ -188,8 +188,8 @@ def _slips(problem, kind, E, G, tol) -> tuple[list[str], float | None]:
     """The usual slips, alone or together: another order, the other layout (a transpose), a sign, a factor;
     (sentences, the factor found)."""
     other = "column-major" if problem.order == "row" else "row-major"
-    order_flag = "--order col" if problem.order == "row" else "--order row"
-    layout_flag = "--layout denominator" if problem.layout == "numerator" else "--layout numerator"
+    order_flag = CLI.eg("order", "col" if problem.order == "row" else "row")          # (check has no API)
+    layout_flag = CLI.eg("layout", "denominator" if problem.layout == "numerator" else "numerator")
     if kind == "jacobian":
         O = _other_order(problem)
         candidates = [

@@ -76,9 +76,10 @@ def fd_method(fd: str | None, tol: float | None, default: str) -> str:
     if method not in METHODS + ("none",):
         raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
     if tol is not None and not (np.isfinite(tol) and tol > 0):
-        raise UsageError(f"--tol must be a positive number, got {tol}")
+        raise UsageError(lambda w: f"{w.tol} must be a positive number, got {tol}")
     if tol is not None and method == "none":
-        raise UsageError("--tol sets the tolerance of the finite-difference check, which --fd none skips")
+        raise UsageError(lambda w: f"{w.tol} sets the tolerance of the finite-difference check, which "
+                                   f"{w.eg('fd', 'none')} skips")
     return method
 
 
@@ -151,9 +152,9 @@ def _columns_to_check(problem: Problem, method: str, columns, most: int | None =
     try:
         k = int(columns)
     except (TypeError, ValueError):
-        raise UsageError(f"--fd-columns must be auto, all or a number, got '{columns}'") from None
+        raise UsageError(lambda w: f"{w.fd_columns} must be auto, all or a number, got '{columns}'") from None
     if k < 1:
-        raise UsageError(f"--fd-columns must be at least 1, got {k}")
+        raise UsageError(lambda w: f"{w.fd_columns} must be at least 1, got {k}")
     return None if k >= n else _sample(n, k)
 
 

@@ -37,7 +37,7 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
             last = e
             continue
         return env, rules
-    last.hint = f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values with --value"
+    last.hint = lambda w: f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values {w.with_value}"
     last.source = parsed.source
     raise last
 

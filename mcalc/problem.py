@@ -63,7 +63,7 @@ def normalize_wrt(wrt, variables: list[str]) -> list[str]:
                 raise UsageError(f"wrt variable '{name}' is listed twice")
             names.append(name)
     if not names:
-        raise UsageError("no wrt variable given", hint="name one with --wrt")
+        raise UsageError("no wrt variable given", hint=lambda w: f"name one with {w.wrt}")
     return names
 
 
@@ -171,8 +171,9 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     default, named = V.read_shapes(shapes)
     for name in vals:               # (a --shape for a name the expression lacks is harmless, as in a script
         if name not in names:       # that loops over expressions with one set of shapes; a value is a typo)
-            raise UsageError(f"--value names '{name}', which is not a variable of the expression "
-                             f"(its variables: {', '.join(names) or 'none'})")
+            listed = ", ".join(names) or "none"
+            raise UsageError(lambda w: f"{w.value} names '{name}', which is not a variable of the expression "
+                                       f"(its variables: {listed})")
     wrt_names = normalize_wrt(wrt, names) if names else []    # (with no variables, errors in building come first)
     shape_of = V.resolve_shapes(names, vals, named, default)
     unshaped = [] if default is not None else [n for n in names if n not in vals and n not in named]

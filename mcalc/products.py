@@ -10,7 +10,7 @@ import numpy as np
 from . import values as V
 from .chain import linear_maps
 from .compare import fd_method, second_method
-from .errors import DomainError, UsageError
+from .errors import DomainError, UsageError, setting
 from .finite import DEFAULT_TOL, directional
 from .linops import Dense
 from .ops import fmt_shape
@@ -36,13 +36,14 @@ class Product:
 def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: float | None = None,
             checks: int = 3) -> Product:
     if len(problem.wrt) != 1:
-        raise UsageError(f"--{kind} takes one --wrt variable")
+        raise UsageError(lambda w: f"{getattr(w, kind)} takes one {w.wrt} variable")
     v = problem.wrt[0]
     shape = problem.root.shape if kind == "vjp" else v.shape
-    d = V.parse_value(direction, f"--{kind}") if isinstance(direction, str) else V.as_value(direction, f"--{kind}")
+    named = setting("cotangent" if kind == "vjp" else "tangent")          # --vjp, or the cotangent
+    d = V.parse_value(direction, named) if isinstance(direction, str) else V.as_value(direction, named)
     if d.shape != shape:
-        what = "the output" if kind == "vjp" else v.name
-        raise UsageError(f"--{kind} needs an array shaped like {what}, {fmt_shape(shape)}, got {fmt_shape(d.shape)}")
+        what, want, got = "the output" if kind == "vjp" else v.name, fmt_shape(shape), fmt_shape(d.shape)
+        raise UsageError(lambda w: f"{named(w)} needs an array shaped like {what}, {want}, got {got}")
     problem.evaluate()
     seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
     with located(problem.expression):

@@ -21,21 +21,24 @@ def gradient_of(result: Result) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def require_gradient(problem: Problem) -> None:
+    """A gradient needs a scalar expression and one wrt variable."""
     if problem.root.size != 1:                       # a scalar, or a 1×1 matrix such as x.T@A@x
-        raise UsageError(f"grad needs a scalar expression; {problem.expression} has shape "
-                         f"{fmt_shape(problem.root.shape)}", hint="use mcalc jac for a Jacobian")
+        shape = fmt_shape(problem.root.shape)
+        raise UsageError(lambda w: f"{w.gradient} needs a scalar expression; {problem.expression} has shape {shape}",
+                         hint=lambda w: f"use {w.jacobian} for a Jacobian")
     if len(problem.wrt) != 1:
         names = [v.name for v in problem.wrt]
-        raise UsageError(f"grad takes one --wrt variable, and there are {len(names)} ({', '.join(names)})",
-                         hint=f"pick one, e.g. --wrt {names[0]}, and ask once per variable (mcalc jac gives "
-                              "all of them as one row)")
+        raise UsageError(lambda w: f"{w.gradient} takes one {w.wrt} variable, and there are {len(names)} "
+                                   f"({', '.join(names)})",
+                         hint=lambda w: f"pick one, e.g. {w.eg('wrt', names[0])}, and ask once per variable "
+                                        f"({w.jacobian} gives all of them as one row)")
 
 
 def determinant(result: Result, symbolic=None) -> dict:
     """det J of a square Jacobian (a change of coordinates): the number, and the simplified symbolic form."""
     m, n = result.J.shape
     if m != n:
-        raise UsageError(f"--det needs a square Jacobian; this one is {m}×{n}")
+        raise UsageError(lambda w: f"{w.det} needs a square Jacobian; this one is {m}×{n}")
     doc = {"determinant": float(np.linalg.det(result.J))}
     if symbolic is not None:
         import sympy
@@ -49,7 +52,7 @@ def tensor(result: Result) -> np.ndarray:
     denominator layout).  The flatten order does not enter."""
     p = result.problem
     if len(p.wrt) != 1:
-        raise UsageError("--tensor takes one --wrt variable")
+        raise UsageError(lambda w: f"{w.tensor} takes one {w.wrt} variable")
     v = p.wrt[0]
     J = result.J if p.layout == "numerator" else result.J.T
     f = "F" if p.order == "col" else "C"

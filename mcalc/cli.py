@@ -124,7 +124,8 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     emit.refuse_jac_options(o.fmt, vjp is not None, jvp is not None, tensor, det, symbolic, spy)
     prob = prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
     if vjp is not None or jvp is not None:
-        emit.product(o, product(prob, "vjp" if vjp is not None else "jvp", vjp if jvp is None else jvp, fd, tol))
+        kind, direction = ("vjp", vjp) if vjp is not None else ("jvp", jvp)
+        emit.product(o, product(prob, kind, direction, fd, tol))
     emit.symbolic_shown(prob, o.fmt, symbolic, det)
     result = compute(prob, fd, tol, fd_columns, sparse=o.fmt == "npz" or spy and emit.have_scipy())
     sym = emit.symbolic("symbolic_jacobian", prob, symbolic)

@@ -69,6 +69,9 @@ def normalize_wrt(wrt, variables: list[str]) -> list[str]:
 
 @dataclass
 class Problem(Arranged):
+    """An expression typed with its variables' shapes, and everything its Jacobian depends on; evaluated (default
+    values drawn, local rules computed) once, when first needed."""
+
     parsed: Parsed
     root: Node
     nodes: list[Node]

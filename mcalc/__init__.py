@@ -11,43 +11,24 @@ Row-major flattening (numpy, PyTorch) and numerator layout (one row per output e
 this is I ⊗ Bᵀ; with order="col" it is Bᵀ ⊗ I, the vec of the Kronecker identities.
 """
 
-import re as _re
 from contextlib import contextmanager as _contextmanager
 
-from .errors import (DomainError, InternalError, McalcError, ParseError, ShapeError, TooLargeError,
+from .errors import (API as _API, DomainError, InternalError, McalcError, ParseError, ShapeError, TooLargeError,
                      UnknownNameError, UsageError, ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["jacobian", "gradient", "vjp", "jvp", "McalcError", "ParseError", "UnknownNameError", "ShapeError", "ValueSpecError",
-           "DomainError", "TooLargeError", "UsageError", "InternalError"]
-
-
-_API_WORDS = [            # the command line's advice, said in the API's words (an option only where one starts)
-    (r"write it sparse with --format npz --out J\.npz", "ask for it sparse: jacobian(..., sparse=True)"),
-    (r"--vjp(,| or) --jvp", r"mcalc.vjp\1 mcalc.jvp"),
-    (r"(the value of )?--vjp\b", "the cotangent"), (r"(the value of )?--jvp\b", "the tangent"),
-    (r"with --value\b", "in values="), (r"--shape ((?:\w+=)?\d[\dx]*)", r'shapes="\1"'),
-    (r"--shape\b", "shapes="), (r"--value\b", "values="), (r"e\.g\. --wrt (\w+)", r'e.g. wrt="\1"'),
-    (r"--wrt\b", "wrt="), (r"--order\b", "order="), (r"--layout\b", "layout="),
-]
-
-
-def _in_api_words(e: McalcError) -> McalcError:
-    for pattern, repl in _API_WORDS:
-        pattern = r"(?<![\w)\]'-])" + pattern           # never inside the user's own text: sqrt(x--shape)
-        e.message = _re.sub(pattern, repl, e.message)
-        e.hint = e.hint and _re.sub(pattern, repl, e.hint)
-    e.args = (e.message,)
-    return e
+__all__ = ["jacobian", "gradient", "vjp", "jvp", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
+           "ValueSpecError", "DomainError", "TooLargeError", "UsageError", "InternalError"]
 
 
 @_contextmanager
 def _only_mcalc_errors():
-    """The API's promise: bad input raises McalcError; anything else is a bug, reported as InternalError."""
+    """The API's promise: bad input raises McalcError, in the API's words (shapes="A=2x2", not --shape A=2x2);
+    anything else is a bug, reported as InternalError."""
     try:
         yield
     except McalcError as e:
-        raise _in_api_words(e) from None
+        raise e.phrased(_API) from None
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
     except MemoryError:
@@ -84,7 +65,8 @@ def jvp(expr, wrt, tangent, values=None, shapes=None, *, seed=0):
 
 
 def _product(kind, expr, wrt, direction, values, shapes, seed):
-    from .problem import prepare, product
+    from .problem import prepare
+    from .products import product
 
     with _only_mcalc_errors():
         p = prepare(expr, wrt, values, shapes, seed=seed, evaluate=False)
@@ -101,12 +83,9 @@ def _need_scipy():
 def gradient(expr, wrt, values=None, shapes=None, *, seed=0):
     """The gradient of a scalar-valued expr with respect to one variable, shaped like that variable."""
     from .problem import prepare
+    from .results import require_gradient
 
     with _only_mcalc_errors():
         p = prepare(expr, wrt, values, shapes, seed=seed)
-        if p.root.size != 1:                          # a scalar, or a 1×1 matrix such as x.T@A@x
-            raise UsageError(f"gradient needs a scalar expression; {expr} has shape {p.root.shape}",
-                             hint="use jacobian() for vector or matrix outputs")
-        if len(p.wrt) != 1:
-            raise UsageError("gradient takes one wrt variable", hint="call it once per variable")
+        require_gradient(p)
         return p.analytic().reshape(p.wrt[0].shape)

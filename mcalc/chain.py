@@ -49,7 +49,7 @@ class LocalRules:
         elif bad is not None:
             where = f" where {arg.text} = {float(self.vals[id(arg)]):g}"
         return DomainError(f"{node.text} is not differentiable{where} (its derivative is infinite, undefined or "
-                           "beyond floating point)", col=node.col, hint="choose other values with --value")
+                           "beyond floating point)", col=node.col, hint=lambda w: f"choose other values {w.with_value}")
 
     def check(self, nodes: list[Node], wrt: list[Var]) -> None:
         """Compute every local rule on a path from the wrt variables to the root (raises DomainError)."""
@@ -156,11 +156,13 @@ def flatten_perm(shape: tuple, order: str) -> np.ndarray:
 def check_jacobian_size(m: int, n: int, copies: int = 1) -> None:
     """Refuse a Jacobian that does not fit in memory (copies > 1: with the arrays its finite-difference check
     needs), before anything is computed."""
-    sparse_or_product = ("write it sparse with --format npz --out J.npz, or compute a product with a vector "
-                         "(--vjp or --jvp), which never forms it")
-    check_dense(m, n, "the Jacobian", copies=copies, why="checking it by finite differences",
-                hint=f"skip the check with --fd none, {sparse_or_product}"
-                if copies > 1 and m * n * 8 <= memory_budget() else sparse_or_product)
+    fd_none_helps = copies > 1 and m * n * 8 <= memory_budget()
+
+    def ways(w):
+        other = f"{w.go_sparse}, or compute a product with a vector ({w.vjp} or {w.jvp}), which never forms it"
+        return f"skip the check with {w.eg('fd', 'none')}, {other}" if fd_none_helps else other
+
+    check_dense(m, n, "the Jacobian", copies=copies, why="checking it by finite differences", hint=ways)
 
 
 def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
@@ -199,7 +201,7 @@ def assemble_sparse(maps: list[LinOp], root: Node, wrt: list[Var]):
     if nnz * 24 > memory_budget():
         raise TooLargeError(f"the sparse Jacobian ({m}×{n}) would store up to {nnz:,} entries "
                             f"({human_bytes(nnz * 24)}), more than the {human_bytes(memory_budget())} mcalc allows "
-                            "itself", hint="a product with a vector (--vjp, --jvp) needs far less memory")
+                            "itself", hint=lambda w: f"a product with a vector ({w.vjp}, {w.jvp}) needs far less memory")
     with np.errstate(all="ignore"):
         J = sparse.hstack([L.to_sparse() for L in maps], format="csr") if len(maps) > 1 else maps[0].to_sparse()
     J = sparse.csr_array(J)

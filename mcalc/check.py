@@ -13,13 +13,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import McalcError, UsageError
+from .errors import CLI, McalcError, UsageError
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
+from .tolerance import DEFAULT_TOL, close, scale, wrong_entries
 from .values import _NUMBERS, parse_value
-
-DEFAULT_TOL = 1e-8
 
 
 @dataclass
@@ -108,31 +107,15 @@ def read_answer(text: str, problem: Problem) -> np.ndarray:
     return evaluate_text(t, problem)
 
 
-ATOL = 1e-12      # below this, an entry is 0 whatever the scale (rounding of a formula's exact zeros)
-
-
 def _as_2d(a: np.ndarray) -> np.ndarray:
     """A gradient or Jacobian as it is shown: a scalar as 1×1, a vector as a column."""
     return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1) if a.ndim == 1 else a
 
 
-def _scale(E, G) -> float:
-    return max(float(np.abs(E).max(initial=0.0)), float(np.abs(G).max(initial=0.0))) or 1.0
-
-
-def wrong_entries(E: np.ndarray, G: np.ndarray, tol: float) -> np.ndarray:
-    """Where G differs from E: by more than tol·max|entries| + ATOL.  One rule for answers and closed forms."""
-    return np.abs(E - G) > tol * _scale(E, G) + ATOL
-
-
-def _close(E: np.ndarray, G: np.ndarray, tol: float) -> bool:
-    return E.shape == G.shape and not wrong_entries(E, G, tol).any()
-
-
 def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None) -> CheckResult:
     if tol is not None and not (np.isfinite(tol) and 0 < tol < 1):
-        raise UsageError(f"--tol must be a relative tolerance between 0 and 1, got {tol}",
-                         hint="e.g. --tol 1e-6")
+        raise UsageError(lambda w: f"{w.tol} must be a relative tolerance between 0 and 1, got {tol}",
+                         hint=lambda w: f"e.g. {w.eg('tol', '1e-6', text=False)}")
     tol = DEFAULT_TOL if tol is None else float(tol)
     J = problem.analytic()
     answer = np.asarray(answer, dtype=float)
@@ -158,7 +141,7 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
         return r
     diff = np.abs(E - G)
     r.max_abs_error = float(diff.max(initial=0.0))
-    r.max_rel_error = r.max_abs_error / _scale(E, G)
+    r.max_rel_error = r.max_abs_error / scale(E, G)
     bad = wrong_entries(E, G, tol)
     r.right = not bad.any()
     if r.right:
@@ -198,15 +181,15 @@ def _fit(C: np.ndarray, G: np.ndarray, tol: float) -> float | None:
     if denom == 0:
         return None
     c = float(np.sum(C * G)) / denom
-    return c if _close(c * C, G, tol) else None
+    return c if close(c * C, G, tol) else None
 
 
 def _slips(problem, kind, E, G, tol) -> tuple[list[str], float | None]:
     """The usual slips, alone or together: another order, the other layout (a transpose), a sign, a factor;
     (sentences, the factor found)."""
     other = "column-major" if problem.order == "row" else "row-major"
-    order_flag = "--order col" if problem.order == "row" else "--order row"
-    layout_flag = "--layout denominator" if problem.layout == "numerator" else "--layout numerator"
+    order_flag = CLI.eg("order", "col" if problem.order == "row" else "row")          # (check has no API)
+    layout_flag = CLI.eg("layout", "denominator" if problem.layout == "numerator" else "numerator")
     if kind == "jacobian":
         O = _other_order(problem)
         candidates = [
@@ -250,7 +233,7 @@ def _blocks(problem, E, G, tol, bad) -> list[str]:
             if bad[np.ix_(ri, ci)].any():
                 name = f"{rlab[ri[0]]}…{rlab[ri[-1]]} × {clab[ci[0]]}…{clab[ci[-1]]}"
                 wrong.append(name)
-                if e.shape[0] == e.shape[1] and _close(e.T, g, tol):
+                if e.shape[0] == e.shape[1] and close(e.T, g, tol):
                     transposed.append(name)
     right_nonzero = nonzero - sum(1 for w in wrong if w not in transposed) - len(transposed)
     if transposed and len(transposed) == len(wrong):

@@ -9,6 +9,7 @@ rules.  This module knows no operation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,7 +18,7 @@ from .chain import dependencies, forward_accumulate
 from .derivative import differential, local_form, tangent
 from .errors import NoClosedFormError
 from .expr import Const, Node, Var
-from .printing import Latex, Mcalc, Unicode, is_call
+from .printing import CALL, Latex, Mcalc, Unicode, is_call
 from .ops import maps
 from .tree import REGISTRY, rebuild, topo_order
 
@@ -198,10 +199,12 @@ class Explanation:
     def gradient_latex(self) -> str | None:
         return None if self.gradient is None else Latex(self.names)(self.gradient)
 
-    def legend(self, nodes: list[Node]) -> list[tuple[str, Node]]:
-        """(name, subexpression) for each name used."""
-        by_key = {n.key: n for n in nodes}
-        return [(name, by_key[key]) for key, name in self.names.items() if key in by_key]
+    named: list = field(default_factory=list)         # (name, subexpression) for each name used
+
+    def legend(self, notation: str = "uni") -> list[tuple[str, str]]:
+        """(name, subexpression) as text in a notation: uni, tex or mc."""
+        printer = {"uni": Unicode, "tex": Latex, "mc": Mcalc}[notation]()
+        return [(printer.name(name) if notation == "tex" else name, printer(node)) for name, node in self.named]
 
 
 def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Explanation:
@@ -218,7 +221,9 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
         gradient = maps.gradient(formula, wrt[0].shape, order)
     steps = _steps(nodes, D, deps, local)
-    return Explanation(root, wrt, D.get(id(root)), shown, steps, formula, missing, names, gradient)
+    by_key = {n.key: n for n in nodes}
+    named = [(name, by_key[key]) for key, name in names.items()]
+    return Explanation(root, wrt, D.get(id(root)), shown, steps, formula, missing, names, gradient, named=named)
 
 
 def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
@@ -235,12 +240,18 @@ def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
                 form = forms(node, i)
                 shown = None if form is None else uni(form)
                 local.append({"argument": a.text, "position": i + 1 if texts.count(a.text) > 1 else None,
-                              "label": f"∂{uni(node, 5)}/∂{uni(a, 5)}", "jacobian": shown})
+                              "label": f"∂{_label(uni, node)}/∂{_label(uni, a)}", "jacobian": shown})
         d = D.get(id(node))
         steps.append({"expression": node.text, "operation": node.op.name, "rule": rule(node.op.name),
                       "lhs": d_of(node, uni), "differential": "0" if d is None else uni(d),
                       "differential_mcalc": "0" if d is None else Mcalc()(d), "local_jacobians": local})
     return steps
+
+
+def _label(uni, node: Node) -> str:
+    """A subexpression in ∂f/∂x: bare when it is one piece (x², A⁻¹, softmax(x)), else in parentheses."""
+    text, prec = uni.raw(node)
+    return text if prec >= CALL or re.fullmatch(r"[\w⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ]+", text) else f"({text})"
 
 
 # --- each operation's rule, from its example ---------------------------------------------------------------------

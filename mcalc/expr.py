@@ -39,11 +39,12 @@ class _Builder:
         except ShapeError as e:
             text = self.parsed.text(syn)
             where = f" in {text}" if len(text) <= 60 else ""
-            hint = e.hint
+            hint = e.hint_text
             scalars = [a.name for a in args if isinstance(a, Var) and a.name in self.unshaped]
             if scalars:
-                hint = (f"{scalars[0]} has no shape, so it is a scalar; give it one, e.g. --shape {scalars[0]}=2x2 "
-                        f"(a matrix) or {scalars[0]}=3 (a vector), or one for every variable: --shape 2x2")
+                x = scalars[0]
+                hint = (lambda w: f"{x} has no shape, so it is a scalar; give it one, e.g. {w.eg('shape', x + '=2x2')} "
+                        f"(a matrix) or {x}=3 (a vector), or one for every variable: {w.eg('shape', '2x2')}")
             raise self.fail(ShapeError, e.message + where, syn, hint) from None
         self.guard(shape, syn)
         return Node(op, args, shape, params, self.parsed.text(syn), syn.col)
@@ -173,7 +174,7 @@ def _value(node: Node, vals: dict, env: dict, check: bool):
         raise DomainError(f"{node.text}: {e}", col=node.col) from None
     if check and not np.all(np.isfinite(out)):
         raise DomainError(f"{node.text} is not finite here (overflow or an undefined value)", col=node.col,
-                          hint="choose other values with --value")
+                          hint=lambda w: f"choose other values {w.with_value}")
     return out
 
 

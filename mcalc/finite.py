@@ -57,6 +57,10 @@ class FiniteResult:
         return out
 
 
+def _try_complex(w) -> str:
+    return f"try {w.eg('fd', 'complex')}, or values further from the edge of the domain"
+
+
 _ROUNDING = {"forward": 2.0, "central": 1.0, "richardson": 3.0, "complex": 0.0}   # c above, per method
 
 
@@ -106,13 +110,14 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
     if method == "complex":
         for node in nodes:
             if node.op is not None and not node.op.analytic and deps[id(node)]:
-                raise UsageError(f"--fd complex needs complex-analytic operations, and {node.op.name} in {node.text} "
-                                 "is not", hint="use --fd central or --fd richardson")
+                name, text = node.op.name, node.text
+                raise UsageError(lambda w: f"{w.eg('fd', 'complex')} needs complex-analytic operations, and {name} in "
+                                 f"{text} is not", hint=lambda w: f"use {w.eg('fd', 'central')} or {w.eg('fd', 'richardson')}")
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
     cols = np.arange(n) if columns is None else np.unique(np.asarray(columns, dtype=np.intp))
     check_dense(root.size, cols.size, "the finite-difference Jacobian",
-                hint="check fewer columns with --fd-columns, or skip the check with --fd none")
+                hint=lambda w: f"check fewer columns with {w.fd_columns}, or skip the check with {w.eg('fd', 'none')}")
     result = FiniteResult(np.full((root.size, cols.size), np.nan), cols, n)
     columns = cols
     f_max, h_min = float(np.abs(f0).max(initial=0.0)), np.inf
@@ -149,7 +154,7 @@ def _columns(nodes, env, v: Var, x, h, js, f0, method, result: FiniteResult, off
             out = evaluate(nodes, e)[id(root)]
         except DomainError as err:
             raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
-                              hint="try --fd complex, or values further from the edge of the domain") from None
+                              hint=_try_complex) from None
         result.evaluations += k
         return np.broadcast_to(out, (k,) + root.shape).reshape(k, -1).T
 
@@ -219,7 +224,7 @@ def directional(nodes: list[Node], env: dict, v: Var, u: np.ndarray, method: str
         out = np.broadcast_to(evaluate(nodes, e)[id(root)], (len(steps_),) + root.shape)
     except DomainError as err:
         raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
-                          hint="try --fd complex, or values further from the edge of the domain") from None
+                          hint=_try_complex) from None
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float)
     if method == "complex":
         d = out[0].imag / h

@@ -8,7 +8,6 @@ import numpy as np
 
 from .chain import as_matrix_shape
 from .labels import axis_labels, jacobian_sides, shaped, shaped_labels
-from .notation import ascii_name, latex
 
 FORMATS = ("pretty", "json", "csv", "plain", "npy", "npz", "latex", "markdown")
 
@@ -130,10 +129,10 @@ def explain_json(p, ex, check) -> str:
     agree, err = check if check is not None else (None, None)
     why, err = (None, err) if isinstance(err, float) else (getattr(err, "message", None), None)
     doc = {**problem_doc(p), "differential": ex.differential, "formula": ex.mc, "formula_pretty": ex.pretty,
-           "formula_latex": ex.latex, "names": {name: text for text, name in ex.names.items()},
+           "formula_latex": ex.latex, "names": dict(ex.legend("mc")),
            "steps": ex.steps, "closed_form": ex.formula is not None, "no_closed_form_for": ex.missing,
            "verified": agree, "max_abs_error": err, "not_verified_because": why,
-           "gradient_formula": None if ex.gradient is None else ex.gradient.mc(),
+           "gradient_formula": ex.gradient_mc(),
            "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:
         doc["jacobian_symbolic"] = [[str(e) for e in row] for row in ex.symbolic.tolist()]
@@ -249,7 +248,7 @@ def _display(tex: str) -> str:
 
 
 def explain_typeset(p, ex, fmt: str) -> str:
-    legend = [f"{latex(ascii_name(name))} = {latex(text)}" for text, name in ex.names.items()]
+    legend = [f"{name} = {text}" for name, text in ex.legend("tex")]
     if fmt == "latex":
         lines = ["\\begin{align*}", f"  {ex.differential_latex.replace(' = ', ' &= ', 1)}"]
         if ex.formula is not None:

@@ -554,7 +554,7 @@ def explain_view(p, ex, check) -> Group:
             t.append("\n  ∇f = ")
             t.append(ex.gradient_pretty(), style="bold")
             t.append(f"   (shaped like {p.wrt[0].name})", style=STYLE["note"])
-        for text, name in ex.names.items():
+        for name, text in ex.legend():
             t.append(f"\n      {name} = {text}", style=STYLE["note"])
         t.append(f"\n  in mcalc's syntax: {ex.mc}", style=STYLE["note"])
         agree, err = check

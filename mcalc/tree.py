@@ -156,8 +156,7 @@ def is_const(node, value=None) -> bool:
 
 
 def op_named(name: str):
-    if not REGISTRY:
-        from . import ops  # noqa: F401 - registers every operation
+    """The registry's entry (filled when mcalc.ops is imported, as every module that builds trees does)."""
     return REGISTRY[name]
 
 

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .errors import ValueSpecError
+from .errors import Text, UsageError, ValueSpecError, phrase, setting
 from .ops import fmt_shape
 
 _NAME = r"[A-Za-z_]\w*"
@@ -15,8 +15,9 @@ _SPLIT = re.compile(rf",(?=\s*{_NAME}\s*=)")        # commas that start a new NA
 _NUMBERS = re.compile(r"[\s,;]*[-+.\deE]+([\s,;]+[-+.\deE]+)*[\s,;]*")   # '1 2; 3 4', '1,2,3', '-0.5'
 
 
-def parse_shape(text: str, where: str = "--shape") -> tuple[int, ...]:
-    """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → (); '(2,3)' → (2, 3)."""
+def parse_shape(text: str, where: Text = setting("shape")) -> tuple[int, ...]:
+    """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → (); '(2,3)' → (2, 3).  where: the
+    setting it was given in, for messages."""
     t = text.strip()
     bracketed = len(t) >= 2 and t[0] in "([" and t[-1] in ")]"
     t = t[1:-1].strip() if bracketed else t
@@ -24,11 +25,12 @@ def parse_shape(text: str, where: str = "--shape") -> tuple[int, ...]:
         return ()
     parts = re.split(r"\s*[x×X*]\s*" if not bracketed else r"\s*[,x×X*]\s*", t)
     if not t or not all(p.isascii() and p.isdigit() for p in parts) or len(parts) > 2:
-        raise ValueSpecError(f"malformed shape '{text}' in {where}",
+        raise ValueSpecError(lambda w: f"malformed shape '{text}' in {phrase(where, w)}",
                              hint="write 2x3 for a matrix, 3 for a vector, 3x1 for a column, scalar for a scalar")
     dims = tuple(int(p) for p in parts)
     if any(d < 1 for d in dims):
-        raise ValueSpecError(f"shape '{text}' in {where} has a zero dimension", hint="dimensions are at least 1")
+        raise ValueSpecError(lambda w: f"shape '{text}' in {phrase(where, w)} has a zero dimension",
+                             hint="dimensions are at least 1")
     return dims
 
 
@@ -53,14 +55,14 @@ def parse_shape_specs(specs) -> tuple[tuple | None, dict[str, tuple]]:
         if eq:
             name = name.strip()
             if not re.fullmatch(_NAME, name):
-                raise ValueSpecError(f"malformed --shape item '{item}': '{name}' is not a variable name")
+                raise ValueSpecError(lambda w: f"malformed {w.shape} item '{item}': '{name}' is not a variable name")
             if name in named:
-                raise ValueSpecError(f"--shape gives {name} twice")
-            named[name] = parse_shape(rest, f"--shape {item}")
+                raise ValueSpecError(lambda w: f"{w.shape} gives {name} twice")
+            named[name] = parse_shape(rest, lambda w: w.eg("shape", item))
         else:
             if default is not None:
-                raise ValueSpecError(f"--shape gives two default shapes ('{item}' is the second)",
-                                     hint="name the variable: --shape A=2x3")
+                raise ValueSpecError(lambda w: f"{w.shape} gives two default shapes ('{item}' is the second)",
+                                     hint=lambda w: f"name the variable: {w.eg('shape', 'A=2x3')}")
             default = parse_shape(item)
     return default, named
 
@@ -74,22 +76,24 @@ def parse_value_specs(specs) -> dict[str, np.ndarray]:
         name, eq, rest = item.partition("=")
         name = name.strip()
         if not eq or not re.fullmatch(_NAME, name):
-            raise ValueSpecError(f"malformed --value '{item}'", hint='write NAME=VALUE, e.g. A="[[1,2],[3,4]]", '
-                                 'x="1 2 3", A="1 2; 3 4", t=pi/4 or A=@file.npy')
+            raise ValueSpecError(lambda w: f"malformed {w.value} '{item}'",
+                                 hint='write NAME=VALUE, e.g. A="[[1,2],[3,4]]", x="1 2 3", A="1 2; 3 4", t=pi/4 or '
+                                      'A=@file.npy')
         if name in values:
-            raise ValueSpecError(f"--value gives {name} twice")
+            raise ValueSpecError(lambda w: f"{w.value} gives {name} twice")
         values[name] = parse_value(rest, name)
     return values
 
 
-def parse_value(text, name: str = "value") -> np.ndarray:
+def parse_value(text, name: Text = "value") -> np.ndarray:
     """A value: '1 2; 3 4' rows, '1 2 3' or '1,2,3' (a vector), @file (.npy, .csv, .txt), or a constant expression
-    of the language: 0.5, pi/4, [[1, 2], [3, 4]], eye(3)."""
+    of the language: 0.5, pi/4, [[1, 2], [3, 4]], eye(3).  name: the variable's, or a setting's (lambda w:
+    w.cotangent), for messages."""
     if not isinstance(text, str):
         return as_value(text, name)
     t = text.strip()
     if not t:
-        raise ValueSpecError(f"empty value for {name}")
+        raise ValueSpecError(lambda w: f"empty value for {phrase(name, w)}")
     if t.startswith("@"):
         return as_value(_load(t[1:].strip(), name), name)
     if _NUMBERS.fullmatch(t):
@@ -104,20 +108,20 @@ def parse_value(text, name: str = "value") -> np.ndarray:
     return as_value(_constant(t, name), name)
 
 
-def _rows(t: str, name: str):
+def _rows(t: str, name: Text):
     """'1 2; 3 4' → a matrix (rows split by ';'), '1 2 3' → a vector, '3' → a scalar."""
     rows = [[v for v in re.split(r"[\s,]+", r.strip()) if v] for r in t.split(";")]
     try:
         nums = [[float(v) for v in r] for r in rows]
     except ValueError:
-        raise ValueSpecError(f"cannot read the value of {name}: '{t}'",
+        raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)}: '{t}'",
                              hint='write a number, "1 2; 3 4", [[1,2],[3,4]] or @file') from None
     if ";" in t:
         return [r for r in nums if r] if t.rstrip().endswith(";") else nums
     return nums[0][0] if len(nums[0]) == 1 else nums[0]
 
 
-def _constant(t: str, name: str):
+def _constant(t: str, name: Text):
     """A constant expression of the language, evaluated like any other (never by Python's eval)."""
     from .errors import McalcError
     from .expr import build, evaluate, topo_order
@@ -128,20 +132,21 @@ def _constant(t: str, name: str):
         names = parsed.variables()
         if names:
             if any(n.lower() in ("nan", "inf", "infinity") for n in names):
-                raise ValueSpecError(f"the value of {name} contains nan or inf", hint="values must be finite")
-            raise ValueSpecError(f"the value of {name} cannot refer to variables ({', '.join(names)})",
+                raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite")
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} cannot refer to variables ({', '.join(names)})",
                                  hint="values are numbers, lists like [[1, 2], [3, 4]], or constants like pi/4")
         nodes = topo_order(build(parsed, {}))
         return evaluate(nodes, {})[id(nodes[-1])]
     except ValueSpecError:
         raise
     except McalcError as e:
-        raise ValueSpecError(f"cannot read the value of {name}: {e}") from None
+        inner = e
+        raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)}: {inner.line(w)}") from None
 
 
-def _load(path: str, name: str):
+def _load(path: str, name: Text):
     if not path:
-        raise ValueSpecError(f"no file name after '@' in the value of {name}", hint="write A=@file.npy")
+        raise ValueSpecError(lambda w: f"no file name after '@' in {w.value_of(name)}", hint="write A=@file.npy")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -152,15 +157,15 @@ def _load(path: str, name: str):
                 return data
             data = _loadtxt(path)
     except OSError as e:
-        raise ValueSpecError(f"cannot read the value of {name} from '{path}': {e.strerror or 'not a valid file'}"
-                             ) from None
+        reason = e.strerror or "not a valid file"
+        raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}") from None
     except (ValueError, EOFError) as e:
         reason = str(e).splitlines()[0] if str(e) else "not a valid file"
         if "pickle" in reason or "magic" in reason.lower() or "header" in reason:
             reason = "not a valid .npy file"
-        raise ValueSpecError(f"cannot read the value of {name} from '{path}': {reason}") from None
+        raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}") from None
     if data.size == 0:
-        raise ValueSpecError(f"the file '{path}' for {name} holds no numbers")
+        raise ValueSpecError(lambda w: f"the file '{path}' for {phrase(name, w)} holds no numbers")
     if data.shape == (1, 1):
         return data[0, 0]
     return data[0] if data.shape[0] == 1 else data
@@ -180,26 +185,26 @@ def _loadtxt(path: str):
         raise ValueError(message) from None
 
 
-def as_value(v, name: str = "value") -> np.ndarray:
+def as_value(v, name: Text = "value") -> np.ndarray:
     """A finite float array of at most 2 dimensions, or a clear error."""
     try:
         a = np.array(v)
         if np.iscomplexobj(a):
-            raise ValueSpecError(f"the value of {name} is complex", hint="values must be real numbers")
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} is complex", hint="values must be real numbers")
         a = a.astype(float)
     except OverflowError:
-        raise ValueSpecError(f"the value of {name} has a number too large for floating point") from None
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} has a number too large for floating point") from None
     except (ValueError, TypeError) as e:
         what = "ragged (rows of different lengths)" if "inhomogeneous" in str(e) or "sequence" in str(e) else \
             "not numeric"
-        raise ValueSpecError(f"the value of {name} is {what}") from None
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} is {what}") from None
     if a.ndim > 2:
-        raise ValueSpecError(f"the value of {name} has {a.ndim} dimensions",
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} has {a.ndim} dimensions",
                              hint="mcalc works with scalars, vectors and matrices")
     if a.size == 0:
-        raise ValueSpecError(f"the value of {name} is empty")
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
     if not np.all(np.isfinite(a)):
-        raise ValueSpecError(f"the value of {name} contains nan or inf", hint="values must be finite numbers")
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
     return a
 
 
@@ -209,12 +214,53 @@ def resolve_shapes(variables, values, named, default) -> dict[str, tuple]:
     for v in variables:
         if v in values:
             if v in named and named[v] != values[v].shape:
-                raise ValueSpecError(f"the value of {v} has shape {fmt_shape(values[v].shape)} but --shape says "
-                                     f"{fmt_shape(named[v])}", hint="a value fixes the shape; drop one of the two")
+                given, said = fmt_shape(values[v].shape), fmt_shape(named[v])
+                raise ValueSpecError(lambda w: f"the value of {v} has shape {given} but {w.shape} says {said}",
+                                     hint="a value fixes the shape; drop one of the two")
             shapes[v] = values[v].shape
         else:
             shapes[v] = named.get(v, default if default is not None else ())
     return shapes
+
+
+# --- the API's arguments: shapes and values as Python objects or as --shape/--value texts ----------------------
+
+def read_values(values) -> dict[str, np.ndarray]:
+    """The API's values: a dict name → array-like or value text, or --value items."""
+    if values is None:
+        return {}
+    if isinstance(values, (str, list, tuple)):
+        return parse_value_specs(values)
+    if not isinstance(values, dict):
+        raise UsageError(f"values must be a dict of name → array, got {type(values).__name__}")
+    return {str(k): parse_value(v, str(k)) for k, v in values.items()}
+
+
+def read_shapes(shapes) -> tuple[tuple | None, dict[str, tuple]]:
+    """The API's shapes: a dict name → shape (tuple, int or '2x3'), one shape for every variable, or --shape items
+    ('2x2', 'A=2x3', ...), where a bare shape is the default for every variable without its own.  Returns (the
+    default shape or None, the named shapes)."""
+    if shapes is None:
+        return None, {}
+    if isinstance(shapes, (str, list, tuple)) and not (isinstance(shapes, tuple) and all(
+            isinstance(d, int) for d in shapes)):
+        return parse_shape_specs(shapes)
+    if isinstance(shapes, tuple):
+        return _as_shape(shapes, "shape"), {}
+    if not isinstance(shapes, dict):
+        raise UsageError(f"shapes must be a dict of name → shape, got {type(shapes).__name__}")
+    return None, {str(k): _as_shape(s, str(k)) for k, s in shapes.items()}
+
+
+def _as_shape(s, name) -> tuple:
+    if isinstance(s, str):
+        return parse_shape(s, f"the shape of {name}")
+    if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+        s = (int(s),)
+    if not isinstance(s, (tuple, list)) or len(s) > 2 or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in s):
+        raise UsageError(f"the shape of {name} must be a tuple of at most 2 positive integers, got {s!r}")
+    return tuple(int(d) for d in s)
 
 
 # --- default values: readable, reproducible, in the domain ------------------------------------------------------

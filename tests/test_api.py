@@ -55,24 +55,106 @@ def test_bad_arguments_raise_mcalc_errors(args):
     assert not isinstance(info.value, mcalc.InternalError), info.value
 
 
-def test_errors_speak_the_api(monkeypatch):
-    """Advice in the API's words: shapes="A=2x2", sparse=True, mcalc.vjp; never a command-line option."""
+# The same error asked for through the API and on the command line, and what each says: the API names its own
+# arguments (shapes=, values=, wrt=, mcalc.vjp, the cotangent), the command line its options, as it always has.
+IN_TWO_WORDS = [
+    (lambda: mcalc.jacobian("x*y", "x", values={"x": 1, "z": 1}), "values= names 'z', which is not a variable",
+     ["jac", "x*y", "--value", "z=1"], "--value names 'z', which is not a variable"),
+    (lambda: mcalc.jacobian("log(-x*x)", "x"), "sets of default values; give values in values=)",
+     ["jac", "log(-x*x)"], "sets of default values; give values with --value)"),
+    (lambda: mcalc.jacobian("x", [","]), "no wrt variable given (hint: name one with wrt=)",
+     ["jac", "x", "--wrt", ","], "no wrt variable given (hint: name one with --wrt)"),
+    (lambda: mcalc.jacobian("A@B", "A", values={"A": "1 2; 3 4"}, shapes={"A": "3x3"}),
+     "has shape (2, 2) but shapes= says (3, 3)", ["jac", "A@B", "--value", "A=1 2; 3 4", "--shape", "A=3x3"],
+     "has shape (2, 2) but --shape says (3, 3)"),
+    (lambda: mcalc.jacobian("A@B", "A", shapes=["2x2", "3x3"]),
+     """shapes= gives two default shapes ('3x3' is the second) (hint: name the variable: shapes="A=2x3")""",
+     ["jac", "A@B", "--shape", "2x2", "--shape", "3x3"],
+     "--shape gives two default shapes ('3x3' is the second) (hint: name the variable: --shape A=2x3)"),
+    (lambda: mcalc.jacobian("A@B", "A", shapes="A=2x2,A=3x3"), "shapes= gives A twice",
+     ["jac", "A@B", "--shape", "A=2x2,A=3x3"], "--shape gives A twice"),
+    (lambda: mcalc.jacobian("A@B", "A", shapes="1A=2x2"), "malformed shapes= item '1A=2x2'",
+     ["jac", "A@B", "--shape", "1A=2x2"], "malformed --shape item '1A=2x2'"),
+    (lambda: mcalc.jacobian("A@B", "A", shapes="A=2y2"), """malformed shape '2y2' in shapes="A=2y2" (hint""",
+     ["jac", "A@B", "--shape", "A=2y2"], "malformed shape '2y2' in --shape A=2y2 (hint"),
+    (lambda: mcalc.jacobian("x", "x", values=["x1"]), "malformed values= 'x1'",
+     ["jac", "x", "--value", "x1"], "malformed --value 'x1'"),
+    (lambda: mcalc.jacobian("x", "x", values=["x=1", "x=2"]), "values= gives x twice",
+     ["jac", "x", "--value", "x=1", "--value", "x=2"], "--value gives x twice"),
+    (lambda: mcalc.vjp("A@x", "x", [1, 2, 3], shapes="A=2x3,x=3"),
+     "the cotangent needs an array shaped like the output, (2,), got (3,)",
+     ["jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "x", "--vjp", "1 2 3"],
+     "--vjp needs an array shaped like the output, (2,), got (3,)"),
+    (lambda: mcalc.vjp("A@x", "x", "1 2; 3", shapes="A=2x3,x=3"), "the cotangent is ragged",
+     ["jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "x", "--vjp", "1 2; 3"], "the value of --vjp is ragged"),
+    (lambda: mcalc.vjp("A@x", "x", " ", shapes="A=2x3,x=3"), "empty value for the cotangent",
+     ["jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "x", "--vjp", " "], "empty value for --vjp"),
+    (lambda: mcalc.vjp("A@x", "x", "ones(", shapes="A=2x3,x=3"), "cannot read the cotangent: syntax error at column 5",
+     ["jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "x", "--vjp", "ones("],
+     "cannot read the value of --vjp: syntax error at column 5"),
+    (lambda: mcalc.jvp("A@x", "x", [1, 2], shapes="A=2x3,x=3"), "the tangent needs an array shaped like x, (3,)",
+     ["jac", "A@x", "--shape", "A=2x3,x=3", "--wrt", "x", "--jvp", "1 2"], "--jvp needs an array shaped like x, (3,)"),
+    (lambda: mcalc.vjp("A@x", None, [1, 2], shapes="A=2x3,x=3"), "mcalc.vjp takes one wrt= variable",
+     ["jac", "A@x", "--shape", "A=2x3,x=3", "--vjp", "1 2"], "--vjp takes one --wrt variable"),
+    (lambda: mcalc.gradient("sum(x*y)", ["x", "y"], shapes="3"),
+     """gradient takes one wrt= variable, and there are 2 (x, y) (hint: pick one, e.g. wrt="x", and ask once per """
+     "variable (jacobian() gives all of them as one row))", ["grad", "sum(x*y)", "-s", "3"],
+     "grad takes one --wrt variable, and there are 2 (x, y) (hint: pick one, e.g. --wrt x, and ask once per "
+     "variable (mcalc jac gives all of them as one row))"),
+    (lambda: mcalc.gradient("A@B", "A", shapes="2x2"), "gradient needs a scalar expression; A@B has shape (2, 2) "
+     "(hint: use jacobian() for a Jacobian)", ["grad", "A@B", "--shape", "2x2"],
+     "grad needs a scalar expression; A@B has shape (2, 2) (hint: use mcalc jac for a Jacobian)"),
+]
+# Hints written in expr.py (a variable without a shape; a value that is not finite) and chain.py (not differentiable;
+# the memory guard): the same mechanism, from the modules that build and differentiate the tree.
+WRITTEN_ELSEWHERE = [
+    (lambda: mcalc.jacobian("A@B", "A"), 'give it one, e.g. shapes="A=2x2" (a matrix) or A=3 (a vector), or one '
+     'for every variable: shapes="2x2")', ["jac", "A@B"],
+     "give it one, e.g. --shape A=2x2 (a matrix) or A=3 (a vector), or one for every variable: --shape 2x2)"),
+    (lambda: mcalc.jacobian("sqrt(x)", "x", values={"x": 0}), "choose other values in values=",
+     ["jac", "sqrt(x)", "--value", "x=0"], "choose other values with --value"),
+    (lambda: mcalc.jacobian("exp(x)", "x", values={"x": 800}), "choose other values in values=",
+     ["jac", "exp(x)", "--value", "x=800"], "choose other values with --value"),
+    (lambda: mcalc.jacobian("A@B", "A", shapes="30x30"),
+     "ask for it sparse: jacobian(..., sparse=True), or compute a product with a vector (mcalc.vjp or mcalc.jvp)",
+     ["jac", "A@B", "--shape", "30x30", "--fd", "none"],
+     "write it sparse with --format npz --out J.npz, or compute a product with a vector (--vjp or --jvp)"),
+]
+
+
+@pytest.fixture
+def small_budget(monkeypatch):
     monkeypatch.setattr(mcalc.linops, "_BUDGET", 1 << 20)
-    with pytest.raises(mcalc.TooLargeError) as info:
-        mcalc.jacobian("A@B", "A", shapes="30x30")
-    assert "sparse=True" in str(info.value) and "mcalc.vjp" in str(info.value) and "--" not in str(info.value)
-    with pytest.raises(mcalc.ShapeError) as info:
-        mcalc.jacobian("A@B", "A")
-    assert 'shapes="A=2x2"' in str(info.value) and "--" not in str(info.value)
-    with pytest.raises(mcalc.ValueSpecError) as info:
-        mcalc.jacobian("A@B", "A", values={"A": "1 2; 3 4"}, shapes={"A": "3x3"})
-    assert "shapes= says" in str(info.value) and "--" not in str(info.value)
-    with pytest.raises(mcalc.UsageError) as info:
-        mcalc.vjp("A@x", "x", [1, 2, 3], shapes="A=2x3,x=3")
-    assert "the cotangent needs" in str(info.value)
+
+
+@pytest.mark.parametrize("call,api,args,cli", [pytest.param(*case, id=" ".join(case[2]))
+                                               for case in IN_TWO_WORDS + WRITTEN_ELSEWHERE])
+def test_api_errors_speak_the_api(small_budget, call, api, args, cli):
+    """Advice in the API's words (shapes="A=2x2", values=, mcalc.vjp, the cotangent); never a command-line option."""
+    with pytest.raises(mcalc.McalcError) as info:
+        call()
+    assert api in str(info.value) and "--" not in str(info.value), str(info.value)
+    assert info.value.args == (info.value.message,) and "--" not in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("call,api,args,cli", [pytest.param(*case, id=" ".join(case[2]))
+                                              for case in IN_TWO_WORDS + WRITTEN_ELSEWHERE])
+def test_the_command_line_says_the_same_in_its_words(small_budget, call, api, args, cli):
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and cli in res.output, res.output
+
+
+def test_the_users_text_is_never_rewritten():
     with pytest.raises(mcalc.DomainError) as info:                  # the user's own text is left as written
         mcalc.jacobian("sqrt(x--shape)", "x", values={"x": 1.0, "shape": -5.0})
     assert "sqrt(x--shape)" in str(info.value)
+    with pytest.raises(mcalc.UsageError) as info:
+        mcalc.jacobian("x", "--value")
+    assert "wrt variable '--value' is not in the expression" in str(info.value)
     assert not {"annotations", "contextmanager"} & set(dir(mcalc))
 
 

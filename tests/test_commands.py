@@ -118,7 +118,7 @@ def test_vjp_and_jvp_without_the_jacobian(monkeypatch):
 
 def test_explain_json_and_pretty():
     doc = js("explain", "A@B", "--wrt", "A", "--shape", "2x2")
-    assert doc["differential"] == "d(A B) = dA B" and doc["differential_mcalc"] == "dA@B"
+    assert doc["differential"] == "d(A B) = dA B" and doc["differential_mcalc"] == "dA @ B"
     assert doc["formula"] == "kron(eye(2), B.T)" and doc["formula_pretty"] == "I₂ ⊗ Bᵀ"
     assert doc["verified"] is True and doc["steps"][0]["operation"] == "matmul"
     out = run("explain", "softmax(x)", "--wrt", "x", "--shape", "x=3").stdout

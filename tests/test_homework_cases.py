@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from helpers import fd_check
 from mcalc.check import check_answer, read_answer
-from mcalc.problem import evaluate_text, prepare, verify_closed_form
+from mcalc.closedform_check import verify_closed_form
+from mcalc.problem import evaluate_text, prepare
 from test_commands import js, run
 from test_explain import derive
 from test_properties import problems

@@ -6,7 +6,8 @@ import numpy as np
 from rich.console import Console
 
 from mcalc.labels import axis_labels, entry_groups, entry_labels
-from mcalc.problem import compute, prepare
+from mcalc.compare import compute
+from mcalc.problem import prepare
 from mcalc.render import BlockMatrix, jac_view, number_format
 
 

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from mcalc import linops
 from mcalc.cli import app
 from mcalc.linops import Dense, Diag, Gather, Identity, Kron, Sum, Transposed, Zero
-from mcalc.problem import compute, prepare
+from mcalc.compare import compute
+from mcalc.problem import prepare
 
 sparse = pytest.importorskip("scipy.sparse")
 runner = CliRunner()

@@ -142,9 +142,17 @@ def _show_div(p, node):
     return f"{p(a, PRODUCT)}{op}{p(b, OPERAND)}", PRODUCT
 
 
+def _literal(node: Node) -> Fraction | None:
+    """The number a constant (possibly negated, as -1 is written) stands for."""
+    if is_op(node, "neg"):
+        inner = number(node.args[0])
+        return None if inner is None else -inner
+    return number(node)
+
+
 def show_power(p, base: Node, exponent: Node | int):
     """x², X∘² (element-wise, for a matrix: X² is the matrix power), x^0.5; x**2 in mcalc syntax."""
-    k = exponent if isinstance(exponent, int) else number(exponent)
+    k = exponent if isinstance(exponent, int) else _literal(exponent)
     integer = k is not None and k == int(k) and abs(k) < 10 ** 6
     if p.notation == "mc":
         e = str(int(k)) if integer else p(exponent, OPERAND)
@@ -478,6 +486,15 @@ def _linear_jvp(sign_b: int):
     return jvp
 
 
+def _sum_linop(node, read, sign: float):
+    """A sum of maps (of one shape; a broadcasting sum is a value, read densely)."""
+    a, b = node.args
+    if not (a.shape == b.shape == node.shape and node.ndim == 2):
+        return None
+    B = read.map(b)
+    return read.map(a) + (B if sign == 1 else B.scaled(sign))
+
+
 def _broadcast_map(sign: int):
     def linear(node, i, order):
         B = maps.broadcast(node.args[i].shape, node.shape, order)
@@ -496,14 +513,14 @@ register(Op("neg", lambda shapes, **_: shapes[0], lambda node, x: -x,
             show=Show(mc=_show_neg, uni=_show_neg, tex=_show_neg),
             example=("-A", "A=2x2"), operator="-a", help="negation", family="arithmetic"))
 register(Op("add", _broadcast_infer("+"), _lifted(np.add), jvp=_linear_jvp(1), linear=_broadcast_map(1),
-            rewrite=(_add_rules,), as_linop=lambda node, read: read.map(node.args[0]) + read.map(node.args[1]),
+            rewrite=(_add_rules,), as_linop=lambda node, read: _sum_linop(node, read, 1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "+"), uni=lambda p, node: _sum_terms(p, node, "+"),
                       tex=lambda p, node: _sum_terms(p, node, "+")),
             example=("A + b", "A=2x3,b=3"), operator="a + b", help="element-wise, with numpy broadcasting",
             family="arithmetic"))
 register(Op("sub", _broadcast_infer("-"), _lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
             rewrite=(_sub_rule,),
-            as_linop=lambda node, read: read.map(node.args[0]) + read.map(node.args[1]).scaled(-1.0),
+            as_linop=lambda node, read: _sum_linop(node, read, -1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "-"), uni=lambda p, node: _sum_terms(p, node, "-"),
                       tex=lambda p, node: _sum_terms(p, node, "-")),
             example=("A - B", "A=2x2,B=2x2"), operator="a - b", help="element-wise, with numpy broadcasting",

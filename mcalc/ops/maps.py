@@ -149,8 +149,27 @@ def gradient(J: Node, shape: tuple, order: str) -> Node | None:
     return inner if s is None else make("mul", s, inner)
 
 
+def grid(node: Node) -> list | None:
+    """The entries of a matrix made of 1×1 blocks (a Jacobian of scalars), as rows of scalar nodes."""
+    from ..algebra import is_op
+
+    if node.shape == (1, 1):
+        if is_op(node, "row", "col") and node.args[0].ndim == 0:
+            return [[node.args[0]]]
+        if is_op(node, "eye", "zeros"):
+            return [[1.0 if is_op(node, "eye") else 0.0]]
+        return None
+    if not is_op(node, "hstack", "vstack"):
+        return None
+    parts = [grid(b) for b in node.args]
+    if any(q is None for q in parts):
+        return None
+    if is_op(node, "vstack"):
+        return [row for q in parts for row in q]
+    return [[e for q in parts for e in q[r]] for r in range(len(parts[0]))]
+
+
+
 def is_grid(J: Node) -> bool:
     """Whether a closed form is a matrix of single entries (the Jacobian of [r cos(t), r sin(t)])."""
-    from .structural import _grid
-
-    return _grid(J) is not None and J.size > 1
+    return grid(J) is not None and J.size > 1

@@ -284,24 +284,6 @@ def _stack_linear(node, i, order):
     return maps.embed(node.size, slice(i, None, count))
 
 
-def _grid(node: Node) -> list | None:
-    """The entries of a matrix made of 1×1 blocks (a Jacobian of scalars), as rows of scalar nodes."""
-    if node.shape == (1, 1):
-        if is_op(node, "row", "col") and node.args[0].ndim == 0:
-            return [[node.args[0]]]
-        if is_op(node, "eye", "zeros"):
-            return [[1.0 if is_op(node, "eye") else 0.0]]
-        return None
-    if not is_op(node, "hstack", "vstack"):
-        return None
-    parts = [_grid(b) for b in node.args]
-    if any(q is None for q in parts):
-        return None
-    if is_op(node, "vstack"):
-        return [row for q in parts for row in q]
-    return [[e for q in parts for e in q[r]] for r in range(len(parts[0]))]
-
-
 def _entry(p, e) -> str:
     from ..algebra import const
 
@@ -319,7 +301,7 @@ def _show_list(p, node):
 
 
 def _show_concat(p, node):
-    grid = _grid(node)
+    grid = maps.grid(node)
     horizontal = is_op(node, "hstack")
     if p.notation == "mc":
         if grid is not None:

@@ -1,0 +1,74 @@
+"""How the command line fails: one line on stderr (plus the expression with a caret under the column, for errors
+inside it) and an exit code, never a traceback.
+
+Exit codes: 2 bad input or usage (mcalc's errors and click's usage errors), 3 a bug in mcalc (MCALC_DEBUG=1 shows
+the traceback), 130 interrupted.  The exit codes 0 and 1 of a command that ran are its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from typer.core import TyperGroup
+
+from .errors import McalcError
+
+COMMANDS = ("jac", "grad", "check", "explain")
+
+
+def fail(message: str, caret: str | None = None, code: int = 2):
+    sys.stderr.write(f"mcalc: {message}\n" + (caret + "\n" if caret else ""))
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+class Group(TyperGroup):
+    """Turns library errors and usage errors into one line on stderr and exit code 2, never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name="mcalc", complete_var=complete_var, standalone_mode=False,
+                              **extra)
+        except McalcError as e:
+            fail(str(e), e.caret())
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+        except MemoryError:
+            fail("too large: mcalc ran out of memory (hint: use smaller shapes, or --fd none)")
+        except Exception as e:
+            if hasattr(e, "format_message") and hasattr(e, "exit_code"):      # click's usage errors
+                message = usage_message(e, [str(a) for a in (sys.argv[1:] if args is None else args)])
+                if message is None:                   # bare 'mcalc': the help is already printed
+                    sys.exit(2)
+                fail(message)
+            if type(e).__name__ == "Abort":
+                fail("aborted", code=130)
+            if os.environ.get("MCALC_DEBUG"):
+                raise
+            fail(f"internal error: {type(e).__name__}: {e} (a bug in mcalc; please report it with the command; "
+                 "MCALC_DEBUG=1 shows the traceback)", code=3)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def usage_message(e, argv: list[str]) -> str | None:
+    """A click usage error as one line (None when it has no text); an expression that starts with '-' and was
+    read as options ('-sum(x)': the option -s with the value um(x)) says so, and how to quote it."""
+    message = e.format_message().replace("\n", " ").strip()
+    if not message:
+        return None
+    ctx = getattr(e, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    option = re.match(r"No such option: (\S+)", message)
+    dashed = next((a for k, a in enumerate(argv) if re.match(r"-[^-].*[][()@*+/'^]", a)    # "-sum(x)", not the
+                   and not (k and argv[k - 1].startswith("-"))), None)                        # value of an option
+    if option and not re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)) or \
+            message.startswith("Missing argument") and dashed:
+        text = option.group(1) if option else dashed
+        text = text if len(text) <= 30 else text[:27] + "..."
+        message = f"no such option: {text}" if option else f"{message.rstrip('.')}: '{text}' was read as options"
+        command = next((a for a in argv if a in COMMANDS), "jac")
+        where = (" (hint: start an expression that begins with '-' with a space, \" -x\", or put it after the "
+                 f"options and '--': mcalc {command} --wrt x -- \"-x\")")
+    return f"usage error: {message}{where}"

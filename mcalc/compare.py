@@ -1,0 +1,163 @@
+"""The analytic Jacobian against finite differences: compute() gives both and their comparison, entry by entry,
+with a second opinion on the entries where central differences disagree, and the kinks and jumps found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .chain import check_jacobian_size, dependencies
+from .errors import StepOutOfDomain, UsageError
+from .finite import DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
+from .linops import memory_budget
+from .problem import Problem, located
+
+SPARSE_CHECK_BYTES = 256 << 20    # finite differences of a sparse Jacobian: a sample of columns within this
+
+
+@dataclass
+class Comparison:
+    """The analytic Jacobian against finite differences, entry by entry where both exist.  Positions are in the
+    problem's arrangement (order and layout)."""
+
+    method: str
+    tol: float
+    max_abs_error: float
+    max_rel_error: float
+    scale: float
+    bad: list = field(default_factory=list)      # [(i, j), ...] entries beyond the tolerance, worst first
+    bad_count: int = 0
+    kinks: list = field(default_factory=list)    # [(i, j, right, left, "kink" | "jump"), ...] (see FiniteResult)
+    checked_columns: int = 0                     # wrt entries checked
+    total_columns: int = 0
+    second_opinion: str | None = None            # the method that re-checked the columns the first got wrong
+    rechecked_columns: int = 0
+    noise: float = 0.0                           # the finite differences' rounding bound, added to tol·scale
+
+    @property
+    def agree(self) -> bool:
+        return not self.bad and not self.kinks
+
+
+def compare(J: np.ndarray, F: np.ndarray, tol: float, noise: float) -> tuple[float, float, float, np.ndarray]:
+    """(max abs error, max rel error, scale, mask of entries beyond the tolerance) where F is not nan.
+
+    Errors are relative to the Jacobian's magnitude, scale = max(max|J|, max|F|), so that exactly-zero entries are
+    judged by the same yardstick as the rest; an entry is beyond the tolerance when |J - F| > tol·scale + noise,
+    noise being the finite differences' own rounding error (which an exactly zero Jacobian of a large function,
+    like that of sin(x)² + cos(x)², shows)."""
+    checked = ~np.isnan(F)
+    diff = np.where(checked, np.abs(J - np.where(checked, F, 0.0)), 0.0)
+    max_abs = float(diff.max(initial=0.0))
+    scale = max(float(np.abs(J).max(initial=0.0)), float(np.nanmax(np.abs(F), initial=0.0)))
+    return max_abs, (max_abs / scale if scale else 0.0), scale, diff > tol * scale + noise
+
+
+@dataclass
+class Result:
+    problem: Problem
+    J: np.ndarray                       # analytic, in the problem's order and layout
+    F: np.ndarray | None                # finite differences, same arrangement, nan where not checked
+    comparison: Comparison | None
+    mode: str
+
+
+def second_method(problem: Problem) -> str:
+    """The more accurate method to re-check with: the complex step when every operation on the way is analytic."""
+    deps = dependencies(problem.nodes, problem.wrt, structural=True)
+    analytic = all(n.op is None or n.op.analytic or not deps[id(n)] for n in problem.nodes)
+    return "complex" if analytic else "richardson"
+
+
+def fd_method(fd: str | None, tol: float | None, default: str) -> str:
+    """The finite-difference method asked for (default when None), refusing a bad method or tolerance."""
+    method = default if fd is None else str(fd).lower()
+    if method not in METHODS + ("none",):
+        raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
+    if tol is not None and not (np.isfinite(tol) and tol > 0):
+        raise UsageError(lambda w: f"{w.tol} must be a positive number, got {tol}")
+    if tol is not None and method == "none":
+        raise UsageError(lambda w: f"{w.tol} sets the tolerance of the finite-difference check, which "
+                                   f"{w.eg('fd', 'none')} skips")
+    return method
+
+
+def compute(problem: Problem, fd: str | None = None, tol: float | None = None, columns="auto",
+            limit: int = 10, sparse: bool = False) -> Result:
+    """The analytic Jacobian and its finite-difference cross-check.
+
+    fd: a method, 'none', or None for central differences with a second opinion: columns where they disagree
+    are re-checked with the complex step (or Richardson), and judged again.  columns: 'auto' (every column when
+    that costs under about a second, else a sample), 'all', or a number of columns to sample.  sparse: the
+    Jacobian as a scipy.sparse array built from its structure, never dense (the check then samples columns
+    within SPARSE_CHECK_BYTES, and Result.F is None)."""
+    method = fd_method(fd, tol, "central")
+    m, n = problem.root.size, sum(v.size for v in problem.wrt)
+    if method == "none":
+        return Result(problem, problem.analytic_sparse() if sparse else problem.analytic(), None, None,
+                      problem.mode)
+    if not sparse:
+        check_jacobian_size(m, n, copies=3)
+    problem.evaluate()
+    J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
+    room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare
+    cols = _columns_to_check(problem, method, columns, room // (16 * m) if sparse else None)
+    with located(problem.expression):
+        try:
+            fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
+        except StepOutOfDomain:            # log(x) at x = 1e-9: the complex step stays on the real point
+            if fd is not None or second_method(problem) != "complex":
+                raise
+            method = "complex"
+            fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
+    Jc = J[:, fr.cols]
+    Jc = Jc.toarray() if sparse else Jc
+    tol = DEFAULT_TOL[method] if tol is None else float(tol)
+    F, noise = fr.values, fr.noise
+    max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
+    second, rechecked, kinks = None, 0, dict(fr.kinks)
+    if fd is None and bad.any():
+        redo = np.nonzero(bad.any(axis=0))[0]
+        second = second_method(problem)
+        with located(problem.expression):
+            again = finite_jacobian(problem.nodes, problem.values, problem.wrt, second, fr.cols[redo])
+        F[:, redo] = again.values
+        rechecked, noise = len(redo), max(noise if len(redo) < F.shape[1] else 0.0, again.noise)
+        max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
+        kinks = {(i, j): k for (i, j), k in kinks.items()      # a "jump" the complex step sees through:
+                 if k[2] != "jump" or bad[i, np.searchsorted(fr.cols, j)]}          # a steep smooth function
+    at = [(i, np.searchsorted(fr.cols, j)) for i, j in kinks]
+    bad[tuple(np.array(at, dtype=np.intp).reshape(-1, 2).T)] = False     # reported as kinks, not disagreements
+    worst = np.argsort(-np.where(bad, np.abs(Jc - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
+    positions = [problem.position(i, fr.cols[j]) for i, j in (np.unravel_index(k, Jc.shape) for k in worst)]
+    kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(kinks.items())[:limit]]
+    cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, fr.cols.size, n,
+                     second, rechecked, noise)
+    if sparse:
+        return Result(problem, problem.arrange_sparse(J), None, cmp, problem.mode)
+    return Result(problem, problem.arrange(J), problem.arrange(fr.J), cmp, problem.mode)
+
+
+def _columns_to_check(problem: Problem, method: str, columns, most: int | None = None):
+    """The wrt columns to check (None: all of them), at most `most` of them when given."""
+    n = sum(v.size for v in problem.wrt)
+    if columns in ("auto", None):
+        cols = sample_columns(problem.nodes, problem.wrt, method)
+        if most is not None and (n if cols is None else len(cols)) > most:
+            cols = _sample(n if cols is None else cols, max(16, most))
+        return cols
+    if columns == "all":
+        return None
+    try:
+        k = int(columns)
+    except (TypeError, ValueError):
+        raise UsageError(lambda w: f"{w.fd_columns} must be auto, all or a number, got '{columns}'") from None
+    if k < 1:
+        raise UsageError(lambda w: f"{w.fd_columns} must be at least 1, got {k}")
+    return None if k >= n else _sample(n, k)
+
+
+def _sample(population, k: int) -> np.ndarray:
+    """k of the columns (a number of them, or an array of indices), at random but reproducibly, in order."""
+    return np.sort(np.random.default_rng(0).choice(population, size=k, replace=False))

@@ -1,0 +1,60 @@
+"""Default values: readable values for the variables the user gave none, drawn until the expression and its
+derivative are defined there (values.default_value draws one variable's)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import values as V
+from .chain import LocalRules
+from .errors import DomainError, McalcError
+from .expr import evaluate
+
+
+def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple[dict, LocalRules]:
+    """The given values plus readable defaults for the missing ones, drawn until the expression evaluates in its
+    domain, its derivative is finite (no sqrt at 0) and every matrix that is inverted (or whose determinant is
+    taken) is well conditioned.  Returns the values and the node values (with the local rules computed to check
+    the defaults)."""
+    if not missing:
+        try:
+            return dict(given), LocalRules(evaluate(nodes, given))
+        except DomainError as e:
+            e.source = parsed.source
+            raise
+    last: McalcError | None = None
+    kinked = [n for n in nodes if n.op is not None and n.op.kink_at_zero and n.shape == n.args[0].shape]
+    style = "small" if kinked or any(n.op is not None and n.op.saturates for n in nodes) else "integers"
+    for attempt in range(V.DEFAULT_ATTEMPTS):
+        env = dict(given)
+        env.update({name: V.default_value(name, shape_of[name], seed, attempt, style, rank, len(missing))
+                    for rank, name in enumerate(missing)})
+        try:
+            rules = LocalRules(evaluate(nodes, env))
+            check_defaults(nodes, rules.vals, kinked if attempt < V.DRAWS else [])
+            rules.check(nodes, wrt)
+        except DomainError as e:
+            last = e
+            continue
+        return env, rules
+    last.hint = lambda w: f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values {w.with_value}"
+    last.source = parsed.source
+    raise last
+
+
+def check_defaults(nodes, vals, both_sides=()) -> None:
+    """Default values must also keep inverted matrices well conditioned and stay off kinks (abs, relu at 0); and
+    the arguments of the element-wise kinked operations in both_sides should have entries on both sides of the
+    kink, so that both of its branches are exercised (relu(x) with x all positive hides a wrong derivative)."""
+    for node in both_sides:
+        a = vals[id(node.args[0])]
+        if np.size(a) > 1 and not (np.any(a > 0) and np.any(a < 0)):
+            raise DomainError(f"default values put every entry of {node.args[0].text} on one side of 0")
+    for node in nodes:
+        if node.op is None:
+            continue
+        a = vals[id(node.args[0])] if node.args else None
+        if node.op.needs_invertible and np.linalg.cond(a) > 1e4:
+            raise DomainError(f"no default values found that keep the matrix in {node.text} well conditioned")
+        if node.op.kink_at_zero and np.any(a == 0):
+            raise DomainError(f"no default values found that keep {node.text} away from its kink at 0")

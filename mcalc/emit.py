@@ -1,0 +1,239 @@
+"""What a command shows, and how: the format and the output file, checked before anything is computed; the options
+each format can show; the result written as pretty text, JSON, CSV, plain text, .npy, .npz, LaTeX or Markdown, to
+stdout or --out (or nowhere with --quiet); and the exit code from the verdict.  No mathematics here.
+
+The renderers load when they are used (rich for pretty output only, SymPy for --symbolic only), so that the
+canonical command and the machine formats start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import NoReturn
+
+import typer
+
+from .errors import DomainError, NoClosedFormError, UsageError
+
+GRAD_FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
+CHECK_FORMATS = ("pretty", "json")
+EXPLAIN_FORMATS = ("pretty", "json", "plain", "latex", "markdown")
+
+
+def R():
+    from . import render
+
+    return render
+
+
+def O():
+    from . import output
+
+    return output
+
+
+def have_scipy() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("scipy") is not None
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where and how a command writes: the format, the output file (None: stdout), the digits shown, --quiet and
+    --no-color."""
+
+    fmt: str
+    out: str | None
+    precision: int | None
+    quiet: bool
+    no_color: bool
+
+    @classmethod
+    def checked(cls, fmt: str, out: str | None, precision: int | None, quiet: bool, no_color: bool,
+                allowed: tuple = ()) -> Output:
+        """The format (case-insensitive) and the output file ('-' is stdout), refused before anything is
+        computed, so that a bad option never follows a long computation."""
+        from .output import FORMATS
+
+        fmt = fmt.lower()
+        to_stdout, out = out == "-", None if out == "-" else out
+        if fmt not in (allowed or FORMATS):
+            raise UsageError(f"unknown format '{fmt}' for this command",
+                             hint="choose " + ", ".join(allowed or FORMATS))
+        if fmt in ("npy", "npz") and not out and not to_stdout:
+            raise UsageError(f"--format {fmt} writes a binary file and needs --out FILE",
+                             hint="--out - writes it to stdout, for a pipe")
+        if fmt in ("npy", "npz") and to_stdout and sys.stdout.isatty():
+            raise UsageError(f"--format {fmt} is binary and stdout is a terminal", hint=f"redirect it: > J.{fmt}")
+        if fmt == "npz" and not have_scipy():
+            raise UsageError("--format npz needs SciPy", hint="pip install scipy")
+        if precision is not None and not 1 <= precision <= 17:
+            raise UsageError(f"--precision must be between 1 and 17, got {precision}")
+        return cls(fmt, out, precision, quiet, no_color)
+
+    def emit(self, array=None, pretty=None, json=None, typeset=None, text=None) -> None:
+        """Write the result in the format: pretty(digits, height) a renderable, json() and typeset(fmt, digits)
+        text, array a matrix (csv, plain, npy, npz), text the plain form where it is not a matrix."""
+        if self.out is None and self.quiet:
+            return
+        fmt, out, digits = self.fmt, self.out, 4 if self.precision is None else self.precision
+        if fmt == "pretty":
+            _print_rich(lambda height: pretty(digits, height), out, self.no_color)
+        elif fmt == "json":
+            _write(json(), out)
+        elif fmt in ("latex", "markdown"):
+            if typeset is None:
+                raise UsageError(f"--format {fmt} is not available here")
+            _write(typeset(fmt, digits), out)
+        elif fmt == "plain" and text is not None:
+            _write(text, out)
+        elif fmt in ("csv", "plain"):
+            ndim = len(getattr(array, "shape", ()))
+            if ndim > 2:
+                raise UsageError(f"--format {fmt} writes matrices; use json or npy for an array of {ndim} dimensions")
+            _write(O().matrix_text(array, "," if fmt == "csv" else " ", self.precision), out)
+        elif fmt == "npz":
+            _write(O().npz_bytes(array), out)
+        else:
+            _write(O().npy_bytes(array), out)
+
+
+# --- what each command shows, and its exit code ------------------------------------------------------------------
+
+def jacobian(o: Output, result, symbolic=None, det=None, tensor=None, spy: bool = False) -> NoReturn:
+    """jac: the sparsity picture, the tensor, or the Jacobian with its symbolic form and determinant."""
+    if spy:
+        o.emit(pretty=lambda r, h: R().spy_view(result, h))
+    else:
+        o.emit(array=result.J if tensor is None else tensor,
+               pretty=lambda r, h: R().jac_view(result, r, h, symbolic, det) if tensor is None else
+               R().tensor_view(result, tensor, r),
+               json=lambda: O().jac_json(result, symbolic, det, tensor),
+               typeset=lambda f, r: O().jac_typeset(result, f, r, symbolic, det))
+    exit_with_verdict(result, o.fmt)
+
+
+def gradient(o: Output, result, g, F, symbolic=None) -> NoReturn:
+    """grad: the gradient shaped like its variable, and its finite-difference counterpart F."""
+    o.emit(array=g, pretty=lambda r, h: R().grad_view(result, g, r, h, symbolic),
+           json=lambda: O().grad_json(result, g, F, symbolic),
+           typeset=lambda f, r: O().grad_typeset(result, g, f, r, symbolic))
+    exit_with_verdict(result, o.fmt)
+
+
+def product(o: Output, pr) -> NoReturn:
+    """--vjp and --jvp: the product, shaped like the variable or the output; exit 1 when its check disagrees."""
+    o.emit(array=pr.value, pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_json(pr))
+    raise typer.Exit(0 if pr.agree is not False else 1)
+
+
+def check(o: Output, r) -> NoReturn:
+    """check: the verdict on an answer; exit 0 when it is right, 1 when it is wrong."""
+    o.emit(pretty=lambda p, h: R().check_view(r, p, h), json=lambda: O().check_json(r))
+    raise typer.Exit(0 if r.right else 1)
+
+
+def explanation(o: Output, prob, ex, verified) -> None:
+    """explain: the derivation; plain output is the closed form alone, so it is refused where there is none or
+    where it could not be checked (a closed form is never printed unchecked)."""
+    if o.fmt == "plain" and ex.formula is None:
+        raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
+                                hint="mcalc jac computes the Jacobian numerically")
+    if o.fmt == "plain" and verified and verified[0] is None:
+        e = verified[1]
+        if isinstance(e, DomainError):                        # (1/norm(x))·2·norm(x)·xᵀ at x = 0
+            raise DomainError(f"the closed form cannot be evaluated at these values: {e.message}",
+                              hint="choose other values with --value (mcalc jac computes the Jacobian here)")
+        raise type(e)(f"the closed form cannot be checked at this size: {e.message}",
+                      hint="the pretty and json formats show it unchecked; smaller shapes check the same rule")
+    o.emit(text=None if ex.mc is None else ex.mc + "\n", pretty=lambda p, h: R().explain_view(prob, ex, verified),
+           json=lambda: O().explain_json(prob, ex, verified), typeset=lambda f, p: O().explain_typeset(prob, ex, f))
+
+
+def exit_with_verdict(result, fmt: str) -> NoReturn:
+    """Exit 0 when the check agrees (or was skipped), else 1; formats without a verdict of their own (csv,
+    plain, npy, latex, markdown) say why on stderr, in one line."""
+    if result.comparison is None or result.comparison.agree:
+        raise typer.Exit(0)
+    if fmt not in ("pretty", "json"):
+        line = R().verdict(result).plain.splitlines()[0].lstrip("✗ ")
+        sys.stderr.write(f"mcalc: {line}\n")
+    raise typer.Exit(1)
+
+
+# --- options the format cannot show, refused before anything is computed -----------------------------------------
+
+def refuse_jac_options(fmt: str, vjp: bool, jvp: bool, tensor: bool, det: bool, symbolic: bool, spy: bool) -> None:
+    """jac's options that exclude each other."""
+    if (vjp or jvp) and vjp + jvp + tensor + det + symbolic + spy > 1:
+        raise UsageError("--vjp and --jvp go alone (without each other, --tensor, --det, --symbolic or --spy)")
+    if (vjp or jvp) and fmt == "npz":
+        raise UsageError("--format npz writes a sparse Jacobian; a product with a vector is written with npy")
+    if tensor and fmt not in ("json", "npy", "pretty"):
+        raise UsageError("--tensor writes json, npy or pretty output")
+    if spy and (fmt != "pretty" or tensor or det or symbolic):
+        raise UsageError("--spy draws the sparsity pattern on the terminal: pretty output, without --tensor, "
+                         "--det or --symbolic")
+    if fmt == "npz" and (tensor or det or symbolic):
+        raise UsageError("--format npz writes the numeric Jacobian alone (without --tensor, --det or --symbolic)")
+
+
+def symbolic_shown(prob, fmt: str, symbolic: bool, det: bool = False) -> None:
+    """--symbolic and --det where the format cannot show them, or --symbolic where the Jacobian is too big to
+    spell out."""
+    if (det or symbolic) and fmt in ("csv", "plain", "npy"):
+        raise UsageError(f"--{'det' if det else 'symbolic'} shows in pretty, json, latex or markdown output, "
+                         f"not {fmt}")
+    if symbolic:
+        from .symbolic import check_size
+
+        check_size(prob)
+
+
+def symbolic(function: str, prob, wanted: bool):
+    """The symbolic Jacobian or gradient (symbolic_jacobian, symbolic_gradient) when wanted; SymPy loads now."""
+    if not wanted:
+        return None
+    from . import symbolic as S
+
+    try:
+        return getattr(S, function)(prob)[0]
+    except ImportError:
+        raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
+
+
+# --- writing ---------------------------------------------------------------------------------------------------------
+
+def _write(data, out: str | None) -> None:
+    if out is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        with open(out, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    except OSError as e:
+        raise UsageError(f"cannot write '{out}': {e.strerror}") from None
+
+
+def _print_rich(renderable, out: str | None, no_color: bool) -> None:
+    from rich.console import Console
+
+    if out is not None:
+        import io
+
+        buf = io.StringIO()
+        Console(file=buf, no_color=True, width=120, highlight=False, soft_wrap=False).print(renderable(None))
+        _write(buf.getvalue(), out)
+        return
+    plain = no_color or bool(os.environ.get("NO_COLOR"))
+    console = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = 120            # piped to a file or a pager: as wide as --out writes, not 80
+    console.print(renderable(console.size.height if console.is_terminal else None))

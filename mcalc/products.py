@@ -1,0 +1,72 @@
+"""Products with a vector: vᵀJ and J u, computed by one reverse or forward pass without forming the Jacobian, and
+checked by finite differences along directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import values as V
+from .chain import linear_maps
+from .compare import fd_method, second_method
+from .errors import DomainError, UsageError, setting
+from .finite import DEFAULT_TOL, directional
+from .linops import Dense
+from .ops import fmt_shape
+from .problem import Problem, located
+
+
+@dataclass
+class Product:
+    """vᵀJ (kind 'vjp', shaped like the wrt variable) or J u ('jvp', shaped like the output), computed without
+    the Jacobian, and checked by finite differences along directions."""
+
+    problem: Problem
+    kind: str
+    direction: np.ndarray
+    value: np.ndarray
+    method: str | None = None
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    tol: float = 0.0
+    agree: bool | None = None
+
+
+def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: float | None = None,
+            checks: int = 3) -> Product:
+    if len(problem.wrt) != 1:
+        raise UsageError(lambda w: f"{getattr(w, kind)} takes one {w.wrt} variable")
+    v = problem.wrt[0]
+    shape = problem.root.shape if kind == "vjp" else v.shape
+    named = setting("cotangent" if kind == "vjp" else "tangent")          # --vjp, or the cotangent
+    d = V.parse_value(direction, named) if isinstance(direction, str) else V.as_value(direction, named)
+    if d.shape != shape:
+        what, want, got = "the output" if kind == "vjp" else v.name, fmt_shape(shape), fmt_shape(d.shape)
+        raise UsageError(lambda w: f"{named(w)} needs an array shaped like {what}, {want}, got {got}")
+    problem.evaluate()
+    seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
+    with located(problem.expression):
+        maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
+    value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
+    if not np.all(np.isfinite(value)):
+        raise DomainError(f"the {kind} overflows at these values")
+    result = Product(problem, kind, d, value)
+    method = fd_method(fd, tol, second_method(problem))
+    if method == "none":
+        return result
+    result.method, result.tol = method, DEFAULT_TOL[method] if tol is None else float(tol)
+    rng = np.random.default_rng(problem.seed)
+    directions = [d] if kind == "jvp" else [rng.normal(size=v.shape) for _ in range(checks)]
+    worst_abs, worst_rel, agree = 0.0, 0.0, True
+    with located(problem.expression):
+        for u in directions:
+            Ju, noise = directional(problem.nodes, problem.values, v, u, method)
+            mine, theirs = (value, Ju) if kind == "jvp" else (np.sum(value * u), np.sum(d * Ju))
+            err = float(np.abs(np.asarray(mine) - theirs).max(initial=0.0))
+            scale = max(float(np.abs(mine).max(initial=0.0)), float(np.abs(theirs).max(initial=0.0))) or 1.0
+            noise = noise * (1.0 if kind == "jvp" else float(np.abs(d).sum()))
+            worst_abs, worst_rel = max(worst_abs, err), max(worst_rel, err / scale)
+            agree &= err <= result.tol * scale + noise
+    result.max_abs_error, result.max_rel_error, result.agree = worst_abs, worst_rel, bool(agree)
+    return result

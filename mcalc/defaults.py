@@ -8,7 +8,7 @@ import numpy as np
 from . import values as V
 from .chain import LocalRules
 from .errors import DomainError, McalcError
-from .expr import evaluate
+from .expr import Var, evaluate
 
 
 def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple[dict, LocalRules]:
@@ -25,9 +25,11 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
     last: McalcError | None = None
     kinked = [n for n in nodes if n.op is not None and n.op.kink_at_zero and n.shape == n.args[0].shape]
     style = "small" if kinked or any(n.op is not None and n.op.saturates for n in nodes) else "integers"
+    domains = _domains(nodes)
     for attempt in range(V.DEFAULT_ATTEMPTS):
         env = dict(given)
-        env.update({name: V.default_value(name, shape_of[name], seed, attempt, style, rank, len(missing))
+        env.update({name: _inside(V.default_value(name, shape_of[name], seed, attempt, style, rank, len(missing)),
+                                  domains.get(name, ()))
                     for rank, name in enumerate(missing)})
         try:
             rules = LocalRules(evaluate(nodes, env))
@@ -40,6 +42,26 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
     last.hint = lambda w: f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values {w.with_value}"
     last.source = parsed.source
     raise last
+
+
+def _domains(nodes) -> dict:
+    """For each variable, the domains of the element-wise functions applied to it directly (arccosh(x): x > 1)."""
+    out: dict = {}
+    for n in nodes:
+        if n.op is not None and n.op.interval is not None and isinstance(n.args[0], Var):
+            out.setdefault(n.args[0].name, []).append(n.op.interval)
+    return out
+
+
+def _inside(v: np.ndarray, intervals) -> np.ndarray:
+    """Readable values moved inside one-sided domains they leave (1, 2, 3 under arccosh: 1.5, 2.5, 3.5);
+    two-sided domains are met by the drawing itself (its decimals in ±[0.1, 0.9])."""
+    for d in intervals:
+        if np.isfinite(d.lo) and not np.isfinite(d.hi) and np.any(d.outside(v) | (v == d.lo)):
+            v = v + (d.lo - np.min(v)) + 0.5
+        elif np.isfinite(d.hi) and not np.isfinite(d.lo) and np.any(d.outside(v) | (v == d.hi)):
+            v = v - (np.max(v) - d.hi) - 0.5
+    return v
 
 
 def check_defaults(nodes, vals, both_sides=()) -> None:

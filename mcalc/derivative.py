@@ -48,7 +48,7 @@ def linearize(D: Node | None, t: Var, reader):
     if D is None:
         return None
     J: dict[int, object] = {id(t): reader.identity(t.size)}
-    for m in topo_order(D):
+    for m in topo_order(D, leaf=lambda n: n.primal):            # (the user's expression holds no tangent)
         if id(m) in J or not any(id(a) in J for a in m.args):
             continue
         if m.op.linear is None:

@@ -229,6 +229,7 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
 def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
     """One step per operation that depends on the variables: its rule, differential and local Jacobians."""
     uni = Unicode()
+    taken = {n.name for n in nodes if isinstance(n, Var)}
     steps = []
     for node in nodes:
         if node.op is None or not deps[id(node)]:
@@ -242,7 +243,7 @@ def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
                 local.append({"argument": a.text, "position": i + 1 if texts.count(a.text) > 1 else None,
                               "label": f"∂{_label(uni, node)}/∂{_label(uni, a)}", "jacobian": shown})
         d = D.get(id(node))
-        steps.append({"expression": node.text, "operation": node.op.name, "rule": rule(node.op.name),
+        steps.append({"expression": node.text, "operation": node.op.name, "rule": rule_at(node, taken),
                       "lhs": d_of(node, uni), "differential": "0" if d is None else uni(d),
                       "differential_mcalc": "0" if d is None else Mcalc()(d), "local_jacobians": local})
     return steps
@@ -261,11 +262,16 @@ _GENERIC = {0: "stu", 1: "xyzuv", 2: "XYZAB"}
 
 @lru_cache(maxsize=None)
 def rule(name: str) -> str:
-    """The operation's differential, written for plain arguments: 'd inv(X) = -X⁻¹ dX X⁻¹'."""
-    op = REGISTRY[name]
-    node = generic(op)
-    if node is None:
-        return ""
+    """The operation's differential, written for plain arguments as in its example: 'd(A⁻¹) = -A⁻¹ dA A⁻¹'."""
+    node = example_node(REGISTRY[name])
+    return "" if node is None else rule_at(node)
+
+
+def rule_at(node: Node, taken=()) -> str:
+    """The differential of a node's operation (with its parameters: X² or X³) for plain arguments x, X, ...
+    (none of them a name in taken: the variables of the expression the node is part of)."""
+    op = node.op
+    node = plain(node, taken)
     D = differential(node, [tangent(a.name, a.shape) for a in node.args])
     uni = Unicode()
     if D is None:
@@ -277,8 +283,8 @@ def rule(name: str) -> str:
     return f"{text}  ({op.note})" if op.note else text
 
 
-def generic(op) -> Node | None:
-    """The operation applied to plain variables, shaped as in its example (x, X, or the example's own names)."""
+def example_node(op) -> Node | None:
+    """The node of the operation in its registry example."""
     from .expr import build
     from .parse import parse
     from .values import parse_shape_specs
@@ -289,12 +295,15 @@ def generic(op) -> Node | None:
     parsed = parse(text)
     default, named = parse_shape_specs(shapes)
     tree = build(parsed, {n: named.get(n, default or ()) for n in parsed.variables()})
-    node = next((n for n in topo_order(tree) if n.op is op), None)
-    if node is None:
-        return None
-    used = {a.name for a in node.args if isinstance(a, Var)}
+    return next((n for n in topo_order(tree) if n.op is op), None)
+
+
+def plain(node: Node, taken=()) -> Node:
+    """The node's operation applied to plain variables shaped like its arguments (the variables themselves where
+    they are variables; x, X, ... for the others)."""
+    used = {a.name for a in node.args if isinstance(a, Var)} | set(taken)
     args = []
-    for k, a in enumerate(node.args):
+    for a in node.args:
         if isinstance(a, Var):
             args.append(a)
             continue
@@ -302,8 +311,6 @@ def generic(op) -> Node | None:
         used.add(name)
         args.append(Var(name, a.shape))
     return rebuild(node, args)
-
-
 
 
 def catalogue() -> list[tuple[str, str, str]]:

@@ -189,8 +189,9 @@ class Values:
         if id(node) in self.vals:
             return self.vals[id(node)]
         if id(node) not in self.extra:
+            known = lambda n: id(n) in self.vals or id(n) in self.extra     # noqa: E731
             with np.errstate(all="ignore"):
-                for n in topo_order(node):
+                for n in topo_order(node, leaf=known):
                     if id(n) not in self.vals and id(n) not in self.extra:
                         self.extra[id(n)] = (n, _value(n, _Both(self), self.env, False))
         return self.extra[id(node)][1]

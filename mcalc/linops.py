@@ -358,7 +358,8 @@ class Kron(LinOp):
             return B if A.d == 1 else B.scaled(A.d)
         if b_id and B.shape == (1, 1):
             return A if B.d == 1 else A.scaled(B.d)
-        return Kron(A, B)
+        gathered = _gather_kron(A, B)
+        return gathered if gathered is not None else Kron(A, B)
 
     def apply(self, X):
         (p, q), (r, s), k = self.A.shape, self.B.shape, X.shape[1]
@@ -442,6 +443,35 @@ class Kron(LinOp):
                 and _is_col_major(perm_out, out2) and _is_col_major(perm_in, in2)):
             return Kron(self.B, self.A)
         return super().reordered(perm_out, perm_in, out2, in2)
+
+
+def _as_gather(L: LinOp) -> tuple[Gather, bool] | None:
+    """(G, transposed) with L = G or Gᵀ for a Gather G (an identity is both), else None."""
+    if isinstance(L, Diag) and L.is_scalar:
+        n = L.shape[0]
+        return Gather(np.arange(n), n, None if L.d == 1 else L.d), None
+    if isinstance(L, Gather):
+        return L, False
+    if isinstance(L, Transposed) and isinstance(L.L, Gather):
+        return L.L, True
+    return None
+
+
+def _gather_kron(A: LinOp, B: LinOp) -> LinOp | None:
+    """A ⊗ B as one Gather (or the transpose of one) when both are selections, embeddings, broadcasts or
+    identities: indexing a matrix, summing along an axis and broadcasting stay one structured map, which composes
+    with diagonals and other gathers without being written out."""
+    a, b = _as_gather(A), _as_gather(B)
+    if a is None or b is None or {a[1], b[1]} == {True, False}:
+        return None
+    transposed = a[1] or b[1]
+    (G, _), (H, _) = a, b
+    q, s = G.shape[1], H.shape[1]
+    missing = (G.idx[:, None] < 0) | (H.idx[None, :] < 0)
+    idx = np.where(missing, -1, G.idx[:, None] * s + H.idx[None, :]).ravel()
+    w = None if G.w is None and H.w is None else (G.weights()[:, None] * H.weights()[None, :]).ravel()
+    K = Gather(idx, q * s, w)
+    return K.T if transposed else K
 
 
 def _is_col_major(perm: np.ndarray, shape2: tuple) -> bool:
@@ -547,7 +577,10 @@ class Sum(LinOp):
         return sum(t.rapply(G) for t in self.terms)
 
     def to_dense(self):
-        out = self.terms[0].to_dense().copy()
+        first = self.terms[0]
+        out = first.to_dense()
+        if isinstance(first, (Dense, Transposed)):        # (their arrays may be shared: never added to)
+            out = out.copy()
         for t in self.terms[1:]:
             out += t.to_dense()
         return out

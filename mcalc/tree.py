@@ -179,8 +179,9 @@ def rebuild(node: Node, args) -> Node:
     return Node(node.op, args, node.op.infer([a.shape for a in args], **node.params), node.params)
 
 
-def topo_order(root: Node) -> list[Node]:
-    """Nodes in an order where every node comes after its arguments (each once)."""
+def topo_order(root: Node, leaf=None) -> list[Node]:
+    """Nodes in an order where every node comes after its arguments (each once); leaf(node): a node whose
+    arguments are not visited (the user's expression, below a derivative's coefficients)."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -191,7 +192,8 @@ def topo_order(root: Node) -> list[Node]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+        if leaf is None or not leaf(node):
+            stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
     return order
 
 

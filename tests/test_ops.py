@@ -11,7 +11,8 @@ from mcalc.problem import prepare
 
 SHAPES = [(), (3,), (1, 3), (3, 1), (2, 3)]
 UNARY = ["exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-         "sigmoid", "relu", "softplus", "abs", "square", "-"]
+         "sigmoid", "relu", "softplus", "abs", "square", "-",
+         "log1p", "expm1", "log2", "log10", "arcsinh", "arccosh", "arctanh"]
 
 
 @pytest.mark.parametrize("fn", UNARY)
@@ -75,6 +76,30 @@ def test_structural_reduction_and_matrix_functions(expr, shapes, order):
 def test_powers_at_zero(expr, value, expected):
     J, _ = fd_check(expr, values={"x": value}, method="complex")
     assert J[0, 0] == expected
+
+
+@pytest.mark.parametrize("expr,values,message", [
+    ("log1p(x)", "x=-2 0 1", "log1p needs arguments greater than -1, got -2 at [0]"),
+    ("arccosh(x)", "x=0.5 2", "arccosh needs arguments of at least 1, got 0.5 at [0]"),
+    ("arctanh(x)", "x=0.5 1", "arctanh needs arguments in (-1, 1), got 1 at [1]"),
+    ("log2(x)", "x=0 1", "log2 needs positive arguments, got 0 at [0]"),
+    ("arccosh(x)", "x=1 2", "arccosh(x) is not differentiable where x[0] = 1"),     # the domain's closed end
+])
+def test_domains_of_the_logarithms_and_inverse_hyperbolics(expr, values, message):
+    from mcalc.errors import DomainError
+
+    with pytest.raises(DomainError) as info:
+        prepare(expr, values=[values]).analytic()
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("expr,shape", [("arccosh(X)", "X=3x3"), ("log1p(x) + arctanh(x)", "x=4"),
+                                        ("log10(X) @ arccosh(X)", "X=2x2")])
+def test_default_values_lie_inside_the_domains(expr, shape):
+    """Integers 1..5 are readable defaults, but arccosh needs x > 1 (its derivative is infinite at 1): they move
+    inside; arctanh's (-1, 1) is met by the one-decimal draws."""
+    J, p = fd_check(expr, shape)
+    assert np.all(np.isfinite(J))
 
 
 def test_det_rule_holds_at_a_singular_matrix():

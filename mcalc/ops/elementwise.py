@@ -94,3 +94,17 @@ elementwise("sign", np.sign, sympy=_sign, help="element-wise sign: -1, 0 or 1 (t
 elementwise("step", lambda x: (x > 0).astype(float), sympy=_step, uni="[# > 0]", tex=r"\left[# > 0\right]",
             help="element-wise [x > 0], step(0) = 0 (the derivative of relu)", note="a jump at x = 0; step(0) = 0",
             analytic=False, kink=True, flat=True, example=("x * step(2 - x)", "x=3"))
+elementwise("log1p", np.log1p, lambda x, y: 1 / (1 + x), domain=above(-1), sympy=lambda sp, v: sp.log(1 + v),
+            tex="\\log\\left(1 + #\\right)", help="element-wise log(1 + x), accurate for small x")
+elementwise("expm1", np.expm1, lambda x, y: y + 1, sympy=lambda sp, v: sp.exp(v) - 1, saturates=True,
+            tex="\\left(e^{#} - 1\\right)", help="element-wise exp(x) - 1, accurate for small x")
+elementwise("log2", np.log2, lambda x, y: 1 / (x * fn.log(2)), domain=above(0), sympy=lambda sp, v: sp.log(v, 2),
+            tex="\\log_2\\left(#\\right)")
+elementwise("log10", np.log10, lambda x, y: 1 / (x * fn.log(10)), domain=above(0),
+            sympy=lambda sp, v: sp.log(v, 10), tex="\\log_{10}\\left(#\\right)")
+elementwise("arcsinh", np.arcsinh, lambda x, y: 1 / fn.sqrt(x ** 2 + 1), sympy=lambda sp, v: sp.asinh(v),
+            tex="\\operatorname{arsinh}\\left(#\\right)")
+elementwise("arccosh", np.arccosh, lambda x, y: 1 / fn.sqrt(x ** 2 - 1), domain=at_least(1),
+            sympy=lambda sp, v: sp.acosh(v), tex="\\operatorname{arcosh}\\left(#\\right)")
+elementwise("arctanh", np.arctanh, lambda x, y: 1 / (1 - x ** 2), domain=between(-1, 1),
+            sympy=lambda sp, v: sp.atanh(v), tex="\\operatorname{artanh}\\left(#\\right)")

@@ -43,7 +43,7 @@ def normalize(node: Node) -> Node:
     for _ in range(MAX_REWRITES):
         for rule in node.op.rewrite:
             out = rule(node)
-            if out is not None and out.key != node.key:
+            if out is not None and out.key != node.key and out.shape == node.shape:
                 node = out
                 break
         else:
@@ -77,13 +77,18 @@ def is_op(node: Node, *names: str) -> bool:
     return node.op is not None and node.op.name in names
 
 
+_EXACT: dict = {}
+
+
 def number(node: Node) -> Fraction | None:
     """The exact rational a scalar constant is (None for other nodes and for π, 1e-9)."""
-    if not isinstance(node, Const) or node.value.shape or node.text in ("pi", "e"):
+    if not isinstance(node, Const) or node.value.shape or node.named:
         return None
-    v = float(node.value)
-    f = Fraction(v).limit_denominator(10 ** 6)
-    return f if float(f) == v else None
+    if node.key not in _EXACT:
+        v = float(node.value)
+        f = Fraction(v).limit_denominator(10 ** 6)
+        _EXACT[node.key] = f if float(f) == v else None
+    return _EXACT[node.key]
 
 
 def const(v) -> Const:

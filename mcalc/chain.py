@@ -15,6 +15,7 @@ import numpy as np
 from .errors import DomainError, TooLargeError
 from .derivative import local_map
 from .expr import Node, Var
+from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
 from .linops import Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
 
 
@@ -139,13 +140,6 @@ def _reverse(nodes, rules, deps, wrt: list[Var], seed: LinOp | None = None) -> l
 
 
 # --- from maps to the matrix the user asked for -------------------------------------------------------------------
-
-def as_matrix_shape(shape: tuple) -> tuple[int, int]:
-    """Shapes seen as matrices: a scalar is 1×1, a vector a column."""
-    if len(shape) == 0:
-        return (1, 1)
-    return (shape[0], 1) if len(shape) == 1 else tuple(shape)
-
 
 def flatten_perm(shape: tuple, order: str) -> np.ndarray:
     """perm[c] = the row-major index of the entry that comes c-th in the given flatten order."""

@@ -19,7 +19,7 @@ from .errors import InternalError
 from .expr import Values
 from .linops import Dense, Identity, LinOp, Zero
 from .ops import maps
-from .tree import Node, Var, topo_order
+from .tree import Node, Var, as_matrix_shape, topo_order
 
 
 def tangent(name: str, shape: tuple) -> Var:
@@ -86,19 +86,16 @@ class Structured:
         return self.map(tree)
 
     def map(self, tree: Node) -> LinOp:
-        """The structured map a matrix-valued tree stands for (its operation's reading), else its dense value."""
-        if tree.op is not None and tree.op.as_linop is not None:
+        """The structured map a matrix-valued tree stands for (its operation's reading), else its dense value (the
+        user's own subexpressions are values, already computed: never rebuilt from their parts)."""
+        if not tree.primal and tree.op.as_linop is not None:
             L = tree.op.as_linop(tree, self)
             if L is not None:
                 return L
         v = np.asarray(self.value(tree), dtype=float)
         if not np.any(v):
-            return Zero(*_matrix_shape(tree.shape))
-        return Dense(v.reshape(_matrix_shape(tree.shape)))
-
-
-def _matrix_shape(shape) -> tuple[int, int]:
-    return (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else tuple(shape)
+            return Zero(*as_matrix_shape(tree.shape))
+        return Dense(v.reshape(as_matrix_shape(tree.shape)))
 
 
 def local_map(node: Node, i: int, vals: dict) -> LinOp:

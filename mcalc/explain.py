@@ -9,7 +9,6 @@ rules.  This module knows no operation.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,7 +17,7 @@ from .chain import dependencies, forward_accumulate
 from .derivative import differential, local_form, tangent
 from .errors import NoClosedFormError
 from .expr import Const, Node, Var
-from .printing import CALL, Latex, Mcalc, Unicode, is_call
+from .printing import ATOM, POWER, Latex, Mcalc, Unicode, is_call
 from .ops import maps
 from .tree import REGISTRY, rebuild, topo_order
 
@@ -48,7 +47,7 @@ def d_of(node: Node, printer) -> str:
     text = printer(node)
     if isinstance(node, Var):
         return f"d{text}"
-    return f"d {text}" if is_call(node, printer.names) else f"d({text})"
+    return f"d {text}" if is_call(node, printer) else f"d({text})"
 
 
 # --- the closed form --------------------------------------------------------------------------------------------
@@ -138,7 +137,7 @@ def choose_names(f: Node, nodes: list[Node], taken, every: bool = False) -> dict
     for key, k in counts.items():
         node = primal[key]
         text = printer(node)
-        call_like = is_call(node)
+        call_like = is_call(node, printer)
         if not (call_like and (len(text) >= 10 or k >= 2 and len(text) >= 6) or k >= 2 and len(text) >= 12
                 or every and k >= 2 and node.op.symbol):
             continue
@@ -250,9 +249,11 @@ def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
 
 
 def _label(uni, node: Node) -> str:
-    """A subexpression in ∂f/∂x: bare when it is one piece (x², A⁻¹, softmax(x)), else in parentheses."""
+    """A subexpression in ∂f/∂x: bare when it is one piece (x, x², A⁻¹, softmax(x)), else in parentheses (and
+    so is a Hadamard power X∘², which reads as a product)."""
     text, prec = uni.raw(node)
-    return text if prec >= CALL or re.fullmatch(r"[\w⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ]+", text) else f"({text})"
+    one_piece = prec >= ATOM or prec == POWER and node.args[0].ndim < 2 and uni.raw(node.args[0])[1] >= ATOM
+    return text if one_piece else uni.paren(text)
 
 
 # --- each operation's rule, from its example ---------------------------------------------------------------------
@@ -272,12 +273,12 @@ def rule_at(node: Node, taken=()) -> str:
     (none of them a name in taken: the variables of the expression the node is part of)."""
     op = node.op
     node = plain(node, taken)
-    D = differential(node, [tangent(a.name, a.shape) for a in node.args])
+    D = differential(node, [tangent(a.name, a.shape) if isinstance(a, Var) else None for a in node.args])
     uni = Unicode()
     if D is None:
         text = f"{d_of(node, uni)} = 0"
     else:
-        names = choose_names(D, [node], {a.name for a in node.args}, every=True)
+        names = choose_names(D, [node], {a.name for a in node.args if isinstance(a, Var)}, every=True)
         text = f"{d_of(node, uni)} = {Unicode(names)(D)}"
         text += "".join(f", {name} = {uni(node)}" for name in names.values())
     return f"{text}  ({op.note})" if op.note else text
@@ -304,10 +305,12 @@ def plain(node: Node, taken=()) -> Node:
     used = {a.name for a in node.args if isinstance(a, Var)} | set(taken)
     args = []
     for a in node.args:
-        if isinstance(a, Var):
+        if isinstance(a, (Var, Const)):                  # variables and constants as they are: d(x²) = 2x dx
             args.append(a)
             continue
-        name = next(c for c in _GENERIC.get(a.ndim, "xyz") if c not in used)
+        letters = _GENERIC.get(a.ndim, "xyz")
+        candidates = [*letters] + [f"{c}{k}" for k in range(2, 100) for c in letters]     # then x2, y2, ...
+        name = next(c for c in candidates if c not in used)
         used.add(name)
         args.append(Var(name, a.shape))
     return rebuild(node, args)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .tree import Const, Node, Var
+from .tree import SYMBOLS, Const, Node, Var, topo_order
 
 SUM, PRODUCT, OPERAND, POWER, ATOM, CALL = 1, 2, 3, 4, 5, 6
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -31,7 +31,7 @@ def number(v) -> str:
 
 def exact(node: Const) -> Fraction | None:
     """The exact rational a constant is, where it is one with a small denominator (1/3, not 1e-9 or π)."""
-    if node.value.shape or node.text in ("pi", "e"):
+    if node.value.shape or node.named:
         return None
     v = float(node.value)
     f = Fraction(v).limit_denominator(1000)
@@ -50,6 +50,9 @@ class Printer:
 
     # --- the entry point -------------------------------------------------------------------------------------
     def __call__(self, node: Node, prec: int = 0) -> str:
+        if node.key not in self.memo and node.args:
+            for n in topo_order(node):                   # arguments first: a deep tree never recurses deeply
+                self.raw(n)
         text, p = self.raw(node)
         return text if p >= prec else self.paren(text)
 
@@ -136,16 +139,13 @@ class Printer:
     def const(self, node: Const) -> tuple[str, int]:
         if node.value.shape:
             return "[" + ", ".join(self.const(Const(v))[0] for v in node.value) + "]", ATOM
-        if node.text in ("pi", "e"):
-            return self.symbol(node.text), ATOM
+        if node.named:
+            return SYMBOLS[node.text][self.notation], ATOM
         text = number(node.value)
         f = None if node.text else exact(node)           # the user's numbers as they are; computed ones exact
         if f is not None and f.denominator > 1 and len(text) > 6 and f.denominator <= 12 and abs(f.numerator) <= 99:
             return self.fraction(f), PRODUCT             # 1/3, not 0.3333333333333333 (but 0.5, 0.25)
         return text, (PRODUCT if text.startswith("-") else ATOM)
-
-    def symbol(self, name: str) -> str:
-        return name
 
     def fraction(self, f: Fraction) -> str:
         return f"{f.numerator}/{f.denominator}"
@@ -176,9 +176,6 @@ class Unicode(Printer):
         m = re.fullmatch(r"(d?[A-Za-z])(\d+)", node.name)
         return f"{m.group(1)}{m.group(2).translate(_SUB)}" if m else node.name
 
-    def symbol(self, name: str) -> str:
-        return "π" if name == "pi" else name
-
 
 class Latex(Printer):
     notation = "tex"
@@ -207,9 +204,6 @@ class Latex(Printer):
             return f"\\mathrm{{d}}{self.name(node.name[1:])}"
         return self.name(node.name)
 
-    def symbol(self, name: str) -> str:
-        return "\\pi" if name == "pi" else name
-
     def fraction(self, f: Fraction) -> str:
         return f"\\tfrac{{{f.numerator}}}{{{f.denominator}}}"
 
@@ -236,11 +230,9 @@ def shown(node: Node) -> Node:
     return node
 
 
-def is_call(node: Node, names: dict | None = None) -> bool:
+def is_call(node: Node, printer: Printer | None = None) -> bool:
     """Whether the node prints as a function call f(...) (so that its differential reads d f(...))."""
-    return not isinstance(node, (Var, Const)) and Unicode(names).raw(node)[1] == CALL
+    return not isinstance(node, (Var, Const)) and (printer or Unicode()).raw(node)[1] == CALL
 
 
-def scalar(node: Node) -> bool:
-    return node.ndim == 0
 

@@ -554,6 +554,8 @@ def explain_view(p, ex, check) -> Group:
             t.append("\n  ∇f = ")
             t.append(ex.gradient_pretty(), style="bold")
             t.append(f"   (shaped like {p.wrt[0].name})", style=STYLE["note"])
+        for note in ex.missing:                     # a gradient form withdrawn by its check
+            t.append(f"\n  ∇f: {note}", style=STYLE["note"])
         for name, text in ex.legend():
             t.append(f"\n      {name} = {text}", style=STYLE["note"])
         t.append(f"\n  in mcalc's syntax: {ex.mc}", style=STYLE["note"])

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 REGISTRY: dict = {}              # operation name → Op, filled by mcalc.ops
+SYMBOLS: dict = {}               # named constant → its symbol per notation (pi: π, \pi), filled by mcalc.ops
 _KEYS: dict = {}                 # structural keys, interned: equal expressions share one small integer
 
 
@@ -26,7 +27,10 @@ def fmt_shape(shape) -> str:
 
 
 def _freeze(v):
-    """A parameter value as something hashable (slices are not, before Python 3.12)."""
+    """A parameter value as something hashable (slices are not, before Python 3.12); a node by its key (the
+    interned keys never hold a node alive)."""
+    if isinstance(v, Node):
+        return ("node", v.key)
     if isinstance(v, slice):
         return ("slice", v.start, v.stop, v.step)
     if isinstance(v, (tuple, list)):
@@ -147,12 +151,17 @@ class Const(Node):
     def primal(self) -> bool:
         return True
 
+    @property
+    def named(self) -> bool:
+        """A constant of the language written by its name (pi, e): printed as its symbol, never as digits."""
+        return self.text in SYMBOLS
 
-def is_const(node, value=None) -> bool:
-    """Whether node is a constant (equal to value everywhere, when given)."""
-    if not isinstance(node, Const):
-        return False
-    return value is None or bool(np.all(node.value == value))
+
+def as_matrix_shape(shape: tuple) -> tuple[int, int]:
+    """Shapes seen as matrices: a scalar is 1×1, a vector a column."""
+    if len(shape) == 0:
+        return (1, 1)
+    return (shape[0], 1) if len(shape) == 1 else tuple(shape)
 
 
 def op_named(name: str):

@@ -4,7 +4,7 @@ evaluated)."""
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcalc.algebra import flatten_order, make, simplify
@@ -130,6 +130,82 @@ def test_simplified_text_reads_back(t):
     parsed = parse(text)
     back = build(parsed, {n: ENV[n].shape for n in parsed.variables()})
     np.testing.assert_allclose(value(back), value(t), rtol=1e-9, atol=1e-9, err_msg=text)
+
+
+def leaves(order: str) -> list:
+    return [s, x, u, Var("w", (2,)), Var("M", (2, 3)), Var("N", (3, 2)), A, X, Var("O", (1, 1)), Var("Q", (3, 1)),
+            Var("P", (1, 3)), eye(3), call("ones", m=3, n=1), call("commutation", m=2, n=3, order=order)]
+
+
+def typed_trees(draw_ops: list, order: str, permutation=None):
+    """A tree grown by a list of (operation, operand picks) over leaves of every kind of shape: scalars, vectors,
+    1×1, rows, columns, square and non-square matrices (in the order given); each step applies an operation to
+    operands that fit, the first one among the latest nodes, so that operations chain."""
+    pool = leaves(order)
+    if permutation is not None:
+        pool = [pool[k] for k in permutation]
+
+    def broadcast(a, b):
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+            return True
+        except ValueError:
+            return False
+
+    def fits(name, a, b):
+        if name in ("add", "mul"):
+            return broadcast(a, b)
+        if name == "matmul":
+            return a.ndim >= 1 and b.ndim >= 1 and a.shape[-1] == b.shape[0] and a.ndim + b.ndim >= 3
+        if name == "kron":
+            return a.ndim >= 1 and b.ndim >= 1 and a.size * b.size <= 64
+        return True
+
+    for name, i, j in draw_ops:
+        a = pool[-1 - i % len(pool)]                     # (i = 0: the latest node, so that operations chain)
+        if name in ("transpose", "neg") or name in ("col", "row") and a.ndim <= 1 or name == "vec" and a.ndim == 2:
+            pool.append(call(name, a, order=order) if name == "vec" else call(name, a))
+            continue
+        candidates = [b for b in pool if fits(name, a, b)]
+        if name in ("add", "mul", "matmul", "kron") and candidates:
+            pool.append(call(name, a, candidates[j % len(candidates)]))
+    return pool[-1]
+
+
+ops_lists = st.lists(st.tuples(st.sampled_from(["add", "mul", "matmul", "kron", "transpose", "neg", "col", "row",
+                                                "vec"]), st.sampled_from([0, 0, 0, 1, 2, 3]),
+                               st.integers(0, 40)),
+                     min_size=1, max_size=12)
+ENV.update({"w": RNG.normal(size=2), "M": RNG.normal(size=(2, 3)), "N": RNG.normal(size=(3, 2)),
+            "O": RNG.normal(size=(1, 1)), "Q": RNG.normal(size=(3, 1)), "P": RNG.normal(size=(1, 3))})
+
+
+@settings(max_examples=500)
+@given(ops_lists, st.sampled_from(["row", "col"]), st.permutations(range(14)))
+def test_simplifying_keeps_values_and_shapes_of_every_kind(steps, order, permutation):
+    """Vectors, scalars, 1×1 and non-square matrices, broadcasting, both flatten orders: simplify never changes
+    a shape or a value (the rules that hold only for matrices of one shape must check)."""
+    t = typed_trees(steps, order, permutation)
+    with flatten_order(order):
+        out = simplify(t)
+    assert out.shape == t.shape, (Mcalc()(t), Mcalc()(out))
+    np.testing.assert_allclose(value(out), value(t), rtol=1e-9, atol=1e-9, err_msg=f"{Mcalc()(t)} → {Mcalc()(out)}")
+
+
+W2 = Var("w", (2,))
+
+
+@pytest.mark.parametrize("tree", [
+    call("add", A, W2).T,                                           # a broadcast sum: (A + w)ᵀ is not Aᵀ + w
+    kron(eye(2), W2).T,                                             # kron with a vector: (2, 4), not (4, 2)
+    call("kron", Var("z", (1,)), eye(1)), call("kron", eye(1), x),  # eye(1) ⊗ b with b a vector keeps its shape
+    (call("row", x) + x).T,                                         # a row broadcast against a vector
+], ids=["broadcast-sum", "kron-vector", "kron-1", "eye1-kron", "row-plus-vector"])
+def test_rules_that_hold_for_matrices_only_leave_other_shapes_alone(tree):
+    ENV.setdefault("z", RNG.normal(size=1))
+    out = simplify(tree)
+    assert out.shape == tree.shape
+    np.testing.assert_allclose(value(out), value(tree), rtol=1e-12)
 
 
 def test_make_is_simplify_at_the_root():

@@ -8,7 +8,6 @@ factors move to the front, and like terms are collected.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 import numpy as np
@@ -16,7 +15,7 @@ import numpy as np
 from ..algebra import const, is_number, is_op, make, number
 from ..errors import ShapeError
 from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
-from ..tree import Const, Node, call, fmt_shape
+from ..tree import Const, Node, Var, call, fmt_shape
 from . import maps
 from .core import Op, Show, first_bad, lift, real, register
 
@@ -57,7 +56,34 @@ def _plus_zeros(d: Node, node: Node) -> Node:
 
 # --- printing ------------------------------------------------------------------------------------------------------
 
-_SINGLE = re.compile(r"[A-Za-z][₀-₉]*[⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ∘]*")      # after a number without a space: 2x, 3x∘²
+def _glued(a: Node, b: Node) -> bool:
+    """Whether a number and what it multiplies are written together: 2x, 0.5x, 3x²; not 1e-09 x or 2 A B."""
+    if not (isinstance(a, Const) and a.ndim == 0 and 0 <= float(a.value) and not a.named):
+        return False
+    v = float(a.value)
+    if not (v.is_integer() and v < 1000 or round(v, 2) == v and v < 10):
+        return False
+    while is_op(b, "power", "matpow", "transpose", "row", "col"):        # x², xᵀ: still one letter
+        if is_op(b, "power") and (_literal(b.args[1]) is None or _literal(b.args[1]).denominator != 1):
+            return False                                                  # x^0.5 is not one piece
+        b = b.args[0]
+    return isinstance(b, Var) and len(b.name) == 1 + sum(c.isdigit() for c in b.name)
+
+
+def _leading_minus(node: Node) -> bool:
+    """Whether a node is printed with a minus in front (a negation, a product of a negative number)."""
+    node = shown(node)
+    if is_op(node, "neg") or number(node) is not None and number(node) < 0:
+        return True
+    return is_op(node, "mul", "div", "matmul") and _leading_minus(node.args[0])
+
+
+def _leading_number(node: Node) -> bool:
+    """Whether a node is printed starting with a digit (0.5 (2 x), not 0.5 2 x)."""
+    node = shown(node)
+    if isinstance(node, Const):
+        return not node.named
+    return is_op(node, "mul", "div", "matmul", "power") and _leading_number(node.args[0])
 
 
 def _negative(s: Node) -> Node | None:
@@ -118,15 +144,15 @@ def _show_mul(p, node):
     if a.ndim == 0 and b.ndim > 0 and not isinstance(a, Const) and _negative(a) is not None:
         return negation(p, call("mul", _negative(a), b))                 # -(1 / y²) u uᵀ
     if a.ndim == 0 or b.ndim == 0:
-        left, right = p(a, PRODUCT), p(b, PRODUCT if _juxtaposed(b) else OPERAND)
-        if "/" in left and not left.startswith(p.open):
-            left = p.paren(left)                                          # (1 / y) x, (1/6) 1ᵀ: not 1 / y x
-        if right.startswith("-") or right[:1].isdigit() and left[-1:].isdigit():
+        quotient = is_op(shown(a), "div") or isinstance(a, Const) and "/" in p.raw(a)[0]
+        left = p(a, OPERAND if quotient else PRODUCT)                     # (1 / y) x, (1/6) 1ᵀ: not 1 / y x
+        right, prec = p.raw(b)
+        if prec < (PRODUCT if _juxtaposed(b) else OPERAND) or _leading_minus(b) or \
+                isinstance(a, Const) and _leading_number(b):
             right = p.paren(right)                                        # r (-sin(t) dt), 0.5 (2 x)
         if p.notation == "tex":
             return f"{left}\\,{right}", PRODUCT
-        short = isinstance(a, Const) and len(left) <= 4 and re.fullmatch(r"\d+(\.\d{1,2})?", left)   # 2x, 0.5x
-        return f"{left}{'' if short and _SINGLE.fullmatch(right) else ' '}{right}", PRODUCT
+        return f"{left}{'' if _glued(a, b) else ' '}{right}", PRODUCT
     op = " \\odot " if p.notation == "tex" else " ⊙ "
     chain = is_op(shown(a), "mul") or _juxtaposed(a)                    # x ⊙ y ⊙ z, 2x ⊙ dx; but (1 ⊘ x) ⊙ dx
     return f"{p(a, PRODUCT if chain else OPERAND)}{op}{p(b, OPERAND)}", PRODUCT
@@ -135,7 +161,7 @@ def _show_mul(p, node):
 def _show_div(p, node):
     a, b = node.args
     if p.notation == "tex":
-        return f"\\frac{{{p(a)}}}{{{p(b)}}}", ATOM
+        return f"\\frac{{{p(a)}}}{{{p(b)}}}", POWER                        # (\frac{x}{c})², not \frac{x}{c}²
     if p.notation == "uni" and _constant(a) and _constant(b):
         return f"{p(a, OPERAND)}/{p(b, OPERAND)}", PRODUCT                  # 1/3, read as one number
     op = " ⊘ " if p.notation == "uni" and b.ndim > 0 else " / "
@@ -315,9 +341,15 @@ def _power_rules(node: Node) -> Node | None:
 # --- sums --------------------------------------------------------------------------------------------------------
 
 def terms(node: Node) -> list[Node]:
-    if is_op(node, "add") and not node.primal:
-        return terms(node.args[0]) + terms(node.args[1])
-    return [node]
+    """The terms of a (non-primal) sum, in order, without recursion (a sum can have thousands)."""
+    out, stack = [], [node]
+    while stack:
+        t = stack.pop()
+        if is_op(t, "add") and not t.primal:
+            stack += [t.args[1], t.args[0]]
+        else:
+            out.append(t)
+    return out
 
 
 def _coef(t: Node) -> tuple[Fraction, Node]:
@@ -333,8 +365,9 @@ def _coef(t: Node) -> tuple[Fraction, Node]:
 
 
 def _view_of_vector(t: Node):
-    """('row'|'col', the vector, its vec order or None) for row(v), col(v) and row(vec(X)) terms."""
-    if is_op(t, "row", "col") and not t.primal and t.args[0].ndim == 1:
+    """('row'|'col', the vector, its vec order or None) for row(v), col(v) and row(vec(X)) terms (v may be a
+    scalar: a 1×1 Jacobian)."""
+    if is_op(t, "row", "col") and not t.primal and t.args[0].ndim <= 1:
         v = t.args[0]
         if is_op(v, "vec") and not v.primal:
             return t.op.name, v.args[0], v.params["order"]
@@ -346,21 +379,20 @@ def _add_rules(node: Node) -> Node | None:
     ts = terms(node)
     if len(ts) == 1:
         return None
-    merged: list = []                                     # [(coefficient, base)], like terms collected
+    collected: dict = {}                                  # base key → [coefficient, base, the term]: like terms
     for t in ts:
         if _zero(t):
             continue
         c, base = _coef(t)
-        for k, (c0, b0) in enumerate(merged):
-            if b0.key == base.key:
-                merged[k] = (c0 + c, b0)
-                break
+        if base.key in collected:
+            collected[base.key][0] += c
+            collected[base.key][2] = None                 # (merged: rebuilt from its coefficient)
         else:
-            merged.append((c, base))
-    merged = [(c, b) for c, b in merged if c != 0]
+            collected[base.key] = [c, base, t]
+    merged = [(c, b, t) for c, b, t in collected.values() if c != 0]
     views: dict = {}
     rest = []
-    for c, b in merged:                                   # uᵀ + vᵀ = (u + v)ᵀ, vec(X)ᵀ + vec(Y)ᵀ = vec(X + Y)ᵀ
+    for c, b, t in merged:                                # uᵀ + vᵀ = (u + v)ᵀ, vec(X)ᵀ + vec(Y)ᵀ = vec(X + Y)ᵀ
         v = _view_of_vector(b)
         key = None if v is None else (v[0], v[1].shape, v[2])
         if key is not None and key in views:
@@ -370,7 +402,7 @@ def _add_rules(node: Node) -> Node | None:
             views[key] = [_scaled(c, v[1])]
             rest.append(("view", key))
         else:
-            rest.append(("term", _scaled(c, b)))
+            rest.append(("term", t if t is not None else _scaled(c, b)))
     out = []
     for kind, item in rest:
         if kind == "term":
@@ -570,7 +602,7 @@ def _div_jvp(node, tangents):
     if da is not None:
         parts.append(da / b)
     if db is not None:
-        parts.append(-a * db / b ** 2)
+        parts.append(-db / b ** 2 if is_number(a, 1) else -a * db / b ** 2)
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
@@ -598,8 +630,8 @@ def _pow_domain(node, a, b):
 
 
 def _plain(c: Const) -> bool:
-    """A constant written as a plain number (2, 0.5, 1e-3) or computed exactly: its arithmetic is worked out."""
-    return number(c) is not None and (not c.text or re.fullmatch(r"-?[\d.]+(e-?\d+)?", c.text.strip()) is not None)
+    """A constant written as a number (2, 0.5, 1e-3; not π): its arithmetic is worked out."""
+    return number(c) is not None
 
 
 def _power_jvp(node, tangents):

@@ -23,9 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..tree import REGISTRY, fmt_shape, size_of
-
-ATOM, CALL = 5, 6           # printing precedences: sums 1, products 2, operands of products 3, powers 4, atoms 5
+from ..printing import CALL
+from ..tree import REGISTRY, SYMBOLS, fmt_shape, size_of
 
 
 class Show:
@@ -86,6 +85,7 @@ class Fn:
 
 FUNCTIONS: dict[str, Fn] = {}
 CONSTANTS = {"pi": np.pi, "e": np.e}
+SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e", "uni": "e", "tex": "e"}})
 
 
 def register(op: Op, spelled=(), **fn) -> Op:
@@ -132,13 +132,6 @@ def need_ndim(label, shape, allowed, what):
 def square(label, shape):
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ShapeError(f"{label} needs a square matrix, got shape {fmt_shape(shape)}")
-
-
-def matrix_shape(shape: tuple) -> tuple[int, int]:
-    """A shape seen as a matrix: a scalar is 1×1, a vector a column."""
-    if len(shape) == 0:
-        return (1, 1)
-    return (shape[0], 1) if len(shape) == 1 else tuple(shape)
 
 
 def key_text(key, sep: str = ", ") -> str:

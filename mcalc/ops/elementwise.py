@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..printing import CALL, POWER
 from ..tree import fn
 from .core import Interval, Op, Show, above, at_least, between, register, same_shape
 
 
 def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=None, uni=None, tex=None,
-                tex_name=None, help="", note="", example=None, analytic=True, saturates=False, kink=False,
+                tex_name=None, prec=CALL, help="", note="", example=None, analytic=True, saturates=False, kink=False,
                 flat=False, symbol=None):
     """Register an element-wise function f with derivative deriv(x, y) (a node, or a number); flat: piecewise
     constant, so that its derivative is 0 wherever it has one (sign, step)."""
@@ -27,7 +28,7 @@ def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=No
 
     return register(Op(name, same_shape, lambda node, x: f(x), jvp=jvp,
                        domain=None if domain is None else domain.check(name), interval=domain,
-                       show=Show(uni=uni, tex=tex, tex_name=tex_name), sympy=symbolic if sympy else None,
+                       show=Show(uni=uni, tex=tex, tex_name=tex_name, prec=prec), sympy=symbolic if sympy else None,
                        example=example or (f"{name}(x)", "x=3"), help=help or f"element-wise {name}", note=note,
                        analytic=analytic, saturates=saturates, kink_at_zero=kink, flat=flat, symbol=symbol,
                        family="element-wise"),
@@ -64,7 +65,7 @@ _sign = _kinked("sign", lambda sp, x: sp.sign(x), lambda sp, x: sp.S.Zero)
 elementwise("exp", np.exp, lambda x, y: y, sympy=lambda sp, v: sp.exp(v), tex_name=r"\exp", saturates=True)
 elementwise("log", np.log, lambda x, y: 1 / x, domain=above(0), sympy=lambda sp, v: sp.log(v), tex_name=r"\log")
 elementwise("sqrt", np.sqrt, lambda x, y: 0.5 / y, domain=at_least(0), sympy=lambda sp, v: sp.sqrt(v),
-            uni="√#", tex=r"\sqrt{#}")
+            uni="√#", tex=r"\sqrt{#}", prec=POWER)                        # (√x)², not √x²
 elementwise("sin", np.sin, lambda x, y: fn.cos(x), sympy=lambda sp, v: sp.sin(v), tex_name=r"\sin")
 elementwise("cos", np.cos, lambda x, y: -fn.sin(x), sympy=lambda sp, v: sp.cos(v), tex_name=r"\cos")
 elementwise("tan", np.tan, lambda x, y: 1 + y ** 2, sympy=lambda sp, v: sp.tan(v), tex_name=r"\tan")

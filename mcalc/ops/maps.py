@@ -14,7 +14,7 @@ in column-major order.
 
 from __future__ import annotations
 
-from ..tree import Node, call
+from ..tree import Node, call, size_of
 
 
 def eye(n: int) -> Node:
@@ -61,9 +61,9 @@ def broadcast(shape: tuple, out: tuple, order: str) -> Node:
     """The matrix that copies an array of `shape` to the broadcast shape `out`: I where an axis is kept, a column
     of ones where it is repeated."""
     if tuple(shape) == tuple(out):
-        return eye(max(1, _size(out)))
+        return eye(max(1, size_of(out)))
     if not shape:
-        return ones(_size(out), 1)
+        return ones(size_of(out), 1)
     shape = (1,) * (len(out) - len(shape)) + tuple(shape)
     return per_axis([eye(o) if s == o else ones(o, 1) for s, o in zip(shape, out)], order)
 
@@ -97,11 +97,6 @@ def diag_of(v: Node, order: str) -> Node:
     return call("diag", v if v.ndim == 1 else call("vec", v, order=order))
 
 
-def _size(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 # --- the algebra of maps, for the chain rule over closed forms ----------------------------------------------------

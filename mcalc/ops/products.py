@@ -113,7 +113,7 @@ def _row_times(u: Node, b: Node) -> Node | None:
     """row(u) @ b as a row, where it is one."""
     if is_op(u, "vec") and not u.primal:
         return _vec_row_times(u.args[0], u.params["order"], b)
-    if is_op(b, "kron", "add") and not b.primal:        # u as the vec of a row or a column, to absorb A ⊗ B
+    if is_op(b, "kron", "add") and not b.primal and b.ndim == 2:     # u as the vec of a row or a column
         order = current_order()
         A, B = b.args if is_op(b, "kron") else (None, None)
         if A is None:
@@ -146,16 +146,22 @@ def _vec_row_times(X: Node, order: str, b: Node) -> Node | None:
     if is_op(b, "diag") and is_op(b.args[0], "vec") and b.args[0].params["order"] == order and \
             b.args[0].args[0].shape == X.shape:
         return make("row", make("vec", make("mul", X, b.args[0].args[0]), order=order))
-    if is_op(b, "add") and not b.primal:
+    if is_op(b, "add") and not b.primal and all(t.shape == b.shape for t in b.args):
         row = make("row", make("vec", X, order=order))
         return make("add", make("matmul", row, b.args[0]), make("matmul", row, b.args[1]))
     return None
 
 
 def _factors(node: Node) -> list[Node]:
-    if is_op(node, "matmul") and not node.primal and node.ndim == 2 and all(a.ndim == 2 for a in node.args):
-        return _factors(node.args[0]) + _factors(node.args[1])
-    return [node]
+    """The factors of a (non-primal) product of matrices, in order, without recursion."""
+    out, stack = [], [node]
+    while stack:
+        f = stack.pop()
+        if is_op(f, "matmul") and not f.primal and f.ndim == 2 and all(a.ndim == 2 for a in f.args):
+            stack += [f.args[1], f.args[0]]
+        else:
+            out.append(f)
+    return out
 
 
 def _matmul_rules(node: Node) -> Node | None:
@@ -317,6 +323,8 @@ def _kron_rules(node: Node) -> Node | None:
     a, b = node.args
     if is_op(a, "zeros") or is_op(b, "zeros"):
         return maps.zeros_like(node)
+    if a.ndim != 2 or b.ndim != 2:
+        return None                                                # kron of vectors: as written
     if is_op(a, "eye") and is_op(b, "eye"):
         return maps.eye(node.shape[0])
     if a.shape == (1, 1) and is_op(a, "eye"):

@@ -55,13 +55,18 @@ for _name, _mean in (("sum", False), ("mean", True)):
              spelled=(_name,), literals=("axis",), help=f"{_name} of all entries, or along axis=0/1")
 
 
+def _trace_map(n: int, order: str):
+    """vec(I)ᵀ: the trace sums the diagonal (1 for a 1×1 matrix, which is its own trace)."""
+    return maps.eye(1) if n == 1 else call("row", call("vec", maps.eye(n), order=order))
+
+
 def _trace_infer(shapes, **_):
     square("trace", shapes[0])
     return ()
 
 
 register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-1), jvp=linear_jvp,
-            linear=lambda node, i, order: call("row", call("vec", maps.eye(node.args[0].shape[0]), order=order)),
+            linear=lambda node, i, order: _trace_map(node.args[0].shape[0], order),
             show=Show(uni="tr(#)", tex="\\operatorname{tr}\\left(#\\right)"), example=("trace(A)", "A=3x3"),
             help="trace of a square matrix", family="reductions"),
          spelled=("trace", "tr"), help="trace of a square matrix")

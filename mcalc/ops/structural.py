@@ -65,9 +65,11 @@ def _transpose_rules(node: Node) -> Node | None:
         return make("mul", s, make("transpose", x))
     if a.primal:
         return None
+    if any(b.ndim != 2 for b in a.args) or is_op(a, "add") and any(b.shape != a.shape for b in a.args):
+        return None                                                # (vectors and broadcasting: as written)
     if is_op(a, "kron"):
         return make("kron", make("transpose", a.args[0]), make("transpose", a.args[1]))
-    if is_op(a, "matmul") and a.args[0].ndim == 2 and a.args[1].ndim == 2:
+    if is_op(a, "matmul"):
         return make("matmul", make("transpose", a.args[1]), make("transpose", a.args[0]))
     if is_op(a, "add"):
         return make("add", make("transpose", a.args[0]), make("transpose", a.args[1]))

@@ -117,7 +117,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     F, noise = fr.values, fr.noise
     max_abs, max_rel, scale, bad = compare(Jc, F, tol, noise)
     second, rechecked, kinks = None, 0, dict(fr.kinks)
-    if fd is None and bad.any():
+    if fd is None and bad.any() and method != second_method(problem):   # (not complex again)
         redo = np.nonzero(bad.any(axis=0))[0]
         second = second_method(problem)
         with located(problem.expression):

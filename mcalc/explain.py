@@ -17,7 +17,7 @@ from .chain import dependencies, forward_accumulate
 from .derivative import differential, local_form, tangent
 from .errors import NoClosedFormError
 from .expr import Const, Node, Var
-from .printing import ATOM, POWER, Latex, Mcalc, Unicode, is_call
+from .printing import ATOM, CALL, POWER, Latex, Mcalc, Unicode, is_call
 from .ops import maps
 from .tree import REGISTRY, rebuild, topo_order
 
@@ -47,7 +47,7 @@ def d_of(node: Node, printer) -> str:
     text = printer(node)
     if isinstance(node, Var):
         return f"d{text}"
-    return f"d {text}" if is_call(node, printer) else f"d({text})"
+    return f"d {text}" if printer.raw(node)[1] == CALL else f"d({text})"
 
 
 # --- the closed form --------------------------------------------------------------------------------------------
@@ -270,17 +270,21 @@ def rule(name: str) -> str:
 
 def rule_at(node: Node, taken=()) -> str:
     """The differential of a node's operation (with its parameters: X² or X³) for plain arguments x, X, ...
-    (none of them a name in taken: the variables of the expression the node is part of)."""
+    (none of them a name in taken: the variables of the expression the node is part of); in mcalc syntax where
+    the notation does not show the operation (col(x) is the column x)."""
     op = node.op
     node = plain(node, taken)
     D = differential(node, [tangent(a.name, a.shape) if isinstance(a, Var) else None for a in node.args])
-    uni = Unicode()
+    notation = Unicode
+    if len(node.args) == 1 and Unicode()(node) == Unicode()(node.args[0]):
+        notation = Mcalc                                  # col(x) is printed x: say col
+    show = notation()
     if D is None:
-        text = f"{d_of(node, uni)} = 0"
+        text = f"{d_of(node, show)} = 0"
     else:
         names = choose_names(D, [node], {a.name for a in node.args if isinstance(a, Var)}, every=True)
-        text = f"{d_of(node, uni)} = {Unicode(names)(D)}"
-        text += "".join(f", {name} = {uni(node)}" for name in names.values())
+        text = f"{d_of(node, show)} = {notation(names)(D)}"
+        text += "".join(f", {name} = {show(node)}" for name in names.values())
     return f"{text}  ({op.note})" if op.note else text
 
 

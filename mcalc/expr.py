@@ -167,15 +167,24 @@ def _value(node: Node, vals: dict, env: dict, check: bool):
     if check and node.op.domain is not None:
         msg = node.op.domain(node, *args)
         if msg:
-            raise DomainError(f"{msg} (in {node.text})", col=node.col)
+            raise DomainError(f"{msg} (in {_where(node)})", col=node.col)
     try:
         out = np.asarray(node.op.fwd(node, *args))
     except np.linalg.LinAlgError as e:
-        raise DomainError(f"{node.text}: {e}", col=node.col) from None
+        raise DomainError(f"{_where(node)}: {e}", col=node.col) from None
     if check and not np.all(np.isfinite(out)):
-        raise DomainError(f"{node.text} is not finite here (overflow or an undefined value)", col=node.col,
+        raise DomainError(f"{_where(node)} is not finite here (overflow or an undefined value)", col=node.col,
                           hint=lambda w: f"choose other values {w.with_value}")
     return out
+
+
+def _where(node: Node) -> str:
+    """A node as the user wrote it, or (built by mcalc: a closed form) as mcalc writes it."""
+    if node.text:
+        return node.text
+    from .printing import Mcalc
+
+    return Mcalc()(node)
 
 
 class Values:

@@ -70,10 +70,10 @@ class Printer:
             return self.var(node), ATOM
         if isinstance(node, Const):
             return self.const(node)
-        if node.op.expand is not None:                      # an operation inside derivatives: its meaning
-            return self.raw(node.op.expand(node))
         show = node.op.show
         how = getattr(show, self.notation)
+        if node.op.expand is not None and (how is None or self.notation == "mc"):
+            return self.raw(node.op.expand(node))           # an operation inside derivatives: its meaning
         if how is None:
             return self.call(node), CALL
         if isinstance(how, str):
@@ -143,8 +143,8 @@ class Printer:
             return SYMBOLS[node.text][self.notation], ATOM
         text = number(node.value)
         f = None if node.text else exact(node)           # the user's numbers as they are; computed ones exact
-        if f is not None and f.denominator > 1 and len(text) > 6 and f.denominator <= 12 and abs(f.numerator) <= 99:
-            return self.fraction(f), PRODUCT             # 1/3, not 0.3333333333333333 (but 0.5, 0.25)
+        if f is not None and f.denominator > 1 and f.denominator <= 12 and abs(f.numerator) <= 99:
+            return self.fraction(f), PRODUCT             # 1/3, not 0.3333333333333333
         return text, (PRODUCT if text.startswith("-") else ATOM)
 
     def fraction(self, f: Fraction) -> str:
@@ -224,8 +224,9 @@ def latex(node: Node, names: dict | None = None) -> str:
 
 
 def shown(node: Node) -> Node:
-    """The node as it is printed: an operation used inside derivatives only is printed as its meaning."""
-    while node.op is not None and node.op.expand is not None:
+    """The node as it is printed: an operation used inside derivatives only is printed as its meaning (unless it
+    has a notation of its own, as adj(X) has)."""
+    while node.op is not None and node.op.expand is not None and node.op.show.uni is None:
         node = node.op.expand(node)
     return node
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..algebra import const, is_number, is_op, make, number
 from ..errors import ShapeError
 from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
+from ..printing import number as number_text
 from ..tree import Const, Node, Var, call, fmt_shape
 from . import maps
 from .core import Op, Show, first_bad, lift, real, register
@@ -154,7 +155,7 @@ def _show_mul(p, node):
             return f"{left}\\,{right}", PRODUCT
         return f"{left}{'' if _glued(a, b) else ' '}{right}", PRODUCT
     op = " \\odot " if p.notation == "tex" else " ⊙ "
-    chain = is_op(shown(a), "mul") or _juxtaposed(a)                    # x ⊙ y ⊙ z, 2x ⊙ dx; but (1 ⊘ x) ⊙ dx
+    chain = is_op(shown(a), "mul", "neg") or _juxtaposed(a)      # x ⊙ y ⊙ z, 2x ⊙ dx, -sin(x) ⊙ dx; (1 ⊘ x) ⊙ dx
     return f"{p(a, PRODUCT if chain else OPERAND)}{op}{p(b, OPERAND)}", PRODUCT
 
 
@@ -309,6 +310,12 @@ def _mul_rules(node: Node) -> Node | None:
     if sa is not None or sb is not None:
         s = sa if sb is None else sb if sa is None else make("mul", sa, sb)
         return make("mul", s, make("mul", xa, xb))
+    if a.shape == b.shape and is_op(a, "vec") and is_op(b, "vec") and not a.primal and not b.primal and \
+            a.params["order"] == b.params["order"] and a.args[0].shape == b.args[0].shape:
+        return make("vec", make("mul", a.args[0], b.args[0]), order=a.params["order"])   # vec(X) ⊙ vec(Y)
+    for q, other in ((a, b), (b, a)):
+        if is_op(q, "div") and not q.primal and is_number(q.args[0], 1) and q.shape == other.shape:
+            return make("div", other, q.args[1])                           # (1 ⊘ q) ⊙ a = a ⊘ q
     return None
 
 
@@ -602,7 +609,7 @@ def _div_jvp(node, tangents):
     if da is not None:
         parts.append(da / b)
     if db is not None:
-        parts.append(-db / b ** 2 if is_number(a, 1) else -a * db / b ** 2)
+        parts.append(-(db / b ** 2) if is_number(a, 1) else -(a * db / b ** 2))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
@@ -634,6 +641,12 @@ def _plain(c: Const) -> bool:
     return number(c) is not None
 
 
+def _alike(v: float, written: Const) -> Const:
+    """A number computed from one the user wrote, written the same way: decimals stay decimals (0.5 → -0.5),
+    fractions fractions."""
+    return Const(v, number_text(v)) if written.text and not number(written).denominator == 1 else const(v)
+
+
 def _power_jvp(node, tangents):
     da, db = tangents
     a, b = node.args
@@ -643,8 +656,8 @@ def _power_jvp(node, tangents):
             if float(b.value) != 0:                   # x**0 is constant, also at x = 0
                 c = float(b.value)
                 if _plain(b):                          # the numbers worked out: 2x, 3x², 0.5 x^(-0.5)
-                    k = c - 1
-                    factor = const(c) if k == 0 else const(c) * a if k == 1 else const(c) * a ** const(k)
+                    k, c_ = _alike(c - 1, b), _alike(c, b)
+                    factor = c_ if c - 1 == 0 else c_ * a if c - 1 == 1 else c_ * a ** k
                 else:                                  # as written: π x^(π - 1)
                     factor = b * a ** (b - 1)
                 parts.append(da if c == 1 else factor * da)

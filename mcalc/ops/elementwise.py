@@ -1,6 +1,7 @@
 """Element-wise functions.  Each is one entry: its numpy function and its derivative f'(x) as an expression of the
 language in x (the argument) and y (the value), from which the differential f'(x) ⊙ dx, the structured map
-diag(f'(x)), the closed form and the steps of explain all follow."""
+diag(f'(x)), the closed form and the steps of explain all follow.  Derivatives are written to stay accurate near the
+edges of their domains ((1 - x)(1 + x), not 1 - x², which cancels near x = 1)."""
 
 from __future__ import annotations
 
@@ -64,14 +65,14 @@ _sign = _kinked("sign", lambda sp, x: sp.sign(x), lambda sp, x: sp.S.Zero)
 
 elementwise("exp", np.exp, lambda x, y: y, sympy=lambda sp, v: sp.exp(v), tex_name=r"\exp", saturates=True)
 elementwise("log", np.log, lambda x, y: 1 / x, domain=above(0), sympy=lambda sp, v: sp.log(v), tex_name=r"\log")
-elementwise("sqrt", np.sqrt, lambda x, y: 0.5 / y, domain=at_least(0), sympy=lambda sp, v: sp.sqrt(v),
+elementwise("sqrt", np.sqrt, lambda x, y: 1 / (2 * y), domain=at_least(0), sympy=lambda sp, v: sp.sqrt(v),
             uni="√#", tex=r"\sqrt{#}", prec=POWER)                        # (√x)², not √x²
 elementwise("sin", np.sin, lambda x, y: fn.cos(x), sympy=lambda sp, v: sp.sin(v), tex_name=r"\sin")
 elementwise("cos", np.cos, lambda x, y: -fn.sin(x), sympy=lambda sp, v: sp.cos(v), tex_name=r"\cos")
 elementwise("tan", np.tan, lambda x, y: 1 + y ** 2, sympy=lambda sp, v: sp.tan(v), tex_name=r"\tan")
-elementwise("arcsin", np.arcsin, lambda x, y: 1 / fn.sqrt(1 - x ** 2), domain=between(-1, 1, closed=True),
+elementwise("arcsin", np.arcsin, lambda x, y: 1 / fn.sqrt((1 - x) * (1 + x)), domain=between(-1, 1, closed=True),
             sympy=lambda sp, v: sp.asin(v), tex_name=r"\arcsin")
-elementwise("arccos", np.arccos, lambda x, y: -1 / fn.sqrt(1 - x ** 2), domain=between(-1, 1, closed=True),
+elementwise("arccos", np.arccos, lambda x, y: -1 / fn.sqrt((1 - x) * (1 + x)), domain=between(-1, 1, closed=True),
             sympy=lambda sp, v: sp.acos(v), tex_name=r"\arccos")
 elementwise("arctan", np.arctan, lambda x, y: 1 / (1 + x ** 2), sympy=lambda sp, v: sp.atan(v), tex_name=r"\arctan")
 elementwise("sinh", np.sinh, lambda x, y: fn.cosh(x), sympy=lambda sp, v: sp.sinh(v), tex_name=r"\sinh",
@@ -97,15 +98,15 @@ elementwise("step", lambda x: (x > 0).astype(float), sympy=_step, uni="[# > 0]",
             analytic=False, kink=True, flat=True, example=("x * step(2 - x)", "x=3"))
 elementwise("log1p", np.log1p, lambda x, y: 1 / (1 + x), domain=above(-1), sympy=lambda sp, v: sp.log(1 + v),
             tex="\\log\\left(1 + #\\right)", help="element-wise log(1 + x), accurate for small x")
-elementwise("expm1", np.expm1, lambda x, y: y + 1, sympy=lambda sp, v: sp.exp(v) - 1, saturates=True,
-            tex="\\left(e^{#} - 1\\right)", help="element-wise exp(x) - 1, accurate for small x")
+elementwise("expm1", np.expm1, lambda x, y: fn.exp(x), sympy=lambda sp, v: sp.exp(v) - 1, saturates=True,
+            help="element-wise exp(x) - 1, accurate for small x")
 elementwise("log2", np.log2, lambda x, y: 1 / (x * fn.log(2)), domain=above(0), sympy=lambda sp, v: sp.log(v, 2),
             tex="\\log_2\\left(#\\right)")
 elementwise("log10", np.log10, lambda x, y: 1 / (x * fn.log(10)), domain=above(0),
             sympy=lambda sp, v: sp.log(v, 10), tex="\\log_{10}\\left(#\\right)")
 elementwise("arcsinh", np.arcsinh, lambda x, y: 1 / fn.sqrt(x ** 2 + 1), sympy=lambda sp, v: sp.asinh(v),
             tex="\\operatorname{arsinh}\\left(#\\right)")
-elementwise("arccosh", np.arccosh, lambda x, y: 1 / fn.sqrt(x ** 2 - 1), domain=at_least(1),
+elementwise("arccosh", np.arccosh, lambda x, y: 1 / fn.sqrt((x - 1) * (x + 1)), domain=at_least(1),
             sympy=lambda sp, v: sp.acosh(v), tex="\\operatorname{arcosh}\\left(#\\right)")
-elementwise("arctanh", np.arctanh, lambda x, y: 1 / (1 - x ** 2), domain=between(-1, 1),
+elementwise("arctanh", np.arctanh, lambda x, y: 1 / ((1 - x) * (1 + x)), domain=between(-1, 1),
             sympy=lambda sp, v: sp.atanh(v), tex="\\operatorname{artanh}\\left(#\\right)")

@@ -84,8 +84,32 @@ def _row_vector(node: Node) -> Node | None:
     return node.args[0] if is_op(node, "row") and node.args[0].ndim == 1 else None
 
 
+def selection(node: Node):
+    """(n, range) for rows of an identity eye(n)[start:stop:step] (a selection), else None."""
+    if is_op(node, "index") and is_op(node.args[0], "eye") and len(node.params["key"]) == 1:
+        n, (k,) = node.args[0].params["n"], node.params["key"]
+        return n, range(n)[k] if isinstance(k, slice) else range(k % n, k % n + 1)
+    return None
+
+
+def select(n: int, rows: range) -> Node:
+    """eye(n)[rows], rows a range, written as the plainest slice (one row: i:i+1; the stop just past the last)."""
+    if len(rows) == 1:
+        return make("index", maps.eye(n), key=(slice(rows[0], rows[0] + 1),))
+    stop = rows[-1] + rows.step
+    return make("index", maps.eye(n), key=(slice(rows.start, stop if stop >= 0 else None,
+                                                 rows.step if rows.step != 1 else None),))
+
+
 def _merge(a: Node, b: Node) -> Node | None:
     """a @ b as one factor, where the algebra allows."""
+    sa, sb = selection(a), selection(b)
+    if sa is not None and sb is not None:                              # rows of rows of I are rows of I
+        return select(sb[0], sb[1][sa[1].start:sa[1].stop:sa[1].step])
+    if is_op(a, "transpose") and is_op(b, "transpose"):                # embeddings in embeddings: (S₂ S₁)ᵀ
+        sa, sb = selection(a.args[0]), selection(b.args[0])
+        if sa is not None and sb is not None:
+            return make("transpose", select(sa[0], sa[1][sb[1].start:sb[1].stop:sb[1].step]))
     if is_op(a, "kron") and is_op(b, "kron"):
         (A, B), (C, D) = a.args, b.args
         if A.shape[1] == C.shape[0] and B.shape[1] == D.shape[0]:

@@ -364,9 +364,26 @@ def _concat_linear(node, i, order):
     return maps.embed(node.size, slice(start, start + size))
 
 
-structural("hstack", _concat_infer(1), _concat_fwd(1), _concat_linear,
+def _concat_rules(node: Node) -> Node | None:
+    """Consecutive selections one above the other (embeddings side by side) are one: [I[0:2]; I[2:4]] = I[0:4]."""
+    from .products import select, selection
+
+    horizontal = is_op(node, "hstack")
+    parts = [b.args[0] if horizontal and is_op(b, "transpose") else b for b in node.args]
+    found = [selection(q) for q in parts]
+    for k in range(len(found) - 1):
+        s1, s2 = found[k], found[k + 1]
+        if s1 and s2 and s1[0] == s2[0] and s1[1].step == s2[1].step == 1 and s1[1].stop == s2[1].start:
+            joined = select(s1[0], range(s1[1].start, s2[1].stop))
+            joined = make("transpose", joined) if horizontal else joined
+            blocks = node.args[:k] + (joined,) + node.args[k + 2:]
+            return blocks[0] if len(blocks) == 1 else make(node.op.name, *blocks)
+    return None
+
+
+structural("hstack", _concat_infer(1), _concat_fwd(1), _concat_linear, rewrite=(_concat_rules,),
            show=Show(mc=_show_concat, uni=_show_concat, tex=_show_concat, prec=ATOM),
            example=("hstack(A, 2*A)", "A=2x2"), help="matrices side by side", fn={"operands": -1})
-structural("vstack", _concat_infer(0), _concat_fwd(0), _concat_linear,
+structural("vstack", _concat_infer(0), _concat_fwd(0), _concat_linear, rewrite=(_concat_rules,),
            show=Show(mc=_show_concat, uni=_show_concat, tex=_show_concat, prec=ATOM),
            example=("vstack(A, A@A)", "A=2x2"), help="matrices one above the other", fn={"operands": -1})

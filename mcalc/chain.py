@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DomainError, TooLargeError
-from .derivative import local_map
+from .derivative import differential, local_map, tangent
 from .expr import Node, Var
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
 from .linops import Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
@@ -81,6 +81,26 @@ def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) ->
                 live.update(id(a) for a in node.args)
         deps = {k: d if k in live else frozenset() for k, d in deps.items()}
     return deps
+
+
+def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, Node]:
+    """d(node) for every node that depends on a wrt variable, as a tree in dX for each wrt variable X: the chain
+    rule in differentials, each operation's differential given its arguments' (for explain, and evaluated on a
+    tangent, the JVP)."""
+    deps = dependencies(nodes, wrt)
+    names = {v.name for v in wrt}
+    D: dict[int, Node] = {}
+    for node in nodes:
+        if not deps[id(node)]:
+            continue
+        if isinstance(node, Var):
+            if node.name in names:
+                D[id(node)] = tangent(node.name, node.shape)
+            continue
+        d = differential(node, [D.get(id(a)) for a in node.args])
+        if d is not None:
+            D[id(node)] = d
+    return D
 
 
 def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str | None = None,

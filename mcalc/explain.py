@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .algebra import flatten_order, simplify
-from .chain import dependencies, forward_accumulate
+from .chain import dependencies, differentials, forward_accumulate
 from .derivative import differential, local_form, tangent
 from .errors import NoClosedFormError
 from .expr import Const, Node, Var
@@ -23,24 +23,6 @@ from .tree import REGISTRY, rebuild, topo_order
 
 
 # --- the differential -------------------------------------------------------------------------------------------
-
-def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, Node]:
-    """d(node) for every node that depends on a wrt variable, as a tree in dX for each wrt variable X."""
-    deps = dependencies(nodes, wrt)
-    names = {v.name for v in wrt}
-    D: dict[int, Node] = {}
-    for node in nodes:
-        if not deps[id(node)]:
-            continue
-        if isinstance(node, Var):
-            if node.name in names:
-                D[id(node)] = tangent(node.name, node.shape)
-            continue
-        d = differential(node, [D.get(id(a)) for a in node.args])
-        if d is not None:
-            D[id(node)] = d
-    return D
-
 
 def d_of(node: Node, printer) -> str:
     """The name of a differential: dX, d exp(x), d(A B)."""

@@ -1,5 +1,6 @@
-"""Products with a vector: vᵀJ and J u, computed by one reverse or forward pass without forming the Jacobian, and
-checked by finite differences along directions."""
+"""Products with a vector, without forming the Jacobian: J u is the expression's differential evaluated at the
+tangent (dX = u), vᵀJ one reverse pass through the structured maps (the transposed linear map); both checked by
+finite differences along directions."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import values as V
-from .chain import linear_maps
+from .chain import differentials, linear_maps
 from .compare import fd_method, second_method
+from .derivative import jvp
 from .errors import DomainError, UsageError, setting
 from .finite import DEFAULT_TOL, directional
 from .linops import Dense
@@ -33,6 +35,17 @@ class Product:
     agree: bool | None = None
 
 
+def _jvp(problem: Problem, v, u: np.ndarray) -> np.ndarray | None:
+    """J u as the expression's differential evaluated at dX = u (no linear map built at all); None where it is
+    not finite, so that the structured maps say where the derivative is infinite."""
+    D = differentials(problem.nodes, [v]).get(id(problem.root))
+    if D is None:
+        return np.zeros(problem.root.shape)
+    value = np.asarray(jvp(D, problem.node_values, {f"d{v.name}": u}), dtype=float)
+    value = np.broadcast_to(value, problem.root.shape).copy()
+    return value if np.all(np.isfinite(value)) else None
+
+
 def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: float | None = None,
             checks: int = 3) -> Product:
     if len(problem.wrt) != 1:
@@ -45,10 +58,12 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         what, want, got = "the output" if kind == "vjp" else v.name, fmt_shape(shape), fmt_shape(d.shape)
         raise UsageError(lambda w: f"{named(w)} needs an array shaped like {what}, {want}, got {got}")
     problem.evaluate()
-    seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
-    with located(problem.expression):
-        maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
-    value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
+    value = _jvp(problem, v, d) if kind == "jvp" else None
+    if value is None:          # vᵀJ: the structured maps, transposed (reverse); J u where the differential fails
+        seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
+        with located(problem.expression):
+            maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
+        value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
     if not np.all(np.isfinite(value)):
         raise DomainError(f"the {kind} overflows at these values")
     result = Product(problem, kind, d, value)

@@ -142,8 +142,8 @@ class _Builder:
         params = {key: self.int_literal(syn, f"{key} in {name}()", 1 if fn.operands == 0 else None)
                   for key, syn in literal_syns.items()}
         params.update({key: getattr(self, key) for key in fn.context})
-        operands = s.args if fn.operands < 0 else s.args[:fn.operands]
-        return self.make(fn.op, [self.build(a) for a in operands], s, **params)
+        operands = [self.build(a) for a in (s.args if fn.operands < 0 else s.args[:fn.operands])]
+        return self.make(fn.op_for([a.shape for a in operands]), operands, s, **params)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

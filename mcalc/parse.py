@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from .errors import ParseError, UnknownNameError
-from .ops import CONSTANTS, FUNCTIONS
+from .ops import CONSTANTS, FUNCTIONS, METHODS, MODULES, VOCABULARY
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
@@ -68,6 +68,16 @@ class Parsed:
 
     def error(self, cls, message, syn: Syn | None = None, col: int | None = None, hint=None):
         return cls(message, hint=hint, col=syn.col if syn is not None else col, source=self.source)
+
+
+def _dotted(node) -> str | None:
+    """'np.linalg' for the attribute chain np.linalg, None for anything that is not a dotted name."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr}"
+    return None
 
 
 def parse(source: str) -> Parsed:
@@ -220,23 +230,45 @@ class _Parser:
     def _Attribute(self, node, depth, col, end):
         if node.attr.startswith("_"):
             raise self.error(f"attribute .{node.attr} is not allowed", node)
+        if _dotted(node.value) in MODULES and node.attr in CONSTANTS:       # np.pi
+            return Syn("name", col, end, node.attr)
         if node.attr != "T":
             raise self.error(f"unknown attribute .{node.attr}", node, hint="the only attribute is .T, the transpose")
         return Syn("T", col, end, None, (self.walk(node.value, depth),))
 
+    def _function(self, node, depth) -> tuple[str, Syn | None]:
+        """(the function's name, the array a method is called on, or None): exp(x), np.exp(x), x.sum()."""
+        func = node.func
+        if isinstance(func, ast.Name):
+            return func.id, None
+        if isinstance(func, ast.Attribute) and not func.attr.startswith("_"):
+            if _dotted(func.value) in MODULES:                              # np.exp, np.linalg.inv
+                return func.attr, None
+            if func.attr in METHODS:                                         # x.sum(axis=0), A.dot(B)
+                return METHODS[func.attr], self.walk(func.value, depth)
+            raise self.error(f"arrays have no method .{func.attr}() in mcalc", func, cls=UnknownNameError,
+                             hint="methods: " + ", ".join(f".{m}()" for m in sorted(METHODS)))
+        raise self.error("only the functions of the language can be called", node,
+                         hint="run 'mcalc ops' for the list")
+
+    def _unknown(self, name: str, node):
+        """A function the language lacks: a numpy function said to be one, a typo corrected (never to a function
+        of another meaning: expm is not exp)."""
+        if name in VOCABULARY:
+            return self.error(f"'{name}' is a numpy function that mcalc does not have", node, cls=UnknownNameError,
+                              hint="run 'mcalc ops' for the functions it has")
+        import difflib
+
+        close = difflib.get_close_matches(name, [f for f in FUNCTIONS if f not in VOCABULARY], n=1, cutoff=0.65)
+        return self.error(f"unknown function '{name}'", node, cls=UnknownNameError,
+                          hint=f"did you mean '{close[0]}'?" if close else "run 'mcalc ops' for the list")
+
     def _Call(self, node, depth, col, end):
-        if not isinstance(node.func, ast.Name):
-            raise self.error("only the functions of the language can be called", node,
-                             hint="run 'mcalc ops' for the list")
-        name = node.func.id
+        name, receiver = self._function(node, depth)
         fn = FUNCTIONS.get(name)
         if fn is None:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-            raise self.error(f"unknown function '{name}'", node.func, cls=UnknownNameError,
-                             hint=f"did you mean '{close[0]}'?" if close else "run 'mcalc ops' for the list")
-        args = []
+            raise self._unknown(name, node.func)
+        args = [] if receiver is None else [receiver]
         for a in node.args:
             if isinstance(a, ast.Starred):
                 raise self.error("'*' unpacking is not part of the language", a)

@@ -15,8 +15,9 @@ Everything else (the numeric Jacobian, explain's differentials and closed forms,
 from ..tree import REGISTRY, fmt_shape, size_of
 from . import arithmetic, constants, elementwise, linalg, products, reductions, structural  # noqa: F401 (registers)
 from .constants import commutation
-from .core import CONSTANTS, FUNCTIONS, Fn, Op, key_text
+from .core import CONSTANTS, FUNCTIONS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
 
 OPS = REGISTRY
 
-__all__ = ["OPS", "REGISTRY", "FUNCTIONS", "CONSTANTS", "Fn", "Op", "fmt_shape", "size_of", "key_text", "commutation"]
+__all__ = ["OPS", "REGISTRY", "FUNCTIONS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn", "Op", "fmt_shape",
+           "size_of", "key_text", "commutation"]

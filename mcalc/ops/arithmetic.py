@@ -550,20 +550,21 @@ register(Op("neg", lambda shapes, **_: shapes[0], lambda node, x: -x,
             linear=lambda node, i, order: -maps.eye(max(1, node.size)),
             rewrite=(_neg_rule,), as_linop=lambda node, read: read.map(node.args[0]).scaled(-1.0),
             show=Show(mc=_show_neg, uni=_show_neg, tex=_show_neg),
-            example=("-A", "A=2x2"), operator="-a", help="negation", family="arithmetic"))
+            example=("-A", "A=2x2"), operator="-a", help="negation", family="arithmetic"),
+         spelled=("negative",), help="-a, as numpy.negative")
 register(Op("add", _broadcast_infer("+"), _lifted(np.add), jvp=_linear_jvp(1), linear=_broadcast_map(1),
             rewrite=(_add_rules,), as_linop=lambda node, read: _sum_linop(node, read, 1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "+"), uni=lambda p, node: _sum_terms(p, node, "+"),
                       tex=lambda p, node: _sum_terms(p, node, "+")),
             example=("A + b", "A=2x3,b=3"), operator="a + b", help="element-wise, with numpy broadcasting",
-            family="arithmetic"))
+            family="arithmetic"), spelled=("add",), operands=2, help="a + b, as numpy.add")
 register(Op("sub", _broadcast_infer("-"), _lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
             rewrite=(_sub_rule,),
             as_linop=lambda node, read: _sum_linop(node, read, -1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "-"), uni=lambda p, node: _sum_terms(p, node, "-"),
                       tex=lambda p, node: _sum_terms(p, node, "-")),
             example=("A - B", "A=2x2,B=2x2"), operator="a - b", help="element-wise, with numpy broadcasting",
-            family="arithmetic"))
+            family="arithmetic"), spelled=("subtract",), operands=2, help="a - b, as numpy.subtract")
 
 
 def _mul_linear(node, i, order):
@@ -592,7 +593,7 @@ register(Op("mul", _broadcast_infer("*"), _lifted(np.multiply), jvp=_bilinear_jv
             rewrite=(_mul_rules,), as_linop=_mul_linop,
             show=Show(mc=_show_mul, uni=_show_mul, tex=_show_mul, prec=PRODUCT),
             example=("x * y", "x=3,y=3"), operator="a * b", help="element-wise, with numpy broadcasting",
-            family="arithmetic"))
+            family="arithmetic"), spelled=("multiply",), operands=2, help="a * b, as numpy.multiply")
 
 
 def _div_domain(node, a, b):
@@ -619,7 +620,7 @@ register(Op("div", _broadcast_infer("/"), _lifted(np.divide), jvp=_div_jvp,
             linear=lambda node, i, order: scaled(1 / node.args[1], node.args[0], node, order) if i == 0 else None,
             rewrite=(_div_rules,), domain=_div_domain, show=Show(mc=_show_div, uni=_show_div, tex=_show_div),
             example=("x / y", "x=3,y=3"), operator="a / b", help="element-wise, with numpy broadcasting",
-            family="arithmetic"))
+            family="arithmetic"), spelled=("divide", "true_divide"), operands=2, help="a / b, as numpy.divide")
 
 
 def _pow_domain(node, a, b):
@@ -674,7 +675,8 @@ register(Op("power", _broadcast_infer("**"), _lifted(np.power), jvp=_power_jvp, 
             domain=_pow_domain,
             show=Show(mc=lambda p, node: show_power(p, *node.args), uni=lambda p, node: show_power(p, *node.args),
                       tex=lambda p, node: show_power(p, *node.args), prec=POWER),
-            example=("x ** y", "x=3,y=3"), operator="a ** b", help="element-wise power", family="arithmetic"))
+            example=("x ** y", "x=3,y=3"), operator="a ** b", help="element-wise power", family="arithmetic"),
+         spelled=("power",), operands=2, help="a ** b, as numpy.power")
 
 
 def _ylog(node, y, a):

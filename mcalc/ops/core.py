@@ -64,13 +64,18 @@ class Op:
 class Fn:
     """A function of the language as the user spells it: the op it builds from `operands` expression arguments,
     then integer literal parameters (`literals`, positional after the operands or by keyword, `required` of them
-    at least).  `context` names settings of the command the op needs (vec: the flatten order)."""
+    at least).  `context` names settings of the command the op needs (vec: the flatten order).  op may also be a
+    function of the operands' shapes (dispatch) that names the op (np.dot: a product with a scalar, an inner product or @)."""
 
-    __slots__ = ("op", "operands", "literals", "required", "help", "context")
+    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch")
 
-    def __init__(self, op, operands=1, literals=(), required=0, help="", context=()):
+    def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
-        self.help, self.context = help, tuple(context)
+        self.help, self.context, self.dispatch = help, tuple(context), dispatch
+
+    def op_for(self, shapes) -> str:
+        """The op that the call builds for operands of these shapes."""
+        return self.op if self.dispatch is None else self.dispatch(shapes)
 
     @property
     def nargs(self) -> tuple[int, int]:
@@ -84,13 +89,30 @@ class Fn:
 
 
 FUNCTIONS: dict[str, Fn] = {}
+METHODS: dict[str, str] = {}     # array method → function: x.sum(axis=0) is sum(x, axis=0)
 CONSTANTS = {"pi": np.pi, "e": np.e}
+
+# numpy's, SciPy's and JAX's module paths: np.exp(x), np.linalg.inv(A), scipy.special.expit(x) are the language's
+MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.linalg", "jax.numpy.linalg",
+           "scipy.linalg", "scipy.special", "jax.scipy.special", "jax.scipy.linalg", "jax.nn", "scipy"}
+
+# numpy's (and SciPy's, JAX's) differentiable vocabulary that the language does not have yet: named as such when
+# typed, never "corrected" to a function of another meaning (expm is not exp, pinv is not inv)
+VOCABULARY = set("""amax amin max min maximum minimum fmax fmin prod cumsum cumprod diff var std where clip reshape ravel
+flatten concatenate tile repeat flip fliplr flipud roll triu tril diagonal squeeze expand_dims broadcast_to pad
+sort einsum tensordot inner vdot solve lstsq slogdet cholesky qr eigh eigvalsh eig eigvals svd svdvals pinv expm
+sqrtm logm matrix_power exp2 cbrt reciprocal sinc deg2rad rad2deg radians degrees erf erfc gammaln digamma logit
+log_sigmoid log_softmax gelu silu swish elu leaky_relu arctan2 hypot logaddexp logaddexp2 true_divide floor_divide
+average cross outer_product norm_squared""".split())
 SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e", "uni": "e", "tex": "e"}})
 
 
-def register(op: Op, spelled=(), **fn) -> Op:
-    """Enter an op in the registry and, under each of its spellings, in the function table."""
+def register(op: Op, spelled=(), methods=(), **fn) -> Op:
+    """Enter an op in the registry and, under each of its spellings, in the function table (methods: the array
+    methods that call its first spelling, x.sum() for sum(x))."""
     REGISTRY[op.name] = op
+    for m in methods:
+        METHODS[m] = spelled[0]
     if op.show.name is None:
         op.show.name = spelled[0] if spelled else op.name
     for k, name in enumerate(spelled):

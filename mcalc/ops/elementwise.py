@@ -14,7 +14,7 @@ from .core import Interval, Op, Show, above, at_least, between, register, same_s
 
 def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=None, uni=None, tex=None,
                 tex_name=None, prec=CALL, help="", note="", example=None, analytic=True, saturates=False, kink=False,
-                flat=False, symbol=None):
+                flat=False, symbol=None, aliases=()):
     """Register an element-wise function f with derivative deriv(x, y) (a node, or a number); flat: piecewise
     constant, so that its derivative is 0 wherever it has one (sign, step)."""
 
@@ -33,7 +33,7 @@ def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=No
                        example=example or (f"{name}(x)", "x=3"), help=help or f"element-wise {name}", note=note,
                        analytic=analytic, saturates=saturates, kink_at_zero=kink, flat=flat, symbol=symbol,
                        family="element-wise"),
-                    spelled=(name,), help=help or f"element-wise {name}")
+                    spelled=(name, *aliases), help=help or f"element-wise {name}")
 
 
 def _sigmoid(x):
@@ -82,7 +82,7 @@ elementwise("cosh", np.cosh, lambda x, y: fn.sinh(x), sympy=lambda sp, v: sp.cos
 elementwise("tanh", np.tanh, lambda x, y: 1 - y ** 2, sympy=lambda sp, v: sp.tanh(v), tex_name=r"\tanh",
             saturates=True)
 elementwise("sigmoid", _sigmoid, lambda x, y: y * (1 - y), sympy=lambda sp, v: 1 / (1 + sp.exp(-v)), uni="σ(#)",
-            tex=r"\sigma\left(#\right)", saturates=True)
+            tex=r"\sigma\left(#\right)", saturates=True, aliases=("expit",))
 elementwise("softplus", _softplus, lambda x, y: fn.sigmoid(x), sympy=lambda sp, v: sp.log(1 + sp.exp(v)),
             saturates=True)
 elementwise("square", np.square, lambda x, y: 2 * x, sympy=lambda sp, v: v ** 2)

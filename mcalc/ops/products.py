@@ -285,7 +285,8 @@ register(Op("matmul", _mm_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, 
             if node.args[0].ndim == 2 and node.args[1].ndim == 2 else None,
             show=Show(mc=_show_matmul, uni=_show_matmul, tex=_show_matmul, prec=PRODUCT), work=_mm_work,
             example=("A @ B", "A=2x3,B=3x2"), operator="A @ B",
-            help="matrix product (also matrix·vector, vector·matrix, vector·vector)", family="products"))
+            help="matrix product (also matrix·vector, vector·matrix, vector·vector)", family="products"),
+         spelled=("matmul",), operands=2, help="A @ B, as numpy.matmul")
 
 
 def _dot_infer(shapes, **_):
@@ -295,10 +296,18 @@ def _dot_infer(shapes, **_):
     return _mm_infer(shapes)
 
 
+def _numpy_dot(shapes) -> str:
+    """numpy.dot: a product with a scalar, the inner product of two vectors, or the matrix product."""
+    if any(len(s) == 0 for s in shapes):
+        return "mul"
+    return "dot" if all(len(s) == 1 for s in shapes) else "matmul"
+
+
 register(Op("dot", _dot_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, work=_mm_work,
             show=Show(uni=_show_dot, tex=_show_dot), example=("dot(x, y)", "x=3,y=3"),
             help="inner product of two vectors", family="products"),
-         spelled=("dot",), operands=2, help="inner product of two vectors")
+         spelled=("dot",), methods=("dot",), operands=2, dispatch=_numpy_dot,
+         help="as numpy.dot: the inner product of vectors, the matrix product of matrices (A.dot(B))")
 
 
 def _outer_infer(shapes, **_):

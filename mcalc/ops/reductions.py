@@ -52,7 +52,7 @@ for _name, _mean in (("sum", False), ("mean", True)):
     register(Op(_name, _reduce_infer, _reduce_fwd(_mean), jvp=linear_jvp, linear=_reduce_linear(_mean),
                 show=Show(kwargs=("axis",)), example=(f"{_name}(A, axis=0)", "A=2x3"),
                 help=f"{_name} of all entries, or along axis=0/1", family="reductions"),
-             spelled=(_name,), literals=("axis",), help=f"{_name} of all entries, or along axis=0/1")
+             spelled=(_name,), methods=(_name,), literals=("axis",), help=f"{_name} of all entries, or along axis=0/1")
 
 
 def _trace_map(n: int, order: str):
@@ -69,7 +69,7 @@ register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-
             linear=lambda node, i, order: _trace_map(node.args[0].shape[0], order),
             show=Show(uni="tr(#)", tex="\\operatorname{tr}\\left(#\\right)"), example=("trace(A)", "A=3x3"),
             help="trace of a square matrix", family="reductions"),
-         spelled=("trace", "tr"), help="trace of a square matrix")
+         spelled=("trace", "tr"), methods=("trace",), help="trace of a square matrix")
 
 
 # --- the norm ----------------------------------------------------------------------------------------------------

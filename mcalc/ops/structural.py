@@ -28,8 +28,9 @@ def linear_jvp(node, tangents):
 def structural(name, infer, fwd, linear, **kw):
     spelled = kw.pop("spelled", (name,))
     fn = kw.pop("fn", {})
+    methods = kw.pop("methods", ())
     return register(Op(name, infer, fwd, jvp=linear_jvp, linear=linear, family="structural", **kw),
-                    spelled=spelled, help=kw.get("help", ""), **fn)
+                    spelled=spelled, methods=methods, help=kw.get("help", ""), **fn)
 
 
 # --- transpose ---------------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def _show_transpose(p, node):
 structural("transpose", lambda s, **_: tuple(reversed(s[0])), _transpose_fwd, _transpose_linear,
            rewrite=(_transpose_rules,), as_linop=lambda node, read: read.map(node.args[0]).T,
            show=Show(mc=_show_transpose, uni=_show_transpose, tex=_show_transpose, prec=ATOM),
-           example=("A.T", "A=2x3"), operator="A', A.T", help="transpose (also A.T and A')")
+           example=("A.T", "A=2x3"), operator="A', A.T", help="transpose (also A.T and A')", methods=("transpose",))
 
 
 # --- indexing ------------------------------------------------------------------------------------------------

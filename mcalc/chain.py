@@ -70,15 +70,16 @@ def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) ->
     for node in nodes:
         if isinstance(node, Var):
             deps[id(node)] = frozenset({node.name} & names)
-        elif node.op is not None and node.op.flat and not structural:
-            deps[id(node)] = frozenset()
+        elif node.op is not None and not structural:
+            deps[id(node)] = frozenset().union(*(deps[id(a)] for i, a in enumerate(node.args)
+                                                 if node.op.passes_through(i)))
         else:
             deps[id(node)] = frozenset().union(*(deps[id(a)] for a in node.args))
     if not structural and nodes:                       # what reaches the root only through sign(...) is dead
         live = {id(nodes[-1])}
         for node in reversed(nodes):
-            if id(node) in live and node.op is not None and not node.op.flat:
-                live.update(id(a) for a in node.args)
+            if id(node) in live and node.op is not None:
+                live.update(id(a) for i, a in enumerate(node.args) if node.op.passes_through(i))
         deps = {k: d if k in live else frozenset() for k, d in deps.items()}
     return deps
 

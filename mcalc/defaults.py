@@ -23,7 +23,7 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
             e.source = parsed.source
             raise
     last: McalcError | None = None
-    kinked = [n for n in nodes if n.op is not None and n.op.kink_at_zero and n.shape == n.args[0].shape]
+    kinked = [n for n in nodes if n.op is not None and n.op.kink is not None]
     style = "small" if kinked or any(n.op is not None and n.op.saturates for n in nodes) else "integers"
     domains = _domains(nodes)
     for attempt in range(V.DEFAULT_ATTEMPTS):
@@ -69,14 +69,20 @@ def check_defaults(nodes, vals, both_sides=()) -> None:
     the arguments of the element-wise kinked operations in both_sides should have entries on both sides of the
     kink, so that both of its branches are exercised (relu(x) with x all positive hides a wrong derivative)."""
     for node in both_sides:
-        a = vals[id(node.args[0])]
-        if np.size(a) > 1 and not (np.any(a > 0) and np.any(a < 0)):
-            raise DomainError(f"default values put every entry of {node.args[0].text} on one side of 0")
+        d = _distance(node, vals)
+        if np.size(d) > 1 and not (np.any(d > 0) and np.any(d < 0)):
+            raise DomainError(f"default values put every entry of {node.text} on one side of its kink")
     for node in nodes:
         if node.op is None:
             continue
         a = vals[id(node.args[0])] if node.args else None
         if node.op.needs_invertible and np.linalg.cond(a) > 1e4:
             raise DomainError(f"no default values found that keep the matrix in {node.text} well conditioned")
-        if node.op.kink_at_zero and np.any(a == 0):
-            raise DomainError(f"no default values found that keep {node.text} away from its kink at 0")
+        if node.op.kink is not None and np.any(_distance(node, vals) == 0):
+            raise DomainError(f"no default values found that keep {node.text} away from its kink")
+
+
+def _distance(node, vals) -> np.ndarray:
+    """How far each entry of a kinked operation is from its kink (signed)."""
+    with np.errstate(all="ignore"):
+        return np.asarray(node.op.kink(node, *(vals[id(a)] for a in node.args)))

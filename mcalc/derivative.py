@@ -29,7 +29,8 @@ def tangent(name: str, shape: tuple) -> Var:
 
 def differential(node: Node, tangents: list) -> Node | None:
     """The node's differential given its arguments' differentials (None where an argument has none)."""
-    if node.op.flat or all(t is None for t in tangents):
+    tangents = [t if node.op.passes_through(i) else None for i, t in enumerate(tangents)]
+    if all(t is None for t in tangents):
         return None
     return node.op.jvp(node, tangents)
 

@@ -43,22 +43,38 @@ class Show:
 
 class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
-                 "sympy", "example", "help", "note", "analytic", "saturates", "kink_at_zero", "flat",
+                 "sympy", "example", "help", "note", "analytic", "saturates", "kink", "passes",
                  "needs_invertible", "interval", "work", "params", "symbol", "operator", "family")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
-                 saturates=False, kink_at_zero=False, flat=False, needs_invertible=False, interval=None, work=None,
-                 params=None, symbol=None, operator=None, family=""):
+                 saturates=False, kink_at_zero=False, kink=None, flat=False, passes=None, needs_invertible=False,
+                 interval=None, work=None, params=None, symbol=None, operator=None, family=""):
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
         self.as_linop, self.rewrite, self.expand, self.domain = as_linop, tuple(rewrite), expand, domain
         self.show, self.sympy, self.example, self.help, self.note = show or Show(), sympy, example, help, note
-        self.analytic, self.saturates, self.kink_at_zero, self.flat = analytic, saturates, kink_at_zero, flat
+        self.analytic, self.saturates = analytic, saturates
+        self.kink = kink or (_at_zero if kink_at_zero else None)
+        self.passes = () if flat else passes
         self.needs_invertible, self.interval, self.work, self.params = needs_invertible, interval, work, params
         self.symbol, self.operator, self.family = symbol, operator, family
 
+    @property
+    def flat(self) -> bool:
+        """Piecewise constant: no derivative passes through it (sign, step, comparisons)."""
+        return self.passes == ()
+
+    def passes_through(self, i: int) -> bool:
+        """Whether a derivative passes through argument i (where's condition passes none)."""
+        return self.passes is None or i in self.passes
+
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+
+def _at_zero(node, x, *_):
+    """The signed distance from a kink at 0 (abs, relu, the norm): the argument itself."""
+    return x
 
 
 class Fn:
@@ -109,7 +125,8 @@ SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e",
 
 def register(op: Op, spelled=(), methods=(), **fn) -> Op:
     """Enter an op in the registry and, under each of its spellings, in the function table (methods: the array
-    methods that call its first spelling, x.sum() for sum(x))."""
+    methods that call its first spelling, x.sum() for sum(x)).  An op's kink(node, *values) gives the signed
+    distance of its entries from a kink (abs: x; maximum: a - b), where default values should not lie."""
     REGISTRY[op.name] = op
     for m in methods:
         METHODS[m] = spelled[0]

@@ -94,7 +94,7 @@ def _norm_sympy(sp, node, x):
     return sp.sqrt(sum(v ** 2 for v in np.ravel(x)))
 
 
-register(Op("norm", lambda s, **_: (), _norm_fwd, jvp=_norm_jvp, kink_at_zero=True, sympy=_norm_sympy,
+register(Op("norm", lambda s, **_: (), _norm_fwd, jvp=_norm_jvp, kink=_norm_fwd, sympy=_norm_sympy,
             show=Show(uni="‖#‖", tex="\\left\\lVert #\\right\\rVert"), example=("norm(x)", "x=3"),
             note="Frobenius for matrices; 0 at x = 0", help="Euclidean norm of a vector, Frobenius norm of a matrix",
             family="reductions"),

@@ -7,14 +7,13 @@ import numpy as np
 
 from .errors import DomainError, ParseError, ShapeError, TooLargeError
 from .linops import human_bytes, memory_budget
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .ops import BINARY, CONSTANTS, FUNCTIONS, OPS
 from .parse import Parsed, Syn
 from .tree import Const, Node, Var, fmt_shape, size_of, topo_order
 
 __all__ = ["Node", "Var", "Const", "build", "evaluate", "topo_order", "Values", "MAX_MATRIX_POWER"]
 
 MAX_MATRIX_POWER = 100
-_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "power", "@": "matmul"}
 
 
 def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row", unshaped=()) -> Node:
@@ -95,7 +94,7 @@ class _Builder:
             if b.value == "^":
                 node = self._matrix_power(node, b)
                 continue
-            node = self.make(_OPERATORS[b.value], [node, self.build(b.args[1])], b)
+            node = self.make(BINARY[b.value], [node, self.build(b.args[1])], b)
         return node
 
     def _matrix_power(self, base: Node, s: Syn) -> Node:

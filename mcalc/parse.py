@@ -19,11 +19,12 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 200
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
+_COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _FORBIDDEN_BINOPS = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|",
                      ast.BitAnd: "&", ast.BitXor: "^"}
 _NAMES = {
     "Lambda": "lambda", "ListComp": "a comprehension", "SetComp": "a comprehension", "DictComp": "a comprehension",
-    "GeneratorExp": "a generator", "Compare": "a comparison", "BoolOp": "and/or", "IfExp": "a conditional",
+    "GeneratorExp": "a generator", "BoolOp": "and/or", "IfExp": "a conditional",
     "Dict": "a dict", "Set": "a set", "JoinedStr": "a string", "NamedExpr": "':='", "Starred": "'*' unpacking",
     "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Tuple": "a tuple", "Slice": "a slice",
 }
@@ -190,7 +191,7 @@ class _Parser:
             if type(b.op) in _FORBIDDEN_BINOPS:
                 raise ParseError(f"operator '{_FORBIDDEN_BINOPS[type(b.op)]}' is not part of the language",
                                  col=self._orig(op_pos), source=self.source,
-                                 hint="the operators are + - * / ** @ ^ and ' (transpose)")
+                                 hint="the operators are + - * / ** @ ^, ' (transpose) and comparisons")
             symbol = _BINOPS[type(b.op)]
             if symbol == "**" and op_pos in self.carets:
                 symbol = "^"
@@ -198,8 +199,19 @@ class _Parser:
             left = Syn("binop", bcol, bend, symbol, (left, right), op_col=self._orig(op_pos))
         return left
 
-    def _operator_position(self, node) -> int:
-        start, stop = self._char(node.left.end_col_offset), self._char(node.right.col_offset)
+    def _Compare(self, node, depth, col, end):
+        """a > b (one comparison: a 0/1 mask); 0 < x < 1 is refused, as its meaning in numpy is an error."""
+        if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
+            what = "a chained comparison" if len(node.ops) > 1 else "'is' and 'in'"
+            raise self.error(f"{what} is not part of the language", node,
+                             hint="compare once, and multiply masks: (0 < x) * (x < 1)")
+        left, right = self.walk(node.left, depth), self.walk(node.comparators[0], depth)
+        op_pos = self._operator_position(node, node.left, node.comparators[0])
+        return Syn("binop", col, end, _COMPARE[type(node.ops[0])], (left, right), op_col=self._orig(op_pos))
+
+    def _operator_position(self, node, left=None, right=None) -> int:
+        left, right = left or node.left, right or node.right
+        start, stop = self._char(left.end_col_offset), self._char(right.col_offset)
         for i in range(start, stop):
             if self.code[i] not in " )":
                 return i

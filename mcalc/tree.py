@@ -15,6 +15,7 @@ import numpy as np
 
 REGISTRY: dict = {}              # operation name → Op, filled by mcalc.ops
 SYMBOLS: dict = {}               # named constant → its symbol per notation (pi: π, \pi), filled by mcalc.ops
+BINARY: dict = {}                # a binary operator's symbol → its operation ("+": add, ">": greater), filled by mcalc.ops
 _KEYS: dict = {}                 # structural keys, interned: equal expressions share one small integer
 
 
@@ -79,40 +80,40 @@ class Node:
 
     # --- writing rules: the language's operators on nodes --------------------------------------------------------
     def __add__(self, other):
-        return call("add", self, other)
+        return call(BINARY["+"], self, other)
 
     def __radd__(self, other):
-        return call("add", other, self)
+        return call(BINARY["+"], other, self)
 
     def __sub__(self, other):
-        return call("sub", self, other)
+        return call(BINARY["-"], self, other)
 
     def __rsub__(self, other):
-        return call("sub", other, self)
+        return call(BINARY["-"], other, self)
 
     def __mul__(self, other):
-        return call("mul", self, other)
+        return call(BINARY["*"], self, other)
 
     def __rmul__(self, other):
-        return call("mul", other, self)
+        return call(BINARY["*"], other, self)
 
     def __truediv__(self, other):
-        return call("div", self, other)
+        return call(BINARY["/"], self, other)
 
     def __rtruediv__(self, other):
-        return call("div", other, self)
+        return call(BINARY["/"], other, self)
 
     def __matmul__(self, other):
-        return call("matmul", self, other)
+        return call(BINARY["@"], self, other)
 
     def __rmatmul__(self, other):
-        return call("matmul", other, self)
+        return call(BINARY["@"], other, self)
 
     def __pow__(self, other):
-        return call("power", self, other)
+        return call(BINARY["**"], self, other)
 
     def __rpow__(self, other):
-        return call("power", other, self)
+        return call(BINARY["**"], other, self)
 
     def __neg__(self):
         return call("neg", self)

@@ -37,3 +37,18 @@ def commutation(m: int, n: int) -> np.ndarray:
         for j in range(n):
             K[i * n + j, j * m + i] = 1.0
     return K
+
+
+def numpy_jacobian(f, values: dict, wrt: str, h: float = 1e-6) -> np.ndarray:
+    """Central differences of a numpy function f(**values) in one variable, row-major, numerator layout: a
+    reference that shares nothing with mcalc (neither its parser nor its forward functions)."""
+    values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    x0 = values[wrt]
+    cols = []
+    for k in range(x0.size):
+        e = np.zeros(x0.size)
+        e[k] = h
+        up = f(**{**values, wrt: x0 + e.reshape(x0.shape)})
+        down = f(**{**values, wrt: x0 - e.reshape(x0.shape)})
+        cols.append((np.ravel(up) - np.ravel(down)) / (2 * h))
+    return np.stack(cols, axis=1)

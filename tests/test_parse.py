@@ -54,7 +54,7 @@ def test_text_of_subexpressions_keeps_the_users_spelling():
     ("A // B", 2, "'//'"),
     ("A % 2", 2, "'%'"),
     ("A | B", 2, "'|'"),
-    ("x < y", 0, "comparison"),
+    ("x < y < z", 0, "chained comparison"),
     ("lambda: 1", 0, "lambda"),
     ("[x for x in y]", 0, "comprehension"),
     ("(a, b)", 0, "tuple"),

@@ -4,6 +4,7 @@
     elementwise    exp, log, tanh, ...: one line each (a numpy function and f'(x) in the language)
     products       @, dot, outer, kron: bilinear, one linear map per operand
     structural     transpose, indexing, diag, vec, col/row, [a, b], hstack/vstack: linear, they move entries
+    piecewise      comparisons, heaviside, maximum, minimum, where, clip: derivatives through their branches
     reductions     sum, mean, trace, norm, softmax, logsumexp
     linalg         inv, det, logdet, matrix powers
     constants      eye, ones, zeros, commutation
@@ -13,11 +14,11 @@ Everything else (the numeric Jacobian, explain's differentials and closed forms,
 """
 
 from ..tree import REGISTRY, fmt_shape, size_of
-from . import arithmetic, constants, elementwise, linalg, products, reductions, structural  # noqa: F401 (registers)
+from . import arithmetic, constants, elementwise, linalg, piecewise, products, reductions, structural  # noqa: F401
 from .constants import commutation
-from .core import CONSTANTS, FUNCTIONS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
+from .core import BINARY, CONSTANTS, FUNCTIONS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
 
 OPS = REGISTRY
 
-__all__ = ["OPS", "REGISTRY", "FUNCTIONS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn", "Op", "fmt_shape",
+__all__ = ["OPS", "REGISTRY", "BINARY", "FUNCTIONS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn", "Op", "fmt_shape",
            "size_of", "key_text", "commutation"]

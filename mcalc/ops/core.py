@@ -20,11 +20,13 @@ An Op holds everything mcalc knows about one operation:
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..errors import ShapeError
 from ..printing import CALL
-from ..tree import REGISTRY, SYMBOLS, fmt_shape, size_of
+from ..tree import BINARY, REGISTRY, SYMBOLS, fmt_shape, size_of
 
 
 class Show:
@@ -114,7 +116,7 @@ MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.
 
 # numpy's (and SciPy's, JAX's) differentiable vocabulary that the language does not have yet: named as such when
 # typed, never "corrected" to a function of another meaning (expm is not exp, pinv is not inv)
-VOCABULARY = set("""amax amin max min maximum minimum fmax fmin prod cumsum cumprod diff var std where clip reshape ravel
+VOCABULARY = set("""amax amin max min prod cumsum cumprod diff var std reshape ravel
 flatten concatenate tile repeat flip fliplr flipud roll triu tril diagonal squeeze expand_dims broadcast_to pad
 sort einsum tensordot inner vdot solve lstsq slogdet cholesky qr eigh eigvalsh eig eigvals svd svdvals pinv expm
 sqrtm logm matrix_power exp2 cbrt reciprocal sinc deg2rad rad2deg radians degrees erf erfc gammaln digamma logit
@@ -128,6 +130,9 @@ def register(op: Op, spelled=(), methods=(), **fn) -> Op:
     methods that call its first spelling, x.sum() for sum(x)).  An op's kink(node, *values) gives the signed
     distance of its entries from a kink (abs: x; maximum: a - b), where default values should not lie."""
     REGISTRY[op.name] = op
+    binary = re.fullmatch(r"[A-Za-z] (\S+) [A-Za-z]", op.operator or "")
+    if binary:
+        BINARY[binary.group(1)] = op.name
     for m in methods:
         METHODS[m] = spelled[0]
     if op.show.name is None:
@@ -185,7 +190,7 @@ def key_text(key, sep: str = ", ") -> str:
 
 # --- domains -----------------------------------------------------------------------------------------------------
 
-def _entry(shape, flat) -> str:
+def entry_text(shape, flat) -> str:
     if not shape:
         return ""
     return "[" + ", ".join(str(int(i)) for i in np.unravel_index(int(flat), shape)) + "]"
@@ -197,7 +202,7 @@ def first_bad(mask: np.ndarray, x: np.ndarray, shape) -> str:
     flat = np.flatnonzero(np.broadcast_to(mask, both))[0]
     v = np.broadcast_to(x, both).ravel()[flat]
     v = v.real if np.iscomplexobj(v) else v
-    return f"{float(v):g}" + (f" at {_entry(shape, flat % max(size_of(shape), 1))}" if shape else "")
+    return f"{float(v):g}" + (f" at {entry_text(shape, flat % max(size_of(shape), 1))}" if shape else "")
 
 
 class Interval:

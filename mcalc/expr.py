@@ -8,6 +8,7 @@ import numpy as np
 from .errors import DomainError, ParseError, ShapeError, TooLargeError
 from .linops import human_bytes, memory_budget
 from .ops import BINARY, CONSTANTS, FUNCTIONS, OPS
+from .ops.core import ParamError
 from .parse import Parsed, Syn
 from .tree import Const, Node, Var, fmt_shape, size_of, topo_order
 
@@ -126,23 +127,54 @@ class _Builder:
             return -s.args[0].value
         return None
 
-    def int_literal(self, s: Syn, what: str, low: int | None = None) -> int:
+    def parameter(self, s: Syn, what: str):
+        """A parameter as written: a number, a string, True/False, None, inf, or a tuple of them."""
+        if s.kind == "lit":
+            return s.value
+        if s.kind == "tuple":
+            return tuple(self.parameter(a, what) for a in s.args)
+        if s.kind == "neg" and s.args[0].kind == "lit" and isinstance(s.args[0].value, float):
+            return -s.args[0].value                                                      # -inf
         v = self.literal(s)
-        if v is None or v != int(v) or (low is not None and v < low):
-            bound = f" ≥ {low}" if low is not None else ""
-            raise self.fail(ParseError, f"{what} must be an integer literal{bound}", s)
-        return int(v)
+        if v is None:
+            raise self.fail(ParseError, f"{what} must be written as a literal (a number, a string, True, None or a "
+                            "tuple of them)", s)
+        return v
+
+    def _lit(self, s):
+        raise self.fail(ParseError, f"{self.parsed.text(s)} is a parameter, not a value", s,
+                        hint="strings, True/False and None go in a function's parameters: norm(A, 'fro')")
+
+    def _tuple(self, s):
+        raise self.fail(ParseError, "a tuple is not a value", s, hint="use [a, b] to build a vector")
 
     def _call(self, s):
-        """A function call: its operands are expressions, its other arguments integer literals (FUNCTIONS)."""
+        """A function call: its operands are expressions, its other arguments literal parameters, each read by its
+        kind (an integer, an axis, True/False, a choice of strings)."""
         name, fn = s.value, FUNCTIONS[s.value]
-        literal_syns = dict(zip(fn.literals, s.args[max(fn.operands, 0):]))
+        first = max(fn.operands, 0)
+        positional = list(s.args[first:])
+        if fn.rest and len(positional) > len(fn.literals):        # A.reshape(2, 3): the shape (2, 3)
+            k = len(fn.literals) - 1
+            positional[k:] = [Syn("tuple", positional[k].col, positional[-1].end, None, tuple(positional[k:]))]
+        literal_syns = dict(zip(fn.literals, positional))
+        for key in s.kwargs:
+            if key in literal_syns:
+                raise self.fail(ParseError, f"{name}() got {key} twice", s.kwargs[key])
         literal_syns.update(s.kwargs)
-        params = {key: self.int_literal(syn, f"{key} in {name}()", 1 if fn.operands == 0 else None)
-                  for key, syn in literal_syns.items()}
-        params.update({key: getattr(self, key) for key in fn.context})
         operands = [self.build(a) for a in (s.args if fn.operands < 0 else s.args[:fn.operands])]
-        return self.make(fn.op_for([a.shape for a in operands]), operands, s, **params)
+        shapes = [a.shape for a in operands]
+        params = {}
+        for key, syn in literal_syns.items():
+            kind = fn.kind(key)
+            try:
+                params[key] = kind(self.parameter(syn, f"{key} in {name}()"), shapes)
+            except ParamError as e:
+                raise self.fail(ShapeError if e.shape else ParseError, f"{key} in {name}() {e.message}", syn,
+                                e.hint) from None
+        params = {k: v for k, v in params.items() if v is not None}
+        params.update({key: getattr(self, key) for key in fn.context})
+        return self.make(fn.op_for(shapes), operands, s, **params)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from .errors import ParseError, UnknownNameError
-from .ops import CONSTANTS, FUNCTIONS, METHODS, MODULES, VOCABULARY
+from .ops import CONSTANTS, FUNCTIONS, LITERALS, METHODS, MODULES, VOCABULARY
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
@@ -95,28 +95,42 @@ class _Parser:
     def __init__(self, source: str):
         self.source = source
         chars, cols, self.carets = [], [], set()
+        quote, opened = None, 0                        # the quote mark of the string being read, and where
         for i, ch in enumerate(source):
             if not chars and ch.isspace():             # leading blanks: Python would call them an indent
                 continue
-            if ch == "^":
+            if ch == "\0":
+                raise ParseError("the expression contains a NUL character", col=i, source=source)
+            if quote is not None:                      # inside a string: as it is
+                chars.append(ch)
+                cols.append(i)
+                quote = None if ch == quote else quote
+            elif ch == "^":
                 self.carets.add(len(chars))
                 chars += "**"
                 cols += [i, i]
             elif ch in "'ᵀ":
                 prev = "".join(chars).rstrip()[-1:]
+                if ch == "'" and not (prev.isalnum() or prev and prev in "_)]."):   # a string: norm(A, 'fro')
+                    quote, opened = ch, i
+                    chars.append(ch)
+                    cols.append(i)
+                    continue
                 if not prev or not (prev.isalnum() or prev in "_)]."):
-                    raise ParseError("a transpose mark needs something before it" if ch != "'" or prev else
-                                     "strings are not part of the language", col=i, source=source,
+                    raise ParseError("a transpose mark needs something before it", col=i, source=source,
                                      hint="write A' or A.T for the transpose of A")
                 chars += " .T"
                 cols += [i, i, i]
             elif ch == '"':
-                raise ParseError("strings are not part of the language", col=i, source=source)
-            elif ch == "\0":
-                raise ParseError("the expression contains a NUL character", col=i, source=source)
+                quote, opened = ch, i
+                chars.append(ch)
+                cols.append(i)
             else:
                 chars.append(" " if ch in "\n\r\t\f\v" else ch)
                 cols.append(i)
+        if quote is not None:
+            raise ParseError("a string is not closed", col=opened, source=source,
+                             hint=f"close it with {quote}; for a transpose, write A' right after A")
         self.code = "".join(chars)
         self.cols = cols + [len(source)]
 
@@ -227,7 +241,11 @@ class _Parser:
 
     def _Constant(self, node, depth, col, end):
         v = node.value
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, (bool, str)) or v is None:
+            what = {str: "strings are", bool: "bool values are"}.get(type(v), "None is")
+            raise self.error(f"{what} not values in the language, only parameters of functions", node,
+                             hint="e.g. norm(A, 'fro'), sum(A, axis=0, keepdims=True)")
+        if not isinstance(v, (int, float)):
             what = "complex numbers are" if isinstance(v, complex) else f"{type(v).__name__} literals are"
             raise self.error(f"{what} not part of the language", node)
         if isinstance(v, int) and abs(v) > 2 ** 53:
@@ -252,12 +270,14 @@ class _Parser:
         """(the function's name, the array a method is called on, or None): exp(x), np.exp(x), x.sum()."""
         func = node.func
         if isinstance(func, ast.Name):
+            self.walk(func, depth)                                           # (names with '__' are refused)
             return func.id, None
         if isinstance(func, ast.Attribute) and not func.attr.startswith("_"):
             if _dotted(func.value) in MODULES:                              # np.exp, np.linalg.inv
                 return func.attr, None
+            receiver = self.walk(func.value, depth)                          # (its errors first: they come first)
             if func.attr in METHODS:                                         # x.sum(axis=0), A.dot(B)
-                return METHODS[func.attr], self.walk(func.value, depth)
+                return METHODS[func.attr], receiver
             raise self.error(f"arrays have no method .{func.attr}() in mcalc", func, cls=UnknownNameError,
                              hint="methods: " + ", ".join(f".{m}()" for m in sorted(METHODS)))
         raise self.error("only the functions of the language can be called", node,
@@ -266,6 +286,11 @@ class _Parser:
     def _unknown(self, name: str, node):
         """A function the language lacks: a numpy function said to be one, a typo corrected (never to a function
         of another meaning: expm is not exp)."""
+        import builtins
+
+        if name in vars(builtins) and name not in VOCABULARY:
+            return self.error(f"'{name}' is Python's, not a function of the language", node,
+                              hint="run 'mcalc ops' for the functions it has")
         if name in VOCABULARY:
             return self.error(f"'{name}' is a numpy function that mcalc does not have", node, cls=UnknownNameError,
                               hint="run 'mcalc ops' for the functions it has")
@@ -284,7 +309,8 @@ class _Parser:
         for a in node.args:
             if isinstance(a, ast.Starred):
                 raise self.error("'*' unpacking is not part of the language", a)
-            args.append(self.walk(a, depth))
+            value = fn.operands < 0 or len(args) < fn.operands
+            args.append(self.walk(a, depth) if value else self.parameter(a, depth))
         kwargs = {}
         for kw in node.keywords:
             if kw.arg is None:
@@ -292,12 +318,28 @@ class _Parser:
             if kw.arg not in fn.kwargs:
                 allowed = ", ".join(fn.kwargs) or "none"
                 raise self.error(f"{name}() has no keyword '{kw.arg}' (keywords: {allowed})", kw.value)
-            kwargs[kw.arg] = self.walk(kw.value, depth)
+            kwargs[kw.arg] = self.parameter(kw.value, depth)
         lo, hi = fn.nargs
         if not lo <= len(args) <= hi:
-            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            want = str(lo) if lo == hi else f"{lo} or more" if hi >= 1000 else f"{lo} to {hi}"
             raise self.error(f"{name}() takes {want} argument{'s' * (hi > 1)}, got {len(args)}", node)
         return Syn("call", col, end, name, tuple(args), kwargs)
+
+    def parameter(self, node, depth) -> Syn:
+        """A function's parameter: a number, a string, True/False, None, inf (np.inf), np.newaxis, or a tuple of
+        them; other expressions are walked as values (and refused by the builder)."""
+        col, end = self._span(node)
+        if isinstance(node, ast.Tuple):
+            return Syn("tuple", col, end, None, tuple(self.parameter(e, depth + 1) for e in node.elts))
+        if isinstance(node, ast.Constant) and (isinstance(node.value, (bool, str)) or node.value is None):
+            return Syn("lit", col, end, node.value)
+        named = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) and \
+            _dotted(node.value) in MODULES else None
+        if named in LITERALS:
+            return Syn("lit", col, end, LITERALS[named])
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return Syn("neg", col, end, None, (self.parameter(node.operand, depth + 1),))
+        return self.walk(node, depth)
 
     def _Subscript(self, node, depth, col, end):
         value = self.walk(node.value, depth)

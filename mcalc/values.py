@@ -275,8 +275,8 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
     """Readable values, drawn in kinds tried in turn (three draws each, attempt 0..14):
 
     int      integers 1..5, distinct while they can be
-    pos      one decimal in [0.1, 0.9], distinct while they can be
-    signed   one decimal in ±[0.1, 0.9]    desc    integers 1..5 times 10^-rank (x - y > 0 for x before y)
+    pos      one decimal in [0.1, 0.9] (more decimals for more than 9 entries: distinct)
+    signed   the same, signed              desc    integers 1..5 times 10^-rank (x - y > 0 for x before y)
     asc      integers 1..5 times 10^-(count-1-rank)  (y - x > 0)
 
     rank is the variable's place among the count variables that need values.  Style "integers" starts with
@@ -298,7 +298,8 @@ def default_value(name: str, shape: tuple, seed: int, attempt: int, style: str =
         if kind != "int":
             v *= 10.0 ** -(rank if kind == "desc" else count - 1 - rank)
         return v.reshape(shape)
-    v = np.array(draw(range(1, 10)), dtype=float) / 10.0
+    digits = len(str(n)) if n > 9 else 1              # more decimals where one would repeat (ties in max(x))
+    v = np.array(draw(range(1, 10 ** digits)), dtype=float) / 10.0 ** digits
     if kind == "signed":
         v *= np.array(rng.choices((-1.0, 1.0), k=n))
     return v.reshape(shape)

@@ -13,12 +13,12 @@ Everything else (the numeric Jacobian, explain's differentials and closed forms,
 `mcalc ops`, the generic tests) reads these entries.  See README "Adding an operation".
 """
 
-from ..tree import REGISTRY, fmt_shape, size_of
+from ..tree import BINARY, REGISTRY, fmt_shape, size_of
 from . import arithmetic, constants, elementwise, linalg, piecewise, products, reductions, structural  # noqa: F401
 from .constants import commutation
-from .core import BINARY, CONSTANTS, FUNCTIONS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
+from .core import CONSTANTS, FUNCTIONS, LITERALS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
 
 OPS = REGISTRY
 
-__all__ = ["OPS", "REGISTRY", "BINARY", "FUNCTIONS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn", "Op", "fmt_shape",
+__all__ = ["OPS", "REGISTRY", "BINARY", "FUNCTIONS", "LITERALS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn", "Op", "fmt_shape",
            "size_of", "key_text", "commutation"]

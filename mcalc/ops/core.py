@@ -79,27 +79,127 @@ def _at_zero(node, x, *_):
     return x
 
 
+class ParamError(Exception):
+    """A parameter the user wrote that its function cannot take: what is wrong with it, as one phrase (the builder
+    adds where).  shape: whether it is wrong for the operand's shape (an axis out of range) rather than as written."""
+
+    def __init__(self, message: str, shape: bool = False, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.shape, self.hint = message, shape, hint
+
+
+# --- parameter kinds: each reads a literal as the user wrote it (a number, a string, True, None or a tuple of
+# them) into its canonical value, given the operands' shapes, or raises ParamError -----------------------------
+
+def integer(low: int | None = None):
+    def read(v, shapes):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or (low is not None and v < low):
+            raise ParamError(f"must be an integer literal{f' ≥ {low}' if low is not None else ''}, got {_lit(v)}")
+        return int(v)
+    read.words = "an integer"
+    return read
+
+
+def axis(v, shapes):
+    """None, an axis or a tuple of axes (negative from the end), of the first operand: None (all of them) or the
+    one axis, counted from 0 (a matrix's other axes are all of them)."""
+    nd = len(shapes[0])
+    if v is None:
+        return None
+    axes = v if isinstance(v, tuple) else (v,)
+    if not axes:
+        raise ParamError("is an empty tuple: no axes to work along", hint="leave axis out for all of them")
+    out = set()
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or a != int(a):
+            raise ParamError(f"must be an integer, a tuple of integers or None, got {_lit(v)}")
+        if not -nd <= a < nd:
+            raise ParamError(f"{int(a)} is out of range for shape {fmt_shape(shapes[0])}", shape=True,
+                             hint=f"axes of a {nd}-d array are {', '.join(map(str, range(nd))) or 'none'}"
+                                  f"{f' (or {-nd} to -1)' if nd else ''}")
+        if int(a) % nd in out:
+            raise ParamError(f"repeats axis {int(a) % nd}")
+        out.add(int(a) % nd)
+    if len(out) == nd:
+        return None
+    return out.pop() if len(out) == 1 else None
+
+
+axis.words = "an axis"
+
+
+def flag(v, shapes):
+    """True or False (canonical: True or absent)."""
+    if v not in (True, False) or not isinstance(v, (bool, int)):
+        raise ParamError(f"must be True or False, got {_lit(v)}")
+    return True if v else None
+
+
+flag.words = "True or False"
+
+
+def number(v, shapes):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ParamError(f"must be a number, got {_lit(v)}")
+    return float(v)
+
+
+number.words = "a number"
+
+
+def choice(*options):
+    """One of a few values (strings or numbers) as numpy spells them."""
+    def read(v, shapes):
+        for o in options:
+            if v == o and type(v) is not bool:
+                return o
+        raise ParamError(f"must be one of {', '.join(map(_lit, options))}, got {_lit(v)}")
+    read.words = "one of " + ", ".join(map(_lit, options))
+    return read
+
+
+def _lit(v) -> str:
+    """A literal as the user wrote it."""
+    if isinstance(v, float):
+        return "inf" if v == np.inf else "-inf" if v == -np.inf else (str(int(v)) if v.is_integer() else repr(v))
+    return repr(v)
+
+
+def param_text(v) -> str:
+    """A canonical parameter as mcalc writes it back ('fro', True, (1, 3), inf)."""
+    if isinstance(v, tuple):
+        return "(" + ", ".join(map(param_text, v)) + ("," if len(v) == 1 else "") + ")"
+    return _lit(v)
+
+
 class Fn:
     """A function of the language as the user spells it: the op it builds from `operands` expression arguments,
-    then integer literal parameters (`literals`, positional after the operands or by keyword, `required` of them
-    at least).  `context` names settings of the command the op needs (vec: the flatten order).  op may also be a
-    function of the operands' shapes (dispatch) that names the op (np.dot: a product with a scalar, an inner product or @)."""
+    then literal parameters (`literals`, positional after the operands or by keyword, `required` of them at least),
+    each read by its kind (`kinds`: integer by default; axis, flag, number, choice(...)); rest: further positional
+    literals gather into the last one (A.reshape(2, 3) is A.reshape((2, 3))).  `context` names settings of the
+    command the op needs (vec: the flatten order).  op may also be a function of the operands' shapes (dispatch)
+    that names the op (np.dot: a product with a scalar, an inner product or @)."""
 
-    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch")
+    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest")
 
-    def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None):
+    def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
+                 rest=False):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
+        self.kinds, self.rest = dict(kinds or {}), rest
 
     def op_for(self, shapes) -> str:
         """The op that the call builds for operands of these shapes."""
         return self.op if self.dispatch is None else self.dispatch(shapes)
 
+    def kind(self, key: str):
+        return self.kinds.get(key) or integer(1 if self.operands == 0 else None)
+
     @property
     def nargs(self) -> tuple[int, int]:
         if self.operands < 0:
             return 2, 1000
-        return self.operands + self.required, self.operands + len(self.literals)
+        return self.operands + self.required, (1000 if self.rest else self.operands + len(self.literals))
 
     @property
     def kwargs(self) -> tuple[str, ...]:
@@ -109,6 +209,7 @@ class Fn:
 FUNCTIONS: dict[str, Fn] = {}
 METHODS: dict[str, str] = {}     # array method → function: x.sum(axis=0) is sum(x, axis=0)
 CONSTANTS = {"pi": np.pi, "e": np.e}
+LITERALS = {"inf": np.inf, "newaxis": None}      # np.inf, np.newaxis: parameters (norm(x, np.inf)), not values
 
 # numpy's, SciPy's and JAX's module paths: np.exp(x), np.linalg.inv(A), scipy.special.expit(x) are the language's
 MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.linalg", "jax.numpy.linalg",

@@ -38,8 +38,8 @@ def normalize(node: Node) -> Node:
     """The node after its operation's rewrite rules (each builds its result with make, so it is normal too)."""
     if node.primal:
         return node
-    if node.op.expand is not None:                     # an operation inside derivatives: its meaning
-        return simplify(node.op.expand(node))
+    if node.op.expand is not None and not node.op.whole:     # an operation inside derivatives: its meaning
+        return simplify(node.op.expand(node))                  # (onehot stays whole)
     for _ in range(MAX_REWRITES):
         for rule in node.op.rewrite:
             out = rule(node)

@@ -206,12 +206,17 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
 
 
 @app.command(epilog=_examples("mcalc ops", "mcalc ops | grep softmax"))
-def ops():
+def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per operation, by family, as the "
+                                               "README's markdown table.")] = False):
     """Every function and operator of the language, with its derivative rule."""
     from rich.console import Console
     from rich.table import Table
 
-    from .explain import catalogue
+    from .explain import catalogue, function_table
+
+    if markdown:
+        print(function_table(), end="")
+        return
 
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("function", "what", "derivative"):

@@ -33,7 +33,7 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
                     for rank, name in enumerate(missing)})
         try:
             rules = LocalRules(evaluate(nodes, env))
-            check_defaults(nodes, rules.vals, kinked if attempt < V.DRAWS else [])
+            check_defaults(nodes, rules.vals, [n for n in kinked if n.op.sided] if attempt < V.DRAWS else [])
             rules.check(nodes, wrt)
         except DomainError as e:
             last = e

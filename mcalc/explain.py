@@ -312,3 +312,33 @@ def catalogue() -> list[tuple[str, str, str]]:
         derivative = "none: a constant" if fn.operands == 0 else rule(op.name)
         rows.append((f"{name}()", fn.help or op.help, derivative))
     return rows
+
+
+FAMILIES = ("arithmetic", "element-wise", "piecewise", "reductions", "products", "matrix functions", "structural",
+            "constants")
+
+
+def function_table() -> str:
+    """The language's functions as a markdown table, one row per operation, by family: every spelling (functions,
+    array methods, operators), what it is, and its differential.  The README's table is this text."""
+    from .ops import FUNCTIONS, METHODS
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    rows = ["| | spelled | what | differential |", "|---|---|---|---|"]
+    for family in FAMILIES:
+        first = True
+        for name, op in REGISTRY.items():
+            if op.family != family:
+                continue
+            spelled = [f"`{op.operator}`"] if op.operator else []
+            spelled += [f"`{f}`" for f, fn in FUNCTIONS.items() if fn.op == name]
+            spelled += [f"`x.{m}()`" for m, f in METHODS.items() if FUNCTIONS[f].op == name]
+            if not spelled:
+                continue                                    # used inside derivatives only
+            derivative = "none: a constant" if family == "constants" else rule(name)
+            rows.append(f"| {family if first else ''} | {' '.join(dict.fromkeys(spelled))} | {cell(op.help)} | "
+                        f"{cell(derivative)} |")
+            first = False
+    return "\n".join(rows) + "\n"

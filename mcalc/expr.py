@@ -172,7 +172,10 @@ class _Builder:
             except ParamError as e:
                 raise self.fail(ShapeError if e.shape else ParseError, f"{key} in {name}() {e.message}", syn,
                                 e.hint) from None
-        params = {k: v for k, v in params.items() if v is not None}
+        try:
+            params = fn.params(shapes, params)
+        except ParamError as e:
+            raise self.fail(ShapeError if e.shape else ParseError, f"{name}() {e.message}", s, e.hint) from None
         params.update({key: getattr(self, key) for key in fn.context})
         return self.make(fn.op_for(shapes), operands, s, **params)
 

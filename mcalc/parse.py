@@ -320,7 +320,7 @@ class _Parser:
                 raise self.error(f"{name}() has no keyword '{kw.arg}' (keywords: {allowed})", kw.value)
             kwargs[kw.arg] = self.parameter(kw.value, depth)
         lo, hi = fn.nargs
-        if not lo <= len(args) <= hi:
+        if not (lo <= len(args) + len(kwargs) and len(args) <= hi):
             want = str(lo) if lo == hi else f"{lo} or more" if hi >= 1000 else f"{lo} to {hi}"
             raise self.error(f"{name}() takes {want} argument{'s' * (hi > 1)}, got {len(args)}", node)
         return Syn("call", col, end, name, tuple(args), kwargs)

@@ -88,8 +88,9 @@ class Printer:
     def call(self, node: Node, name: str | None = None) -> str:
         show = node.op.show
         parts = [self(a) for a in node.args]
-        parts += [str(node.params[k]) for k in show.literals if node.params.get(k) is not None]
-        parts += [f"{k}={node.params[k]}" for k in show.kwargs if node.params.get(k) is not None]
+        text = lambda v: repr(v) if isinstance(v, str) else str(v)      # noqa: E731 ('fro', inf, True, (1, 3))
+        parts += [text(node.params[k]) for k in show.literals if node.params.get(k) is not None]
+        parts += [f"{k}={text(node.params[k])}" for k in show.kwargs if node.params.get(k) is not None]
         return self.function(name or show.name, ", ".join(parts), node)
 
     def function(self, name: str, inner: str, node: Node) -> str:

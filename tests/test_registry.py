@@ -17,7 +17,7 @@ from mcalc.ops import FUNCTIONS, OPS
 from mcalc.parse import parse
 from mcalc.printing import POWER, PRODUCT, Latex, Mcalc, Unicode
 from mcalc.problem import prepare
-from mcalc.tree import Var, topo_order
+from mcalc.tree import Const, Var, topo_order
 from mcalc.values import parse_shape_specs
 
 USER = sorted(name for name, op in OPS.items() if op.example is not None)
@@ -67,7 +67,7 @@ def test_every_operation_has_an_example_that_uses_it():
         expr, spec = OPS[name].example
         p = problem(expr, spec)
         assert name in {n.op.name for n in p.nodes if n.op is not None}, (name, expr)
-    assert set(INTERNAL) <= {"adj", "unit", "ylog", "numeric_map"}, INTERNAL   # used inside derivatives only
+    assert set(INTERNAL) <= {"adj", "unit", "ylog", "numeric_map", "others", "onehot"}, INTERNAL   # used inside derivatives only
 
 
 def test_every_function_and_operator_reaches_an_operation():
@@ -231,7 +231,7 @@ def test_every_operation_states_its_rule(name):
     assert text.startswith("d") and " = " in text, text
 
 
-@pytest.mark.parametrize("name", ["adj", "unit", "ylog"])
+@pytest.mark.parametrize("name", ["adj", "unit", "ylog", "others", "others_axis", "onehot", "onehot_axis"])
 def test_internal_operations_mean_what_they_print(name):
     """Operations used inside derivatives only (robust numerics) evaluate to their printed meaning."""
     from mcalc.tree import call
@@ -239,7 +239,9 @@ def test_internal_operations_mean_what_they_print(name):
     rng = np.random.default_rng(0)
     X, y, a = Var("X", (3, 3)), Var("y", (3,)), Var("a", (3,))
     env = {"X": rng.normal(size=(3, 3)) + 3 * np.eye(3), "y": rng.uniform(1, 2, 3), "a": rng.uniform(1, 2, 3)}
-    node = {"adj": call("adj", X), "unit": call("unit", y), "ylog": call("ylog", y, a)}[name]
+    node = {"adj": call("adj", X), "unit": call("unit", y), "ylog": call("ylog", y, a), "others": call("others", y),
+            "others_axis": call("others", X, axis=1), "onehot": call("onehot", y, of="max"),
+            "onehot_axis": call("onehot", Const([[1.0, 2, 1], [1, 0, 0], [1, 3, 0]]), of="min", axis=1)}[name]
     np.testing.assert_allclose(_values(node, env), _values(node.op.expand(node), env), rtol=1e-12)
 
 
@@ -250,3 +252,15 @@ def test_readme_lists_every_function():
     table = readme[readme.index("## The expression language"):readme.index("## Options")]
     missing = [name for name in FUNCTIONS if not re.search(rf"(?<![\w]){name}(?![\w])", table)]
     assert not missing, missing
+
+
+def test_readme_table_is_the_registry():
+    """The README's table of functions is what `mcalc ops --markdown` writes: regenerate it when an entry changes."""
+    from pathlib import Path
+
+    from mcalc.explain import function_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    begin, end = "<!-- generated: mcalc ops --markdown -->\n", "<!-- end of generated table -->"
+    table = readme[readme.index(begin) + len(begin):readme.index(end)]
+    assert table == function_table(), "the README's table is out of date: paste `mcalc ops --markdown` into it"

@@ -54,6 +54,12 @@ register(Op("eye", _eye_infer, lambda node: np.eye(node.params["n"]),
          spelled=("eye",), operands=0, literals=("n",), required=1)
 
 
+register(Op("tri", _eye_infer, lambda node: np.tri(node.params["n"]),
+            show=Show(literals=("n",)), help="tri(n): the lower triangle of ones (a constant; cumsum's matrix)",
+            example=("tri(3) @ x", "x=3"), family="constants"),
+         spelled=("tri",), operands=0, literals=("n",), required=1)
+
+
 def _ones_linop(node, read):
     m, n = (node.shape + (1, 1))[:2] if node.ndim < 2 else node.shape
     if n == 1:                                            # a column of ones: broadcasting a scalar

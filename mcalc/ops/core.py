@@ -45,21 +45,23 @@ class Show:
 
 class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
-                 "sympy", "example", "help", "note", "analytic", "saturates", "kink", "passes",
-                 "needs_invertible", "interval", "work", "params", "symbol", "operator", "family")
+                 "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
+                 "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
-                 saturates=False, kink_at_zero=False, kink=None, flat=False, passes=None, needs_invertible=False,
-                 interval=None, work=None, params=None, symbol=None, operator=None, family=""):
+                 saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
+                 interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False):
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
         self.as_linop, self.rewrite, self.expand, self.domain = as_linop, tuple(rewrite), expand, domain
         self.show, self.sympy, self.example, self.help, self.note = show or Show(), sympy, example, help, note
         self.analytic, self.saturates = analytic, saturates
         self.kink = kink or (_at_zero if kink_at_zero else None)
+        self.sided = sided                 # whether kink's sign tells the sides apart (abs: x) or not (max: a gap)
         self.passes = () if flat else passes
         self.needs_invertible, self.interval, self.work, self.params = needs_invertible, interval, work, params
         self.symbol, self.operator, self.family = symbol, operator, family
+        self.whole = whole                 # an operation inside derivatives kept whole in closed forms (onehot)
 
     @property
     def flat(self) -> bool:
@@ -180,13 +182,22 @@ class Fn:
     command the op needs (vec: the flatten order).  op may also be a function of the operands' shapes (dispatch)
     that names the op (np.dot: a product with a scalar, an inner product or @)."""
 
-    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest")
+    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False):
+                 rest=False, derive=None):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
-        self.kinds, self.rest = dict(kinds or {}), rest
+        self.kinds, self.rest, self.derive = dict(kinds or {}), rest, derive
+
+    def params(self, shapes, given: dict) -> dict:
+        """The op's parameters from those the user gave (read by their kinds) and the operands' shapes: derive
+        (shapes, given) → params computes what a spelling implies (squeeze: the shape without its 1s) or refuses
+        (softmax of a matrix without an axis) with ParamError."""
+        out = dict(given)
+        if self.derive is not None:
+            out.update(self.derive(shapes, given))
+        return {k: v for k, v in out.items() if v is not None}
 
     def op_for(self, shapes) -> str:
         """The op that the call builds for operands of these shapes."""
@@ -241,6 +252,25 @@ def register(op: Op, spelled=(), methods=(), **fn) -> Op:
     for k, name in enumerate(spelled):
         FUNCTIONS[name] = Fn(op.name, **({**fn, "help": f"alias of {spelled[0]}"} if k else fn))
     return op
+
+
+# --- derivatives through a meaning -----------------------------------------------------------------------------
+
+def via(meaning):
+    """A jvp read through the operation's meaning in other operations (norm(x, inf) is max(abs(x))): each of their
+    rules in turn, from the operation's arguments to the meaning; the forward function stays the operation's own."""
+    from ..tree import topo_order
+
+    def jvp(node, tangents):
+        tree = meaning(node)
+        d = {id(a): t for a, t in zip(node.args, tangents)}
+        for n in topo_order(tree, leaf=lambda n: id(n) in d):
+            if id(n) in d or n.op is None:
+                continue
+            ts = [d.get(id(a)) if n.op.passes_through(i) else None for i, a in enumerate(n.args)]
+            d[id(n)] = None if all(t is None for t in ts) else n.op.jvp(n, ts)
+        return d.get(id(tree))
+    return jvp
 
 
 # --- batched values ------------------------------------------------------------------------------------------

@@ -35,6 +35,14 @@ def zeros_like(node: Node) -> Node:
         call("zeros", m=node.shape[0]) if node.ndim == 1 else call("zeros")
 
 
+def row_major(shape: tuple, order: str) -> Node:
+    """The matrix taking vec(X) in the given order to numpy's flattening, row by row (K vec_c(X) = vec_c(Xᵀ) =
+    vec_r(X) for a matrix in column-major order; the identity otherwise)."""
+    if order == "row" or len(shape) < 2:
+        return eye(max(1, size_of(shape)))
+    return call("commutation", m=shape[0], n=shape[1], order="col")
+
+
 def as_matrix(v: Node, side: str = "col") -> Node:
     """A value as a matrix: itself when 2-D, a vector (or scalar) as a column or a row."""
     return v if v.ndim == 2 else call(side, v)

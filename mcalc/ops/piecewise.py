@@ -187,11 +187,11 @@ register(Op("where", broadcast_infer("where"), _where_fwd, jvp=_where_jvp, passe
 
 def _clip_domain(node, x, lo, hi):
     nd = node.ndim
-    lo, hi = (np.broadcast_to(real(lift(v, a.ndim, nd)), np.shape(x)) for v, a in zip((lo, hi), node.args[1:]))
+    x, lo, hi = np.broadcast_arrays(*(real(lift(v, a.ndim, nd)) for v, a in zip((x, lo, hi), node.args)))
     bad = lo >= hi
     if np.any(bad):
         at = np.flatnonzero(bad)[0]
-        where = f" at {entry_text(node.shape, at)}" if node.ndim else ""
+        where = f" at {entry_text(node.shape, at % node.size)}" if node.ndim else ""
         return (f"clip needs its lower bound below its upper bound, got {lo.ravel()[at]:g} and "
                 f"{hi.ravel()[at]:g}{where}")
     return None
@@ -220,7 +220,7 @@ def _clip_kink(node, x, lo, hi):
 
 register(Op("clip", broadcast_infer("clip"), _clip_fwd, jvp=_clip_jvp, domain=_clip_domain, kink=_clip_kink,
             analytic=False, sympy=_objects(lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi)),
-            example=("clip(x, -0.5, 0.5)", "x=3"), note="ties at the bounds share the derivative equally",
+            example=("clip(x, lo, hi)", "x=3,lo=scalar,hi=scalar"), note="ties at the bounds share the derivative equally",
             help="x limited to [lo, hi] entry by entry", family="piecewise"),
          spelled=("clip",), methods=("clip",), operands=3,
          help="clip(x, lo, hi): x limited to [lo, hi] (numpy.clip); derivative 1 inside, 0 outside")

@@ -1,5 +1,8 @@
-"""Reductions: sums and means (of everything, or along an axis), the trace, the norm, log-sum-exp and softmax.
-Sums are linear (their maps are rows of ones, one factor per axis); the others give their differentials."""
+"""Reductions, as numpy has them: along every axis or one (axis=0, axis=-1, axis=(0, 1)), with keepdims.  Sums
+and means are linear (their maps are rows of ones, one factor per axis); prod, max, min, var, std, the norms,
+log-sum-exp and softmax give their differentials; cumsum and diff are linear maps along an axis.  Ties in max and
+min share the derivative equally (JAX's convention), and are kinks.
+"""
 
 from __future__ import annotations
 
@@ -9,51 +12,266 @@ import numpy as np
 
 from ..algebra import const
 from ..errors import ShapeError
+from ..printing import CALL
 from ..tree import call, fmt_shape, size_of
 from . import maps
-from .core import Op, Show, need_ndim, register, square
+from .core import Op, ParamError, Show, axis, flag, integer, need_ndim, register, square, via
 from .structural import linear_jvp
 
+KEEP = {"axis": axis, "keepdims": flag}          # the parameters every reduction takes, as numpy names them
 
-def _reduce_infer(shapes, axis=None, **_):
-    s = shapes[0]
+
+def reduced_shape(shape, axis=None, keepdims=None) -> tuple:
     if axis is None:
-        return ()
-    if not s or not -len(s) <= axis < len(s):
+        return (1,) * len(shape) if keepdims else ()
+    if keepdims:
+        return tuple(1 if i == axis else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i != axis)
+
+
+def _reduce_infer(shapes, axis=None, keepdims=None, **_):
+    s = shapes[0]
+    if axis is not None and not 0 <= axis < len(s):
         raise ShapeError(f"axis {axis} is out of range for shape {fmt_shape(s)}")
-    return tuple(d for i, d in enumerate(s) if i != axis % len(s))
+    return reduced_shape(s, axis, keepdims)
 
 
-def _axis_count(node) -> tuple[int | None, int]:
-    shape, axis = node.args[0].shape, node.params.get("axis")
-    axis = None if axis is None else axis % len(shape)
-    return axis, size_of(shape) if axis is None else shape[axis]
+def axes(node) -> tuple:
+    """The reduced axes of a (possibly batched) value of the node's argument, counted from the end."""
+    nd, a = node.args[0].ndim, node.params.get("axis")
+    return tuple(range(-nd, 0)) if a is None else (a - nd,)
 
 
-def _reduce_fwd(mean: bool):
+def count(node) -> int:
+    """How many entries each result entry reduces."""
+    shape, a = node.args[0].shape, node.params.get("axis")
+    return size_of(shape) if a is None else shape[a]
+
+
+def kept(r, node=None):
+    """A reduced value r (of a reduction node) as it broadcasts against the node's argument: a matrix's row sums
+    as a column."""
+    node = node if node is not None else r
+    if node.params.get("keepdims") or node.params.get("axis") != 1:
+        return r
+    return call("col", r)
+
+
+def along(name, x, node, **extra):
+    """The reduction name of x along the node's axes (keepdims as the node)."""
+    return call(name, x, **{k: v for k, v in node.params.items() if k in ("axis", "keepdims")}, **extra)
+
+
+def along_kept(name, x, node, **extra):
+    """The reduction name of x along the node's axes, keeping them (to broadcast against x)."""
+    a = node.params.get("axis")
+    return call(name, x, **({} if a is None else {"axis": a}), keepdims=True, **extra)
+
+
+def _reduction(name, fwd, jvp=None, linear=None, kinds=KEEP, spelled=None, methods=(), literals=("axis", "keepdims"),
+               show_kwargs=("axis", "keepdims"), infer=_reduce_infer, help="", example=None, **kw):
+    return register(Op(name, infer, fwd, jvp=jvp or linear_jvp, linear=linear,
+                       show=kw.pop("show", None) or Show(kwargs=show_kwargs), example=example or (f"{name}(A, axis=0)",
+                                                                                               "A=2x3"),
+                       help=help, family="reductions", **kw),
+                    spelled=spelled or (name,), methods=methods, literals=literals, kinds=kinds, help=help)
+
+
+# --- sum and mean --------------------------------------------------------------------------------------------------
+
+def _sum_fwd(mean: bool):
     def fwd(node, x):
-        nd = len(node.args[0].shape)
-        axis, count = _axis_count(node)
-        out = np.sum(x, axis=tuple(range(-nd, 0)) if axis is None else axis - nd)
-        return out / count if mean else out
+        out = np.sum(x, axis=axes(node), keepdims=bool(node.params.get("keepdims")))
+        return out / count(node) if mean else out
     return fwd
 
 
-def _reduce_linear(mean: bool):
+def _sum_linear(mean: bool):
     def linear(node, i, order):
         x = node.args[0]
-        axis, count = _axis_count(node)
-        L = maps.ones(1, max(1, x.size)) if axis is None else maps.reduce(x.shape, {axis}, order)
-        return const(Fraction(1, count)) * L if mean and count > 1 else L
+        a, n = node.params.get("axis"), count(node)
+        L = maps.ones(1, max(1, x.size)) if a is None else maps.reduce(x.shape, {a}, order)
+        return const(Fraction(1, n)) * L if mean and n > 1 else L
     return linear
 
 
 for _name, _mean in (("sum", False), ("mean", True)):
-    register(Op(_name, _reduce_infer, _reduce_fwd(_mean), jvp=linear_jvp, linear=_reduce_linear(_mean),
-                show=Show(kwargs=("axis",)), example=(f"{_name}(A, axis=0)", "A=2x3"),
-                help=f"{_name} of all entries, or along axis=0/1", family="reductions"),
-             spelled=(_name,), methods=(_name,), literals=("axis",), help=f"{_name} of all entries, or along axis=0/1")
+    _reduction(_name, _sum_fwd(_mean), linear=_sum_linear(_mean), methods=(_name,),
+               help=f"{_name} of all entries, or along an axis (axis=0, axis=-1, keepdims=True)")
 
+
+# --- prod ----------------------------------------------------------------------------------------------------------
+
+def _along_last(f):
+    """f applied along the reduced axes of a node (moved last, and flattened for all of them)."""
+    def g(node, x):
+        ax = axes(node)
+        if len(ax) == 1:
+            return np.moveaxis(f(np.moveaxis(x, ax[0], -1)), -1, ax[0])
+        nd = node.args[0].ndim
+        b = x.shape[: x.ndim - nd]
+        return f(x.reshape(b + (-1,))).reshape(x.shape)
+    return g
+
+
+def _exclusive_prod(v):
+    """The product of the other entries along the last axis (prefix times suffix products: exact at zeros)."""
+    one = np.ones_like(v[..., :1])
+    left = np.cumprod(np.concatenate([one, v[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.concatenate([one, np.flip(v, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    return left * right
+
+
+register(Op("others", lambda s, **_: s[0], _along_last(_exclusive_prod),
+            expand=lambda node: along_kept("prod", node.args[0], node) / node.args[0],
+            help="the product of the other entries (along the axis): ∂ prod(x)/∂xᵢ, exact where xᵢ = 0",
+            family="reductions"))
+
+
+def _prod_jvp(node, tangents):
+    (dx,) = tangents
+    x = node.args[0]
+    a = node.params.get("axis")
+    return along("sum", call("others", x, **({} if a is None else {"axis": a})) * dx, node)
+
+
+_reduction("prod", lambda node, x: np.prod(x, axis=axes(node), keepdims=bool(node.params.get("keepdims"))),
+           jvp=_prod_jvp, methods=("prod",), example=("prod(A, axis=1)", "A=2x3"),
+           sympy=lambda sp, node, x: _sympy_reduce(node, x, lambda v: sp.Mul(*v)),
+           help="product of all entries, or along an axis")
+
+
+def _sympy_reduce(node, x, f, keepdims=None):
+    """A reduction of SymPy entries along the node's axes: f of each group of reduced entries."""
+    x = np.asarray(x, dtype=object)
+    a = node.params.get("axis")
+    ax = list(range(x.ndim)) if a is None else [a]
+    keep = [i for i in range(x.ndim) if i not in ax]
+    moved = np.transpose(x, keep + ax).reshape([x.shape[i] for i in keep] + [-1])
+    out = np.empty(moved.shape[:-1], dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = f(list(moved[idx]))
+    keepdims = node.params.get("keepdims") if keepdims is None else keepdims
+    return out.reshape(reduced_shape(x.shape, a, keepdims))
+
+
+# --- max and min -------------------------------------------------------------------------------------------------
+
+def _extreme_fwd(f):
+    def fwd(node, x):
+        return f(x, axis=axes(node), keepdims=bool(node.params.get("keepdims")))
+    return fwd
+
+
+def _onehot_fwd(node, x):
+    """1/k at the k entries that tie for the extreme (along the axis), 0 elsewhere."""
+    ax, f = axes(node), np.max if node.params["of"] == "max" else np.min
+    hit = (x.real == f(x.real, axis=ax, keepdims=True)).astype(float)
+    return hit / np.sum(hit, axis=ax, keepdims=True)
+
+
+def _onehot_expand(node):
+    x = node.args[0]
+    a = node.params.get("axis")
+    hit = call("equal", x, call(node.params["of"], x, **({} if a is None else {"axis": a}), keepdims=True))
+    return hit / call("sum", hit, **({} if a is None else {"axis": a}), keepdims=True)
+
+
+def _show_onehot(p, node):
+    x, a = node.args[0], node.params.get("axis")
+    inner = p(x) + ("" if a is None else f", axis={a}")
+    arg = f"\\operatorname{{arg{node.params['of']}}}\\left({inner}\\right)" if p.notation == "tex" else \
+        f"arg{node.params['of']}({inner})"
+    return (f"\\operatorname{{onehot}}\\left({arg}\\right)" if p.notation == "tex" else f"onehot({arg})"), CALL
+
+
+register(Op("onehot", lambda s, **_: s[0], _onehot_fwd, expand=_onehot_expand, whole=True,
+            show=Show(uni=_show_onehot, tex=_show_onehot),
+            help="1 at the largest (smallest) entry along the axis, 1/k at each of k that tie: ∂ max(x)/∂x",
+            family="reductions"))
+
+
+def _extreme_jvp(node, tangents):
+    """The derivative goes to the extreme entries, shared equally where they tie."""
+    (dx,) = tangents
+    a = node.params.get("axis")
+    w = call("onehot", node.args[0], of=node.op.name, **({} if a is None else {"axis": a}))
+    return along("sum", w * dx, node)
+
+
+def _gap(node, x):
+    """How far the extreme entry is from the next one (0 at a tie): a kink without sides."""
+    def top_two(v):
+        v = np.sort(v.real, axis=-1)
+        if node.op.name == "max":
+            v = -v[..., ::-1]
+        return np.abs(v[..., 1] - v[..., 0]) if v.shape[-1] > 1 else np.full(v.shape[:-1], np.inf)
+    ax = axes(node)
+    if len(ax) == 1:
+        return top_two(np.moveaxis(x, ax[0], -1))
+    return top_two(x.reshape(x.shape[: x.ndim - node.args[0].ndim] + (-1,)))
+
+
+for _name, _f, _sp in (("max", np.max, "Max"), ("min", np.min, "Min")):
+    _reduction(_name, _extreme_fwd(_f), jvp=_extreme_jvp, spelled=(_name, f"a{_name}"), methods=(_name,),
+               kink=_gap, sided=False, analytic=False, example=(f"{_name}(A, axis=0)", "A=2x3"),
+               sympy=lambda sp, node, x, f=_sp: _sympy_reduce(node, x, lambda v: getattr(sp, f)(*v)),
+               note="ties share the derivative equally",
+               help=f"largest entry, or along an axis (amax); ties share the derivative equally" if _name == "max"
+               else "smallest entry, or along an axis (amin); ties share the derivative equally")
+
+
+# --- var and std ---------------------------------------------------------------------------------------------------
+
+def _var_infer(shapes, axis=None, keepdims=None, ddof=None, **_):
+    out = _reduce_infer(shapes, axis=axis, keepdims=keepdims)
+    n = size_of(shapes[0]) if axis is None else shapes[0][axis]
+    if ddof and n - ddof < 1:
+        raise ShapeError(f"ddof={ddof} needs more than {ddof} entries to average, got {n}")
+    return out
+
+
+def _var_fwd(std: bool):
+    def fwd(node, x):
+        ax, n, ddof = axes(node), count(node), node.params.get("ddof", 0)
+        c = x - np.mean(x, axis=ax, keepdims=True)
+        v = np.sum(c * c, axis=ax, keepdims=bool(node.params.get("keepdims"))) / (n - ddof)
+        return np.sqrt(v) if std else v
+    return fwd
+
+
+def _var_jvp(std: bool):
+    def jvp(node, tangents):
+        """d var = 2/(n - ddof) Σ (x - x̄) ⊙ dx; d std = d var / (2 std)."""
+        (dx,) = tangents
+        x = node.args[0]
+        c = x - along_kept("mean", x, node)
+        k = Fraction(1 if std else 2, count(node) - node.params.get("ddof", 0))
+        d = const(k) * along("sum", c * dx, node)
+        return d / node if std else d
+    return jvp
+
+
+def _sympy_var(std):
+    def f(sp, node, x):
+        n, ddof = count(node), node.params.get("ddof", 0)
+
+        def var(v):
+            m = sp.Add(*v) / n
+            return sp.Add(*[(e - m) ** 2 for e in v]) / (n - ddof)
+        return _sympy_reduce(node, x, (lambda v: sp.sqrt(var(v))) if std else var)
+    return f
+
+
+for _name, _std in (("var", False), ("std", True)):
+    _reduction(_name, _var_fwd(_std), jvp=_var_jvp(_std), infer=_var_infer, methods=(_name,),
+               kinds={**KEEP, "ddof": integer(0)}, literals=("axis", "ddof", "keepdims"),
+               show_kwargs=("axis", "ddof", "keepdims"), sympy=_sympy_var(_std), example=(f"{_name}(A, axis=1)", "A=2x3"),
+               help=("variance" if _name == "var" else "standard deviation") +
+               " of all entries or along an axis; ddof=1 for the sample's")
+
+
+# --- the trace -----------------------------------------------------------------------------------------------------
 
 def _trace_map(n: int, order: str):
     """vec(I)ᵀ: the trace sums the diagonal (1 for a 1×1 matrix, which is its own trace)."""
@@ -72,33 +290,157 @@ register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-
          spelled=("trace", "tr"), methods=("trace",), help="trace of a square matrix")
 
 
-# --- the norm ----------------------------------------------------------------------------------------------------
+# --- norms ---------------------------------------------------------------------------------------------------------
+
+_VECTOR_ORDS = "None, 2, 1, inf, -inf, 0 or any p ≥ 1"
+_MATRIX_ORDS = "None, 'fro', 1, -1, inf, -inf"
+
+
+def _ord(v, shapes):
+    """numpy's ord: a number (inf, -inf, 0, p ≥ 1) or 'fro' / 'nuc'."""
+    if v is None or v in ("fro", "nuc"):
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (v not in (0, np.inf, -np.inf, -1, -2) and v < 1):
+        raise ParamError(f"must be one of {_VECTOR_ORDS} for vectors, {_MATRIX_ORDS} for matrices; got {v!r}")
+    return int(v) if float(v).is_integer() else float(v)
+
+
+_ord.words = "numpy's ord"
+
+
+def _matrix_norm(node) -> bool:
+    return node.args[0].ndim == 2 and node.params.get("axis") is None
+
+
+def _norm_infer(shapes, ord=None, axis=None, keepdims=None, **_):
+    out = _reduce_infer(shapes, axis=axis, keepdims=keepdims)
+    matrix = len(shapes[0]) == 2 and axis is None
+    ok = ("fro", 1, -1, np.inf, -np.inf) if matrix else (None,)
+    if matrix and ord in (2, -2, "nuc"):
+        raise ShapeError(f"norm(X, {ord!r}) needs the singular values, which mcalc does not differentiate yet",
+                         hint="norm(X) is the Frobenius norm; norm(X, 1) and norm(X, inf) are column and row sums")
+    if ord is not None and matrix and ord not in ok:
+        raise ShapeError(f"ord={ord!r} is not a matrix norm (matrix norms: {_MATRIX_ORDS})")
+    if ord in ("fro", "nuc") and not matrix:
+        raise ShapeError(f"ord={ord!r} is a matrix norm; this is a norm of {'a vector' if len(shapes[0]) == 1 else 'vectors along an axis'}")
+    return out
+
+
+def _norm_params(shapes, given):
+    """Canonical: no ord for the default (2 for vectors, 'fro' for matrices)."""
+    matrix = len(shapes[0]) == 2 and given.get("axis") is None
+    if given.get("ord") == ("fro" if matrix else 2):
+        return {"ord": None}
+    return {}
+
+
+def _meaning(node):
+    """What the norm is, in other operations (where its derivative is read from)."""
+    x, p, a = node.args[0], node.params.get("ord"), node.params.get("axis")
+    kw = {k: v for k, v in node.params.items() if k in ("axis", "keepdims")}
+    if _matrix_norm(node):
+        if p in (1, -1, np.inf, -np.inf):           # the largest (smallest) column / row sum of |X|
+            sums = call("sum", call("abs", x), axis=0 if abs(p) == 1 else 1)
+            out = call("max" if p > 0 else "min", sums)
+            return call("reshape", out, shape=node.shape) if node.shape else out
+        return None
+    if p == 1:
+        return call("sum", call("abs", x), **kw)
+    if p in (np.inf, -np.inf):
+        return call("max" if p > 0 else "min", call("abs", x), **kw)
+    if p == 0:
+        return call("sum", call("not_equal", x, 0.0), **kw)
+    return call("power", call("sum", call("power", call("abs", x), float(p)), **kw), 1.0 / p)
+
 
 def _norm_fwd(node, x):
-    nd = len(node.args[0].shape)
-    return np.sqrt(np.sum(x * x, axis=tuple(range(-nd, 0))))
+    p, ax, keep = node.params.get("ord"), axes(node), bool(node.params.get("keepdims"))
+    if p is None:
+        return np.sqrt(np.sum(x * x, axis=ax, keepdims=keep))
+    if _matrix_norm(node):
+        sums = np.sum(np.abs(x), axis=-2 if abs(p) == 1 else -1)
+        out = (np.max if p > 0 else np.min)(sums, axis=-1)
+        return out.reshape(out.shape + (1, 1)) if keep else out
+    a = np.abs(x)
+    if p == 0:
+        return np.sum(x != 0, axis=ax, keepdims=keep).astype(float)
+    if p in (np.inf, -np.inf):
+        return (np.max if p > 0 else np.min)(a, axis=ax, keepdims=keep)
+    return np.sum(a ** p, axis=ax, keepdims=keep) ** (1.0 / p)
 
 
 def _norm_jvp(node, tangents):
     (dx,) = tangents
-    if dx is None:
-        return None
     x = node.args[0]
+    if node.params.get("ord") is not None:
+        return via(_meaning)(node, tangents)
+    if node.params.get("axis") is not None or node.params.get("keepdims"):
+        return along("sum", x / kept(node) * dx, node)                 # x/‖x‖ along the axis
     u = call("unit", x)
     if x.ndim == 2:
         return call("trace", call("matmul", u.T, dx))              # the Frobenius inner product ⟨X/‖X‖, dX⟩
     return call("matmul", u, dx) if x.ndim == 1 else u * dx
 
 
+def _norm_kink(node, x):
+    """0 where the norm is not differentiable: at 0 (the 2-norm, p-norms), where an entry is 0 (the 1- and
+    inf-norms), at a tie of the largest entries (the inf-norm) or column (row) sums (the matrix 1- and inf-norms)."""
+    p = node.params.get("ord")
+    if p is None or p not in (0, 1, -1, np.inf, -np.inf):
+        return _norm_fwd(node, x)
+    a = np.abs(x.real)
+    if _matrix_norm(node):
+        a = np.sum(a, axis=-2 if abs(p) == 1 else -1)
+    elif p in (0, 1, -1):
+        return np.min(a)
+    top = np.sort(a.reshape(-1) if node.params.get("axis") is None else np.moveaxis(a, node.params["axis"], -1), -1)
+    gap = (top[..., -1] - top[..., -2]) if p > 0 else (top[..., 1] - top[..., 0])
+    return min(np.min(gap) if top.shape[-1] > 1 else np.inf, np.min(np.abs(x.real)))
+
+
 def _norm_sympy(sp, node, x):
-    return sp.sqrt(sum(v ** 2 for v in np.ravel(x)))
+    p = node.params.get("ord")
+    if _matrix_norm(node) and p is not None:
+        col = abs(p) == 1
+        sums = [sp.Add(*[sp.Abs(v) for v in (x[:, j] if col else x[j, :])]) for j in range(x.shape[1 if col else 0])]
+        out = (sp.Max if p > 0 else sp.Min)(*sums)
+        return np.full(node.shape, out, dtype=object) if node.shape else out
+
+    def one(v):
+        if p is None:
+            return sp.sqrt(sp.Add(*[e ** 2 for e in v]))
+        if p in (np.inf, -np.inf):
+            return (sp.Max if p > 0 else sp.Min)(*[sp.Abs(e) for e in v])
+        if p == 0:
+            return sp.Add(*[sp.Piecewise((0, sp.Eq(e, 0)), (1, True)) for e in v])
+        return sp.Add(*[sp.Abs(e) ** p for e in v]) ** sp.Rational(1, p) if isinstance(p, int) else \
+            sp.Add(*[sp.Abs(e) ** p for e in v]) ** (1 / p)
+    return _sympy_reduce(node, x, one)
 
 
-register(Op("norm", lambda s, **_: (), _norm_fwd, jvp=_norm_jvp, kink=_norm_fwd, sympy=_norm_sympy,
-            show=Show(uni="‖#‖", tex="\\left\\lVert #\\right\\rVert"), example=("norm(x)", "x=3"),
-            note="Frobenius for matrices; 0 at x = 0", help="Euclidean norm of a vector, Frobenius norm of a matrix",
+def _show_norm(p, node):
+    text = f"‖{p(node.args[0])}‖" if p.notation == "uni" else f"\\left\\lVert {p(node.args[0])}\\right\\rVert"
+    o = node.params.get("ord")
+    if o is not None:
+        sub = {np.inf: "∞", -np.inf: "-∞", "fro": "F", "nuc": "*"}.get(o, str(o))
+        if p.notation == "tex":
+            sub = {"∞": "\\infty", "-∞": "-\\infty"}.get(sub, sub)
+        text += p.sub(sub) if p.notation == "tex" else (p.sub(sub) if sub.lstrip("-").isdigit() else sub)
+    if node.params.get("axis") is not None or node.params.get("keepdims"):
+        return p.call(node), 6
+    return text, 6
+
+
+register(Op("norm", _norm_infer, _norm_fwd, jvp=_norm_jvp, kink=_norm_kink, sided=False, sympy=_norm_sympy,
+            analytic=False,
+            show=Show(uni=_show_norm, tex=_show_norm, literals=("ord",), kwargs=("axis", "keepdims")),
+            example=("norm(x)", "x=3"),
+            note="kinks at 0, and for ord 1 and inf where an entry is 0 or the largest tie",
+            help="a vector norm (ord 2, 1, inf, p) or matrix norm ('fro', 1, inf), of all entries or along an axis",
             family="reductions"),
-         spelled=("norm",), help="Euclidean norm of a vector, Frobenius norm of a matrix")
+         spelled=("norm",), literals=("ord", "axis", "keepdims"), kinds={"ord": _ord, **KEEP}, derive=_norm_params,
+         help="norm(x, ord=None, axis=None): numpy.linalg.norm (vectors: 2, 1, inf, -inf, 0, p; matrices: 'fro', "
+              "1, -1, inf, -inf)")
 
 
 def _unit_fwd(node, x):
@@ -112,44 +454,168 @@ register(Op("unit", lambda s, **_: s[0], _unit_fwd, expand=lambda node: node.arg
             help="x / ‖x‖, 0 at x = 0 (inside derivatives of the norm)", family="reductions"))
 
 
-# --- softmax and log-sum-exp ------------------------------------------------------------------------------------
+# --- softmax, log-softmax and log-sum-exp --------------------------------------------------------------------------
 
-def _vector_only(label, keep):
-    def infer(shapes, **_):
-        need_ndim(label, shapes[0], (1,), "a vector")
-        return shapes[0] if keep else ()
-    return infer
+def _needs_axis(label):
+    def derive(shapes, given):
+        if len(shapes[0]) == 2 and "axis" not in given:
+            raise ParamError(f"of a matrix needs axis= (scipy's default is every entry, jax.nn's the last axis)",
+                             hint=f"{label}(X, axis=-1) for each row, {label}(X, axis=0) for each column, "
+                                  f"{label}(X, axis=None) for all entries")
+        return {}
+    return derive
 
 
 def _softmax_fwd(node, x):
-    e = np.exp(x - np.max(x.real, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    ax = axes(node)
+    e = np.exp(x - np.max(x.real, axis=ax, keepdims=True))
+    return e / np.sum(e, axis=ax, keepdims=True)
 
 
-def _logsumexp_fwd(node, x):
-    m = np.max(x.real, axis=-1, keepdims=True)
-    return (m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)))[..., 0]
+def _lse(node, x, keepdims):
+    ax = axes(node)
+    m = np.max(x.real, axis=ax, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=ax)
 
 
 def _softmax_jvp(node, tangents):
     (dx,) = tangents
-    if dx is None:
-        return None
     s = node
-    return s * dx - s * (s @ dx)                                     # (diag(s) - s sᵀ) dx
+    if s.ndim == 1:
+        return s * dx - s * (s @ dx)                                 # (diag(s) - s sᵀ) dx
+    return s * dx - s * along_kept("sum", s * dx, node)
 
 
-def _softmax_sympy(sp, node, x):
-    e = [sp.exp(v) for v in x]
-    return np.array(e, dtype=object) / sum(e)
+def _log_softmax_jvp(node, tangents):
+    (dx,) = tangents
+    x = node.args[0]
+    s = call("softmax", x, **{k: v for k, v in node.params.items() if k == "axis"})
+    if x.ndim == 1:
+        return dx - s @ dx
+    return dx - along_kept("sum", s * dx, node)
 
 
-register(Op("softmax", _vector_only("softmax", True), _softmax_fwd, jvp=_softmax_jvp, sympy=_softmax_sympy,
-            saturates=True, symbol="s", example=("softmax(x)", "x=3"), help="softmax of a vector",
+def _logsumexp_jvp(node, tangents):
+    (dx,) = tangents
+    x = node.args[0]
+    s = call("softmax", x, **{k: v for k, v in node.params.items() if k == "axis"})
+    if x.ndim == 1:
+        return s @ dx
+    return along("sum", s * dx, node)
+
+
+def _sympy_softmax(log):
+    def f(sp, node, x):
+        x = np.asarray(x, dtype=object)
+        lse = _sympy_reduce(node, x, lambda v: sp.log(sp.Add(*[sp.exp(e) for e in v])), keepdims=True)
+        return x - lse if log else np.vectorize(sp.exp, otypes=[object])(x - lse)
+    return f
+
+
+def _same(shapes, axis=None, **_):
+    _reduce_infer(shapes, axis=axis)
+    return shapes[0]
+
+
+for _name, _fwd, _jvp, _sp, _help in (
+        ("softmax", _softmax_fwd, _softmax_jvp, _sympy_softmax(False), "exp(x) / Σ exp(x), of a vector or along an axis"),
+        ("log_softmax", lambda node, x: x - _lse(node, x, True), _log_softmax_jvp, _sympy_softmax(True),
+         "x - logsumexp(x), of a vector or along an axis")):
+    register(Op(_name, _same, _fwd, jvp=_jvp, sympy=_sp, saturates=True, symbol="s" if _name == "softmax" else None,
+                show=Show(kwargs=("axis",)), example=(f"{_name}(x)", "x=3"), help=_help, family="reductions"),
+             spelled=(_name,), literals=("axis",), kinds={"axis": axis}, derive=_needs_axis(_name), help=_help)
+
+register(Op("logsumexp", _reduce_infer, lambda node, x: _lse(node, x, bool(node.params.get("keepdims"))),
+            jvp=_logsumexp_jvp, saturates=True, show=Show(kwargs=("axis", "keepdims")),
+            sympy=lambda sp, node, x: _sympy_reduce(node, x, lambda v: sp.log(sp.Add(*[sp.exp(e) for e in v]))),
+            example=("logsumexp(x)", "x=3"), help="log Σ exp(x), of all entries or along an axis",
             family="reductions"),
-         spelled=("softmax",), help="softmax of a vector")
-register(Op("logsumexp", _vector_only("logsumexp", False), _logsumexp_fwd,
-            jvp=lambda node, t: None if t[0] is None else call("softmax", node.args[0]) @ t[0],
-            sympy=lambda sp, node, x: sp.log(sum(sp.exp(v) for v in x)), saturates=True,
-            example=("logsumexp(x)", "x=3"), help="log Σ exp of a vector", family="reductions"),
-         spelled=("logsumexp",), help="log Σ exp of a vector")
+         spelled=("logsumexp",), literals=("axis", "keepdims"), kinds=KEEP,
+         help="log Σ exp(x), of all entries or along an axis (scipy.special.logsumexp)")
+
+
+# --- cumulative sums and products, differences -------------------------------------------------------------------
+
+def _cum_infer(shapes, axis=None, **_):
+    s = shapes[0]
+    return (size_of(s),) if axis is None and len(s) == 2 else s
+
+
+def _cum_fwd(f):
+    def fwd(node, x):
+        nd = node.args[0].ndim
+        a = node.params.get("axis")
+        if a is None:
+            return f(x.reshape(x.shape[: x.ndim - nd] + (-1,)), axis=-1)
+        return f(x, axis=a - nd)
+    return fwd
+
+
+def _cumsum_linear(node, i, order):
+    x, a = node.args[0], node.params.get("axis")
+    if x.ndim < 2:
+        return call("tri", n=max(1, x.size))
+    if a is None:                                      # numpy flattens first, row by row
+        return maps.compose(call("tri", n=x.size), maps.row_major(x.shape, order))
+    return maps.per_axis([call("tri", n=d) if k == a else maps.eye(d) for k, d in enumerate(x.shape)], order)
+
+
+register(Op("cumsum", _cum_infer, _cum_fwd(np.cumsum), jvp=linear_jvp, linear=_cumsum_linear,
+            show=Show(kwargs=("axis",)), example=("cumsum(A, axis=1)", "A=2x3"),
+            help="running sums (of the flattened array, or along an axis)", family="reductions"),
+         spelled=("cumsum",), methods=("cumsum",), literals=("axis",), kinds={"axis": axis},
+         help="running sums along an axis (numpy.cumsum; no axis: of the flattened array)")
+
+
+def _cumprod_domain(node, x):
+    if np.any(x.real == 0):
+        return "mcalc differentiates cumprod where no entry is 0"
+    return None
+
+
+register(Op("cumprod", _cum_infer, _cum_fwd(np.cumprod), domain=_cumprod_domain,
+            jvp=lambda node, t: node * call("cumsum", t[0] / node.args[0], **node.params),
+            show=Show(kwargs=("axis",)), example=("cumprod(x)", "x=3"),
+            help="running products (of the flattened array, or along an axis); entries nonzero", family="reductions"),
+         spelled=("cumprod",), methods=("cumprod",), literals=("axis",), kinds={"axis": axis},
+         help="running products along an axis (numpy.cumprod; no axis: of the flattened array)")
+
+
+def _diff_params(shapes, given):
+    """numpy's defaults (the last axis, n = 1) are written canonically as none."""
+    a = given.get("axis")
+    return {"axis": None if a is None or a == len(shapes[0]) - 1 else a, "n": None if given.get("n") == 1 else
+            given.get("n")}
+
+
+def _diff_infer(shapes, n=1, axis=None, **_):
+    s = shapes[0]
+    need_ndim("diff", s, (1, 2), "a vector or a matrix")
+    a = len(s) - 1 if axis is None else axis
+    if s[a] - n < 1:
+        raise ShapeError(f"diff of order {n} needs more than {n} entries along axis {a}, got {s[a]}")
+    return tuple(d - n if k == a else d for k, d in enumerate(s))
+
+
+def _diff_axis(node) -> int:
+    a = node.params.get("axis")
+    return node.args[0].ndim - 1 if a is None else a
+
+
+def _diff_linear(node, i, order):
+    x, n, a = node.args[0], node.params.get("n", 1), _diff_axis(node)
+    D = None
+    for k in range(n):                                  # each difference: the rows 1: minus the rows :-1 of I
+        d = x.shape[a] - k
+        step = maps.select((slice(1, None),), (d,), "row") - maps.select((slice(None, d - 1),), (d,), "row")
+        D = step if D is None else maps.compose(step, D)
+    return maps.per_axis([D if k == a else maps.eye(m) for k, m in enumerate(x.shape)], order)
+
+
+register(Op("diff", _diff_infer, lambda node, x: np.diff(x, n=node.params.get("n", 1),
+                                                         axis=_diff_axis(node) - node.args[0].ndim),
+            jvp=linear_jvp, linear=_diff_linear, show=Show(kwargs=("n", "axis")), example=("diff(x)", "x=4"),
+            help="differences of neighbours (n times), along the last axis or axis=", family="reductions"),
+         spelled=("diff",), literals=("n", "axis"), kinds={"n": integer(1), "axis": axis}, derive=_diff_params,
+         help="x[1:] - x[:-1] along an axis, n times (numpy.diff)")

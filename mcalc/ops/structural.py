@@ -9,11 +9,11 @@ import numpy as np
 from ..algebra import is_op, make
 from ..errors import ShapeError
 from ..linops import Diag, Gather
-from ..printing import ATOM
+from ..printing import ATOM, CALL
 from ..tree import Node, call, fmt_shape, size_of
 from . import maps
 from .arithmetic import pull_scalar, split_scalar
-from .core import Op, Show, core, key_text, need_ndim, register
+from .core import FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axis, core, integer, key_text, need_ndim, register
 
 
 def linear_jvp(node, tangents):
@@ -257,6 +257,104 @@ structural("col", _view_infer("col"), _view_fwd, lambda node, i, order: maps.eye
 structural("row", _view_infer("row"), _view_fwd, lambda node, i, order: maps.eye(node.size),
            rewrite=(_view_rules,), show=Show(uni=_show_row, tex=_show_row), example=("row(x)", "x=3"),
            help="a vector (or scalar) as a 1×n matrix")
+
+
+# --- reshape, ravel, squeeze, expand_dims ------------------------------------------------------------------------
+
+def new_shape(v, shapes):
+    """numpy's shape argument: an int or a tuple, with at most one -1 (the size that fits), for the operand."""
+    dims = v if isinstance(v, tuple) else (v,)
+    if any(isinstance(d, bool) or not isinstance(d, (int, float)) or d != int(d) or d < -1 for d in dims):
+        raise ParamError(f"must be a size or a tuple of sizes (one of them may be -1), got {v!r}")
+    dims, size = [int(d) for d in dims], size_of(shapes[0])
+    if dims.count(-1) > 1:
+        raise ParamError("can only have one -1 (the size that fits)")
+    if -1 in dims:
+        known = size_of([d for d in dims if d != -1])
+        if known == 0 or size % known:
+            raise ParamError(f"cannot fit an array of size {size} into shape {fmt_shape(tuple(dims))}", shape=True)
+        dims[dims.index(-1)] = size // known
+    if size_of(dims) != size:
+        raise ParamError(f"cannot reshape an array of size {size} (shape {fmt_shape(shapes[0])}) into shape "
+                         f"{fmt_shape(tuple(dims))}", shape=True)
+    if len(dims) > 2:
+        raise ParamError(f"asks for {len(dims)} axes; mcalc's arrays have at most 2", shape=True)
+    return tuple(dims)
+
+
+new_shape.words = "a shape"
+
+
+def _reshape_infer(shapes, shape=(), **_):
+    if size_of(shape) != size_of(shapes[0]) or len(shape) > 2:
+        raise ShapeError(f"cannot reshape shape {fmt_shape(shapes[0])} into {fmt_shape(shape)}")
+    return tuple(shape)
+
+
+def _reshape_linear(node, i, order):
+    """numpy reshapes row by row: the identity in row-major order, a permutation in column-major order."""
+    x = node.args[0]
+    return maps.compose(maps.transpose(maps.row_major(node.shape, order)), maps.row_major(x.shape, order))
+
+
+def _reshape_rules(node: Node) -> Node | None:
+    (a,) = node.args
+    if a.shape == node.shape:
+        return a
+    if is_op(a, "reshape"):                                        # a reshape of a reshape is one reshape
+        return make("reshape", a.args[0], shape=node.shape)
+    return pull_scalar(node)
+
+
+def _show_reshape(p, node):
+    (x,) = node.args
+    if node.ndim == 1 and x.ndim == 2:
+        return p.function("ravel", p(x), node), CALL
+    return p.function("reshape", f"{p(x)}, {node.shape!r}".replace(",)", ",)"), node), CALL
+
+
+structural("reshape", _reshape_infer, lambda node, x: x.reshape(core(x, node.args[0].ndim) + node.shape),
+           _reshape_linear, rewrite=(_reshape_rules,), show=Show(mc=_show_reshape, uni=_show_reshape,
+                                                                   tex=_show_reshape),
+           example=("reshape(A, (-1, 2))", "A=2x3"), help="the same entries, row by row, in another shape",
+           methods=("reshape",), fn={"literals": ("shape",), "required": 1, "kinds": {"shape": new_shape},
+                                     "rest": True})
+
+
+def _spelled_as_reshape(name, shape_of, literals=(), kinds=None, help="", method=True):
+    """ravel, flatten, squeeze, expand_dims: reshapes whose shape follows from the operand's."""
+    FUNCTIONS[name] = Fn("reshape", literals=literals, kinds=kinds,
+                         derive=lambda shapes, given: {"shape": shape_of(shapes[0], given), **{k: None for k in given}},
+                         help=help)
+    if method:
+        METHODS[name] = name
+
+
+def _squeezed(shape, given):
+    a = given.get("axis")
+    if a is not None and shape[a] != 1:
+        raise ParamError(f"cannot squeeze axis {a} of shape {fmt_shape(shape)}: its size is not 1", shape=True)
+    return tuple(d for k, d in enumerate(shape) if d != 1 or (a is not None and k != a))
+
+
+def _expanded(shape, given):
+    a = given["axis"]
+    if not -len(shape) - 1 <= a <= len(shape):
+        raise ParamError(f"{a} is out of range for a result of {len(shape) + 1} axes", shape=True)
+    if len(shape) >= 2:
+        raise ParamError("would give 3 axes; mcalc's arrays have at most 2", shape=True)
+    out = list(shape)
+    out.insert(a % (len(shape) + 1), 1)
+    return tuple(out)
+
+
+_spelled_as_reshape("ravel", lambda shape, given: (size_of(shape),), help="the entries row by row (numpy.ravel)")
+_spelled_as_reshape("flatten", lambda shape, given: (size_of(shape),), help="the entries row by row (x.flatten())")
+_spelled_as_reshape("squeeze", _squeezed, literals=("axis",), kinds={"axis": axis},
+                    help="the shape without its axes of size 1 (numpy.squeeze)")
+_spelled_as_reshape("expand_dims", _expanded, literals=("axis",), kinds={"axis": integer()}, method=False,
+                    help="a new axis of size 1 at axis (numpy.expand_dims)")
+FUNCTIONS["expand_dims"].required = 1
 
 
 # --- arrays from pieces --------------------------------------------------------------------------------------------

@@ -152,8 +152,7 @@ class _Builder:
         """A function call: its operands are expressions, its other arguments literal parameters, each read by its
         kind (an integer, an axis, True/False, a choice of strings)."""
         name, fn = s.value, FUNCTIONS[s.value]
-        first = max(fn.operands, 0)
-        positional = list(s.args[first:])
+        positional = [a for i, a in enumerate(s.args) if not fn.operand_at(i)]
         if fn.rest and len(positional) > len(fn.literals):        # A.reshape(2, 3): the shape (2, 3)
             k = len(fn.literals) - 1
             positional[k:] = [Syn("tuple", positional[k].col, positional[-1].end, None, tuple(positional[k:]))]
@@ -162,7 +161,7 @@ class _Builder:
             if key in literal_syns:
                 raise self.fail(ParseError, f"{name}() got {key} twice", s.kwargs[key])
         literal_syns.update(s.kwargs)
-        operands = [self.build(a) for a in (s.args if fn.operands < 0 else s.args[:fn.operands])]
+        operands = [self.build(a) for i, a in enumerate(s.args) if fn.operand_at(i)]
         shapes = [a.shape for a in operands]
         params = {}
         for key, syn in literal_syns.items():

@@ -309,8 +309,7 @@ class _Parser:
         for a in node.args:
             if isinstance(a, ast.Starred):
                 raise self.error("'*' unpacking is not part of the language", a)
-            value = fn.operands < 0 or len(args) < fn.operands
-            args.append(self.walk(a, depth) if value else self.parameter(a, depth))
+            args.append(self.walk(a, depth) if fn.operand_at(len(args)) else self.parameter(a, depth))
         kwargs = {}
         for kw in node.keywords:
             if kw.arg is None:

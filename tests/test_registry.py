@@ -263,4 +263,4 @@ def test_readme_table_is_the_registry():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     begin, end = "<!-- generated: mcalc ops --markdown -->\n", "<!-- end of generated table -->"
     table = readme[readme.index(begin) + len(begin):readme.index(end)]
-    assert table == function_table(), "the README's table is out of date: paste `mcalc ops --markdown` into it"
+    assert table == function_table(), "the README's table is out of date: run python scripts/update_readme.py"

@@ -13,29 +13,11 @@ from fractions import Fraction
 import numpy as np
 
 from ..algebra import const, is_number, is_op, make, number
-from ..errors import ShapeError
 from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
 from ..printing import number as number_text
-from ..tree import Const, Node, Var, call, fmt_shape
+from ..tree import Const, Node, Var, call
 from . import maps
-from .core import Op, Show, first_bad, lift, real, register
-
-
-def _broadcast_infer(symbol):
-    def infer(shapes, **_):
-        try:
-            return tuple(np.broadcast_shapes(*shapes))
-        except ValueError:
-            raise ShapeError(f"'{symbol}': shapes {fmt_shape(shapes[0])} and {fmt_shape(shapes[1])} do not broadcast",
-                             hint="numpy broadcasting: trailing dimensions must be equal or 1") from None
-    return infer
-
-
-def _lifted(f):
-    def fwd(node, a, b):
-        nd = len(node.shape)
-        return f(lift(a, len(node.args[0].shape), nd), lift(b, len(node.args[1].shape), nd))
-    return fwd
+from .core import Op, Show, broadcast_infer, first_bad, lift, lifted, real, register
 
 
 def scaled(coef: Node, arg: Node, out: Node, order: str) -> Node:
@@ -552,13 +534,13 @@ register(Op("neg", lambda shapes, **_: shapes[0], lambda node, x: -x,
             show=Show(mc=_show_neg, uni=_show_neg, tex=_show_neg),
             example=("-A", "A=2x2"), operator="-a", help="negation", family="arithmetic"),
          spelled=("negative",), help="-a, as numpy.negative")
-register(Op("add", _broadcast_infer("+"), _lifted(np.add), jvp=_linear_jvp(1), linear=_broadcast_map(1),
+register(Op("add", broadcast_infer("'+'"), lifted(np.add), jvp=_linear_jvp(1), linear=_broadcast_map(1),
             rewrite=(_add_rules,), as_linop=lambda node, read: _sum_linop(node, read, 1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "+"), uni=lambda p, node: _sum_terms(p, node, "+"),
                       tex=lambda p, node: _sum_terms(p, node, "+")),
             example=("A + b", "A=2x3,b=3"), operator="a + b", help="element-wise, with numpy broadcasting",
             family="arithmetic"), spelled=("add",), operands=2, help="a + b, as numpy.add")
-register(Op("sub", _broadcast_infer("-"), _lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
+register(Op("sub", broadcast_infer("'-'"), lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
             rewrite=(_sub_rule,),
             as_linop=lambda node, read: _sum_linop(node, read, -1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "-"), uni=lambda p, node: _sum_terms(p, node, "-"),
@@ -589,7 +571,7 @@ def _bilinear_jvp(node, tangents):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
-register(Op("mul", _broadcast_infer("*"), _lifted(np.multiply), jvp=_bilinear_jvp, linear=_mul_linear,
+register(Op("mul", broadcast_infer("'*'"), lifted(np.multiply), jvp=_bilinear_jvp, linear=_mul_linear,
             rewrite=(_mul_rules,), as_linop=_mul_linop,
             show=Show(mc=_show_mul, uni=_show_mul, tex=_show_mul, prec=PRODUCT),
             example=("x * y", "x=3,y=3"), operator="a * b", help="element-wise, with numpy broadcasting",
@@ -616,7 +598,7 @@ def _div_jvp(node, tangents):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
-register(Op("div", _broadcast_infer("/"), _lifted(np.divide), jvp=_div_jvp,
+register(Op("div", broadcast_infer("'/'"), lifted(np.divide), jvp=_div_jvp,
             linear=lambda node, i, order: scaled(1 / node.args[1], node.args[0], node, order) if i == 0 else None,
             rewrite=(_div_rules,), domain=_div_domain, show=Show(mc=_show_div, uni=_show_div, tex=_show_div),
             example=("x / y", "x=3,y=3"), operator="a / b", help="element-wise, with numpy broadcasting",
@@ -671,7 +653,7 @@ def _power_jvp(node, tangents):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
-register(Op("power", _broadcast_infer("**"), _lifted(np.power), jvp=_power_jvp, rewrite=(_power_rules,),
+register(Op("power", broadcast_infer("'**'"), lifted(np.power), jvp=_power_jvp, rewrite=(_power_rules,),
             domain=_pow_domain,
             show=Show(mc=lambda p, node: show_power(p, *node.args), uni=lambda p, node: show_power(p, *node.args),
                       tex=lambda p, node: show_power(p, *node.args), prec=POWER),
@@ -687,6 +669,6 @@ def _ylog(node, y, a):
     return np.where(yr == 0, 0.0, y * np.log(np.where(yr == 0, 1.0, a)))
 
 
-register(Op("ylog", _broadcast_infer("*"), _ylog, expand=lambda node: call("log", node.args[1]) * node.args[0],
+register(Op("ylog", broadcast_infer("'*'"), _ylog, expand=lambda node: call("log", node.args[1]) * node.args[0],
             help="y·log(a), 0 where y = 0 (inside derivatives of powers)", family="arithmetic"))
 

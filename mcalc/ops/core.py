@@ -180,15 +180,23 @@ class Fn:
     each read by its kind (`kinds`: integer by default; axis, flag, number, choice(...)); rest: further positional
     literals gather into the last one (A.reshape(2, 3) is A.reshape((2, 3))).  `context` names settings of the
     command the op needs (vec: the flatten order).  op may also be a function of the operands' shapes (dispatch)
-    that names the op (np.dot: a product with a scalar, an inner product or @)."""
+    that names the op (np.dot: a product with a scalar, an inner product or @).  lead: how many parameters come
+    before the operands (scipy's polygamma(n, x))."""
 
-    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive")
+    __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive",
+                 "lead")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False, derive=None):
+                 rest=False, derive=None, lead=0):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
-        self.kinds, self.rest, self.derive = dict(kinds or {}), rest, derive
+        self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
+
+    def operand_at(self, i: int) -> bool:
+        """Whether positional argument i is an operand (an expression) rather than a parameter."""
+        if self.operands < 0:
+            return True
+        return self.lead <= i < self.lead + self.operands
 
     def params(self, shapes, given: dict) -> dict:
         """The op's parameters from those the user gave (read by their kinds) and the operands' shapes: derive
@@ -228,12 +236,9 @@ MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.
 
 # numpy's (and SciPy's, JAX's) differentiable vocabulary that the language does not have yet: named as such when
 # typed, never "corrected" to a function of another meaning (expm is not exp, pinv is not inv)
-VOCABULARY = set("""amax amin max min prod cumsum cumprod diff var std reshape ravel
-flatten concatenate tile repeat flip fliplr flipud roll triu tril diagonal squeeze expand_dims broadcast_to pad
-sort einsum tensordot inner vdot solve lstsq slogdet cholesky qr eigh eigvalsh eig eigvals svd svdvals pinv expm
-sqrtm logm matrix_power exp2 cbrt reciprocal sinc deg2rad rad2deg radians degrees erf erfc gammaln digamma logit
-log_sigmoid log_softmax gelu silu swish elu leaky_relu arctan2 hypot logaddexp logaddexp2 true_divide floor_divide
-average cross outer_product norm_squared""".split())
+VOCABULARY = set("""concatenate tile repeat flip fliplr flipud roll triu tril diagonal broadcast_to pad sort einsum tensordot inner
+vdot solve lstsq slogdet cholesky qr eigh eigvalsh eig eigvals svd svdvals pinv expm sqrtm logm matrix_power
+floor_divide average cross outer_product norm_squared""".split())
 SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e", "uni": "e", "tex": "e"}})
 
 
@@ -273,6 +278,29 @@ def via(meaning):
     return jvp
 
 
+def times(w, d, node):
+    """w ⊙ d, broadcast to the node's shape (None where there is no differential d)."""
+    if d is None:
+        return None
+    out = w * d
+    if out.shape == node.shape:
+        return out
+    from ..tree import call
+
+    return out + call("zeros", **dict(zip("mn", node.shape)))
+
+
+def total(parts):
+    """The sum of the differentials that are there (None if none is)."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out
+
+
 # --- batched values ------------------------------------------------------------------------------------------
 
 def core(x: np.ndarray, nd: int) -> tuple[int, ...]:
@@ -292,10 +320,30 @@ def real(x):
     return x.real if np.iscomplexobj(x) else x
 
 
+def lifted(f):
+    """f of the arguments' values, each lifted to the output's number of axes (values may carry batch axes)."""
+    def fwd(node, *values):
+        nd = node.ndim
+        return f(*(lift(v, a.ndim, nd) for v, a in zip(values, node.args)))
+    return fwd
+
+
 # --- shapes ----------------------------------------------------------------------------------------------------
 
 def same_shape(shapes, **_):
     return shapes[0]
+
+
+def broadcast_infer(label):
+    """numpy's broadcasting of the arguments' shapes; label names the operation in the error ('+', where)."""
+    def infer(shapes, **_):
+        try:
+            return tuple(np.broadcast_shapes(*shapes))
+        except ValueError:
+            listed = " and ".join(fmt_shape(s) for s in shapes)
+            raise ShapeError(f"{label}: shapes {listed} do not broadcast",
+                             hint="numpy broadcasting: trailing dimensions must be equal or 1") from None
+    return infer
 
 
 def need_ndim(label, shape, allowed, what):
@@ -380,3 +428,17 @@ def at_least(lo):
 
 def between(lo, hi, closed=False):
     return Interval(lo, hi, closed, closed)
+
+
+class NonZero(Interval):
+    """Every argument but 0 (1 / x)."""
+
+    def outside(self, x):
+        return x == 0
+
+    def words(self) -> str:
+        return "nonzero arguments"
+
+
+def nonzero():
+    return NonZero()

@@ -8,32 +8,37 @@ from __future__ import annotations
 import numpy as np
 
 from ..printing import CALL, POWER
-from ..tree import fn
-from .core import Interval, Op, Show, above, at_least, between, register, same_shape
+from ..tree import REGISTRY, Const, call, fn
+from . import special
+from .core import (Interval, Op, Show, above, at_least, between, broadcast_infer, entry_text, flag, integer, lift, nonzero,
+                   lifted, number, register, same_shape, times, total)
 
 
 def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=None, uni=None, tex=None,
                 tex_name=None, prec=CALL, help="", note="", example=None, analytic=True, saturates=False, kink=False,
-                flat=False, symbol=None, aliases=()):
+                flat=False, symbol=None, aliases=(), literals=(), kinds=None, lead=0, show=None):
     """Register an element-wise function f with derivative deriv(x, y) (a node, or a number); flat: piecewise
-    constant, so that its derivative is 0 wherever it has one (sign, step)."""
+    constant, so that its derivative is 0 wherever it has one (sign, step).  literals: its parameters (leaky_relu's
+    negative_slope), read by their kinds and passed to f, deriv and sympy as keywords; lead: how many of them come
+    before the argument (polygamma(n, x))."""
 
     def jvp(node, tangents):
         (dx,) = tangents
         if dx is None or flat:
             return None
-        return deriv(node.args[0], node) * dx
+        return deriv(node.args[0], node, **node.params) * dx
 
     def symbolic(sp, node, x):
-        return np.vectorize(lambda v: sympy(sp, v), otypes=[object])(x)
+        return np.vectorize(lambda v: sympy(sp, v, **node.params), otypes=[object])(x)
 
-    return register(Op(name, same_shape, lambda node, x: f(x), jvp=jvp,
+    return register(Op(name, same_shape, lambda node, x: f(x, **node.params), jvp=jvp,
                        domain=None if domain is None else domain.check(name), interval=domain,
-                       show=Show(uni=uni, tex=tex, tex_name=tex_name, prec=prec), sympy=symbolic if sympy else None,
-                       example=example or (f"{name}(x)", "x=3"), help=help or f"element-wise {name}", note=note,
-                       analytic=analytic, saturates=saturates, kink_at_zero=kink, flat=flat, symbol=symbol,
-                       family="element-wise"),
-                    spelled=(name, *aliases), help=help or f"element-wise {name}")
+                       show=show or Show(uni=uni, tex=tex, tex_name=tex_name, prec=prec, kwargs=literals),
+                       sympy=symbolic if sympy else None, example=example or (f"{name}(x)", "x=3"),
+                       help=help or f"element-wise {name}", note=note, analytic=analytic, saturates=saturates,
+                       kink_at_zero=kink, flat=flat, symbol=symbol, family="element-wise"),
+                    spelled=(name, *aliases), help=help or f"element-wise {name}", literals=literals, kinds=kinds,
+                    lead=lead)
 
 
 def _sigmoid(x):
@@ -110,3 +115,135 @@ elementwise("arccosh", np.arccosh, lambda x, y: 1 / fn.sqrt((x - 1) * (x + 1)), 
             sympy=lambda sp, v: sp.acosh(v), tex="\\operatorname{arcosh}\\left(#\\right)")
 elementwise("arctanh", np.arctanh, lambda x, y: 1 / ((1 - x) * (1 + x)), domain=between(-1, 1),
             sympy=lambda sp, v: sp.atanh(v), tex="\\operatorname{artanh}\\left(#\\right)")
+elementwise("exp2", np.exp2, lambda x, y: fn.log(2) * y, sympy=lambda sp, v: 2 ** v, saturates=True,
+            tex="2^{#}", help="element-wise 2 ** x")
+elementwise("cbrt", np.cbrt, lambda x, y: 1 / (3 * y ** 2), sympy=lambda sp, v: sp.sign(v) * sp.Abs(v) ** sp.Rational(1, 3),
+            uni="∛#", tex="\\sqrt[3]{#}", prec=POWER, analytic=False, help="element-wise real cube root")
+elementwise("reciprocal", np.reciprocal, lambda x, y: -(y ** 2), sympy=lambda sp, v: 1 / v,
+            domain=nonzero(), help="element-wise 1 / x", example=("reciprocal(x)", "x=3"))
+elementwise("deg2rad", lambda x: x * (np.pi / 180), lambda x, y: Const(np.pi, "pi") / 180, sympy=lambda sp, v: v * sp.pi / 180,
+            aliases=("radians",), help="degrees to radians: x π / 180")
+elementwise("rad2deg", lambda x: x * (180 / np.pi), lambda x, y: 180 / Const(np.pi, "pi"), sympy=lambda sp, v: v * 180 / sp.pi,
+            aliases=("degrees",), help="radians to degrees: x 180 / π")
+
+
+def _sinc_deriv(x, y):
+    """(cos(πx) - sinc(x)) / x, and 0 at x = 0 (sinc is even)."""
+    pi_x = Const(np.pi, "pi") * x
+    return call("where", call("equal", x, 0.0), 0.0, (fn.cos(pi_x) - y) / call("where", call("equal", x, 0.0), 1.0, x))
+
+
+elementwise("sinc", np.sinc, _sinc_deriv, sympy=lambda sp, v: sp.sinc(sp.pi * v),
+            help="element-wise sin(πx) / (πx), 1 at 0 (numpy.sinc)")
+elementwise("erf", special.erf, lambda x, y: 2 / fn.sqrt(Const(np.pi, "pi")) * fn.exp(-(x ** 2)),
+            sympy=lambda sp, v: sp.erf(v), analytic=False, saturates=True, help="the error function")
+elementwise("erfc", special.erfc, lambda x, y: -2 / fn.sqrt(Const(np.pi, "pi")) * fn.exp(-(x ** 2)),
+            sympy=lambda sp, v: sp.erfc(v), analytic=False, saturates=True, help="1 - erf(x), accurate for large x")
+elementwise("gammaln", special.gammaln, lambda x, y: fn.digamma(x), sympy=lambda sp, v: sp.loggamma(v),
+            domain=above(0), analytic=False, tex="\\log\\Gamma\\left(#\\right)", help="log Γ(x), for x > 0")
+elementwise("digamma", lambda x: special.polygamma(0, x), lambda x, y: call("polygamma", x, n=1),
+            sympy=lambda sp, v: sp.digamma(v), domain=above(0), analytic=False, uni="ψ(#)", tex="\\psi\\left(#\\right)",
+            aliases=("psi",), help="ψ(x) = (log Γ)'(x), for x > 0")
+
+
+def _show_polygamma(p, node):
+    n, x = node.params["n"], p(node.args[0])
+    if p.notation == "mc":
+        return f"polygamma({n}, {x})"
+    if p.notation == "tex":
+        return f"\\psi^{{({n})}}\\left({x}\\right)"
+    return f"ψ⁽{p.superscript(n)}⁾({x})"
+
+
+elementwise("polygamma", lambda x, n: special.polygamma(n, x), lambda x, y, n: call("polygamma", x, n=n + 1),
+            sympy=lambda sp, v, n: sp.polygamma(n, v), domain=above(0), analytic=False, literals=("n",),
+            kinds={"n": integer(0)}, lead=1,
+            show=Show(mc=_show_polygamma, uni=_show_polygamma, tex=_show_polygamma),
+            example=("polygamma(1, x)", "x=3"), help="ψ⁽ⁿ⁾(x), the n-th derivative of digamma, for x > 0: "
+                                                     "polygamma(n, x) as scipy.special has it")
+elementwise("logit", lambda x: np.log(x / (1 - x)), lambda x, y: 1 / (x * (1 - x)),
+            sympy=lambda sp, v: sp.log(v / (1 - v)), domain=between(0, 1), help="log(x / (1 - x)), for 0 < x < 1")
+elementwise("log_sigmoid", lambda x: -_softplus(-x), lambda x, y: fn.sigmoid(-x),
+            sympy=lambda sp, v: -sp.log(1 + sp.exp(-v)), saturates=True, help="log σ(x) = -softplus(-x)")
+elementwise("silu", lambda x: x * _sigmoid(x), lambda x, y: fn.sigmoid(x) * (1 + x * (1 - fn.sigmoid(x))),
+            sympy=lambda sp, v: v / (1 + sp.exp(-v)), saturates=True, aliases=("swish",), help="x σ(x)")
+
+_SQRT_2_PI = Const(np.sqrt(2 / np.pi), "sqrt(2/pi)")
+
+
+def _gelu(x, approximate=None):
+    if approximate:
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + special.erf(x / np.sqrt(2)))
+
+
+def _gelu_deriv(x, y, approximate=None):
+    if approximate:
+        t = fn.tanh(fn.sqrt(2 / Const(np.pi, "pi")) * (x + 0.044715 * x ** 3))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * fn.sqrt(2 / Const(np.pi, "pi")) * (1 + 0.134145 * x ** 2)
+    return 0.5 * (1 + fn.erf(x / fn.sqrt(2))) + x * fn.exp(-(x ** 2) / 2) / fn.sqrt(2 * Const(np.pi, "pi"))
+
+
+def _gelu_sympy(sp, v, approximate=None):
+    if approximate:
+        return v / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (v + sp.Rational(44715, 10 ** 6) * v ** 3)))
+    return v / 2 * (1 + sp.erf(v / sp.sqrt(2)))
+
+
+elementwise("gelu", _gelu, _gelu_deriv, sympy=_gelu_sympy, analytic=False, literals=("approximate",),
+            kinds={"approximate": flag},
+            help="x Φ(x) (exact, as PyTorch's default); approximate=True: the tanh form (jax.nn.gelu's default)")
+
+
+def _elu(x, alpha=1.0):
+    return np.where(x.real > 0, x, alpha * np.expm1(np.minimum(x.real, 0) + 1j * x.imag if np.iscomplexobj(x)
+                                                    else np.minimum(x, 0)))
+
+
+elementwise("elu", _elu, lambda x, y, alpha=1.0: call("where", call("greater", x, 0.0), 1.0,
+                                                      fn.exp(x) if alpha == 1 else alpha * fn.exp(x)),
+            sympy=lambda sp, v, alpha=1.0: sp.Piecewise((v, v > 0), (alpha * (sp.exp(v) - 1), True)),
+            literals=("alpha",), kinds={"alpha": number}, analytic=False, kink=True,
+            help="x for x > 0, alpha (exp(x) - 1) below (alpha=1.0)")
+elementwise("leaky_relu", lambda x, negative_slope=0.01: np.where(x >= 0, x, negative_slope * x),
+            lambda x, y, negative_slope=0.01: call("where", call("greater_equal", x, 0.0), 1.0, negative_slope),
+            sympy=lambda sp, v, negative_slope=0.01: sp.Piecewise((v, v >= 0), (negative_slope * v, True)),
+            literals=("negative_slope",), kinds={"negative_slope": number}, analytic=False, kink=True,
+            help="x for x ≥ 0, negative_slope x below (0.01, as jax.nn and PyTorch)")
+
+
+# --- binary element-wise functions ----------------------------------------------------------------------------------
+
+def binary(name, f, partials, sympy, help, example=None, aliases=()):
+    """A function of two arrays with broadcasting, from its partial derivatives partials(a, b, y) → (∂/∂a, ∂/∂b)."""
+    def jvp(node, tangents):
+        a, b = node.args
+        pa, pb = partials(a, b, node)
+        return total([times(pa, tangents[0], node), times(pb, tangents[1], node)])
+
+    def symbolic(sp, node, a, b):
+        return np.vectorize(lambda u, v: sympy(sp, u, v), otypes=[object])(a, b)
+
+    return register(Op(name, broadcast_infer(name), lifted(f), jvp=jvp, sympy=symbolic, analytic=False,
+                       example=example or (f"{name}(x, y)", "x=3,y=3"), help=help, family="element-wise"),
+                    spelled=(name, *aliases), operands=2, help=help)
+
+
+def _atan2_domain(node, y, x):
+    nd = node.ndim
+    y, x = np.broadcast_arrays(lift(y, node.args[0].ndim, nd), lift(x, node.args[1].ndim, nd))
+    bad = (y == 0) & (x == 0)
+    if np.any(bad):
+        return f"arctan2 is not differentiable at (0, 0){' (at ' + entry_text(node.shape, np.flatnonzero(bad)[0] % node.size) + ')' if node.ndim else ''}"
+    return None
+
+
+binary("arctan2", np.arctan2, lambda y, x, r: (x / (x ** 2 + y ** 2), -y / (x ** 2 + y ** 2)),
+       lambda sp, y, x: sp.atan2(y, x), "the angle of (x, y): arctan2(y, x), in (-π, π]")
+REGISTRY["arctan2"].domain = _atan2_domain
+binary("hypot", np.hypot, lambda a, b, r: (a / r, b / r), lambda sp, a, b: sp.sqrt(a ** 2 + b ** 2),
+       "√(a² + b²) without overflow")
+binary("logaddexp", np.logaddexp, lambda a, b, r: (fn.sigmoid(a - b), fn.sigmoid(b - a)),
+       lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)), "log(exp(a) + exp(b)) without overflow")
+binary("logaddexp2", np.logaddexp2, lambda a, b, r: (fn.sigmoid((a - b) * fn.log(2)), fn.sigmoid((b - a) * fn.log(2))),
+       lambda sp, a, b: sp.log(2 ** a + 2 ** b, 2), "log₂(2^a + 2^b) without overflow")

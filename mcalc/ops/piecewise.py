@@ -12,30 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..algebra import is_number
-from ..errors import ShapeError
 from ..printing import CALL, SUM
-from ..tree import Node, call, fmt_shape
-from . import maps
-from .core import Op, Show, entry_text, lift, real, register
-
-
-def broadcast_infer(label):
-    def infer(shapes, **_):
-        try:
-            return tuple(np.broadcast_shapes(*shapes))
-        except ValueError:
-            listed = " and ".join(fmt_shape(s) for s in shapes)
-            raise ShapeError(f"{label}: shapes {listed} do not broadcast",
-                             hint="numpy broadcasting: trailing dimensions must be equal or 1") from None
-    return infer
-
-
-def _lifted(f):
-    """f of the arguments' values, each lifted to the output's number of axes (values may carry batch axes)."""
-    def fwd(node, *values):
-        nd = node.ndim
-        return f(*(lift(v, a.ndim, nd) for v, a in zip(values, node.args)))
-    return fwd
+from ..tree import Node, call
+from .core import Op, Show, broadcast_infer, entry_text, lift, lifted, real, register, times, total
 
 
 def _objects(f):
@@ -54,24 +33,6 @@ def difference(a: Node, b: Node) -> Node:
 
 def _difference_kink(node, a, b):
     return np.subtract(real(a), real(b))
-
-
-def _times(w: Node, d: Node | None, node: Node) -> Node | None:
-    """w ⊙ d, broadcast to the node's shape (None where there is no differential)."""
-    if d is None:
-        return None
-    out = w * d
-    return out if out.shape == node.shape else out + maps.zeros_like(node)
-
-
-def _total(parts, node) -> Node | None:
-    parts = [p for p in parts if p is not None]
-    if not parts:
-        return None
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + p
-    return out
 
 
 # --- comparisons ---------------------------------------------------------------------------------------------
@@ -98,7 +59,7 @@ def _show_comparison(symbol, brackets=None):
 
 for _name, _py, _uni, _tex, _f, _rel, _ in _COMPARISONS:
     register(Op(_name, broadcast_infer(f"'{_py}'"),
-                _lifted(lambda a, b, f=_f: f(real(a), real(b)).astype(float)), flat=True, kink=_difference_kink,
+                lifted(lambda a, b, f=_f: f(real(a), real(b)).astype(float)), flat=True, kink=_difference_kink,
                 sympy=_objects(lambda sp, a, b, rel=_rel: sp.Piecewise((1, getattr(sp, rel)(a, b)), (0, True))),
                 show=Show(mc=_show_comparison(_py), uni=_show_comparison(_uni, "[]"),
                           tex=_show_comparison(_tex, ("\\left[", "\\right]"))),
@@ -123,7 +84,7 @@ def _show_heaviside(p, node):
     return p.call(node), CALL
 
 
-register(Op("heaviside", broadcast_infer("heaviside"), _lifted(lambda x, h: np.heaviside(real(x), real(h))),
+register(Op("heaviside", broadcast_infer("heaviside"), lifted(lambda x, h: np.heaviside(real(x), real(h))),
             flat=True, kink=lambda node, x, h: real(x), analytic=False,
             sympy=_objects(lambda sp, x, h: sp.Heaviside(x, h)),
             show=Show(uni=_show_heaviside, tex=_show_heaviside),
@@ -141,7 +102,7 @@ def _extremum_fwd(greater: bool):
     def f(a, b):
         pick = real(a) >= real(b) if greater else real(a) <= real(b)
         return np.where(pick, a, b)
-    return _lifted(f)
+    return lifted(f)
 
 
 def _extremum_jvp(greater: bool):
@@ -150,7 +111,7 @@ def _extremum_jvp(greater: bool):
         da, db = tangents
         if not greater:                                     # minimum(a, b): a's share is H(b - a)
             a, b = b, a
-        return _total([_times(share(a, b), da, node), _times(share(b, a), db, node)], node)
+        return total([times(share(a, b), da, node), times(share(b, a), db, node)])
     return jvp
 
 
@@ -172,7 +133,7 @@ def _where_fwd(node, c, a, b):
 def _where_jvp(node, tangents):
     c, _, _ = node.args
     _, da, db = tangents
-    return _total([_times(mask(c), da, node), _times(mask(c, False), db, node)], node)
+    return total([times(mask(c), da, node), times(mask(c, False), db, node)])
 
 
 def _where_sympy(sp, node, c, a, b):
@@ -208,8 +169,8 @@ def _clip_jvp(node, tangents):
     """clip(x, lo, hi) = minimum(maximum(x, lo), hi), as numpy and JAX compose it, with lo < hi."""
     x, lo, hi = node.args
     dx, dlo, dhi = tangents
-    return _total([_times(share(x, lo) * share(hi, x), dx, node), _times(share(lo, x), dlo, node),
-                   _times(share(x, hi), dhi, node)], node)
+    return total([times(share(x, lo) * share(hi, x), dx, node), times(share(lo, x), dlo, node),
+                   times(share(x, hi), dhi, node)])
 
 
 def _clip_kink(node, x, lo, hi):

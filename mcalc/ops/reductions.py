@@ -217,7 +217,7 @@ for _name, _f, _sp in (("max", np.max, "Max"), ("min", np.min, "Min")):
                kink=_gap, sided=False, analytic=False, example=(f"{_name}(A, axis=0)", "A=2x3"),
                sympy=lambda sp, node, x, f=_sp: _sympy_reduce(node, x, lambda v: getattr(sp, f)(*v)),
                note="ties share the derivative equally",
-               help=f"largest entry, or along an axis (amax); ties share the derivative equally" if _name == "max"
+               help="largest entry, or along an axis (amax); ties share the derivative equally" if _name == "max"
                else "smallest entry, or along an axis (amin); ties share the derivative equally")
 
 
@@ -336,7 +336,7 @@ def _norm_params(shapes, given):
 
 def _meaning(node):
     """What the norm is, in other operations (where its derivative is read from)."""
-    x, p, a = node.args[0], node.params.get("ord"), node.params.get("axis")
+    x, p = node.args[0], node.params.get("ord")
     kw = {k: v for k, v in node.params.items() if k in ("axis", "keepdims")}
     if _matrix_norm(node):
         if p in (1, -1, np.inf, -np.inf):           # the largest (smallest) column / row sum of |X|
@@ -459,7 +459,7 @@ register(Op("unit", lambda s, **_: s[0], _unit_fwd, expand=lambda node: node.arg
 def _needs_axis(label):
     def derive(shapes, given):
         if len(shapes[0]) == 2 and "axis" not in given:
-            raise ParamError(f"of a matrix needs axis= (scipy's default is every entry, jax.nn's the last axis)",
+            raise ParamError("of a matrix needs axis= (scipy's default is every entry, jax.nn's the last axis)",
                              hint=f"{label}(X, axis=-1) for each row, {label}(X, axis=0) for each column, "
                                   f"{label}(X, axis=None) for all entries")
         return {}

@@ -45,7 +45,8 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
 
 
 def _domains(nodes) -> dict:
-    """For each variable, the domains of the element-wise functions applied to it directly (arccosh(x): x > 1)."""
+    """For each variable, the domains of the functions applied to it directly (arccosh(x): x > 1; cholesky(X):
+    symmetric positive definite)."""
     out: dict = {}
     for n in nodes:
         if n.op is not None and n.op.interval is not None and isinstance(n.args[0], Var):
@@ -53,14 +54,10 @@ def _domains(nodes) -> dict:
     return out
 
 
-def _inside(v: np.ndarray, intervals) -> np.ndarray:
-    """Readable values moved inside one-sided domains they leave (1, 2, 3 under arccosh: 1.5, 2.5, 3.5);
-    two-sided domains are met by the drawing itself (its decimals in ±[0.1, 0.9])."""
-    for d in intervals:
-        if np.isfinite(d.lo) and not np.isfinite(d.hi) and np.any(d.outside(v) | (v == d.lo)):
-            v = v + (d.lo - np.min(v)) + 0.5
-        elif np.isfinite(d.hi) and not np.isfinite(d.lo) and np.any(d.outside(v) | (v == d.hi)):
-            v = v - (np.max(v) - d.hi) - 0.5
+def _inside(v: np.ndarray, domains) -> np.ndarray:
+    """Readable values moved inside the domains of the functions applied to them (each domain knows how)."""
+    for d in domains:
+        v = d.move_inside(v)
     return v
 
 

@@ -333,11 +333,13 @@ def function_table() -> str:
             if op.family != family:
                 continue
             spelled = [f"`{op.operator}`"] if op.operator else []
-            spelled += [f"`{f}`" for f, fn in FUNCTIONS.items() if fn.op == name]
+            spelled += [f"`{f}`" for f, fn in FUNCTIONS.items() if fn.op == name and not fn.parts]
+            spelled += [f"`{f}(…)[{k}]`" for f, fn in FUNCTIONS.items() for k, (_, o) in enumerate(fn.parts or ())
+                        if o == name]
             spelled += [f"`x.{m}()`" for m, f in METHODS.items() if FUNCTIONS[f].op == name]
             if not spelled:
                 continue                                    # used inside derivatives only
-            derivative = "none: a constant" if family == "constants" else rule(name)
+            derivative = "none: a constant" if family == "constants" else rule(name) or "none: a value only"
             rows.append(f"| {family if first else ''} | {' '.join(dict.fromkeys(spelled))} | {cell(op.help)} | "
                         f"{cell(derivative)} |")
             first = False

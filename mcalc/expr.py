@@ -9,12 +9,12 @@ from .errors import DomainError, ParseError, ShapeError, TooLargeError
 from .linops import human_bytes, memory_budget
 from .ops import BINARY, CONSTANTS, FUNCTIONS, OPS
 from .ops.core import ParamError
+from .ops.linalg import MAX_MATRIX_POWER
 from .parse import Parsed, Syn
 from .tree import Const, Node, Var, fmt_shape, size_of, topo_order
 
 __all__ = ["Node", "Var", "Const", "build", "evaluate", "topo_order", "Values", "MAX_MATRIX_POWER"]
 
-MAX_MATRIX_POWER = 100
 
 
 def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row", unshaped=()) -> Node:
@@ -80,7 +80,10 @@ class _Builder:
         return self.make("transpose", [self.build(s.args[0])], s)
 
     def _index(self, s):
-        return self.make("index", [self.build(s.args[0])], s, key=s.value)
+        target = s.args[0]
+        if target.kind == "call" and FUNCTIONS[target.value].parts:         # eigh(X)[1]: an item of a tuple
+            return self._call(target, item=s)
+        return self.make("index", [self.build(target)], s, key=s.value)
 
     def _list(self, s):
         return self.make("stack", [self.build(a) for a in s.args], s)
@@ -112,9 +115,7 @@ class _Builder:
         if k is None or k != int(k):
             raise self.fail(ParseError, "the exponent of '^' must be an integer literal", s.args[1],
                             hint="use ** for element-wise powers")
-        if k < 0:
-            raise self.fail(ParseError, f"negative matrix power {int(k)}", s.args[1], hint="write inv(X)^k")
-        if k > MAX_MATRIX_POWER:
+        if abs(k) > MAX_MATRIX_POWER:
             raise self.fail(ParseError, f"matrix power {int(k)} is larger than {MAX_MATRIX_POWER}", s.args[1])
         return self.make("matpow", [base], s, k=int(k))
 
@@ -148,10 +149,17 @@ class _Builder:
     def _tuple(self, s):
         raise self.fail(ParseError, "a tuple is not a value", s, hint="use [a, b] to build a vector")
 
-    def _call(self, s):
+    def _call(self, s, item: Syn | None = None):
         """A function call: its operands are expressions, its other arguments literal parameters, each read by its
-        kind (an integer, an axis, True/False, a choice of strings)."""
+        kind (an integer, an axis, True/False, a choice of strings).  item: the indexing that takes one item of a
+        function that returns a tuple (eigh(X)[1])."""
         name, fn = s.value, FUNCTIONS[s.value]
+        opname = None
+        if fn.parts:
+            opname = self._item(name, fn, s, item)
+            s_text = item
+        else:
+            s_text = s
         positional = [a for i, a in enumerate(s.args) if not fn.operand_at(i)]
         if fn.rest and len(positional) > len(fn.literals):        # A.reshape(2, 3): the shape (2, 3)
             k = len(fn.literals) - 1
@@ -176,7 +184,24 @@ class _Builder:
         except ParamError as e:
             raise self.fail(ShapeError if e.shape else ParseError, f"{name}() {e.message}", s, e.hint) from None
         params.update({key: getattr(self, key) for key in fn.context})
-        return self.make(fn.op_for(shapes), operands, s, **params)
+        return self.make(opname or fn.op_for(shapes), operands, s_text, **params)
+
+    def _item(self, name: str, fn, s: Syn, item: Syn | None) -> str:
+        """The op of the item a function's tuple is indexed with (eigh(X)[0]: the eigenvalues)."""
+        names = ", ".join(n for n, _ in fn.parts)
+        if item is None:
+            first = next(op for _, op in fn.parts if op is not None)
+            raise self.fail(ParseError, f"{name}() returns a tuple ({names}), as in numpy: take one of its items",
+                            s, hint=f"{name}(...)[{[op for _, op in fn.parts].index(first)}] is the "
+                                    f"{fn.parts[[op for _, op in fn.parts].index(first)][0]}")
+        key = item.value
+        if len(key) != 1 or not isinstance(key[0], int) or not -len(fn.parts) <= key[0] < len(fn.parts):
+            raise self.fail(ParseError, f"{name}() returns a tuple of {len(fn.parts)} ({names}): index it with one "
+                            f"of 0..{len(fn.parts) - 1}", item, hint=f"then index the item: {name}(...)[1][:, 0]")
+        what, op = fn.parts[key[0]]
+        if op is None:
+            raise self.fail(ParseError, f"mcalc does not differentiate the {what} of {name}()", item)
+        return op
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

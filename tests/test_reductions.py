@@ -145,7 +145,7 @@ def test_default_values_avoid_ties_in_large_reductions():
     ("sum(A, keepdims=2)", "True or False"),
     ("var(A, axis=0, ddof=3)", "ddof=3 needs more than 3"),
     ("softmax(A)", "needs axis="),
-    ("norm(A, 'nuc')", "singular values"),
+    ("norm(A, 'nuc', axis=0)", "is a matrix norm"),
     ("norm(A[0], 'fro')", "matrix norm"),
     ("norm(A, 0.5)", "ord in norm()"),
     ("A.reshape(4, 2)", "cannot reshape an array of size 6"),

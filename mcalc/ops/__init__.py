@@ -7,6 +7,7 @@
     piecewise      comparisons, heaviside, maximum, minimum, where, clip: derivatives through their branches
     reductions     sum, mean, trace, norm, softmax, logsumexp
     linalg         inv, det, logdet, matrix powers
+    decompositions solve, lstsq, pinv, cholesky, qr, eigh, svd, expm, sqrtm, logm
     constants      eye, ones, zeros, commutation
 
 Everything else (the numeric Jacobian, explain's differentials and closed forms, SymPy entries, the printers,
@@ -14,7 +15,8 @@ Everything else (the numeric Jacobian, explain's differentials and closed forms,
 """
 
 from ..tree import BINARY, REGISTRY, fmt_shape, size_of
-from . import arithmetic, constants, elementwise, linalg, piecewise, products, reductions, structural  # noqa: F401
+from . import (arithmetic, constants, decompositions, elementwise, linalg, piecewise, products,  # noqa: F401
+               reductions, structural)
 from .constants import commutation
 from .core import CONSTANTS, FUNCTIONS, LITERALS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
 

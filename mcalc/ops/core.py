@@ -153,7 +153,7 @@ def choice(*options):
     """One of a few values (strings or numbers) as numpy spells them."""
     def read(v, shapes):
         for o in options:
-            if v == o and type(v) is not bool:
+            if v == o and isinstance(v, bool) == isinstance(o, bool) and isinstance(v, str) == isinstance(o, str):
                 return o
         raise ParamError(f"must be one of {', '.join(map(_lit, options))}, got {_lit(v)}")
     read.words = "one of " + ", ".join(map(_lit, options))
@@ -179,18 +179,22 @@ class Fn:
     then literal parameters (`literals`, positional after the operands or by keyword, `required` of them at least),
     each read by its kind (`kinds`: integer by default; axis, flag, number, choice(...)); rest: further positional
     literals gather into the last one (A.reshape(2, 3) is A.reshape((2, 3))).  `context` names settings of the
-    command the op needs (vec: the flatten order).  op may also be a function of the operands' shapes (dispatch)
+    command the op needs (vec: the flatten order).  parts: for a function that returns a tuple in numpy
+    (np.linalg.eigh: eigenvalues, eigenvectors), what each of its items is, as (name, op); the user indexes it
+    (eigh(X)[1]), and an op of None is an item mcalc does not differentiate.  op may also be a function of the
+    operands' shapes (dispatch)
     that names the op (np.dot: a product with a scalar, an inner product or @).  lead: how many parameters come
     before the operands (scipy's polygamma(n, x))."""
 
     __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive",
-                 "lead")
+                 "lead", "parts")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False, derive=None, lead=0):
+                 rest=False, derive=None, lead=0, parts=None):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
         self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
+        self.parts = parts            # a tuple numpy returns: ((name, op or None), ...): eigh(X)[1] is the 2nd op
 
     def operand_at(self, i: int) -> bool:
         """Whether positional argument i is an operand (an expression) rather than a parameter."""
@@ -397,6 +401,15 @@ class Interval:
         hi = (x > self.hi) if self.hi_closed else (x >= self.hi)
         return lo | hi
 
+    def move_inside(self, v: np.ndarray) -> np.ndarray:
+        """Readable default values moved inside a one-sided domain they leave (1, 2, 3 under arccosh: 1.5, 2.5,
+        3.5); two-sided domains are met by the drawing itself (its decimals in ±[0.1, 0.9])."""
+        if np.isfinite(self.lo) and not np.isfinite(self.hi) and np.any(self.outside(v) | (v == self.lo)):
+            return v + (self.lo - np.min(v)) + 0.5
+        if np.isfinite(self.hi) and not np.isfinite(self.lo) and np.any(self.outside(v) | (v == self.hi)):
+            return v - (np.max(v) - self.hi) - 0.5
+        return v
+
     def words(self) -> str:
         lo, hi = _num(self.lo), _num(self.hi)
         if self.hi == np.inf:
@@ -442,3 +455,17 @@ class NonZero(Interval):
 
 def nonzero():
     return NonZero()
+
+
+class Symmetric:
+    """Square matrices read through their symmetric part (eigh): default values drawn symmetric."""
+
+    def move_inside(self, v: np.ndarray) -> np.ndarray:
+        return (v + v.T) / 2 if v.ndim == 2 and v.shape[0] == v.shape[1] else v
+
+
+class PositiveDefinite(Symmetric):
+    """Symmetric positive definite matrices (cholesky, sqrtm, logm): default values V Vᵀ + I."""
+
+    def move_inside(self, v: np.ndarray) -> np.ndarray:
+        return v @ v.T + np.eye(v.shape[0]) if v.ndim == 2 and v.shape[0] == v.shape[1] else v

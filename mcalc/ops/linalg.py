@@ -12,6 +12,9 @@ from . import maps
 from .core import Op, Show, real, register, square
 
 
+MAX_MATRIX_POWER = 100          # X^k builds k terms of its differential
+
+
 def _square_infer(label, scalar=False):
     def infer(shapes, **_):
         square(label, shapes[0])
@@ -119,11 +122,15 @@ register(Op("logdet", _square_infer("logdet", scalar=True), _logdet_fwd,
 
 
 def _matpow_jvp(node, tangents):
-    """d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ, the powers as products X X ... that share their prefixes."""
+    """d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ, the powers as products X X ... that share their prefixes; X⁻ᵏ is (X⁻¹)ᵏ with
+    d X⁻¹ = -X⁻¹ dX X⁻¹."""
     (dX,) = tangents
     X, k = node.args[0], node.params["k"]
     if dX is None or k == 0:
         return None
+    if k < 0:
+        X = call("inv", X)
+        dX, k = -(X @ dX @ X), -k
     chain = [None, X]
     for _ in range(2, k):
         chain.append(chain[-1] @ X)
@@ -140,6 +147,8 @@ def _matpow_rules(node):
     k = node.params["k"]
     if k == 1:
         return node.args[0]
+    if k == -1:
+        return call("inv", node.args[0])
     if k == 0:
         return maps.eye(node.shape[0])
     return None
@@ -148,10 +157,14 @@ def _matpow_rules(node):
 def _show_matpow(p, node):
     X, k = node.args[0], node.params["k"]
     if p.notation == "mc":
-        return f"{p(X, ATOM)}^{k}", POWER
+        return f"{p(X, ATOM)}^{k if k >= 0 else f'({k})'}", POWER
     if p.notation == "tex":
         return p.sup(p(X, ATOM), f"{{{k}}}"), POWER
     return p.sup(p(X, ATOM), p.superscript(k)), POWER
+
+
+def _matpow_domain(node, x):
+    return _singular(node, x) if node.params["k"] < 0 else None
 
 
 def _matpow_sympy(sp, node, x):
@@ -161,8 +174,9 @@ def _matpow_sympy(sp, node, x):
 
 
 register(Op("matpow", _square_infer("^"), lambda node, x: np.linalg.matrix_power(x, node.params["k"]),
-            jvp=_matpow_jvp, rewrite=(_matpow_rules,), sympy=_matpow_sympy,
-            work=lambda node: _cube(node) * max(1, node.params["k"]).bit_length(),
+            jvp=_matpow_jvp, rewrite=(_matpow_rules,), sympy=_matpow_sympy, domain=_matpow_domain,
+            work=lambda node: _cube(node) * max(1, abs(node.params["k"])).bit_length(),
             show=Show(mc=_show_matpow, uni=_show_matpow, tex=_show_matpow, prec=POWER),
             example=("X^3", "X=2x2"), operator="X ^ k",
-            help="matrix power, k an integer literal ≥ 0 (binds like **)", family="matrix functions"))
+            help="matrix power, k an integer literal (negative: powers of X⁻¹; binds like **)",
+            family="matrix functions"))

@@ -407,6 +407,25 @@ def _kron_linop(A, B):
     return Kron.make(A, B)
 
 
+def columns_map(node: Node, i: int, value):
+    """The matrix of a map linear in argument i, column by column: the op run on every unit array at once (a
+    batch), the other arguments at their values (the Fréchet derivative of expm)."""
+    from ..linops import Dense
+
+    arg = node.args[i]
+    basis = np.eye(arg.size).reshape((arg.size,) + arg.shape)
+    vals = [basis if k == i else value(a) for k, a in enumerate(node.args)]
+    out = np.asarray(node.op.fwd(node, *vals), dtype=float).reshape(arg.size, -1)
+    return Dense(out.T)
+
+
+def _numeric_linop(node, read):
+    of, i = node.params["of"], node.params["argnum"]
+    if of.op.name == "kron":
+        return product_map(of, i, read.value)
+    return columns_map(of, i, read.value)
+
+
 register(Op("numeric_map", lambda shapes, of, argnum, n, **_: (of.size, n), lambda node: None,
-            as_linop=lambda node, read: product_map(node.params["of"], node.params["argnum"], read.value),
+            as_linop=_numeric_linop,
             rewrite=(_no_closed_form,), help="a structured map with no closed form", family="products"))

@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..algebra import const
-from ..errors import ShapeError
+from ..errors import ShapeError, UsageError
 from ..printing import CALL
 from ..tree import call, fmt_shape, size_of
 from . import maps
@@ -293,7 +293,7 @@ register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-
 # --- norms ---------------------------------------------------------------------------------------------------------
 
 _VECTOR_ORDS = "None, 2, 1, inf, -inf, 0 or any p ≥ 1"
-_MATRIX_ORDS = "None, 'fro', 1, -1, inf, -inf"
+_MATRIX_ORDS = "None, 'fro', 'nuc', 2, -2, 1, -1, inf, -inf"
 
 
 def _ord(v, shapes):
@@ -315,10 +315,7 @@ def _matrix_norm(node) -> bool:
 def _norm_infer(shapes, ord=None, axis=None, keepdims=None, **_):
     out = _reduce_infer(shapes, axis=axis, keepdims=keepdims)
     matrix = len(shapes[0]) == 2 and axis is None
-    ok = ("fro", 1, -1, np.inf, -np.inf) if matrix else (None,)
-    if matrix and ord in (2, -2, "nuc"):
-        raise ShapeError(f"norm(X, {ord!r}) needs the singular values, which mcalc does not differentiate yet",
-                         hint="norm(X) is the Frobenius norm; norm(X, 1) and norm(X, inf) are column and row sums")
+    ok = ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf) if matrix else (None,)
     if ord is not None and matrix and ord not in ok:
         raise ShapeError(f"ord={ord!r} is not a matrix norm (matrix norms: {_MATRIX_ORDS})")
     if ord in ("fro", "nuc") and not matrix:
@@ -340,10 +337,11 @@ def _meaning(node):
     kw = {k: v for k, v in node.params.items() if k in ("axis", "keepdims")}
     if _matrix_norm(node):
         if p in (1, -1, np.inf, -np.inf):           # the largest (smallest) column / row sum of |X|
-            sums = call("sum", call("abs", x), axis=0 if abs(p) == 1 else 1)
-            out = call("max" if p > 0 else "min", sums)
-            return call("reshape", out, shape=node.shape) if node.shape else out
-        return None
+            out = call("max" if p > 0 else "min", call("sum", call("abs", x), axis=0 if abs(p) == 1 else 1))
+        else:                                       # the largest, smallest or all singular values
+            s = call("svdvals", x)
+            out = call("sum", s) if p == "nuc" else call("max" if p > 0 else "min", s)
+        return call("reshape", out, shape=node.shape) if node.shape else out
     if p == 1:
         return call("sum", call("abs", x), **kw)
     if p in (np.inf, -np.inf):
@@ -358,8 +356,12 @@ def _norm_fwd(node, x):
     if p is None:
         return np.sqrt(np.sum(x * x, axis=ax, keepdims=keep))
     if _matrix_norm(node):
-        sums = np.sum(np.abs(x), axis=-2 if abs(p) == 1 else -1)
-        out = (np.max if p > 0 else np.min)(sums, axis=-1)
+        if p in ("nuc", 2, -2):
+            s = np.linalg.svd(x, compute_uv=False)
+            out = np.sum(s, axis=-1) if p == "nuc" else s[..., 0] if p == 2 else s[..., -1]
+        else:
+            sums = np.sum(np.abs(x), axis=-2 if abs(p) == 1 else -1)
+            out = (np.max if p > 0 else np.min)(sums, axis=-1)
         return out.reshape(out.shape + (1, 1)) if keep else out
     a = np.abs(x)
     if p == 0:
@@ -386,6 +388,10 @@ def _norm_kink(node, x):
     """0 where the norm is not differentiable: at 0 (the 2-norm, p-norms), where an entry is 0 (the 1- and
     inf-norms), at a tie of the largest entries (the inf-norm) or column (row) sums (the matrix 1- and inf-norms)."""
     p = node.params.get("ord")
+    if _matrix_norm(node) and p in ("nuc", 2, -2):           # a zero or repeated singular value
+        s = np.linalg.svd(x.real, compute_uv=False)
+        gaps = [np.min(np.diff(s))] if p == "nuc" else [s[0] - s[1]] if p == 2 else [s[-2] - s[-1]]
+        return min(np.min(np.abs(gaps)) if s.size > 1 else np.inf, np.min(s))
     if p is None or p not in (0, 1, -1, np.inf, -np.inf):
         return _norm_fwd(node, x)
     a = np.abs(x.real)
@@ -400,6 +406,8 @@ def _norm_kink(node, x):
 
 def _norm_sympy(sp, node, x):
     p = node.params.get("ord")
+    if _matrix_norm(node) and p in ("nuc", 2, -2):
+        raise UsageError(f"mcalc has no symbolic form of norm(X, {p!r})", hint="drop --symbolic")
     if _matrix_norm(node) and p is not None:
         col = abs(p) == 1
         sums = [sp.Add(*[sp.Abs(v) for v in (x[:, j] if col else x[j, :])]) for j in range(x.shape[1 if col else 0])]

@@ -357,6 +357,30 @@ _spelled_as_reshape("expand_dims", _expanded, literals=("axis",), kinds={"axis":
 FUNCTIONS["expand_dims"].required = 1
 
 
+# --- triangles -------------------------------------------------------------------------------------------------------
+
+def _triangle(name, f):
+    def infer(shapes, k=None, **_):
+        need_ndim(name, shapes[0], (2,), "a matrix")
+        return shapes[0]
+
+    def linear(node, i, order):
+        """diag(vec(mask)): the entries kept, in flatten order (the mask: the triangle of ones)."""
+        m, n = node.shape
+        mask = call(name, maps.ones(m, n), **node.params)
+        return maps.diag_of(mask, order)
+
+    structural(name, infer, lambda node, x: f(x, node.params.get("k", 0)), linear,
+               show=Show(kwargs=("k",)), example=(f"{name}(A)", "A=3x3"),
+               help=f"the {'lower' if name == 'tril' else 'upper'} triangle (k=1 above the diagonal, -1 below)",
+               fn={"literals": ("k",), "kinds": {"k": integer()}, "derive": lambda shapes, given: {
+                   "k": None if given.get("k") == 0 else given.get("k")}})
+
+
+_triangle("tril", np.tril)
+_triangle("triu", np.triu)
+
+
 # --- arrays from pieces --------------------------------------------------------------------------------------------
 
 def _stack_infer(shapes, **_):

@@ -17,7 +17,7 @@ from .errors import (API as _API, DomainError, InternalError, McalcError, ParseE
                      UnknownNameError, UsageError, ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["jacobian", "gradient", "vjp", "jvp", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
+__all__ = ["jacobian", "gradient", "vjp", "jvp", "evaluate", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
            "ValueSpecError", "DomainError", "TooLargeError", "UsageError", "InternalError"]
 
 
@@ -50,6 +50,26 @@ def jacobian(expr, wrt=None, values=None, shapes=None, order="row", layout="nume
             _need_scipy()
             return p.analytic_sparse()
         return p.analytic()
+
+
+def evaluate(expr, values=None, shapes=None, *, seed=0):
+    """The value of expr, as mcalc computes it (the function whose Jacobian jacobian() gives), at the given
+    values (defaults drawn with `seed` for the others)."""
+    import numpy as np
+
+    from .problem import prepare
+    from .tree import topo_order
+
+    with _only_mcalc_errors():
+        from .expr import build, evaluate as values_of
+        from .parse import parse
+
+        parsed = parse(expr)
+        if not parsed.variables():                            # a constant: nothing to choose values for
+            root = build(parsed, {})
+            return np.array(values_of(topo_order(root), {})[id(root)], dtype=float)
+        p = prepare(expr, None, values, shapes, "row", "numerator", seed)
+        return np.array(p.node_values[id(p.root)], dtype=float)
 
 
 def vjp(expr, wrt, cotangent, values=None, shapes=None, *, seed=0):

@@ -192,3 +192,14 @@ def monkeypatch_budget():
     mcalc.linops._BUDGET = 16 << 20                  # fuzzing must not allocate gigabytes
     yield
     mcalc.linops._BUDGET = old
+
+
+def test_evaluate_is_numpy_value():
+    import mcalc
+
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    np.testing.assert_allclose(mcalc.evaluate("inv(A) @ A", values={"A": A}), np.eye(2), atol=1e-15)
+    np.testing.assert_array_equal(mcalc.evaluate("A.max(axis=0)", values={"A": A}), A.max(axis=0))
+    np.testing.assert_array_equal(mcalc.evaluate("ones(2, 3)"), np.ones((2, 3)))
+    with pytest.raises(mcalc.ParseError):
+        mcalc.evaluate("A +")

@@ -468,4 +468,8 @@ class PositiveDefinite(Symmetric):
     """Symmetric positive definite matrices (cholesky, sqrtm, logm): default values V Vᵀ + I."""
 
     def move_inside(self, v: np.ndarray) -> np.ndarray:
-        return v @ v.T + np.eye(v.shape[0]) if v.ndim == 2 and v.shape[0] == v.shape[1] else v
+        if v.ndim != 2 or v.shape[0] != v.shape[1]:
+            return v
+        if np.array_equal(v, v.T) and np.linalg.eigvalsh(v)[0] >= 1:      # already inside (another op's move)
+            return v
+        return v @ v.T + np.eye(v.shape[0])

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DomainError, TooLargeError
-from .derivative import differential, local_map, tangent
+from .derivative import differential, local_map, pullback, tangent
 from .expr import Node, Var
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
-from .linops import Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
+from .linops import Dense, Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
 
 
 def choose_mode(root: Node, wrt: list[Var]) -> str:
@@ -39,6 +39,19 @@ class LocalRules:
                 raise self._not_differentiable(node, i, L)
             self.cache[key] = L
         return self.cache[key]
+
+    THIN = 1           # a single cotangent row (a gradient, a VJP) is pulled back densely, maps never formed
+
+    def pulled(self, node: Node, i: int, g: LinOp) -> LinOp:
+        """g (d node / d args[i]): for a thin g (a gradient's single row), the differential read backwards
+        without forming the local map; otherwise the composition with the cached map."""
+        if g.shape[0] > self.THIN or (id(node), i) in self.cache:
+            return g @ self(node, i)
+        with np.errstate(all="ignore"):
+            out = pullback(node, i, self.vals, np.asarray(g.to_dense(), dtype=float))
+        if not np.all(np.isfinite(out)):
+            return g @ self(node, i)                  # (which says where the derivative is not finite)
+        return Dense(out)
 
     def _not_differentiable(self, node: Node, i: int, L: LinOp) -> DomainError:
         arg = node.args[i]
@@ -155,7 +168,7 @@ def _reverse(nodes, rules, deps, wrt: list[Var], seed: LinOp | None = None) -> l
         g = G.pop(id(node))
         for i, a in enumerate(node.args):
             if deps[id(a)]:
-                contribution = g @ rules(node, i)
+                contribution = rules.pulled(node, i, g)
                 G[id(a)] = G[id(a)] + contribution if id(a) in G else contribution
     return [G.get(id(v), Zero(start.shape[0], v.size)) for v in wrt]
 

@@ -106,6 +106,34 @@ def local_map(node: Node, i: int, vals: dict) -> LinOp:
     return Zero(node.size, node.args[i].size) if L is None else L
 
 
+def pullback(node: Node, i: int, vals: dict, G: np.ndarray) -> np.ndarray:
+    """G (d node / d args[i]) for a dense G of k rows, the differential read backwards: each linear operation's
+    map is applied once, to the cotangent that reaches it (a subexpression the differential uses twice gathers
+    both cotangents first), and the local Jacobian is never formed.  Reverse accumulation's step when k is small
+    (a gradient: k = 1)."""
+    D, t = local_tangent(node, i)
+    if D is None:
+        return np.zeros((G.shape[0], node.args[i].size))
+    reader = Structured(Values(vals))
+    order = topo_order(D, leaf=lambda n: n.primal)
+    live = {id(t)}
+    for m in order:
+        if m.args and any(id(a) in live for a in m.args):
+            live.add(id(m))
+    cot = {id(D): G}
+    for m in reversed(order):
+        if m is t or id(m) not in cot:
+            continue
+        g = cot.pop(id(m))
+        for j, a in enumerate(m.args):
+            if id(a) in live:
+                if m.op.linear is None:
+                    raise InternalError(f"the differential applies {m.op.name}, which is not linear, to a differential")
+                c = reader.map(m.op.linear(m, j, "row")).rapply(g)
+                cot[id(a)] = cot[id(a)] + c if id(a) in cot else c
+    return cot.get(id(t), np.zeros((G.shape[0], node.args[i].size)))
+
+
 def jvp(D: Node, vals: dict, tangents: dict) -> np.ndarray:
     """A differential evaluated with values for its tangents (dX by name): J u without J."""
     return Values(vals, tangents)(D)

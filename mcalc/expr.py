@@ -247,21 +247,32 @@ def _where(node: Node) -> str:
 
 class Values:
     """Values of the expression's nodes, and of any tree built on them (the coefficients of a derivative, a closed
-    form), computed on demand without domain checks: an infinite coefficient is found where it is used."""
+    form), computed on demand without domain checks: an infinite coefficient is found where it is used.  Built
+    trees are cached by structure (their interned keys): the U of d λ = diag(Uᵀ dX U), called for twice, is
+    computed once."""
 
     def __init__(self, vals: dict, env: dict | None = None):
-        self.vals, self.env, self.extra = vals, env or {}, {}
+        self.vals, self.env, self.extra, self.key_of, self.keep = vals, env or {}, {}, {}, []
+
+    def _remember(self, n: Node) -> None:
+        if id(n) not in self.key_of:
+            self.key_of[id(n)] = n.key
+            self.keep.append(n)                      # (its id stays its own while it is remembered)
 
     def __call__(self, node: Node) -> np.ndarray:
         if id(node) in self.vals:
             return self.vals[id(node)]
-        if id(node) not in self.extra:
-            known = lambda n: id(n) in self.vals or id(n) in self.extra     # noqa: E731
+        if node.key not in self.extra:
+            known = lambda n: id(n) in self.vals or n.key in self.extra     # noqa: E731
             with np.errstate(all="ignore"):
                 for n in topo_order(node, leaf=known):
-                    if id(n) not in self.vals and id(n) not in self.extra:
-                        self.extra[id(n)] = (n, _value(n, _Both(self), self.env, False))
-        return self.extra[id(node)][1]
+                    if id(n) in self.vals:
+                        continue
+                    self._remember(n)
+                    if n.key not in self.extra:
+                        self.extra[n.key] = _value(n, _Both(self), self.env, False)
+        self._remember(node)
+        return self.extra[node.key]
 
 
 class _Both:
@@ -272,4 +283,4 @@ class _Both:
 
     def __getitem__(self, k):
         v = self.values.vals.get(k)
-        return v if v is not None else self.values.extra[k][1]
+        return v if v is not None else self.values.extra[self.values.key_of[k]]

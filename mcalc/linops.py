@@ -294,7 +294,7 @@ class Gather(LinOp):
         vals = G if self.w is None else G * self.w
         keep = self.idx >= 0
         idx = self.idx[keep]
-        if idx.size == n and np.unique(idx).size == n:            # a permutation: scatter without adding
+        if idx.size == n and np.bincount(idx, minlength=n).max(initial=0) == 1:    # a permutation: no adding
             out = np.empty((k, n), dtype=np.result_type(G, float))
             out[:, idx] = vals[:, keep]
             return out
@@ -612,6 +612,135 @@ class Sum(LinOp):
         return Sum(t.reordered(perm_out, perm_in, out2, in2) for t in self.terms)
 
 
+class Product(LinOp):
+    """L₁ L₂ ... Lₖ kept lazy: the composition of structured maps whose product has no structure (a triangle mask
+    between Kronecker products, d cholesky) and would be large dense.  Applied factor by factor: a cotangent
+    row through a chain of n²×n² Kronecker maps costs O(n³) per factor, the n⁴ dense product never exists."""
+
+    __slots__ = ("factors", "shape")
+
+    def __init__(self, factors):
+        self.factors = [g for f in factors for g in (f.factors if isinstance(f, Product) else [f])]
+        self.shape = (self.factors[0].shape[0], self.factors[-1].shape[1])
+
+    def apply(self, X):
+        for f in reversed(self.factors):
+            X = f.apply(X)
+        return X
+
+    def rapply(self, G):
+        for f in self.factors:
+            G = f.rapply(G)
+        return G
+
+    def to_dense(self):
+        m, n = self.shape
+        check_dense(m, n)
+        if m <= n:
+            return self.rapply(np.eye(m))
+        return self.apply(np.eye(n))
+
+    def to_sparse(self):
+        from scipy import sparse
+
+        return sparse.csr_array(self.to_dense())
+
+    def nnz(self):
+        return self.shape[0] * self.shape[1]
+
+    def scaled(self, c):
+        return Product([self.factors[0].scaled(c)] + self.factors[1:])
+
+    def bound(self):
+        """|entries of L₁L₂| ≤ bound(L₁) bound(L₂) (inner size): loose, and inf only where a check follows."""
+        out = 1.0
+        with np.errstate(over="ignore"):
+            for f in self.factors[:-1]:
+                out *= f.bound() * f.shape[1]
+            return float(out * self.factors[-1].bound())
+
+    @property
+    def T(self):
+        return Product([f.T for f in reversed(self.factors)])
+
+    def all_finite(self):
+        return all(f.all_finite() for f in self.factors)
+
+
+class Inverse(LinOp):
+    """A⁻¹ for a square A, applied by solving; the inverse itself is formed only once it is applied again (an LU
+    per solve costs a third of an inverse)."""
+
+    __slots__ = ("a", "shape", "_inv", "_uses")
+
+    def __init__(self, a):
+        self.a = np.asarray(a, dtype=float)
+        self.shape = self.a.shape
+        self._inv, self._uses = None, 0
+
+    def _formed(self):
+        self._uses += 1
+        if self._inv is None and self._uses > 1:
+            self._inv = np.linalg.inv(self.a)
+        return self._inv
+
+    def apply(self, X):
+        inv = self._formed()
+        return np.linalg.solve(self.a, X) if inv is None else inv @ X
+
+    def rapply(self, G):
+        inv = self._formed()
+        return np.linalg.solve(self.a.T, G.T).T if inv is None else G @ inv
+
+    def to_dense(self):
+        if self._inv is None:
+            self._inv = np.linalg.inv(self.a)
+        return self._inv
+
+    def to_sparse(self):
+        from scipy import sparse
+
+        return sparse.csr_array(self.to_dense())
+
+    def nnz(self):
+        return self.a.size
+
+    def scaled(self, c):
+        return Dense(self.to_dense() * c)
+
+    def bound(self):
+        return Dense(self.to_dense()).bound()
+
+    @property
+    def T(self):
+        return Dense(self.to_dense().T) if self._inv is not None else Inverse(self.a.T)
+
+    def all_finite(self):
+        return bool(np.all(np.isfinite(self.a)))
+
+
+LAZY_ENTRIES = 1 << 20      # a product of structured maps past this many entries stays a Product
+
+
+def stored(L: LinOp) -> int:
+    """How many numbers a map's representation holds (a Kronecker product: its two factors')."""
+    if isinstance(L, (Dense, Inverse)):
+        return L.a.size
+    if isinstance(L, Kron):
+        return stored(L.A) + stored(L.B)
+    if isinstance(L, (Product, Sum)):
+        return sum(stored(f) for f in (L.factors if isinstance(L, Product) else L.terms))
+    if isinstance(L, Transposed):
+        return stored(L.L)
+    if isinstance(L, Zero):
+        return 0
+    if isinstance(L, Diag):
+        return int(np.size(L.d))
+    if isinstance(L, Gather):
+        return int(np.size(L.idx))
+    return L.nnz()
+
+
 # --- composition ---------------------------------------------------------------------------------------------
 
 def _diag_diag(L: Diag, R: Diag):
@@ -692,6 +821,8 @@ def compose(L: LinOp, R: LinOp) -> LinOp:
         return sum_of([L @ t for t in R.terms], (m, n))
     if L.shape[1] == 1 and m * n > m + n:          # a column times a row: the outer product, kept as one
         return Kron(Dense(L.to_dense()), Dense(R.to_dense()))
+    if m * n > LAZY_ENTRIES and m * n > 4 * (stored(L) + stored(R)):     # far larger than its factors: lazy
+        return Product([L, R])
     check_dense(m, n)
     if isinstance(R, Dense):
         return Dense(L.apply(R.a))

@@ -189,6 +189,11 @@ FUNCTIONS["slogdet"] = Fn("logdet", parts=(("sign", "detsign"), ("logabsdet", "l
 
 def _pd_domain(name):
     def domain(node, x):
+        try:                                         # (a Cholesky factorization is the cheapest test)
+            np.linalg.cholesky(_sym(real(x)))
+            return None
+        except np.linalg.LinAlgError:
+            pass
         w = np.linalg.eigvalsh(_sym(real(x)))
         if np.any(w[..., 0] <= 0):
             return (f"{name} needs a symmetric positive definite matrix; the smallest eigenvalue of its symmetric "
@@ -265,10 +270,17 @@ FUNCTIONS["qr"] = Fn("qr_r", literals=("mode",), kinds={"mode": choice("reduced"
 
 # --- the symmetric eigenvalue problem -----------------------------------------------------------------------------
 
+_LAST: list = [None, None]          # (the last array decomposed, its eigendecomposition): the domain check, the
+                                    # eigenvalues and the eigenvectors of one X share one decomposition
+
+
 def _eigh(x):
+    if _LAST[0] is x:
+        return _LAST[1]
     w, U = np.linalg.eigh(_sym(x))
     big = np.take_along_axis(U, np.argmax(np.abs(U), axis=-2)[..., None, :], axis=-2)
-    return w, U * np.where(big < 0, -1.0, 1.0)
+    _LAST[:] = [x, (w, U * np.where(big < 0, -1.0, 1.0))]
+    return _LAST[1]
 
 
 def _sympy_eigvalsh(sp, node, x):
@@ -280,10 +292,10 @@ def _sympy_eigvalsh(sp, node, x):
 
 
 def _eig_domain(node, x):
-    return _gap_check(np.linalg.eigvalsh(_sym(real(x))), "eigenvalues", node)
+    return _gap_check(_eigh(x)[0].real, "eigenvalues", node)
 
 
-register(Op("eigvalsh", lambda shapes, **_: (_square("eigvalsh")(shapes)[0],), lambda node, x: np.linalg.eigvalsh(_sym(x)),
+register(Op("eigvalsh", lambda shapes, **_: (_square("eigvalsh")(shapes)[0],), lambda node, x: _eigh(x)[0],
             jvp=lambda node, t: call("diag", call("eigh_vectors", node.args[0]).T @ t[0] @ call("eigh_vectors",
                                                                                                  node.args[0])),
             domain=_eig_domain, interval=Symmetric(), analytic=False, work=_cube, sympy=_sympy_eigvalsh,

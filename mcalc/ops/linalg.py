@@ -27,8 +27,8 @@ def _cube(node):
 
 
 def _singular(node, x):
-    with np.errstate(all="ignore"):
-        cond = np.linalg.cond(real(x))
+    with np.errstate(all="ignore"):                 # (the 1-norm condition number: an LU, not an SVD)
+        cond = np.linalg.cond(real(x), 1) if np.all(np.isfinite(x)) else np.inf
     if np.any(~np.isfinite(cond) | (cond > 1e14)):
         return "the matrix is singular (or numerically so)"
     return None
@@ -52,7 +52,14 @@ def _show_inverse(p, node):
     return p.sup(p(inner, ATOM), s), ATOM
 
 
-register(Op("inv", _square_infer("inv"), lambda node, x: np.linalg.inv(x),
+def _inverse_map(node, read):
+    """inv(A) inside a map (solve's, a Cholesky factor's): applied by solving, never formed."""
+    from ..linops import Inverse
+
+    return Inverse(read.value(node.args[0]))
+
+
+register(Op("inv", _square_infer("inv"), lambda node, x: np.linalg.inv(x), as_linop=_inverse_map,
             jvp=lambda node, t: None if t[0] is None else -node @ t[0] @ node, domain=_singular,
             needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.inv()),
             show=Show(mc=_show_inverse, uni=_show_inverse, tex=_show_inverse, prec=ATOM),

@@ -91,6 +91,15 @@ def parse(source: str) -> Parsed:
     return _Parser(source).run()
 
 
+def _literal_node(node) -> bool:
+    """Whether a list's element is a literal (tensordot's axes=([1], [0])), not an expression ([x, 2*x])."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_literal_node(e) for e in node.elts)
+    return isinstance(node, ast.Constant)
+
+
 class _Parser:
     def __init__(self, source: str):
         self.source = source
@@ -328,7 +337,8 @@ class _Parser:
         """A function's parameter: a number, a string, True/False, None, inf (np.inf), np.newaxis, or a tuple of
         them; other expressions are walked as values (and refused by the builder)."""
         col, end = self._span(node)
-        if isinstance(node, ast.Tuple):
+        if isinstance(node, (ast.Tuple, ast.List)) and all(not isinstance(e, ast.Starred) for e in node.elts) and \
+                (isinstance(node, ast.Tuple) or all(_literal_node(e) for e in node.elts)):
             return Syn("tuple", col, end, None, tuple(self.parameter(e, depth + 1) for e in node.elts))
         if isinstance(node, ast.Constant) and (isinstance(node.value, (bool, str)) or node.value is None):
             return Syn("lit", col, end, node.value)

@@ -3,6 +3,7 @@
     arithmetic     - + * / ** and negation, with broadcasting
     elementwise    exp, log, tanh, ...: one line each (a numpy function and f'(x) in the language)
     products       @, dot, outer, kron: bilinear, one linear map per operand
+    einsum         einsum, tensordot, inner, vdot: lowered into the products for their differentials
     structural     transpose, indexing, diag, vec, col/row, [a, b], hstack/vstack: linear, they move entries
     piecewise      comparisons, heaviside, maximum, minimum, where, clip: derivatives through their branches
     reductions     sum, mean, trace, norm, softmax, logsumexp
@@ -15,8 +16,8 @@ Everything else (the numeric Jacobian, explain's differentials and closed forms,
 """
 
 from ..tree import BINARY, REGISTRY, fmt_shape, size_of
-from . import (arithmetic, constants, decompositions, elementwise, linalg, piecewise, products,  # noqa: F401
-               reductions, structural)
+from . import (arithmetic, constants, decompositions, einsum, elementwise, linalg, piecewise,  # noqa: F401
+               products, reductions, structural)
 from .constants import commutation
 from .core import CONSTANTS, FUNCTIONS, LITERALS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
 

@@ -199,7 +199,7 @@ class Fn:
     def operand_at(self, i: int) -> bool:
         """Whether positional argument i is an operand (an expression) rather than a parameter."""
         if self.operands < 0:
-            return True
+            return i >= self.lead
         return self.lead <= i < self.lead + self.operands
 
     def params(self, shapes, given: dict) -> dict:
@@ -221,7 +221,7 @@ class Fn:
     @property
     def nargs(self) -> tuple[int, int]:
         if self.operands < 0:
-            return 2, 1000
+            return 2 + self.lead - (1 if self.lead else 0), 1000
         return self.operands + self.required, (1000 if self.rest else self.operands + len(self.literals))
 
     @property
@@ -240,9 +240,8 @@ MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.
 
 # numpy's (and SciPy's, JAX's) differentiable vocabulary that the language does not have yet: named as such when
 # typed, never "corrected" to a function of another meaning (expm is not exp, pinv is not inv)
-VOCABULARY = set("""concatenate tile repeat flip fliplr flipud roll triu tril diagonal broadcast_to pad sort einsum tensordot inner
-vdot solve lstsq slogdet cholesky qr eigh eigvalsh eig eigvals svd svdvals pinv expm sqrtm logm matrix_power
-floor_divide average cross outer_product norm_squared""".split())
+VOCABULARY = set("""concatenate tile repeat flip fliplr flipud roll diagonal broadcast_to pad sort eig eigvals floor_divide average
+cross outer_product norm_squared""".split())
 SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e", "uni": "e", "tex": "e"}})
 
 

@@ -71,6 +71,50 @@ CASES = [
 ]
 
 
+def _spd(r, n):
+    V = r.normal(size=(n, n))
+    return V @ V.T / n + np.eye(n)
+
+
+def _signed(xp, U):
+    """Eigenvectors with their largest entry positive, as mcalc's eigh returns them."""
+    big = xp.take_along_axis(U, xp.argmax(xp.abs(U), axis=0)[None, :], axis=0)
+    return U * xp.where(big < 0, -1.0, 1.0)
+
+
+N9 = 64     # issue 9: structured Jacobians at n = 64, linear-algebra gradients at n = 128
+CASES += [
+    Case(f"max(A, axis=0) wrt A, n={N9}", "max(A, axis=0)", "A", lambda r: {"A": r.normal(size=(N9, N9))},
+         lambda xp, A, v: A.max(axis=0)),
+    Case(f"where(A > 0, A, 0.1*A) wrt A, n={N9}", "where(A > 0, A, 0.1*A)", "A",
+         lambda r: {"A": r.normal(size=(N9, N9))}, lambda xp, A, v: xp.where(A > 0, A, 0.1 * A)),
+    Case(f"A.reshape(32, 128) wrt A, n={N9}", "A.reshape(32, 128)", "A", lambda r: {"A": r.normal(size=(N9, N9))},
+         lambda xp, A, v: A.reshape(32, 128)),
+    Case(f"einsum('ij,jk->ik', A, B) wrt A, n={N9}", "einsum('ij,jk->ik', A, B)", "A",
+         lambda r: {"A": r.normal(size=(N9, N9)), "B": r.normal(size=(N9, N9))},
+         lambda xp, A, v: xp.einsum("ij,jk->ik", A, v["B"])),
+    Case(f"tensordot(A, B, 1) wrt A, n={N9}", "tensordot(A, B, 1)", "A",
+         lambda r: {"A": r.normal(size=(N9, N9)), "B": r.normal(size=(N9, N9))},
+         lambda xp, A, v: xp.tensordot(A, v["B"], 1)),
+    Case("gradient of b @ solve(A, b) wrt A, n=128", "b @ solve(A, b)", "A",
+         lambda r: {"A": r.normal(size=(128, 128)) + 12 * np.eye(128), "b": r.normal(size=128)},
+         lambda xp, A, v: v["b"] @ xp.linalg.solve(A, v["b"]), gradient=True,
+         plain=lambda v: v["b"] @ np.linalg.solve(v["A"], v["b"])),
+    Case("gradient of sum(cholesky(S) * C) wrt S, n=128", "sum(cholesky(S) * C)", "S",
+         lambda r: {"S": _spd(r, 128), "C": r.normal(size=(128, 128))},
+         lambda xp, S, v: (xp.linalg.cholesky(S) * v["C"]).sum(), gradient=True,
+         plain=lambda v: np.sum(np.linalg.cholesky(v["S"]) * v["C"])),
+    Case("gradient of b @ eigvalsh(H) wrt H, n=128", "b @ eigvalsh(H)", "H",
+         lambda r: {"H": (lambda V: (V + V.T) / 2)(r.normal(size=(128, 128))), "b": r.normal(size=128)},
+         lambda xp, H, v: v["b"] @ xp.linalg.eigvalsh(H), gradient=True,
+         plain=lambda v: v["b"] @ np.linalg.eigvalsh(v["H"])),
+    Case("gradient of sum(eigh(H)[1] * C) wrt H, n=128", "sum(eigh(H)[1] * C)", "H",
+         lambda r: {"H": (lambda V: (V + V.T) / 2)(r.normal(size=(128, 128))), "C": r.normal(size=(128, 128))},
+         lambda xp, H, v: (_signed(xp, xp.linalg.eigh((H + H.T) / 2)[1]) * v["C"]).sum(), gradient=True,
+         plain=lambda v: np.sum(np.linalg.eigh(v["H"])[1] * v["C"])),
+]
+
+
 def median_time(f, repeat: int, budget: float = 20.0):
     """(median seconds, last result): at least one run, at most `repeat`, stopping once `budget` is spent."""
     times, out, start = [], None, time.perf_counter()
@@ -197,6 +241,9 @@ def run_case(case: Case, repeat: int) -> None:
         shown = "" if t is None else f"{t * 1e3:8.2f}ms"
         e = "" if err is None else (err if isinstance(err, str) else f"{err:10.1e}")
         print(f"  {name:<48} {shown:>10} {ratio:>9}  {e:>10}")
+    jax_rows = [t for name, t, _ in rows if name == "jax jacrev" and t]
+    if case.gradient and jax_rows:
+        print(f"  mcalc analytic / jax.grad (jit, warm): {t_an / jax_rows[0]:.2f}")
 
 
 ACCURACY = [

@@ -535,6 +535,12 @@ class Transposed(LinOp):
         return self.L.apply(G.T).T
 
     def to_dense(self):
+        if isinstance(self.L, Gather):                       # the scatter written directly, in one pass
+            G = self.L
+            keep = G.idx >= 0
+            out = zeros(*self.shape)
+            out[G.idx[keep], np.nonzero(keep)[0]] = 1.0 if G.w is None else G.w[keep]
+            return out
         return np.ascontiguousarray(self.L.to_dense().T)
 
     def to_sparse(self):
@@ -787,6 +793,17 @@ def _transposed_transposed(L: Transposed, R: Transposed):
     return Transposed(R.L @ L.L)
 
 
+def _transposed_diag(L: Transposed, R: Diag):
+    """Lᵀ D = (D Lᵀᵀ)ᵀ: a sum weighted entry by entry stays a scatter."""
+    inner = compose(R, L.L) if not R.is_scalar else None
+    return Transposed(inner) if isinstance(inner, (Gather, Diag)) else None
+
+
+def _diag_transposed(L: Diag, R: Transposed):
+    inner = compose(R.L, L) if not L.is_scalar else None
+    return Transposed(inner) if isinstance(inner, (Gather, Diag)) else None
+
+
 _COMPOSE = {
     (Diag, Diag): _diag_diag,
     (Diag, Gather): _diag_gather,
@@ -796,6 +813,8 @@ _COMPOSE = {
     (Diag, Kron): _diag_kron,
     (Kron, Diag): _kron_diag,
     (Transposed, Transposed): _transposed_transposed,
+    (Transposed, Diag): _transposed_diag,
+    (Diag, Transposed): _diag_transposed,
 }
 
 

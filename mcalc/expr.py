@@ -83,7 +83,23 @@ class _Builder:
         target = s.args[0]
         if target.kind == "call" and FUNCTIONS[target.value].parts:         # eigh(X)[1]: an item of a tuple
             return self._call(target, item=s)
-        return self.make("index", [self.build(target)], s, key=s.value)
+        x = self.build(target)
+        return self.make("index", [x], s, key=self._key(s, x.shape))
+
+    def _key(self, s: Syn, shape: tuple) -> tuple:
+        """numpy's boolean masks as the positions they select (x[[True, False, True]] is x[[0, 2]])."""
+        key, axis, out = s.value, 0, []
+        for k in key:
+            if isinstance(k, tuple) and k and isinstance(k[0], bool):
+                if axis >= len(shape) or len(k) != shape[axis]:
+                    raise self.fail(ShapeError, f"a mask of {len(k)} entries indexes an axis of "
+                                    f"{shape[axis] if axis < len(shape) else 0}", s)
+                k = tuple(i for i, b in enumerate(k) if b)
+                if not k:
+                    raise self.fail(ShapeError, "the mask selects nothing", s)
+            out.append(k)
+            axis += k is not None
+        return tuple(out)
 
     def _list(self, s):
         return self.make("stack", [self.build(a) for a in s.args], s)
@@ -160,7 +176,8 @@ class _Builder:
             s_text = item
         else:
             s_text = s
-        positional = [a for i, a in enumerate(s.args) if not fn.operand_at(i)]
+        is_operand = (lambda i: i < s.operands) if s.operands is not None else fn.operand_at
+        positional = [a for i, a in enumerate(s.args) if not is_operand(i)]
         if fn.rest and len(positional) > len(fn.literals):        # A.reshape(2, 3): the shape (2, 3)
             k = len(fn.literals) - 1
             positional[k:] = [Syn("tuple", positional[k].col, positional[-1].end, None, tuple(positional[k:]))]
@@ -169,7 +186,7 @@ class _Builder:
             if key in literal_syns:
                 raise self.fail(ParseError, f"{name}() got {key} twice", s.kwargs[key])
         literal_syns.update(s.kwargs)
-        operands = [self.build(a) for i, a in enumerate(s.args) if fn.operand_at(i)]
+        operands = [self.build(a) for i, a in enumerate(s.args) if is_operand(i)]
         shapes = [a.shape for a in operands]
         params = {}
         for key, syn in literal_syns.items():
@@ -179,12 +196,13 @@ class _Builder:
             except ParamError as e:
                 raise self.fail(ShapeError if e.shape else ParseError, f"{key} in {name}() {e.message}", syn,
                                 e.hint) from None
+        given = dict(params)
         try:
             params = fn.params(shapes, params)
         except ParamError as e:
             raise self.fail(ShapeError if e.shape else ParseError, f"{name}() {e.message}", s, e.hint) from None
         params.update({key: getattr(self, key) for key in fn.context})
-        return self.make(opname or fn.op_for(shapes), operands, s_text, **params)
+        return self.make(opname or fn.op_for(shapes, given), operands, s_text, **params)
 
     def _item(self, name: str, fn, s: Syn, item: Syn | None) -> str:
         """The op of the item a function's tuple is indexed with (eigh(X)[0]: the eigenvalues)."""

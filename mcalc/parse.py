@@ -42,6 +42,7 @@ class Syn:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     op_col: int | None = None
+    operands: int | None = None          # a call's operand count, where numpy takes them as one list
 
     @property
     def point(self) -> int:
@@ -315,10 +316,19 @@ class _Parser:
         if fn is None:
             raise self._unknown(name, node.func)
         args = [] if receiver is None else [receiver]
-        for a in node.args:
+        count = None
+        positional = list(node.args)
+        listed = positional and isinstance(positional[0], (ast.List, ast.Tuple)) and positional[0].elts
+        if fn.sequence and listed:                        # concatenate([a, b], 0): the list holds the operands
+            args = [self.walk(e, depth) for e in positional.pop(0).elts]
+            count = len(args)
+        elif fn.sequence and name not in ("hstack", "vstack"):      # (hstack(A, B): mcalc's own older spelling)
+            raise self.error(f"{name}() takes the arrays as one list, as numpy does: {name}([a, b])", node)
+        for a in positional:
             if isinstance(a, ast.Starred):
                 raise self.error("'*' unpacking is not part of the language", a)
-            args.append(self.walk(a, depth) if fn.operand_at(len(args)) else self.parameter(a, depth))
+            operand = count is None and fn.operand_at(len(args))
+            args.append(self.walk(a, depth) if operand else self.parameter(a, depth))
         kwargs = {}
         for kw in node.keywords:
             if kw.arg is None:
@@ -328,10 +338,13 @@ class _Parser:
                 raise self.error(f"{name}() has no keyword '{kw.arg}' (keywords: {allowed})", kw.value)
             kwargs[kw.arg] = self.parameter(kw.value, depth)
         lo, hi = fn.nargs
-        if not (lo <= len(args) + len(kwargs) and len(args) <= hi):
+        if count is not None:
+            if len(args) - count > len(fn.literals):
+                raise self.error(f"{name}() takes a list and at most {len(fn.literals)} more argument(s)", node)
+        elif not (lo <= len(args) + len(kwargs) and len(args) <= hi):
             want = str(lo) if lo == hi else f"{lo} or more" if hi >= 1000 else f"{lo} to {hi}"
             raise self.error(f"{name}() takes {want} argument{'s' * (hi > 1)}, got {len(args)}", node)
-        return Syn("call", col, end, name, tuple(args), kwargs)
+        return Syn("call", col, end, name, tuple(args), kwargs, operands=count)
 
     def parameter(self, node, depth) -> Syn:
         """A function's parameter: a number, a string, True/False, None, inf (np.inf), np.newaxis, or a tuple of
@@ -359,6 +372,15 @@ class _Parser:
     def _index_part(self, p):
         if isinstance(p, ast.Slice):
             return slice(*(self._int_literal(x) if x is not None else None for x in (p.lower, p.upper, p.step)))
+        if isinstance(p, ast.Constant) and p.value is None or isinstance(p, ast.Attribute) and \
+                p.attr == "newaxis" and _dotted(p.value) in MODULES:
+            return None                                           # x[:, None]: a new axis of size 1
+        if isinstance(p, ast.List):                               # x[[0, 2]], x[[True, False, True]]
+            if not p.elts:
+                raise self.error("an empty index list selects nothing", p)
+            if all(isinstance(e, ast.Constant) and isinstance(e.value, bool) for e in p.elts):
+                return tuple(bool(e.value) for e in p.elts)
+            return tuple(self._int_literal(e) for e in p.elts)
         return self._int_literal(p)
 
     def _int_literal(self, p) -> int:
@@ -368,8 +390,8 @@ class _Parser:
             p = p.operand
         if isinstance(p, ast.Constant) and isinstance(p.value, int) and not isinstance(p.value, bool):
             return sign * p.value
-        raise self.error("indices must be integer literals or slices like 1:3", p,
-                         hint="indexing is 0-based, as in numpy: x[0], A[1, 0], A[:, 0]")
+        raise self.error("indices must be integer literals, slices like 1:3, lists of them, True/False masks or "
+                         "None", p, hint="indexing is 0-based, as in numpy: x[0], A[1, 0], A[:, [2, 0]], x[:, None]")
 
     def _List(self, node, depth, col, end):
         if not node.elts:

@@ -187,14 +187,15 @@ class Fn:
     before the operands (scipy's polygamma(n, x))."""
 
     __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive",
-                 "lead", "parts")
+                 "lead", "parts", "sequence")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False, derive=None, lead=0, parts=None):
+                 rest=False, derive=None, lead=0, parts=None, sequence=False):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
         self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
         self.parts = parts            # a tuple numpy returns: ((name, op or None), ...): eigh(X)[1] is the 2nd op
+        self.sequence = sequence      # numpy takes the operands as one list: concatenate([a, b], axis=0)
 
     def operand_at(self, i: int) -> bool:
         """Whether positional argument i is an operand (an expression) rather than a parameter."""
@@ -211,9 +212,9 @@ class Fn:
             out.update(self.derive(shapes, given))
         return {k: v for k, v in out.items() if v is not None}
 
-    def op_for(self, shapes) -> str:
-        """The op that the call builds for operands of these shapes."""
-        return self.op if self.dispatch is None else self.dispatch(shapes)
+    def op_for(self, shapes, params=None) -> str:
+        """The op that the call builds for operands of these shapes (and these parameters)."""
+        return self.op if self.dispatch is None else self.dispatch(shapes, params or {})
 
     def kind(self, key: str):
         return self.kinds.get(key) or integer(1 if self.operands == 0 else None)
@@ -240,8 +241,7 @@ MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.
 
 # numpy's (and SciPy's, JAX's) differentiable vocabulary that the language does not have yet: named as such when
 # typed, never "corrected" to a function of another meaning (expm is not exp, pinv is not inv)
-VOCABULARY = set("""concatenate tile repeat flip fliplr flipud roll diagonal broadcast_to pad sort eig eigvals floor_divide average
-cross outer_product norm_squared""".split())
+VOCABULARY = set("""sort eig eigvals floor_divide average cross outer_product norm_squared""".split())
 SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e", "uni": "e", "tex": "e"}})
 
 
@@ -366,8 +366,15 @@ def key_text(key, sep: str = ", ") -> str:
         if isinstance(k, slice):
             return ":".join("" if v is None else str(v) for v in (k.start, k.stop)) + (
                 f":{k.step}" if k.step is not None else "")
+        if isinstance(k, tuple):
+            return "[" + ", ".join(map(str, k)) + "]"
         return str(k)
     return sep.join(one(k) for k in key)
+
+
+def numpy_key(key: tuple) -> tuple:
+    """An index as numpy takes it: the lists of integers as arrays (advanced indexing)."""
+    return tuple(np.array(k, dtype=np.intp) if isinstance(k, tuple) else k for k in key)
 
 
 # --- domains -----------------------------------------------------------------------------------------------------

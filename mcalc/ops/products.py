@@ -88,6 +88,12 @@ def selection(node: Node):
     """(n, range) for rows of an identity eye(n)[start:stop:step] (a selection), else None."""
     if is_op(node, "index") and is_op(node.args[0], "eye") and len(node.params["key"]) == 1:
         n, (k,) = node.args[0].params["n"], node.params["key"]
+        if isinstance(k, tuple):                     # rows in a list: a selection where they are evenly spaced
+            rows = [r % n for r in k]
+            step = rows[1] - rows[0] if len(rows) > 1 else 1
+            if step and rows == list(range(rows[0], rows[0] + step * len(rows), step)):
+                return n, range(rows[0], rows[0] + step * len(rows), step)
+            return None
         return n, range(n)[k] if isinstance(k, slice) else range(k % n, k % n + 1)
     return None
 
@@ -296,7 +302,7 @@ def _dot_infer(shapes, **_):
     return _mm_infer(shapes)
 
 
-def _numpy_dot(shapes) -> str:
+def _numpy_dot(shapes, params=None) -> str:
     """numpy.dot: a product with a scalar, the inner product of two vectors, or the matrix product."""
     if any(len(s) == 0 for s in shapes):
         return "mul"

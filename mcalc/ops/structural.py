@@ -13,7 +13,8 @@ from ..printing import ATOM, CALL
 from ..tree import Node, call, fmt_shape, size_of
 from . import maps
 from .arithmetic import pull_scalar, split_scalar
-from .core import FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axis, core, integer, key_text, need_ndim, register
+from .core import (FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axis, choice, core, integer, key_text, need_ndim,
+                   number, numpy_key, register)
 
 
 def linear_jvp(node, tangents):
@@ -29,7 +30,8 @@ def structural(name, infer, fwd, linear, **kw):
     spelled = kw.pop("spelled", (name,))
     fn = kw.pop("fn", {})
     methods = kw.pop("methods", ())
-    return register(Op(name, infer, fwd, jvp=linear_jvp, linear=linear, family="structural", **kw),
+    jvp = kw.pop("jvp", linear_jvp)
+    return register(Op(name, infer, fwd, jvp=jvp, linear=linear, family="structural", **kw),
                     spelled=spelled, methods=methods, help=kw.get("help", ""), **fn)
 
 
@@ -103,31 +105,61 @@ structural("transpose", lambda s, **_: tuple(reversed(s[0])), _transpose_fwd, _t
 # --- indexing ------------------------------------------------------------------------------------------------
 
 def _index_infer(shapes, key, **_):
+    lists = [k for k, part in enumerate(key) if isinstance(part, tuple)]
+    if len(lists) > 1 and lists[-1] - lists[0] != len(lists) - 1:
+        raise ShapeError(f"index [{key_text(key)}]: mcalc takes lists of indices side by side only, as A[[0, 1], "
+                         "[1, 0]]", hint="index in two steps: A[[0, 1]][:, [2, 0]]")
     try:
-        shape = np.empty(shapes[0])[key].shape
+        shape = np.empty(shapes[0])[numpy_key(key)].shape
     except (IndexError, ValueError) as e:
         raise ShapeError(f"index [{key_text(key)}] does not fit shape {fmt_shape(shapes[0])}: {e}",
                          hint="indices are 0-based, as in numpy") from None
     if 0 in shape:
         raise ShapeError(f"index [{key_text(key)}] selects nothing from shape {fmt_shape(shapes[0])}",
                          hint="a slice start:stop needs start < stop (or a negative step)")
+    if len(shape) > 2:
+        raise ShapeError(f"index [{key_text(key)}] would give {len(shape)} axes; mcalc's arrays have at most 2")
     return shape
 
 
+def _basic(key) -> bool:
+    return all(isinstance(k, (int, slice)) for k in key)
+
+
 def _index_fwd(node, x):
-    key = node.params["key"]
-    key = key + (slice(None),) * (len(node.args[0].shape) - len(key))      # index the leading axes, after any batch
+    key = numpy_key(node.params["key"])
+    used = sum(k is not None for k in key)
+    key = key + (slice(None),) * (len(node.args[0].shape) - used)      # index the leading axes, after any batch
     return x[(Ellipsis,) + key]
 
 
+def gather_map(idx, in_shape, out_shape, order):
+    """The matrix whose row-major rows pick input entries idx (row-major numbers): rows of the identity, between
+    the flatten orders' permutations."""
+    n = max(1, size_of(in_shape))
+    rows = call("index", maps.eye(n), key=(tuple(int(i) for i in np.ravel(idx)),))
+    if order == "row":
+        return rows
+    return maps.compose(maps.transpose(maps.row_major(out_shape, order)),
+                        maps.compose(rows, maps.row_major(in_shape, order)))
+
+
+def _index_linear(node, i, order):
+    key, shape = node.params["key"], node.args[0].shape
+    if _basic(key):
+        return maps.select(key, shape, order)
+    idx = np.arange(size_of(shape)).reshape(shape)[numpy_key(key)]
+    return gather_map(idx, shape, node.shape, order)
+
+
 def _index_linop(node, read):
-    """Rows of a map (the selections eye(n)[key] of closed forms): a Gather, built from the slice alone."""
+    """Rows of a map (the selections eye(n)[key] of closed forms): a Gather, built from the key alone."""
     key, arg = node.params["key"], node.args[0]
     if len(key) != 1 or arg.ndim != 2:
         return None
     n = arg.shape[0]
     k = key[0]
-    rows = np.arange(*k.indices(n)) if isinstance(k, slice) else np.array([k % n])
+    rows = np.arange(*k.indices(n)) if isinstance(k, slice) else np.array(k if isinstance(k, tuple) else [k]) % n
     return Gather.make(rows, n) @ read.map(arg)
 
 
@@ -148,8 +180,7 @@ def _show_index(p, node):
     return f"{p(a, ATOM)}[{key_text(key, ', ' if p.notation == 'mc' else ',')}]", ATOM
 
 
-structural("index", _index_infer, _index_fwd,
-           lambda node, i, order: maps.select(node.params["key"], node.args[0].shape, order),
+structural("index", _index_infer, _index_fwd, _index_linear,
            rewrite=(_index_rules,), as_linop=_index_linop,
            show=Show(mc=_show_index, uni=_show_index, tex=_show_index, prec=ATOM), spelled=(),
            example=("A[:, 1]", "A=2x3"), operator="A[i, j], A[:, j]", help="indexing and slicing, 0-based")
@@ -383,7 +414,7 @@ _triangle("triu", np.triu)
 
 # --- arrays from pieces --------------------------------------------------------------------------------------------
 
-def _stack_infer(shapes, **_):
+def _stack_infer(shapes, axis=None, **_):
     first = shapes[0]
     for s in shapes[1:]:
         if s != first:
@@ -391,20 +422,21 @@ def _stack_infer(shapes, **_):
     if len(first) >= 2:
         raise ShapeError("[...] would build an array of more than 2 dimensions",
                          hint="mcalc works with scalars, vectors and matrices")
-    return (len(shapes),) + first
+    return first + (len(shapes),) if axis == 1 else (len(shapes),) + first
 
 
 def _stack_fwd(node, *vals):
     nd = len(node.args[0].shape)
     batch = np.broadcast_shapes(*[core(v, nd) for v in vals])
     vals = [np.broadcast_to(v, batch + v.shape[len(core(v, nd)):]) for v in vals]
-    return np.stack(vals, axis=len(batch))
+    return np.stack(vals, axis=-1 if node.params.get("axis") == 1 else len(batch))
 
 
 def _stack_linear(node, i, order):
-    """Element i fills entries i·k ... i·k + k - 1 of the result (row-major), or every count-th one from i."""
+    """Element i fills entries i·k ... i·k + k - 1 of the result (row-major), or every count-th one from i
+    (column-major; or row-major for the columns of axis=1)."""
     k, count = node.args[i].size, len(node.args)
-    if order == "row" or node.args[i].ndim == 0:
+    if (order == "row") != (node.params.get("axis") == 1) or node.args[i].ndim == 0:
         return maps.embed(node.size, slice(i * k, (i + 1) * k))
     return maps.embed(node.size, slice(i, None, count))
 
@@ -416,6 +448,11 @@ def _entry(p, e) -> str:
 
 
 def _show_list(p, node):
+    if node.params.get("axis") == 1:                       # columns: the transpose of the rows
+        rows = "[" + ", ".join(p(e) for e in node.args) + "]"
+        if p.notation == "mc":
+            return f"stack({rows}, axis=1)", ATOM
+        return p.sup(rows if p.notation == "uni" else p.raw(call("stack", *node.args))[0], p.top), ATOM
     if p.notation == "tex":
         if all(is_op(a, "stack") for a in node.args):
             body = " \\\\ ".join(" & ".join(p(e) for e in row.args) for row in node.args)
@@ -431,7 +468,7 @@ def _show_concat(p, node):
     if p.notation == "mc":
         if grid is not None:
             return "[" + ", ".join("[" + ", ".join(_entry(p, e) for e in row) + "]" for row in grid) + "]", ATOM
-        return p.call(node), ATOM
+        return f"{node.op.name}([{', '.join(p(a) for a in node.args)}])", ATOM
     if p.notation == "tex":
         if grid is not None:
             body = " \\\\ ".join(" & ".join(_entry(p, e) for e in row) for row in grid)
@@ -510,3 +547,214 @@ structural("hstack", _concat_infer(1), _concat_fwd(1), _concat_linear, rewrite=(
 structural("vstack", _concat_infer(0), _concat_fwd(0), _concat_linear, rewrite=(_concat_rules,),
            show=Show(mc=_show_concat, uni=_show_concat, tex=_show_concat, prec=ATOM),
            example=("vstack(A, A@A)", "A=2x2"), help="matrices one above the other", fn={"operands": -1})
+
+
+# --- numpy's concatenate, stack, hstack, vstack: sequences of arrays -------------------------------------------
+
+def _join_infer(shapes, **_):
+    for s in shapes:
+        need_ndim("concatenate", s, (1,), "vectors")
+    return (sum(s[0] for s in shapes),)
+
+
+def _join_fwd(node, *vals):
+    batch = np.broadcast_shapes(*[core(v, 1) for v in vals])
+    return np.concatenate([np.broadcast_to(v, batch + v.shape[-1:]) for v in vals], axis=-1)
+
+
+def _join_linear(node, i, order):
+    before = sum(a.size for a in node.args[:i])
+    return maps.embed(node.size, slice(before, before + node.args[i].size))
+
+
+structural("concatenate", _join_infer, _join_fwd, _join_linear,
+           show=Show(mc=lambda p, node: (f"concatenate([{', '.join(p(a) for a in node.args)}])", ATOM)),
+           example=("concatenate([x, 2*x])", "x=3"), help="vectors joined end to end", spelled=())
+
+
+def _same_ndim(name, shapes):
+    nds = {len(s) for s in shapes}
+    if len(nds) != 1:
+        raise ParamError(f"of arrays with different numbers of axes ({', '.join(fmt_shape(s) for s in shapes)})",
+                         shape=True, hint="make them alike first, e.g. x[None, :] for a row")
+    return nds.pop()
+
+
+def _concatenate(shapes, given):
+    nd, axis_ = _same_ndim("concatenate", shapes), given.get("axis", 0)
+    if nd == 0:
+        raise ParamError("of scalars: they have no axis to join along", shape=True, hint="write [a, b]")
+    if axis_ is None:
+        raise ParamError("with axis=None (flattening first) is not supported", hint="ravel the arrays first")
+    return {"axis": None}
+
+
+def _seq(name, pick, derive=None, literals=(), kinds=None, help=""):
+    FUNCTIONS[name] = Fn(name, operands=-1, literals=literals, kinds=kinds, derive=derive, help=help,
+                         dispatch=pick, sequence=True)
+
+
+def _pick_concatenate(shapes, params):
+    if len(shapes[0]) == 1:
+        return "concatenate"
+    return "vstack" if params.get("axis", 0) in (0, -2) else "hstack"
+
+
+def _pick_h(shapes, params):
+    return "concatenate" if len(shapes[0]) == 1 else "hstack"
+
+
+def _pick_v(shapes, params):
+    return "stack" if len(shapes[0]) <= 1 else "vstack"
+
+
+def _pick_stack(shapes, params):
+    return "stack"
+
+
+def _stack_params(shapes, given):
+    nd = _same_ndim("stack", shapes)
+    a = given.get("axis", 0)
+    if nd >= 2:
+        raise ParamError("of matrices would give 3 axes; mcalc's arrays have at most 2", shape=True)
+    if a not in (0, -nd - 1) and not (nd == 1 and a in (1, -1)):
+        raise ParamError(f"axis {a} is out of range for stacking arrays of {nd} axes", shape=True)
+    return {"axis": 1 if nd == 1 and a in (1, -1) else None}
+
+
+def _hv_params(name):
+    def derive(shapes, given):
+        nd = _same_ndim(name, shapes)
+        if nd == 0:
+            raise ParamError("of scalars: write [a, b]", shape=True)
+        return {}
+    return derive
+
+
+_seq("concatenate", _pick_concatenate, derive=_concatenate, literals=("axis",), kinds={"axis": integer()},
+     help="numpy.concatenate([a, b], axis=0): vectors end to end, matrices stacked along the axis")
+_seq("hstack", _pick_h, derive=_hv_params("hstack"), help="numpy.hstack: vectors end to end, matrices side by side")
+_seq("vstack", _pick_v, derive=_hv_params("vstack"), help="numpy.vstack: vectors as rows, matrices one above the other")
+_seq("stack", _pick_stack, derive=_stack_params, literals=("axis",), kinds={"axis": integer()},
+     help="numpy.stack([a, b], axis=0): scalars into a vector, vectors as rows (axis=1: as columns)")
+
+
+# --- gathers: each output entry one input entry (flip, roll, tile, repeat, diagonal, broadcast_to, take) ------
+
+def _numbers(shape):
+    return np.arange(size_of(shape)).reshape(shape)
+
+
+def gathering(name, pick, literals=(), kinds=None, derive=None, required=0, help="", example=None, methods=(),
+              aliases=()):
+    """An operation that picks input entries: pick(numbers, **params) applied to the array of the input's entry
+    numbers (row-major) says which; the value, the map (rows of the identity) and the differential (the same
+    operation on the differential) all follow."""
+
+    def infer(shapes, **params):
+        try:
+            out = np.shape(pick(_numbers(shapes[0]), **params))
+        except (ValueError, IndexError, TypeError) as e:
+            raise ShapeError(f"{name}: {e}") from None
+        if len(out) > 2:
+            raise ShapeError(f"{name} would give {len(out)} axes; mcalc's arrays have at most 2")
+        if 0 in out:
+            raise ShapeError(f"{name} selects nothing")
+        return out
+
+    def idx(node):
+        return np.asarray(pick(_numbers(node.args[0].shape), **node.params))
+
+    def fwd(node, x):
+        nd = node.args[0].ndim
+        flat = x.reshape(core(x, nd) + (-1,))
+        return flat[..., idx(node).ravel()].reshape(core(x, nd) + node.shape)
+
+    def linear(node, i, order):
+        return gather_map(idx(node), node.args[0].shape, node.shape, order)
+
+    structural(name, infer, fwd, linear, show=Show(kwargs=literals), example=example or (f"{name}(A)", "A=2x3"),
+               help=help, spelled=(name, *aliases), methods=methods,
+               fn={"literals": literals, "kinds": kinds or {}, "derive": derive, "required": required})
+
+
+def _ints(v, shapes):
+    """An integer or a tuple of integers (reps, shifts, a shape)."""
+    items = v if isinstance(v, tuple) else (v,)
+    if not items or any(isinstance(k, bool) or not isinstance(k, (int, float)) or k != int(k) for k in items):
+        raise ParamError(f"must be an integer or a tuple of integers, got {v!r}")
+    return tuple(int(k) for k in items) if isinstance(v, tuple) else int(v)
+
+
+_ints.words = "integers"
+
+gathering("flip", lambda a, axis=None: np.flip(a, axis), literals=("axis",), kinds={"axis": axis},
+          example=("flip(A, axis=1)", "A=2x3"), help="the entries in reverse order (along an axis)")
+gathering("fliplr", np.fliplr, example=("fliplr(A)", "A=2x3"), help="the columns in reverse order")
+gathering("flipud", np.flipud, example=("flipud(A)", "A=2x3"), help="the rows in reverse order")
+gathering("roll", lambda a, shift=0, axis=None: np.roll(a, shift, axis), literals=("shift", "axis"),
+          kinds={"shift": _ints, "axis": axis}, required=1, example=("roll(A, 1, axis=1)", "A=2x3"),
+          help="the entries shifted cyclically (along an axis)")
+gathering("tile", lambda a, reps=1: np.tile(a, reps), literals=("reps",), kinds={"reps": _ints}, required=1,
+          example=("tile(x, 2)", "x=3"), help="the array repeated reps times (per axis)")
+gathering("repeat", lambda a, repeats=1, axis=None: np.repeat(a, repeats, axis), literals=("repeats", "axis"),
+          kinds={"repeats": _ints, "axis": integer()}, required=1, methods=("repeat",),
+          example=("repeat(x, 2)", "x=3"), help="each entry repeated (of the flattened array, or along an axis)")
+gathering("diagonal", lambda a, offset=0: np.diagonal(a, offset), literals=("offset",),
+          kinds={"offset": integer()}, methods=("diagonal",), example=("diagonal(A, 1)", "A=3x3"),
+          help="the diagonal (offset above it, negative below), as numpy.diagonal")
+gathering("broadcast_to", lambda a, shape=(): np.broadcast_to(a, shape), literals=("shape",),
+          kinds={"shape": lambda v, shapes: v if isinstance(v, tuple) else (v,)}, required=1,
+          example=("broadcast_to(s, (2, 3))", "s=scalar"), help="the array copied to a larger shape, as broadcasting does")
+gathering("take", lambda a, indices=(), axis=None: np.take(a, np.array(indices), axis), literals=("indices", "axis"),
+          kinds={"indices": _ints, "axis": integer()}, required=1, methods=("take",),
+          example=("take(x, [2, 0])", "x=3"), help="the entries at the given positions (of the flattened array, or "
+                                                    "along an axis)")
+
+
+# --- pad: the input placed among zeros ------------------------------------------------------------------------
+
+def _pad_width(v, shapes):
+    nd = len(shapes[0])
+    items = v if isinstance(v, tuple) else (v,)
+    if not all(isinstance(k, (int, tuple)) for k in items):
+        raise ParamError(f"must be an integer, a pair, or a pair per axis, got {v!r}")
+    try:
+        width = np.broadcast_to(np.array(v, dtype=int), (nd, 2))
+    except ValueError:
+        raise ParamError(f"does not fit an array of {nd} axes: {v!r}", shape=True) from None
+    if np.any(width < 0):
+        raise ParamError("must not be negative")
+    return tuple(tuple(int(k) for k in row) for row in width)
+
+
+def _pad_infer(shapes, pad_width=(), constant_values=0.0, **_):
+    out = tuple(d + a + b for d, (a, b) in zip(shapes[0], pad_width))
+    if len(out) == 0:
+        raise ShapeError("pad needs an array, got a scalar")
+    return out
+
+
+def _pad_fwd(node, x):
+    nd = node.args[0].ndim
+    width = ((0, 0),) * (x.ndim - nd) + node.params["pad_width"]
+    return np.pad(x, width, constant_values=node.params.get("constant_values", 0.0))
+
+
+def _pad_linear(node, i, order):
+    """The adjoint of cutting the input back out of the result: rows of the identity, transposed."""
+    inner = tuple(slice(a, a + d) for d, (a, _) in zip(node.args[0].shape, node.params["pad_width"]))
+    positions = _numbers(node.shape)[inner]
+    return maps.transpose(gather_map(positions, node.shape, node.args[0].shape, order))
+
+
+def _pad_jvp(node, tangents):
+    (dx,) = tangents
+    return call("pad", dx, pad_width=node.params["pad_width"])
+
+
+structural("pad", _pad_infer, _pad_fwd, _pad_linear, jvp=_pad_jvp, show=Show(kwargs=("pad_width", "constant_values")),
+           example=("pad(A, 1)", "A=2x2"), help="the array with a border of constant values (mode='constant')",
+           fn={"literals": ("pad_width", "mode", "constant_values"), "required": 1,
+               "kinds": {"pad_width": _pad_width, "mode": choice("constant"), "constant_values": number},
+               "derive": lambda shapes, given: {"mode": None, "constant_values": given.get("constant_values") or None}})

@@ -197,6 +197,7 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     local = LocalForms(order)
     formula, missing = closed_form(nodes, wrt, order, layout, local)
     taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
+    taken |= {n.label for n in nodes if n.label}                     # the user's own names (s = softmax(...))
     names = choose_names(formula, nodes, taken) if formula is not None else {}
     gradient = None
     if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
@@ -210,7 +211,7 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
 def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
     """One step per operation that depends on the variables: its rule, differential and local Jacobians."""
     uni = Unicode()
-    taken = {n.name for n in nodes if isinstance(n, Var)}
+    taken = {n.name for n in nodes if isinstance(n, Var)} | {n.label for n in nodes if n.label}
     steps = []
     for node in nodes:
         if node.op is None or not deps[id(node)]:

@@ -19,14 +19,23 @@ __all__ = ["Node", "Var", "Const", "build", "evaluate", "topo_order", "Values", 
 
 def build(parsed: Parsed, shapes: dict[str, tuple], order: str = "row", unshaped=()) -> Node:
     """The typed tree of a parsed expression, given every variable's shape; shape errors point at their column.
-    unshaped: the variables that are scalars only because nobody gave them a shape (named in shape errors)."""
-    return _Builder(parsed, shapes, order, unshaped).build(parsed.tree)
+    unshaped: the variables that are scalars only because nobody gave them a shape (named in shape errors).
+    Named intermediates (s = softmax(W@x)) are built first and stand for themselves where named, labelled with
+    their names."""
+    builder = _Builder(parsed, shapes, order, unshaped)
+    for name, syn in parsed.bindings:
+        node = builder.build(syn)
+        if node.label is None and node.op is not None:
+            node.label = name
+        builder.bound[name] = node
+    return builder.build(parsed.tree)
 
 
 class _Builder:
     def __init__(self, parsed: Parsed, shapes, order, unshaped=()):
         self.parsed, self.shapes, self.order, self.unshaped = parsed, shapes, order, set(unshaped)
         self.vars: dict[str, Var] = {}
+        self.bound: dict[str, Node] = {}
 
     def fail(self, cls, message, syn, hint=None):
         return cls(message, hint=hint, col=syn.point, source=self.parsed.source)
@@ -64,6 +73,8 @@ class _Builder:
 
     def _name(self, s):
         name = s.value
+        if name in self.bound:
+            return self.bound[name]
         if name in CONSTANTS:
             return Const(CONSTANTS[name], name, s.col)
         if name in FUNCTIONS:

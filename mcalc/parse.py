@@ -51,19 +51,25 @@ class Syn:
 
 @dataclass
 class Parsed:
+    """The expression (tree), after the named intermediates it may define first (bindings: (name, Syn), in order:
+    s = softmax(W@x); -sum(y*log(s)))."""
+
     source: str
     tree: Syn
+    bindings: list = field(default_factory=list)
 
     def text(self, syn: Syn) -> str:
         return self.source[syn.col:syn.end].strip()
 
     def variables(self) -> list[str]:
-        """Variable names in order of first appearance."""
+        """Variable names in order of first appearance (not the names the expression defines)."""
         names: list[str] = []
-        stack = [self.tree]
+        bound = {name for name, _ in self.bindings}
+        stack = [self.tree] + [syn for _, syn in reversed(self.bindings)]
+        stack.reverse()
         while stack:
             s = stack.pop()
-            if s.kind == "name" and s.value not in CONSTANTS and s.value not in names:
+            if s.kind == "name" and s.value not in CONSTANTS and s.value not in bound and s.value not in names:
                 names.append(s.value)
             stack.extend(reversed(list(s.args) + list(s.kwargs.values())))
         return names
@@ -92,6 +98,16 @@ def parse(source: str) -> Parsed:
     return _Parser(source).run()
 
 
+def _ends_statement(before: list, after: str) -> bool:
+    """Whether a newline outside brackets separates statements (s = x*x, newline, s + 1) rather than continue
+    one (A @, newline, B): neither side of it is an operator."""
+    prev = "".join(before).rstrip()[-1:]
+    following = after.lstrip()[:1]
+    return bool(prev) and prev not in "+-*/@^=<>,;!&|%" and following not in ("+", "*", "/", "@", "^", ")", "]",
+                                                                                 "}", "=", "<", ">", ",", ".", "!",
+                                                                                 "&", "|", "%", "")
+
+
 def _literal_node(node) -> bool:
     """Whether a list's element is a literal (tensordot's axes=([1], [0])), not an expression ([x, 2*x])."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -106,9 +122,16 @@ class _Parser:
         self.source = source
         chars, cols, self.carets = [], [], set()
         quote, opened = None, 0                        # the quote mark of the string being read, and where
+        depth = 0                                      # brackets open: a newline outside them ends a statement
         for i, ch in enumerate(source):
-            if not chars and ch.isspace():             # leading blanks: Python would call them an indent
+            if (not chars or chars[-1] == "\n") and ch.isspace() and quote is None:
+                continue                               # leading blanks of a statement: Python would call them an indent
+            if quote is None and ch in "\n\r" and depth == 0 and _ends_statement(chars, source[i + 1:]):
+                chars.append("\n")
+                cols.append(i)
                 continue
+            if quote is None:
+                depth += (ch in "([{") - (ch in ")]}")
             if ch == "\0":
                 raise ParseError("the expression contains a NUL character", col=i, source=source)
             if quote is not None:                      # inside a string: as it is
@@ -144,16 +167,20 @@ class _Parser:
         self.code = "".join(chars)
         self.cols = cols + [len(source)]
 
-    # positions: ast gives UTF-8 byte offsets into self.code; errors speak of the user's columns
-    def _char(self, byte_col: int) -> int:
-        return len(self.code.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+    # positions: ast gives lines and UTF-8 byte offsets into them; errors speak of the user's columns
+    def _pos(self, lineno: int, byte_col: int) -> int:
+        """The character index in self.code of a (line, byte offset) position."""
+        lines = self.code.split("\n")
+        line = max(1, min(lineno or 1, len(lines)))
+        start = sum(len(t) + 1 for t in lines[:line - 1])
+        return start + len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
 
     def _orig(self, char_idx: int) -> int:
         return self.cols[min(max(char_idx, 0), len(self.cols) - 1)]
 
     def _span(self, node) -> tuple[int, int]:
-        start = self._char(node.col_offset)
-        end = self._char(node.end_col_offset)
+        start = self._pos(node.lineno, node.col_offset)
+        end = self._pos(node.end_lineno, node.end_col_offset)
         return self._orig(start), (self._orig(end - 1) + 1 if end > 0 else 0)
 
     def error(self, message, node=None, col=None, cls=ParseError, hint=None):
@@ -165,15 +192,18 @@ class _Parser:
         try:
             with warnings.catch_warnings():             # e.g. "invalid decimal literal" is also a SyntaxWarning
                 warnings.simplefilter("ignore")
-                tree = ast.parse(self.code, mode="eval")
+                tree = ast.parse(self.code, mode="exec")
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("Perhaps you forgot a comma?", "").strip().rstrip(".")
             hint = "check the operators and parentheses near the caret"
-            if not e.offset or e.offset > len(self.code):       # Python reports the end of input as offset 0
-                col = len(self.source)
+            lines = self.code.split("\n")
+            line = max(1, min(e.lineno or 1, len(lines)))
+            at = sum(len(t) + 1 for t in lines[:line - 1]) + (e.offset or 0) - 1
+            if not e.offset or e.offset - 1 > len(lines[line - 1]) or at >= len(self.code):
+                col = len(self.source)                         # Python reports the end of input as offset 0
                 msg = "the expression ends too early" if msg == "invalid syntax" else msg
             else:
-                col = self._orig(e.offset - 1)
+                col = self._orig(at)
             if "decimal literal" in msg:
                 msg, hint = "a number runs into a name", "multiplication needs a *: write 2*x, not 2x"
             unicode_hints = {"⊗": "write kron(A, B) for A ⊗ B", "⊙": "write A * B for the element-wise product",
@@ -188,7 +218,42 @@ class _Parser:
             raise ParseError(f"the expression is nested too deeply (at most {MAX_DEPTH} levels)") from None
         except ValueError as e:
             raise ParseError(str(e)) from None
-        return Parsed(self.source, self.walk(tree.body, 0))
+        return self.program(tree.body)
+
+    def program(self, body) -> Parsed:
+        """Named intermediates (name = expression), then the expression, separated by ';' or newlines."""
+        if not body:
+            raise ParseError("empty expression", hint='try something like "A@B"')
+        *defs, last = body
+        if not isinstance(last, ast.Expr):
+            raise self.error("the last statement must be the expression itself, its value the result", last,
+                             hint="s = softmax(W@x); -sum(y * log(s))")
+        bindings, bound = [], set()
+        for stmt in defs:
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0],
+                                                                                             ast.Name)):
+                raise self.error("only 'name = expression' may come before the expression", stmt,
+                                 hint="s = softmax(W@x); -sum(y * log(s))")
+            name = stmt.targets[0].id
+            if name in FUNCTIONS or name in CONSTANTS or "__" in name:
+                raise self.error(f"'{name}' names a function or constant of the language", stmt.targets[0],
+                                 hint="choose another name for the intermediate")
+            if name in bound:
+                raise self.error(f"'{name}' is defined twice", stmt.targets[0])
+            syn = self.walk(stmt.value, 0)
+            used = [n for n in Parsed(self.source, syn).variables() if n not in bound]
+            if name in used:
+                raise self.error(f"'{name}' is used in its own definition", stmt.targets[0],
+                                 hint="a name stands for one intermediate; choose a new one")
+            bindings.append((name, syn))
+            bound.add(name)
+        parsed = Parsed(self.source, self.walk(last.value, 0), bindings)
+        for k, (name, syn) in enumerate(bindings):                   # used before its definition: a variable
+            earlier = Parsed(self.source, Syn("list", 0, 0, None, tuple(s for _, s in bindings[:k])),
+                             bindings[:k]).variables() if k else []
+            if name in earlier:
+                raise parsed.error(ParseError, f"'{name}' is used before it is defined", syn)
+        return parsed
 
     def walk(self, node, depth: int) -> Syn:
         if depth > MAX_DEPTH:
@@ -235,7 +300,7 @@ class _Parser:
 
     def _operator_position(self, node, left=None, right=None) -> int:
         left, right = left or node.left, right or node.right
-        start, stop = self._char(left.end_col_offset), self._char(right.col_offset)
+        start, stop = self._pos(left.end_lineno, left.end_col_offset), self._pos(right.lineno, right.col_offset)
         for i in range(start, stop):
             if self.code[i] not in " )":
                 return i

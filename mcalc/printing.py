@@ -66,6 +66,8 @@ class Printer:
     def _raw(self, node: Node) -> tuple[str, int]:
         if node.key in self.names:
             return self.name(self.names[node.key]), ATOM
+        if node.label is not None and self.notation != "mc":          # the user's own name for it
+            return self.name(node.label), ATOM
         if isinstance(node, Var):
             return self.var(node), ATOM
         if isinstance(node, Const):

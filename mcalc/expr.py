@@ -92,8 +92,8 @@ class _Builder:
 
     def _index(self, s):
         target = s.args[0]
-        if target.kind == "call" and FUNCTIONS[target.value].parts:         # eigh(X)[1]: an item of a tuple
-            return self._call(target, item=s)
+        if target.kind == "call" and (FUNCTIONS[target.value].parts or FUNCTIONS[target.value].pieces):
+            return self._call(target, item=s)                               # eigh(X)[1], split(x, 3)[0]
         x = self.build(target)
         return self.make("index", [x], s, key=self._key(s, x.shape))
 
@@ -181,8 +181,14 @@ class _Builder:
         kind (an integer, an axis, True/False, a choice of strings).  item: the indexing that takes one item of a
         function that returns a tuple (eigh(X)[1])."""
         name, fn = s.value, FUNCTIONS[s.value]
-        opname = None
-        if fn.parts:
+        opname, piece = None, {}
+        if fn.pieces:                                                # split(x, 3)[k]: piece k
+            key = None if item is None else item.value
+            if key is None or len(key) != 1 or not isinstance(key[0], int):
+                raise self.fail(ParseError, f"{name}() returns a list of arrays, as in numpy: take one of them",
+                                item or s, hint=f"{name}(...)[0] is the first")
+            opname, piece, s_text = fn.pieces, {"item": key[0]}, item
+        elif fn.parts:
             opname = self._item(name, fn, s, item)
             s_text = item
         else:
@@ -213,6 +219,7 @@ class _Builder:
         except ParamError as e:
             raise self.fail(ShapeError if e.shape else ParseError, f"{name}() {e.message}", s, e.hint) from None
         params.update({key: getattr(self, key) for key in fn.context})
+        params.update(piece)
         return self.make(opname or fn.op_for(shapes, given), operands, s_text, **params)
 
     def _item(self, name: str, fn, s: Syn, item: Syn | None) -> str:

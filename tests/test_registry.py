@@ -23,7 +23,8 @@ from mcalc.values import parse_shape_specs
 USER = sorted(name for name, op in OPS.items() if op.example is not None)
 INTERNAL = sorted(name for name, op in OPS.items() if op.example is None)
 ORDERS = ["row", "col"]
-NUMERIC_ONLY = {"kron", "expm", "expm_frechet"}     # maps with no closed form (a Kronecker product's, a Fréchet derivative's)
+FIXED_SIZE = {"cross"}                               # (3-vectors only)
+NUMERIC_ONLY = {"kron", "expm", "expm_frechet", "sort", "take_along_axis"}     # maps with no closed form (a Kronecker product's, a Fréchet derivative's)
 
 
 def _shapes(spec: str) -> dict:
@@ -41,7 +42,7 @@ def variants(name: str) -> list[tuple[str, str]]:
     expr, spec = OPS[name].example
     shapes = _shapes(spec)
     out = [(expr, spec)]
-    if OPS[name].family != "constants":                  # (their sizes are in the expression: eye(2))
+    if OPS[name].family != "constants" and name not in FIXED_SIZE:   # (sizes in the expression: eye(2))
         out.append((expr, _spec({k: tuple(d + 1 for d in s) for k, s in shapes.items()})))
     if OPS[name].family == "element-wise" and len(shapes) == 1:
         (var,) = shapes

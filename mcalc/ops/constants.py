@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..linops import Gather, Identity, Zero
-from .core import Op, Show, register
+from .core import Op, ParamError, Show, integer, register
 
 
 def _dims(m=None, n=None, **_):
@@ -45,13 +45,31 @@ def _eye_infer(shapes, n=1, **_):
     return (n, n)
 
 
-register(Op("eye", _eye_infer, lambda node: np.eye(node.params["n"]),
-            as_linop=lambda node, read: Identity(node.params["n"]),
-            show=Show(uni=lambda p, node: f"I{p.sub(node.params['n'])}" if node.params["n"] > 1 else "1",
-                      tex=lambda p, node: f"I_{{{node.params['n']}}}" if node.params["n"] > 1 else "1", prec=5,
-                      literals=("n",)),
-            help="identity matrix eye(n) (a constant)", example=("eye(2) + A", "A=2x2"), family="constants"),
-         spelled=("eye",), operands=0, literals=("n",), required=1)
+def _eye_show(tex):
+    def show(p, node):
+        n, k = node.params["n"], node.params.get("k")
+        if k:
+            return p.call(node)
+        if n == 1:
+            return "1"
+        return f"I_{{{n}}}" if tex else f"I{p.sub(n)}"
+    return show
+
+
+def _eye_params(shapes, given):
+    m = given.get("M")
+    if m is not None and m != given.get("n"):
+        raise ParamError("with M ≠ N: mcalc's eye is square", hint="slice a larger one: eye(4)[:2]")
+    return {"M": None, "k": given.get("k") or None}
+
+
+register(Op("eye", _eye_infer, lambda node: np.eye(node.params["n"], k=node.params.get("k", 0)),
+            as_linop=lambda node, read: Identity(node.params["n"]) if not node.params.get("k") else None,
+            show=Show(uni=_eye_show(False), tex=_eye_show(True), prec=5, literals=("n",), kwargs=("k",)),
+            help="identity matrix eye(n) (a constant; k=1: the ones above the diagonal)", example=("eye(2) + A", "A=2x2"),
+            family="constants"),
+         spelled=("eye",), operands=0, literals=("n", "M", "k"), required=1, kinds={"k": integer(), "M": integer(1)},
+         derive=_eye_params)
 
 
 register(Op("tri", _eye_infer, lambda node: np.tri(node.params["n"]),

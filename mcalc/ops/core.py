@@ -187,15 +187,16 @@ class Fn:
     before the operands (scipy's polygamma(n, x))."""
 
     __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive",
-                 "lead", "parts", "sequence")
+                 "lead", "parts", "sequence", "pieces")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False, derive=None, lead=0, parts=None, sequence=False):
+                 rest=False, derive=None, lead=0, parts=None, sequence=False, pieces=None):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
         self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
         self.parts = parts            # a tuple numpy returns: ((name, op or None), ...): eigh(X)[1] is the 2nd op
         self.sequence = sequence      # numpy takes the operands as one list: concatenate([a, b], axis=0)
+        self.pieces = pieces          # a list numpy returns (split): the op that takes piece number `item`
 
     def operand_at(self, i: int) -> bool:
         """Whether positional argument i is an operand (an expression) rather than a parameter."""
@@ -241,7 +242,7 @@ MODULES = {"np", "numpy", "jnp", "jax.numpy", "np.linalg", "numpy.linalg", "jnp.
 
 # numpy's (and SciPy's, JAX's) differentiable vocabulary that the language does not have yet: named as such when
 # typed, never "corrected" to a function of another meaning (expm is not exp, pinv is not inv)
-VOCABULARY = set("""sort eig eigvals floor_divide average cross outer_product norm_squared""".split())
+VOCABULARY = set("""eig eigvals floor_divide average partition dsplit atleast_3d real imag conj conjugate angle real_if_close""".split())
 SYMBOLS.update({"pi": {"mc": "pi", "uni": "π", "tex": "\\pi"}, "e": {"mc": "e", "uni": "e", "tex": "e"}})
 
 
@@ -260,6 +261,16 @@ def register(op: Op, spelled=(), methods=(), **fn) -> Op:
     for k, name in enumerate(spelled):
         FUNCTIONS[name] = Fn(op.name, **({**fn, "help": f"alias of {spelled[0]}"} if k else fn))
     return op
+
+
+def no_symbolic(name: str):
+    """An op's SymPy counterpart where it has none (sort, expm): the symbolic commands say so."""
+    def refuse(sp, node, *args):
+        from ..errors import UsageError
+
+        raise UsageError(f"mcalc has no symbolic form of {name}", hint="drop --symbolic")
+    refuse.none = True
+    return refuse
 
 
 # --- derivatives through a meaning -----------------------------------------------------------------------------

@@ -25,15 +25,8 @@ from ..errors import ShapeError, UsageError
 from ..printing import ATOM
 from ..tree import call, fmt_shape
 from . import maps
-from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Show, Symmetric, choice, real, register, square, via
+from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, no_symbolic, Show, Symmetric, choice, real, register, square, via
 from .linalg import MAX_MATRIX_POWER, _singular
-
-
-def no_symbolic(name: str):
-    def refuse(sp, node, *args):
-        raise UsageError(f"mcalc has no symbolic form of {name}", hint="drop --symbolic")
-    refuse.none = True
-    return refuse
 
 
 def _sym(x):

@@ -10,7 +10,8 @@ import numpy as np
 from ..printing import CALL, POWER
 from ..tree import REGISTRY, Const, call, fn
 from . import special
-from .core import (Interval, Op, Show, above, at_least, between, broadcast_infer, entry_text, flag, integer, lift, nonzero,
+from .core import (FUNCTIONS, Fn, Interval, Op, Show, no_symbolic, above, at_least, between, broadcast_infer, entry_text, flag, integer,
+                   lift, nonzero,
                    lifted, number, register, same_shape, times, total)
 
 
@@ -214,7 +215,7 @@ elementwise("leaky_relu", lambda x, negative_slope=0.01: np.where(x >= 0, x, neg
 
 # --- binary element-wise functions ----------------------------------------------------------------------------------
 
-def binary(name, f, partials, sympy, help, example=None, aliases=()):
+def binary(name, f, partials, sympy, help, example=None, aliases=(), kink=None):
     """A function of two arrays with broadcasting, from its partial derivatives partials(a, b, y) → (∂/∂a, ∂/∂b)."""
     def jvp(node, tangents):
         a, b = node.args
@@ -224,7 +225,8 @@ def binary(name, f, partials, sympy, help, example=None, aliases=()):
     def symbolic(sp, node, a, b):
         return np.vectorize(lambda u, v: sympy(sp, u, v), otypes=[object])(a, b)
 
-    return register(Op(name, broadcast_infer(name), lifted(f), jvp=jvp, sympy=symbolic, analytic=False,
+    return register(Op(name, broadcast_infer(name), lifted(f), jvp=jvp, sympy=sympy if getattr(sympy, "none", False)
+                       else symbolic, analytic=False, kink=kink, sided=kink is None,
                        example=example or (f"{name}(x, y)", "x=3,y=3"), help=help, family="element-wise"),
                     spelled=(name, *aliases), operands=2, help=help)
 
@@ -247,3 +249,112 @@ binary("logaddexp", np.logaddexp, lambda a, b, r: (fn.sigmoid(a - b), fn.sigmoid
        lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)), "log(exp(a) + exp(b)) without overflow")
 binary("logaddexp2", np.logaddexp2, lambda a, b, r: (fn.sigmoid((a - b) * fn.log(2)), fn.sigmoid((b - a) * fn.log(2))),
        lambda sp, a, b: sp.log(2 ** a + 2 ** b, 2), "log₂(2^a + 2^b) without overflow")
+
+
+# --- piecewise constant: derivative 0, jumps at the steps --------------------------------------------------------
+
+def _jump_kink(f):
+    """The signed distance from the nearest step of a rounding function (half-integers for rint, integers else)."""
+    def kink(node, x, *_):
+        x = np.real(x)
+        if f is np.rint or f is np.round:
+            return np.abs(x - np.floor(x) - 0.5) - 0.0
+        return x - np.round(x)
+    return kink
+
+
+def _flat_sympy(name, f):
+    """A rounding function as SymPy sees it: numbers evaluate, its derivative is 0 (SymPy's own floor does not
+    differentiate to a number)."""
+    make = _kinked(name, lambda sp, x: sp.Integer(int(f(float(x)))), lambda sp, x: sp.S.Zero)
+    return lambda sp, node, x: np.vectorize(lambda v: make(sp, v), otypes=[object])(x)
+
+
+for _name, _f, _aliases in (("floor", np.floor, ()), ("ceil", np.ceil, ()), ("trunc", np.trunc, ("fix",)),
+                            ("rint", np.rint, ())):
+    register(Op(_name, same_shape, lambda node, x, f=_f: f(np.real(x)), flat=True, kink=_jump_kink(_f), sided=False,
+                analytic=False, sympy=_flat_sympy(_name, _f), example=(f"x * {_name}(x)", "x=3"), note="jumps at the steps",
+                help=f"element-wise {_name} (derivative 0 between its steps)", family="element-wise"),
+             spelled=(_name, *_aliases), help=f"element-wise {_name}: piecewise constant, derivative 0")
+
+register(Op("round", same_shape, lambda node, x: np.round(np.real(x), node.params.get("decimals", 0)), flat=True,
+            kink=lambda node, x: np.abs(np.real(x) * 10.0 ** node.params.get("decimals", 0) % 1 - 0.5),
+            sided=False, analytic=False, show=Show(kwargs=("decimals",)), example=("x * round(x)", "x=3"),
+            sympy=_flat_sympy("round", np.round),
+            note="jumps halfway between its values", help="element-wise rounding (decimals=0; derivative 0)",
+            family="element-wise"),
+         spelled=("round", "around"), methods=("round",), literals=("decimals",), kinds={"decimals": integer()},
+         help="element-wise numpy.round(x, decimals): piecewise constant, derivative 0")
+
+
+# --- the identity under other names (for real arrays) -----------------------------------------------------------
+
+for _name in ("fabs", "absolute"):
+    FUNCTIONS[_name] = Fn("abs", help=f"numpy.{_name}: |x|")
+FUNCTIONS["float_power"] = Fn("power", operands=2, help="numpy.float_power: a ** b")
+
+
+# --- binary: remainders and copysign -------------------------------------------------------------------------------
+
+def _ratio_kink(node, a, b):
+    """0 where a / b is a whole number: the remainder jumps there."""
+    q = np.real(a) / np.real(b)
+    d = np.abs(q - np.round(q))
+    return np.where(d < 1e-9, 0.0, d)                 # (-0.6 / 0.3 is 2.0000000000000004: a whole number)
+
+
+binary("mod", np.mod, lambda a, b, r: (1.0, -fn.floor(a / b)), no_symbolic("mod"),
+       "a mod b with the sign of b (numpy.mod, remainder); derivative 1 in a, -floor(a/b) in b", aliases=("remainder",),
+       kink=_ratio_kink)
+binary("fmod", np.fmod, lambda a, b, r: (1.0, -fn.trunc(a / b)), no_symbolic("fmod"),
+       "a mod b with the sign of a (numpy.fmod, C's); derivative 1 in a, -trunc(a/b) in b", kink=_ratio_kink)
+binary("copysign", np.copysign, lambda a, b, r: (fn.sign(a) * fn.sign(b), 0.0),
+       lambda sp, a, b: sp.Abs(a) * sp.sign(b), "|a| with the sign of b; derivative sign(a)·sign(b) in a, 0 in b")
+
+
+# --- more of jax.nn's activations -------------------------------------------------------------------------------
+
+_SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
+
+
+def _inside_mask(x, lo, hi):
+    """[lo < x < hi] as a node (the derivative of a clip between constants)."""
+    return call("greater", x, float(lo)) * call("less", x, float(hi))
+
+
+def _between_kink(lo, hi):
+    def kink(node, x, *_):
+        x = np.real(x)
+        return np.minimum(x - lo, hi - x)
+    return kink
+
+
+for _name, _lo, _hi, _shift, _scale, _help in (
+        ("relu6", 0.0, 6.0, 0.0, 1.0, "min(max(x, 0), 6)"),
+        ("hard_tanh", -1.0, 1.0, 0.0, 1.0, "x limited to [-1, 1]"),
+        ("hard_sigmoid", -3.0, 3.0, 3.0, 1 / 6, "relu6(x + 3) / 6")):
+    register(Op(_name, same_shape,
+                lambda node, x, lo=_lo, hi=_hi, sh=_shift, sc=_scale: (np.clip(np.real(x), lo, hi) + sh) * sc,
+                jvp=lambda node, t, lo=_lo, hi=_hi, sc=_scale: _inside_mask(node.args[0], lo, hi) * t[0] if sc == 1
+                else sc * _inside_mask(node.args[0], lo, hi) * t[0],
+                kink=_between_kink(_lo, _hi), sided=False, analytic=False, example=(f"{_name}(x)", "x=3"),
+                sympy=lambda sp, node, x, lo=_lo, hi=_hi, sh=_shift, sc=_scale: np.vectorize(
+                    lambda v: (sp.Min(sp.Max(v, lo), hi) + sh) * sc, otypes=[object])(x),
+                help=_help, note="0 outside, kinks at the bounds", family="element-wise"),
+             spelled=(_name,), help=f"{_help} (jax.nn.{_name})")
+
+elementwise("selu", lambda x: _SELU_SCALE * np.where(np.real(x) > 0, x, _SELU_ALPHA * np.expm1(np.minimum(np.real(x), 0))),
+            lambda x, y: call("where", call("greater", x, 0.0), _SELU_SCALE, _SELU_SCALE * _SELU_ALPHA * fn.exp(x)),
+            sympy=lambda sp, v: _SELU_SCALE * sp.Piecewise((v, v > 0), (_SELU_ALPHA * (sp.exp(v) - 1), True)),
+            analytic=False, kink=True, help="scale (x for x > 0, alpha (exp(x) - 1) below), jax.nn's constants")
+elementwise("celu", lambda x, alpha=1.0: np.where(np.real(x) > 0, x, alpha * np.expm1(np.minimum(np.real(x), 0) / alpha)),
+            lambda x, y, alpha=1.0: call("where", call("greater", x, 0.0), 1.0, fn.exp(x / alpha)),
+            sympy=lambda sp, v, alpha=1.0: sp.Piecewise((v, v > 0), (alpha * (sp.exp(v / alpha) - 1), True)),
+            literals=("alpha",), kinds={"alpha": number}, analytic=False, kink=True,
+            help="x for x > 0, alpha (exp(x / alpha) - 1) below")
+elementwise("softsign", lambda x: x / (1 + np.abs(x)), lambda x, y: 1 / (1 + fn.abs(x)) ** 2,
+            sympy=lambda sp, v: v / (1 + sp.Abs(v)), analytic=False, aliases=("soft_sign",), help="x / (1 + |x|)")
+elementwise("hard_silu", lambda x: x * np.clip(np.real(x) + 3, 0, 6) / 6,
+            lambda x, y: call("hard_sigmoid", x) + x * _inside_mask(x, -3, 3) / 6,
+            sympy=lambda sp, v: v * sp.Min(sp.Max(v + 3, 0), 6) / 6, analytic=False, kink=True,
+            aliases=("hard_swish",), help="x hard_sigmoid(x)")

@@ -388,7 +388,8 @@ def product_map(node: Node, i: int, value) -> Gather:
     arg = node.args[i]
     vals = [np.zeros(a.shape) if k == i else value(a) for k, a in enumerate(node.args)]
     numbers = np.arange(1, arg.size + 1, dtype=float).reshape(arg.shape)
-    with_numbers = [numbers if k == i else np.ones(np.shape(v)) for k, v in enumerate(vals)]
+    with_numbers = [numbers if k == i else v if not node.op.passes_through(k) else np.ones(np.shape(v))
+                    for k, v in enumerate(vals)]          # (positions, as take_along_axis's, keep their values)
     with_ones = [np.ones(arg.shape) if k == i else v for k, v in enumerate(vals)]
     idx = np.rint(np.asarray(node.op.fwd(node, *with_numbers))).astype(np.intp).ravel() - 1
     w = np.asarray(node.op.fwd(node, *with_ones), dtype=float).ravel()
@@ -427,7 +428,7 @@ def columns_map(node: Node, i: int, value):
 
 def _numeric_linop(node, read):
     of, i = node.params["of"], node.params["argnum"]
-    if of.op.name == "kron":
+    if of.op.name in ("kron", "take_along_axis"):
         return product_map(of, i, read.value)
     return columns_map(of, i, read.value)
 

@@ -15,7 +15,7 @@ from ..errors import ShapeError, UsageError
 from ..printing import CALL
 from ..tree import call, fmt_shape, size_of
 from . import maps
-from .core import Op, ParamError, Show, axis, flag, integer, need_ndim, register, square, via
+from .core import Op, ParamError, Show, axis, flag, integer, need_ndim, number, register, square, via
 from .structural import linear_jvp
 
 KEEP = {"axis": axis, "keepdims": flag}          # the parameters every reduction takes, as numpy names them
@@ -273,8 +273,11 @@ for _name, _std in (("var", False), ("std", True)):
 
 # --- the trace -----------------------------------------------------------------------------------------------------
 
-def _trace_map(n: int, order: str):
-    """vec(I)ᵀ: the trace sums the diagonal (1 for a 1×1 matrix, which is its own trace)."""
+def _trace_map(n: int, order: str, offset: int = 0):
+    """vec(I)ᵀ: the trace sums the diagonal (1 for a 1×1 matrix, which is its own trace); with an offset, the
+    diagonal of eye(n, k=offset)."""
+    if offset:
+        return call("row", call("vec", call("eye", n=n, k=offset), order=order))
     return maps.eye(1) if n == 1 else call("row", call("vec", maps.eye(n), order=order))
 
 
@@ -283,11 +286,23 @@ def _trace_infer(shapes, **_):
     return ()
 
 
-register(Op("trace", _trace_infer, lambda node, x: np.trace(x, axis1=-2, axis2=-1), jvp=linear_jvp,
-            linear=lambda node, i, order: _trace_map(node.args[0].shape[0], order),
-            show=Show(uni="tr(#)", tex="\\operatorname{tr}\\left(#\\right)"), example=("trace(A)", "A=3x3"),
-            help="trace of a square matrix", family="reductions"),
-         spelled=("trace", "tr"), methods=("trace",), help="trace of a square matrix")
+def _show_trace(tex):
+    def show(p, node):
+        if node.params.get("offset"):
+            return p.call(node)
+        inner = p(node.args[0])
+        return f"\\operatorname{{tr}}\\left({inner}\\right)" if tex else f"tr({inner})"
+    return show
+
+
+register(Op("trace", _trace_infer, lambda node, x: np.trace(x, node.params.get("offset", 0), axis1=-2, axis2=-1),
+            jvp=linear_jvp, linear=lambda node, i, order: _trace_map(node.args[0].shape[0], order,
+                                                                    node.params.get("offset", 0)),
+            show=Show(uni=_show_trace(False), tex=_show_trace(True), kwargs=("offset",)), example=("trace(A)", "A=3x3"),
+            help="trace of a square matrix (offset: of a diagonal above or below)", family="reductions"),
+         spelled=("trace", "tr"), methods=("trace",), literals=("offset",), kinds={"offset": integer()},
+         derive=lambda shapes, given: {"offset": given.get("offset") or None},
+         help="trace of a square matrix (offset=1: the sum of the diagonal above)")
 
 
 # --- norms ---------------------------------------------------------------------------------------------------------
@@ -627,3 +642,39 @@ register(Op("diff", _diff_infer, lambda node, x: np.diff(x, n=node.params.get("n
             help="differences of neighbours (n times), along the last axis or axis=", family="reductions"),
          spelled=("diff",), literals=("n", "axis"), kinds={"n": integer(1), "axis": axis}, derive=_diff_params,
          help="x[1:] - x[:-1] along an axis, n times (numpy.diff)")
+
+
+# --- standardize: (x - mean) / sqrt(var + epsilon) ---------------------------------------------------------------
+
+def _standardize_meaning(node):
+    x, eps = node.args[0], node.params.get("epsilon", 1e-5)
+    kw = {} if node.params.get("axis") is None else {"axis": node.params["axis"]}
+    return (x - call("mean", x, keepdims=True, **kw)) / call("sqrt", call("var", x, keepdims=True, **kw) + eps)
+
+
+def _standardize_fwd(node, x):
+    ax, eps = axes(node), node.params.get("epsilon", 1e-5)
+    c = x - np.mean(x, axis=ax, keepdims=True)
+    return c / np.sqrt(np.mean(c * c, axis=ax, keepdims=True) + eps)
+
+
+def _last_axis(shapes, given):
+    """jax.nn.standardize normalizes along the last axis unless told otherwise."""
+    nd = len(shapes[0])
+    a = given.get("axis", nd - 1 if nd else None)
+    return {"axis": None if nd < 2 or a is None else a}
+
+
+def _standardize_sympy(sp, node, x):
+    x = np.asarray(x, dtype=object)
+    eps = sp.nsimplify(node.params.get("epsilon", 1e-5))
+    mean = _sympy_reduce(node, x, lambda v: sp.Add(*v) / len(v), keepdims=True)
+    var = _sympy_reduce(node, (x - mean) ** 2, lambda v: sp.Add(*v) / len(v), keepdims=True)
+    return (x - mean) / np.vectorize(sp.sqrt, otypes=[object])(var + eps)
+
+
+register(Op("standardize", _same, _standardize_fwd, jvp=via(_standardize_meaning), sympy=_standardize_sympy,
+            show=Show(kwargs=("axis", "epsilon")), example=("standardize(x)", "x=4"), saturates=True,
+            help="(x - mean) / sqrt(var + epsilon) along the last axis (epsilon=1e-5)", family="reductions"),
+         spelled=("standardize",), literals=("axis", "epsilon"), kinds={"axis": axis, "epsilon": number},
+         derive=_last_axis, help="jax.nn.standardize: (x - mean) / sqrt(var + epsilon), along the last axis")

@@ -10,10 +10,11 @@ from ..algebra import is_op, make
 from ..errors import ShapeError
 from ..linops import Diag, Gather
 from ..printing import ATOM, CALL
-from ..tree import Node, call, fmt_shape, size_of
+from ..tree import Const, Node, call, fmt_shape, size_of
 from . import maps
 from .arithmetic import pull_scalar, split_scalar
 from .core import (FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axis, choice, core, integer, key_text, need_ndim,
+                   no_symbolic,
                    number, numpy_key, register)
 
 
@@ -646,7 +647,7 @@ def _numbers(shape):
 
 
 def gathering(name, pick, literals=(), kinds=None, derive=None, required=0, help="", example=None, methods=(),
-              aliases=()):
+              aliases=(), show=None):
     """An operation that picks input entries: pick(numbers, **params) applied to the array of the input's entry
     numbers (row-major) says which; the value, the map (rows of the identity) and the differential (the same
     operation on the differential) all follow."""
@@ -673,7 +674,7 @@ def gathering(name, pick, literals=(), kinds=None, derive=None, required=0, help
     def linear(node, i, order):
         return gather_map(idx(node), node.args[0].shape, node.shape, order)
 
-    structural(name, infer, fwd, linear, show=Show(kwargs=literals), example=example or (f"{name}(A)", "A=2x3"),
+    structural(name, infer, fwd, linear, show=show or Show(kwargs=literals), example=example or (f"{name}(A)", "A=2x3"),
                help=help, spelled=(name, *aliases), methods=methods,
                fn={"literals": literals, "kinds": kinds or {}, "derive": derive, "required": required})
 
@@ -758,3 +759,238 @@ structural("pad", _pad_infer, _pad_fwd, _pad_linear, jvp=_pad_jvp, show=Show(kwa
            fn={"literals": ("pad_width", "mode", "constant_values"), "required": 1,
                "kinds": {"pad_width": _pad_width, "mode": choice("constant"), "constant_values": number},
                "derive": lambda shapes, given: {"mode": None, "constant_values": given.get("constant_values") or None}})
+
+
+# --- more of numpy's rearrangements -------------------------------------------------------------------------------
+
+gathering("rot90", lambda a, k=1: np.rot90(a, k), literals=("k",), kinds={"k": integer()},
+          example=("rot90(A)", "A=2x3"), help="the matrix turned by 90° k times (counterclockwise)")
+gathering("swapaxes", lambda a, axis1=0, axis2=1: np.swapaxes(a, axis1, axis2), literals=("axis1", "axis2"),
+          kinds={"axis1": integer(), "axis2": integer()}, required=2, methods=("swapaxes",),
+          example=("swapaxes(A, 0, 1)", "A=2x3"), help="two axes exchanged (for a matrix: its transpose)")
+gathering("moveaxis", lambda a, source=0, destination=0: np.moveaxis(a, source, destination),
+          literals=("source", "destination"), kinds={"source": integer(), "destination": integer()}, required=2,
+          example=("moveaxis(A, 0, 1)", "A=2x3"), help="an axis moved to another place (for a matrix: its transpose)")
+_spelled_as_reshape("atleast_1d", lambda shape, given: shape or (1,), method=False,
+                    help="a scalar as a vector of one entry; arrays as they are (numpy.atleast_1d)")
+_spelled_as_reshape("atleast_2d", lambda shape, given: (1,) * (2 - len(shape)) + tuple(shape), method=False,
+                    help="a scalar or a vector as a matrix of one row; matrices as they are (numpy.atleast_2d)")
+FUNCTIONS["full"] = Fn("broadcast_to", lead=1, literals=("shape",), required=1,
+                       kinds={"shape": lambda v, shapes: v if isinstance(v, tuple) else (v,)},
+                       help="full(shape, fill_value): an array of one value (numpy.full); differentiable in the value")
+
+
+def _transpose_axes(shapes, given):
+    axes = given.get("axes")
+    if axes is None:
+        return {}
+    if sorted(axes if isinstance(axes, tuple) else (axes,)) != list(range(len(shapes[0]))):
+        raise ParamError(f"with axes {axes!r}: they must be a permutation of 0..{len(shapes[0]) - 1}", shape=True)
+    return {"axes": None}
+
+
+def _pick_transpose(shapes, given):
+    axes = given.get("axes")
+    return "reshape" if axes is not None and tuple(axes) == tuple(range(len(shapes[0]))) else "transpose"
+
+
+_t = FUNCTIONS["transpose"]
+FUNCTIONS["transpose"] = Fn("transpose", literals=("axes",), rest=True, kinds={"axes": _ints},
+                            derive=lambda shapes, given: {**_transpose_axes(shapes, given),
+                                                          **({"shape": tuple(shapes[0])} if _pick_transpose(
+                                                              shapes, given) == "reshape" else {})},
+                            dispatch=_pick_transpose, help=_t.help)
+
+
+# --- linspace, cross --------------------------------------------------------------------------------------------
+
+def _linspace_infer(shapes, num=50, endpoint=None, **_):
+    for s in shapes:
+        if s != ():
+            raise ShapeError(f"linspace takes scalar end points, got shape {fmt_shape(s)}")
+    if num < 1:
+        raise ShapeError(f"linspace needs num ≥ 1, got {num}")
+    return (num,)
+
+
+def _ramp(node):
+    """t in [0, 1] with start + (stop - start) t the points (numpy's spacing, endpoint or not)."""
+    num = node.params.get("num", 50)
+    return np.linspace(0.0, 1.0, num, endpoint=node.params.get("endpoint") is not False)
+
+
+def _linspace_fwd(node, a, b):
+    t = _ramp(node)
+    return np.asarray(a)[..., None] * (1 - t) + np.asarray(b)[..., None] * t
+
+
+def _linspace_linear(node, i, order):
+    from ..algebra import const
+
+    t = _ramp(node)
+    return call("col", call("mul", const(1.0), Const(1 - t if i == 0 else t)))
+
+
+structural("linspace", _linspace_infer, _linspace_fwd, _linspace_linear,
+           show=Show(kwargs=("num", "endpoint")), example=("linspace(a, b, 5)", "a=scalar,b=scalar"),
+           help="num evenly spaced points from start to stop (numpy.linspace)",
+           fn={"operands": 2, "literals": ("num", "endpoint"), "kinds": {"num": integer(1), "endpoint": choice(True, False)},
+               "derive": lambda shapes, given: {"endpoint": None if given.get("endpoint", True) else False}})
+
+
+def _cross_infer(shapes, **_):
+    for s in shapes:
+        if s != (3,):
+            raise ShapeError(f"cross takes two vectors of 3 entries, got shape {fmt_shape(s)}")
+    return (3,)
+
+
+def _skew(v, sign):
+    """The matrix of u ↦ v × u (sign 1) or u ↦ u × v (sign -1)."""
+    e = [call("index", v, key=(k,)) for k in range(3)]
+    z = Const(0.0)
+    rows = [[z, -e[2], e[1]], [e[2], z, -e[0]], [-e[1], e[0], z]]
+    return call("stack", *[call("stack", *[q if sign > 0 or q is z else -q for q in row]) for row in rows])
+
+
+def _cross_linear(node, i, order):
+    a, b = node.args
+    return _skew(b, -1) if i == 0 else _skew(a, 1)
+
+
+def _cross_jvp(node, tangents):
+    da, db = tangents
+    a, b = node.args
+    parts = [call("cross", da, b) if da is not None else None, call("cross", a, db) if db is not None else None]
+    parts = [q for q in parts if q is not None]
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+structural("cross", _cross_infer, lambda node, a, b: np.cross(*np.broadcast_arrays(a, b)), _cross_linear,
+           jvp=_cross_jvp, example=("cross(a, b)", "a=3,b=3"),
+           sympy=lambda sp, node, a, b: np.array(sp.Matrix(list(a)).cross(sp.Matrix(list(b))), dtype=object).ravel(),
+           help="the cross product of two 3-vectors", fn={"operands": 2})
+
+
+# --- sorting: a permutation that depends on the values -------------------------------------------------------------
+
+def _sort_axis(node) -> int:
+    a = node.params.get("axis")
+    return node.args[0].ndim - 1 if a is None else a
+
+
+def _one_axis(shapes, given):
+    """numpy's default is the last axis, written canonically as none."""
+    a = given.get("axis")
+    return {"axis": None if a is None or a == len(shapes[0]) - 1 else a}
+
+
+def _sort_kink(node, x):
+    """0 where two entries tie (the permutation jumps there): the smallest gap between sorted neighbours."""
+    v = np.sort(np.real(x), axis=_sort_axis(node) - node.args[0].ndim)
+    return np.min(np.abs(np.diff(v, axis=_sort_axis(node) - node.args[0].ndim))) if v.shape[-1] > 1 else np.inf
+
+
+def _vector_or_matrix(label):
+    def infer(shapes, **_):
+        need_ndim(label, shapes[0], (1, 2), "a vector or a matrix")
+        return shapes[0]
+    return infer
+
+
+register(Op("argsort", _vector_or_matrix("argsort"),
+            lambda node, x: np.argsort(np.real(x), axis=_sort_axis(node) - node.args[0].ndim, kind="stable")
+            .astype(float), flat=True, kink=_sort_kink, sided=False, analytic=False, show=Show(kwargs=("axis",)),
+            sympy=no_symbolic("argsort"),
+            example=("x * argsort(x)", "x=3"),
+            help="the positions that sort the entries (stable; derivative 0)", family="structural"),
+         spelled=("argsort",), methods=("argsort",), literals=("axis",), kinds={"axis": integer()}, derive=_one_axis,
+         help="the positions that sort x (numpy.argsort, stable): values, derivative 0")
+
+
+def _tal_infer(shapes, axis=None, **_):
+    a, idx = shapes
+    if len(a) != len(idx) or len(a) not in (1, 2):
+        raise ShapeError(f"take_along_axis needs indices with as many axes as the array, got {fmt_shape(a)} and "
+                         f"{fmt_shape(idx)}")
+    return idx
+
+
+def _tal_fwd(node, a, idx):
+    nd = node.args[0].ndim
+    axis_ = (nd - 1 if node.params.get("axis") is None else node.params["axis"]) - nd
+    idx = np.asarray(np.real(idx), dtype=np.intp)
+    batch = np.broadcast_shapes(core(a, nd), core(idx, nd))
+    a = np.broadcast_to(a, batch + a.shape[a.ndim - nd:])
+    idx = np.broadcast_to(idx, batch + idx.shape[idx.ndim - nd:])
+    return np.take_along_axis(a, idx, axis_)
+
+
+register(Op("take_along_axis", _tal_infer, _tal_fwd, jvp=lambda node, t: call("take_along_axis", t[0],
+                                                                               node.args[1], **node.params),
+            linear=lambda node, i, order: call("numeric_map", of=node, argnum=i, n=node.args[i].size), passes=(0,),
+            sympy=no_symbolic("take_along_axis"),
+            show=Show(kwargs=("axis",)), example=("take_along_axis(x, argsort(x))", "x=3"),
+            help="entries picked along an axis by positions (argsort's)", family="structural"),
+         spelled=("take_along_axis",), operands=2, literals=("axis",), kinds={"axis": integer()}, derive=_one_axis,
+         help="numpy.take_along_axis(a, indices, axis): entries picked along an axis")
+
+
+def _sort_jvp(node, tangents):
+    (dx,) = tangents
+    a = node.params.get("axis")
+    order = call("argsort", node.args[0], **({} if a is None else {"axis": a}))
+    return call("take_along_axis", dx, order, **({} if a is None else {"axis": a}))
+
+
+register(Op("sort", _vector_or_matrix("sort"),
+            lambda node, x: np.take_along_axis(x, np.argsort(np.real(x), axis=_sort_axis(node) - node.args[0].ndim,
+                                                             kind="stable"), _sort_axis(node) - node.args[0].ndim),
+            jvp=_sort_jvp, kink=_sort_kink, sided=False, analytic=False, show=Show(kwargs=("axis",)),
+            sympy=no_symbolic("sort"),
+            example=("sort(x)", "x=3"), note="ties are kinks", help="the entries in increasing order (along an axis)",
+            family="structural"),
+         spelled=("sort", "msort"), literals=("axis",), kinds={"axis": integer()}, derive=_one_axis,
+         help="numpy.sort(x, axis=-1): the entries in order; its derivative permutes dx the same way")
+
+
+# --- split: a list of pieces, indexed -----------------------------------------------------------------------------
+
+def _piece(splitter, default_axis=0):
+    def pick(a, indices_or_sections=1, axis=None, item=0):
+        ax = default_axis(a) if callable(default_axis) else default_axis
+        pieces = splitter(a, indices_or_sections, axis=ax if axis is None else axis)
+        if not -len(pieces) <= item < len(pieces):
+            raise ValueError(f"piece {item} of {len(pieces)}")
+        return pieces[item]
+    return pick
+
+
+def _show_piece(name):
+    def show(p, node):
+        ios = node.params.get("indices_or_sections")
+        ios = f"[{', '.join(map(str, ios))}]" if isinstance(ios, tuple) else str(ios)
+        axis_ = f", axis={node.params['axis']}" if node.params.get("axis") is not None else ""
+        return f"{name}({p(node.args[0])}, {ios}{axis_})[{node.params.get('item', 0)}]", ATOM
+    return Show(mc=show, uni=show, tex=show, prec=ATOM)
+
+
+for _name, _splitter, _axis in (("split", np.split, 0), ("array_split", np.array_split, 0),
+                                ("hsplit", np.array_split, lambda a: 1 if a.ndim > 1 else 0),
+                                ("vsplit", np.array_split, 0)):
+    gathering(f"{_name}_piece", _piece(_splitter, _axis), literals=("indices_or_sections", "axis", "item"),
+              kinds={"indices_or_sections": _ints, "axis": integer()},
+              example=({"split": "split(x, [1, 3])[1]", "vsplit": "vsplit(A, 2)[1]"}.get(_name, f"{_name}(x, 2)[1]"),
+                       "A=4x2" if _name == "vsplit" else "x=4"), help=f"a piece of numpy.{_name}", aliases=(), show=_show_piece(_name))
+    FUNCTIONS.pop(f"{_name}_piece", None)
+    FUNCTIONS[_name] = Fn(f"{_name}_piece", literals=("indices_or_sections",) + (("axis",) if _name in (
+        "split", "array_split") else ()), required=1, kinds={"indices_or_sections": _ints, "axis": integer()},
+        pieces=f"{_name}_piece", help=f"numpy.{_name}: a list of pieces; take one: {_name}(x, 2)[0]")
+
+FUNCTIONS["nan_to_num"] = Fn("reshape", derive=lambda shapes, given: {"shape": tuple(shapes[0])},
+                             help="x itself (mcalc's values are finite): numpy.nan_to_num")
+FUNCTIONS["positive"] = Fn("reshape", derive=lambda shapes, given: {"shape": tuple(shapes[0])},
+                           help="+x, as numpy.positive")
+gathering("rollaxis", lambda a, axis=0, start=0: np.rollaxis(a, axis, start), literals=("axis", "start"),
+          kinds={"axis": integer(), "start": integer()}, required=1, example=("rollaxis(A, 1)", "A=2x3"),
+          help="an axis rolled back to start (numpy.rollaxis; for a matrix: its transpose)")

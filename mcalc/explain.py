@@ -334,7 +334,8 @@ def function_table() -> str:
             if op.family != family:
                 continue
             spelled = [f"`{op.operator}`"] if op.operator else []
-            spelled += [f"`{f}`" for f, fn in FUNCTIONS.items() if fn.op == name and not fn.parts]
+            spelled += [f"`{f}`" for f, fn in FUNCTIONS.items() if (fn.op == name or name in fn.reaches)
+                        and not fn.parts]
             spelled += [f"`{f}(…)[{k}]`" for f, fn in FUNCTIONS.items() for k, (_, o) in enumerate(fn.parts or ())
                         if o == name]
             spelled += [f"`x.{m}()`" for m, f in METHODS.items() if FUNCTIONS[f].op == name]

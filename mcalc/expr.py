@@ -202,8 +202,9 @@ class _Builder:
         for key in s.kwargs:
             if key in literal_syns:
                 raise self.fail(ParseError, f"{name}() got {key} twice", s.kwargs[key])
-        literal_syns.update(s.kwargs)
+        literal_syns.update({k: v for k, v in s.kwargs.items() if k not in fn.operand_kw})
         operands = [self.build(a) for i, a in enumerate(s.args) if is_operand(i)]
+        operands += [self.build(s.kwargs[k]) for k in fn.operand_kw if k in s.kwargs]        # weights=w
         shapes = [a.shape for a in operands]
         params = {}
         for key, syn in literal_syns.items():

@@ -401,7 +401,7 @@ class _Parser:
             if kw.arg not in fn.kwargs:
                 allowed = ", ".join(fn.kwargs) or "none"
                 raise self.error(f"{name}() has no keyword '{kw.arg}' (keywords: {allowed})", kw.value)
-            kwargs[kw.arg] = self.parameter(kw.value, depth)
+            kwargs[kw.arg] = self.walk(kw.value, depth) if kw.arg in fn.operand_kw else self.parameter(kw.value, depth)
         lo, hi = fn.nargs
         if count is not None:
             if len(args) - count > len(fn.literals):

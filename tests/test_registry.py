@@ -76,6 +76,7 @@ def test_every_operation_has_an_example_that_uses_it():
 def test_every_function_and_operator_reaches_an_operation():
     ops = {fn.op for fn in FUNCTIONS.values()} | {n for n, op in OPS.items() if op.operator}
     ops |= {op for fn in FUNCTIONS.values() for _, op in fn.parts or () if op}       # eigh(X)[1]
+    ops |= {op for fn in FUNCTIONS.values() for op in fn.reaches}                    # average(x, weights=w)
     assert set(USER) <= ops, set(USER) - ops
 
 

@@ -187,16 +187,18 @@ class Fn:
     before the operands (scipy's polygamma(n, x))."""
 
     __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive",
-                 "lead", "parts", "sequence", "pieces")
+                 "lead", "parts", "sequence", "pieces", "operand_kw", "reaches")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False, derive=None, lead=0, parts=None, sequence=False, pieces=None):
+                 rest=False, derive=None, lead=0, parts=None, sequence=False, pieces=None, operand_kw=(), reaches=()):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
         self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
         self.parts = parts            # a tuple numpy returns: ((name, op or None), ...): eigh(X)[1] is the 2nd op
         self.sequence = sequence      # numpy takes the operands as one list: concatenate([a, b], axis=0)
         self.pieces = pieces          # a list numpy returns (split): the op that takes piece number `item`
+        self.operand_kw = tuple(operand_kw)   # keywords that are expressions, operands after the others (weights=)
+        self.reaches = tuple(reaches)         # the other ops dispatch may pick (average: mean or average)
 
     def operand_at(self, i: int) -> bool:
         """Whether positional argument i is an operand (an expression) rather than a parameter."""
@@ -228,7 +230,7 @@ class Fn:
 
     @property
     def kwargs(self) -> tuple[str, ...]:
-        return self.literals
+        return self.literals + self.operand_kw
 
 
 FUNCTIONS: dict[str, Fn] = {}

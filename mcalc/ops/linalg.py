@@ -88,7 +88,7 @@ def _adj_fwd(node, x):
 register(Op("adj", _square_infer("adj"), _adj_fwd,
             expand=lambda node: call("det", node.args[0]) * call("inv", node.args[0]),
             show=Show(uni="adj(#)", tex="\\operatorname{adj}\\left(#\\right)"),
-            help="the adjugate det(X) X⁻¹, also of a singular X (inside derivatives of det)",
+            help="the adjugate det(X) X⁻¹, also of a singular X (d det X = tr(adj(X) dX))",
             family="matrix functions"))
 
 register(Op("det", _square_infer("det", scalar=True), lambda node, x: np.linalg.det(x),

@@ -15,7 +15,8 @@ from ..errors import ShapeError, UsageError
 from ..printing import CALL
 from ..tree import call, fmt_shape, size_of
 from . import maps
-from .core import Op, ParamError, Show, axis, flag, integer, need_ndim, number, register, square, via
+from .core import (FUNCTIONS, Fn, Op, ParamError, Show, axis, flag, integer, lift, need_ndim, number, register, square,
+                   via)
 from .structural import linear_jvp
 
 KEEP = {"axis": axis, "keepdims": flag}          # the parameters every reduction takes, as numpy names them
@@ -678,3 +679,66 @@ register(Op("standardize", _same, _standardize_fwd, jvp=via(_standardize_meaning
             help="(x - mean) / sqrt(var + epsilon) along the last axis (epsilon=1e-5)", family="reductions"),
          spelled=("standardize",), literals=("axis", "epsilon"), kinds={"axis": axis, "epsilon": number},
          derive=_last_axis, help="jax.nn.standardize: (x - mean) / sqrt(var + epsilon), along the last axis")
+
+
+# --- average: weighted means -------------------------------------------------------------------------------------
+
+def _weights_of(shape_a, shape_w, axis_):
+    """How weights broadcast against the array: the same shape, or (along an axis) one weight per position."""
+    if tuple(shape_w) == tuple(shape_a):
+        return "same"
+    if len(shape_w) == 1 and axis_ is not None and shape_w[0] == shape_a[axis_]:
+        return "column" if axis_ == 0 and len(shape_a) == 2 else "same"
+    raise ShapeError(f"average's weights of shape {fmt_shape(shape_w)} fit neither the array's shape "
+                     f"{fmt_shape(shape_a)} nor its axis", hint="numpy: the same shape, or one weight per entry of "
+                                                                "the axis")
+
+
+def _average_infer(shapes, axis=None, keepdims=None, **_):
+    _weights_of(shapes[0], shapes[1], axis)
+    return _reduce_infer(shapes[:1], axis=axis, keepdims=keepdims)
+
+
+def _weights_node(node):
+    a, w = node.args
+    return call("col", w) if _weights_of(a.shape, w.shape, node.params.get("axis")) == "column" else w
+
+
+def _average_meaning(node):
+    a, w = node.args[0], _weights_node(node)
+    kw = {k: v for k, v in node.params.items() if k in ("axis", "keepdims")}
+    spread = w if w.shape == a.shape else w * call("ones", **dict(zip("mn", a.shape)))   # a weight per row, column
+    return call("sum", a * w, **kw) / call("sum", spread, **kw)
+
+
+def _weights_broadcast(node, a, w):
+    """The weights shaped like the (possibly batched) array: a weight per row as a column, per column as a row."""
+    if _weights_of(node.args[0].shape, node.args[1].shape, node.params.get("axis")) == "column":
+        w = w[..., :, None]
+    else:
+        w = lift(w, node.args[1].ndim, node.args[0].ndim)
+    return np.broadcast_to(w, np.broadcast_shapes(np.shape(w), np.shape(a)))
+
+
+def _average_fwd(node, a, w):
+    ax, keep = axes(node), bool(node.params.get("keepdims"))
+    w = _weights_broadcast(node, a, w)
+    return np.sum(a * w, axis=ax, keepdims=keep) / np.sum(w, axis=ax, keepdims=keep)
+
+
+def _average_domain(node, a, w):
+    if np.any(np.sum(_weights_broadcast(node, a, w), axis=axes(node)) == 0):
+        return "average's weights sum to 0"
+    return None
+
+
+register(Op("average", _average_infer, _average_fwd, jvp=via(_average_meaning), domain=_average_domain,
+            show=Show(mc=lambda p, node: (f"average({p(node.args[0])}"
+                                          + "".join(f", {k}={node.params[k]}" for k in ("axis", "keepdims")
+                                                    if node.params.get(k) is not None)
+                                          + f", weights={p(node.args[1])})", 6)),
+            example=("average(x, weights=w)", "x=3,w=3"), help="the weighted mean sum(a w) / sum(w) (weights=)",
+            family="reductions"))
+FUNCTIONS["average"] = Fn("mean", literals=("axis", "keepdims"), kinds=KEEP, operand_kw=("weights",),
+                          dispatch=lambda shapes, given: "average" if len(shapes) == 2 else "mean", reaches=("average",),
+                          help="numpy.average(a, axis=None, weights=None): the (weighted) mean")

@@ -70,6 +70,10 @@ CASES = [
     ("split(x, [1, 3])[1]", lambda x: np.split(x, [1, 3])[1], X), ("array_split(x, 2)[0]", lambda x: np.array_split(x, 2)[0], X),
     ("hsplit(A, 2)[1]", lambda A: np.hsplit(A, 2)[1], A), ("vsplit(A, [1])[1]", lambda A: np.vsplit(A, [1])[1], A),
     ("nan_to_num(x)", np.nan_to_num, X), ("rollaxis(A, 1)", lambda A: np.rollaxis(A, 1), A),
+    ("average(A, weights=A * A)", lambda A: np.average(A, weights=A * A), A),
+    ("average(A, axis=1, weights=A[0])", lambda A: np.average(A, axis=1, weights=A[0]), A),
+    ("average(A, axis=0, weights=A[:, 0] ** 2)", lambda A: np.average(A, axis=0, weights=A[:, 0] ** 2), A),
+    ("np.average(x)", np.average, X),
 ]
 
 

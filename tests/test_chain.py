@@ -114,3 +114,19 @@ def test_a_long_list_costs_linear_work(monkeypatch):
     J = prepare("[" + ", ".join(["x"] * 500) + "]", "x").analytic()
     assert J.shape == (500, 1) and np.all(J == 1)
     assert sum(built) <= 2 * 500
+
+
+@pytest.mark.parametrize("text", ["sum(cholesky(S) * C)", "sum(eigh(S)[1] * C)", "sum(solve(S, C))",
+                                  "sum(sqrtm(S) * C)", "sum(inv(S) @ C)", "b @ eigvalsh(S)"])
+def test_linear_algebra_gradients_never_build_n4(monkeypatch, text):
+    """The gradient of a scalar through a matrix function is pulled back through its differential: nothing of
+    n⁴ entries (the local Jacobian) is formed, at any step."""
+    n = 20
+    rng = np.random.default_rng(1)
+    V = rng.normal(size=(n, n))
+    values = {"S": V @ V.T / n + np.eye(n), "C": rng.normal(size=(n, n)), "b": rng.normal(size=n)}
+    values = {k: v for k, v in values.items() if k in text}
+    sizes = _track_dense(monkeypatch)
+    J = prepare(text, "S", values=values).analytic()
+    assert J.shape == (1, n * n)
+    assert max(sizes, default=0) <= n * n

@@ -18,7 +18,7 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
     the defaults)."""
     if not missing:
         try:
-            return dict(given), LocalRules(evaluate(nodes, given))
+            return dict(given), LocalRules(evaluate(nodes, given, exact=True))
         except DomainError as e:
             e.source = parsed.source
             raise
@@ -32,7 +32,7 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
                                   domains.get(name, ()))
                     for rank, name in enumerate(missing)})
         try:
-            rules = LocalRules(evaluate(nodes, env))
+            rules = LocalRules(evaluate(nodes, env, exact=True))
             check_defaults(nodes, rules.vals, [n for n in kinked if n.op.sided] if attempt < V.DRAWS else [])
             rules.check(nodes, wrt)
         except DomainError as e:

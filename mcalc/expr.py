@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DomainError, ParseError, ShapeError, TooLargeError
+from .errors import DomainError, ParseError, ShapeError, TooLargeError, UsageError
 from .linops import human_bytes, memory_budget
 from .ops import BINARY, CONSTANTS, FUNCTIONS, OPS
 from .ops.core import ParamError
@@ -227,46 +227,54 @@ class _Builder:
         """The op of the item a function's tuple is indexed with (eigh(X)[0]: the eigenvalues)."""
         names = ", ".join(n for n, _ in fn.parts)
         if item is None:
-            first = next(op for _, op in fn.parts if op is not None)
-            raise self.fail(ParseError, f"{name}() returns a tuple ({names}), as in numpy: take one of its items",
-                            s, hint=f"{name}(...)[{[op for _, op in fn.parts].index(first)}] is the "
-                                    f"{fn.parts[[op for _, op in fn.parts].index(first)][0]}")
+            k = next(i for i, (_, op) in enumerate(fn.parts) if op is not None)
+            raise self.fail(UsageError, f"{name}() returns a tuple ({names}), as in numpy: take one of its items",
+                            s, hint=f"{name}(...)[{k}] is the {fn.parts[k][0]}")
         key = item.value
         if len(key) != 1 or not isinstance(key[0], int) or not -len(fn.parts) <= key[0] < len(fn.parts):
             raise self.fail(ParseError, f"{name}() returns a tuple of {len(fn.parts)} ({names}): index it with one "
                             f"of 0..{len(fn.parts) - 1}", item, hint=f"then index the item: {name}(...)[1][:, 0]")
         what, op = fn.parts[key[0]]
         if op is None:
-            raise self.fail(ParseError, f"mcalc does not differentiate the {what} of {name}()", item)
+            raise self.fail(UsageError, f"mcalc does not differentiate the {what} of {name}()", item)
         return op
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------
 
-def evaluate(nodes: list[Node], env: dict[str, np.ndarray], check: bool = True) -> dict[int, np.ndarray]:
+def evaluate(nodes: list[Node], env: dict[str, np.ndarray], check: bool = True, exact: bool = False
+             ) -> dict[int, np.ndarray]:
     """Values of nodes (in topological order) given the variables' values, which may carry a leading batch axis.
-    check: each operation's domain, and that every value is finite, naming the subexpression that is not."""
+    check: each operation's domain, and that every value is finite, naming the subexpression that is not; exact:
+    the problem's own values (not a finite-difference step), where an operation's requirements hold exactly too
+    (eigh's symmetric matrix)."""
     vals: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for node in nodes:
-            vals[id(node)] = _value(node, vals, env, check)
+            vals[id(node)] = _value(node, vals, env, check, exact)
     return vals
 
 
-def _value(node: Node, vals: dict, env: dict, check: bool):
+def _value(node: Node, vals: dict, env: dict, check: bool, exact: bool = False):
     if isinstance(node, Var):
         return env[node.name]
     if isinstance(node, Const):
         return node.value
     args = [vals[id(a)] for a in node.args]
-    if check and node.op.domain is not None:
-        msg = node.op.domain(node, *args)
+    op = node.op
+    for rule in (op.domain if check else None, op.requires if exact else None):
+        msg = rule(node, *args) if rule is not None else None
         if msg:
-            raise DomainError(f"{msg} (in {_where(node)})", col=node.col)
+            raise DomainError(f"{msg} (in {_where(node)})", col=node.col,
+                              hint=getattr(rule, "hint", None))
     try:
-        out = np.asarray(node.op.fwd(node, *args))
+        out = np.asarray(op.fwd(node, *args))
     except np.linalg.LinAlgError as e:
         raise DomainError(f"{_where(node)}: {e}", col=node.col) from None
+    if check and op.verify is not None:
+        msg = op.verify(node, out, *args)
+        if msg:
+            raise DomainError(f"{msg} (in {_where(node)})", col=node.col)
     if check and not np.all(np.isfinite(out)):
         raise DomainError(f"{_where(node)} is not finite here (overflow or an undefined value)", col=node.col,
                           hint=lambda w: f"choose other values {w.with_value}")

@@ -110,9 +110,9 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
     if method == "complex":
         for node in nodes:
             if node.op is not None and not node.op.analytic and deps[id(node)]:
-                name, text = node.op.name, node.text
-                raise UsageError(lambda w: f"{w.eg('fd', 'complex')} needs complex-analytic operations, and {name} in "
-                                 f"{text} is not", hint=lambda w: f"use {w.eg('fd', 'central')} or {w.eg('fd', 'richardson')}")
+                text = node.text or node.op.name
+                raise UsageError(lambda w: f"{w.eg('fd', 'complex')} needs complex-analytic operations, and {text} "
+                                 "is not", hint=lambda w: f"use {w.eg('fd', 'central')} or {w.eg('fd', 'richardson')}")
     f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
     cols = np.arange(n) if columns is None else np.unique(np.asarray(columns, dtype=np.intp))

@@ -98,9 +98,20 @@ def parse(source: str) -> Parsed:
     return _Parser(source).run()
 
 
+def _names_used(syn: Syn) -> set:
+    out, stack = set(), [syn]
+    while stack:
+        s = stack.pop()
+        if s.kind == "name":
+            out.add(s.value)
+        stack.extend(list(s.args) + list(s.kwargs.values()))
+    return out
+
+
 def _ends_statement(before: list, after: str) -> bool:
     """Whether a newline outside brackets separates statements (s = x*x, newline, s + 1) rather than continue
-    one (A @, newline, B): neither side of it is an operator."""
+    one (A @, newline, B): it does unless the line ends with an operator or the next starts with one other than
+    '-' (which starts a statement: -sum(y * log(s)))."""
     prev = "".join(before).rstrip()[-1:]
     following = after.lstrip()[:1]
     return bool(prev) and prev not in "+-*/@^=<>,;!&|%" and following not in ("+", "*", "/", "@", "^", ")", "]",
@@ -248,6 +259,12 @@ class _Parser:
             bindings.append((name, syn))
             bound.add(name)
         parsed = Parsed(self.source, self.walk(last.value, 0), bindings)
+        used = _names_used(parsed.tree) | {n for _, syn in bindings for n in _names_used(syn)}
+        for name, syn in bindings:
+            if name not in used:
+                raise parsed.error(ParseError, f"'{name}' is defined but never used", syn,
+                                   hint="the last statement is the result: it should use the names defined before "
+                                        "it (a line that starts with '-' starts a new statement)")
         for k, (name, syn) in enumerate(bindings):                   # used before its definition: a variable
             earlier = Parsed(self.source, Syn("list", 0, 0, None, tuple(s for _, s in bindings[:k])),
                              bindings[:k]).variables() if k else []
@@ -317,8 +334,8 @@ class _Parser:
     def _Constant(self, node, depth, col, end):
         v = node.value
         if isinstance(v, (bool, str)) or v is None:
-            what = {str: "strings are", bool: "bool values are"}.get(type(v), "None is")
-            raise self.error(f"{what} not values in the language, only parameters of functions", node,
+            what = {str: "a string is", bool: "True or False is"}.get(type(v), "None is")
+            raise self.error(f"{what} not a value in the language, only a parameter of functions", node,
                              hint="e.g. norm(A, 'fro'), sum(A, axis=0, keepdims=True)")
         if not isinstance(v, (int, float)):
             what = "complex numbers are" if isinstance(v, complex) else f"{type(v).__name__} literals are"
@@ -387,7 +404,7 @@ class _Parser:
         if fn.sequence and listed:                        # concatenate([a, b], 0): the list holds the operands
             args = [self.walk(e, depth) for e in positional.pop(0).elts]
             count = len(args)
-        elif fn.sequence and name not in ("hstack", "vstack"):      # (hstack(A, B): mcalc's own older spelling)
+        elif fn.sequence is True:                         # (hstack(A, B): mcalc's closed forms' spelling too)
             raise self.error(f"{name}() takes the arrays as one list, as numpy does: {name}([a, b])", node)
         for a in positional:
             if isinstance(a, ast.Starred):

@@ -179,3 +179,27 @@ def test_against_jax_where_installed():
         x = values[wrt]
         ref = np.asarray(jax.jacfwd(f)(x)).reshape(-1, x.size)
         np.testing.assert_allclose(mcalc.jacobian(text, wrt, values), ref, rtol=1e-8, atol=1e-10, err_msg=text)
+
+
+@pytest.mark.parametrize("text", ["eigvalsh(X)", "eigh(X)[0]", "eigh(X)[1]", "cholesky(X)", "sqrtm(X)", "logm(X)"])
+def test_a_matrix_that_is_not_symmetric_is_refused(text):
+    """numpy reads one triangle, JAX the symmetric part, SciPy's sqrtm the whole: mcalc does not pick one."""
+    res = CliRunner().invoke(app, ["jac", text, "--value", "X=[[2, 1], [0, 2]]"])
+    assert res.exit_code == 2 and "needs a symmetric matrix" in res.stderr and "(X + X.T) / 2" in res.stderr
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["lstsq(A, b)[3]", "--shape", "A=4x3,b=4"], "singular values of lstsq"),
+    (["expm_frechet(M, E)[1]", "--shape", "M=2x2,E=3x3"], "E shaped like A"),
+    (["matrix_power(A, 500)", "--shape", "A=2x2"], "up to ±100"),
+    (["qr(A)[0]", "--value", "A=[[1, 2], [2, 4], [3, 6]]"], "rank deficient"),
+])
+def test_more_refusals(args, fragment):
+    res = CliRunner().invoke(app, ["jac", *args])
+    assert res.exit_code == 2 and fragment in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_default_eigenvectors_avoid_their_sign_convention_flip():
+    for n in (2, 3, 4, 5):
+        res = CliRunner().invoke(app, ["jac", "eigh(M)[1]", "--shape", f"M={n}x{n}", "--format", "json"])
+        assert res.exit_code == 0, (n, res.stdout[-300:], res.stderr)

@@ -97,3 +97,13 @@ def test_against_jax_where_installed():
                     ("log_sigmoid(x)", jax.nn.log_sigmoid)]:
         np.testing.assert_allclose(mcalc.jacobian(text, "x", {"x": x}), jax.jacfwd(f)(x), rtol=1e-12, atol=1e-14,
                                    err_msg=text)
+
+
+def test_polygamma_orders_are_bounded():
+    res = CliRunner().invoke(app, ["jac", "polygamma(1000, x)", "--value", "x=[1.5]"])
+    assert res.exit_code == 2 and "up to order" in res.stderr
+
+
+def test_hard_tanh_at_its_bounds_as_jax():
+    np.testing.assert_array_equal(np.diag(mcalc.jacobian("hard_tanh(x)", "x", {"x": [-1.0, 1.0, 2.0]})),
+                                  [1.0, 1.0, 0.0])

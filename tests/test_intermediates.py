@@ -52,3 +52,9 @@ def test_a_newline_after_an_operator_continues_the_expression():
     values = {"W": VALUES["W"], "x": VALUES["x"]}
     np.testing.assert_allclose(mcalc.jacobian("W @\n x", "x", values), np.asarray(VALUES["W"]))
     np.testing.assert_allclose(mcalc.jacobian("W\n @ x", "x", values), np.asarray(VALUES["W"]))
+
+
+def test_a_name_defined_and_never_used_is_refused():
+    for program in ("r = x*x\n- x", "s = x; 2", "a = x; b = a * a; a"):
+        res = CliRunner().invoke(app, ["jac", program, "--value", "x=3"])
+        assert res.exit_code == 2 and "never used" in res.stderr, (program, res.stderr)

@@ -174,3 +174,22 @@ def test_against_jax_where_installed():
                     ("log_softmax(A, axis=1)", lambda A: jax.nn.log_softmax(A, axis=1))):
         ref = np.asarray(jax.jacfwd(f)(A)).reshape(-1, A.size)
         np.testing.assert_allclose(mcalc.jacobian(text, "A", {"A": A}), ref, atol=1e-12)
+
+
+def test_the_order_of_two_axes_is_a_transpose():
+    """numpy: norm(A, ord, axis=(1, 0)) is the matrix norm of Aᵀ (the 1-norm of Aᵀ is A's inf-norm)."""
+    A = np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    for ord_ in (1, np.inf, -1, -np.inf, 2, "fro", "nuc"):
+        text = f"norm(A, {ord_!r}, axis=(1, 0))".replace("inf", "np.inf")
+        np.testing.assert_allclose(mcalc.evaluate(text, values={"A": A}), np.linalg.norm(A, ord_, axis=(1, 0)))
+        ref = numpy_jacobian(lambda A: np.linalg.norm(A, ord_, axis=(1, 0)), {"A": A}, "A")
+        np.testing.assert_allclose(mcalc.jacobian(text, "A", {"A": A}), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("cumsum(A, axis=(0, 1))", "one axis"), ("diff(A, axis=(0, 1))", "one axis"), ("cumsum(s)", "a vector or a matrix"),
+    ("sum(A, axis=inf)", "integer"), ("cumprod(A, axis=2)", "out of range"),
+])
+def test_one_axis_where_numpy_takes_one(text, fragment):
+    res = CliRunner().invoke(app, ["jac", text, "--shape", "A=2x3,s=scalar"])
+    assert res.exit_code == 2 and fragment in res.stderr, res.stderr

@@ -271,3 +271,9 @@ def test_readme_table_is_the_registry():
     begin, end = "<!-- generated: mcalc ops --markdown -->\n", "<!-- end of generated table -->"
     table = readme[readme.index(begin) + len(begin):readme.index(end)]
     assert table == function_table(), "the README's table is out of date: run python scripts/update_readme.py"
+
+
+def test_every_spelling_names_operations_that_exist():
+    for name, fn in FUNCTIONS.items():
+        named = {fn.op, *fn.reaches, fn.pieces, *(op for _, op in fn.parts or ())} - {None}
+        assert named <= set(OPS), (name, named - set(OPS))

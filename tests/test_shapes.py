@@ -108,3 +108,32 @@ def test_gathers_keep_their_structure():
         p = prepare(text, "A", None, "A=8x8", "row", "numerator", 0)
         (L,) = linear_maps(p.nodes, LocalRules(p.node_values), p.wrt)
         assert not isinstance(L, Dense), (text, L)
+
+
+def test_roll_by_several_axes_at_once():
+    A = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(mcalc.evaluate("roll(A, (1, 2), axis=(0, 1))", values={"A": A}),
+                                  np.roll(A, (1, 2), axis=(0, 1)))
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("split(x, 0)[0]", "split"), ("sort(A, axis=5)", "out of range"), ("argsort(x, axis=-2)", "out of range"),
+    ("sort(x, axis=1)", "out of range"), ("take_along_axis(x, y, axis=0)", "whole positions"),
+    ("take_along_axis(x, 7 * x * x, axis=0)", "whole positions"),
+])
+def test_more_bad_shapes(text, fragment):
+    given = {"x": "x=[1, 2, 3]", "y": "y=[2.7, 0.2, -1]", "A": "A=[[1, 2, 3], [4, 5, 6]]"}
+    values = [a for name in parse(text).variables() for a in ("--value", given[name])]
+    res = CliRunner().invoke(app, ["jac", text, *values])
+    assert res.exit_code == 2 and fragment in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_index_shapes_are_computed_not_allocated(monkeypatch):
+    """The map of a gather is eye(n)[positions]: its shape comes from the key, never from an n×n array."""
+    from mcalc.ops.structural import _key_shape
+
+    assert _key_shape((90000, 90000), (tuple(range(90000)),)) == (90000, 90000)
+    assert _key_shape((4, 5), (slice(None, None, -2), None, (0, 1, 1))) == (2, 1, 3)
+    res = CliRunner().invoke(app, ["grad", "sum(roll(A, 1, axis=1) * A)", "--shape", "A=200x200", "--fd", "none",
+                                   "--format", "json"])
+    assert res.exit_code == 0, res.stderr

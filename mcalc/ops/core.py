@@ -46,12 +46,14 @@ class Show:
 class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
                  "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
-                 "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole")
+                 "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole", "requires",
+                 "verify")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
-                 interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False):
+                 interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
+                 verify=None):
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
         self.as_linop, self.rewrite, self.expand, self.domain = as_linop, tuple(rewrite), expand, domain
         self.show, self.sympy, self.example, self.help, self.note = show or Show(), sympy, example, help, note
@@ -62,6 +64,8 @@ class Op:
         self.needs_invertible, self.interval, self.work, self.params = needs_invertible, interval, work, params
         self.symbol, self.operator, self.family = symbol, operator, family
         self.whole = whole                 # an operation inside derivatives kept whole in closed forms (onehot)
+        self.requires = requires           # (node, *values) → message: what the problem's own values must meet
+        self.verify = verify               # (node, value, *values) → message: a domain read off the value itself
 
     @property
     def flat(self) -> bool:
@@ -102,18 +106,18 @@ def integer(low: int | None = None):
     return read
 
 
-def axis(v, shapes):
-    """None, an axis or a tuple of axes (negative from the end), of the first operand: None (all of them) or the
-    one axis, counted from 0 (a matrix's other axes are all of them)."""
+def axes_in_order(v, shapes) -> tuple | None:
+    """None or the axes named (an axis or a tuple of them, negative from the end), counted from 0, in the order
+    written (roll's shifts and a norm's (1, 0) go by it)."""
     nd = len(shapes[0])
     if v is None:
         return None
     axes = v if isinstance(v, tuple) else (v,)
     if not axes:
         raise ParamError("is an empty tuple: no axes to work along", hint="leave axis out for all of them")
-    out = set()
+    out = []
     for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, float)) or a != int(a):
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a != int(a):
             raise ParamError(f"must be an integer, a tuple of integers or None, got {_lit(v)}")
         if not -nd <= a < nd:
             raise ParamError(f"{int(a)} is out of range for shape {fmt_shape(shapes[0])}", shape=True,
@@ -121,12 +125,28 @@ def axis(v, shapes):
                                   f"{f' (or {-nd} to -1)' if nd else ''}")
         if int(a) % nd in out:
             raise ParamError(f"repeats axis {int(a) % nd}")
-        out.add(int(a) % nd)
-    if len(out) == nd:
+        out.append(int(a) % nd)
+    return tuple(out)
+
+
+def axis(v, shapes):
+    """None, an axis or a tuple of axes, for operations where their order does not matter (sums, maxima, flips):
+    None (all of them) or the one axis, counted from 0 (a matrix's other axes are all of them)."""
+    out = axes_in_order(v, shapes)
+    if out is None or len(out) == len(shapes[0]):
         return None
-    return out.pop() if len(out) == 1 else None
+    return out[0] if len(out) == 1 else None
 
 
+def one_axis(v, shapes):
+    """A single axis (an integer, negative from the end), counted from 0: cumsum's, sort's, diff's."""
+    if isinstance(v, tuple):
+        raise ParamError(f"must be one axis, got {_lit(v)}")
+    return axes_in_order(v, shapes)[0] if v is not None else None
+
+
+one_axis.words = "an axis"
+axes_in_order.words = "axes"
 axis.words = "an axis"
 
 
@@ -195,7 +215,8 @@ class Fn:
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
         self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
         self.parts = parts            # a tuple numpy returns: ((name, op or None), ...): eigh(X)[1] is the 2nd op
-        self.sequence = sequence      # numpy takes the operands as one list: concatenate([a, b], axis=0)
+        self.sequence = sequence      # numpy takes the operands as one list: concatenate([a, b], axis=0) (True), or
+        #                               also one by one ("or arrays": hstack(A, B), as closed forms print it)
         self.pieces = pieces          # a list numpy returns (split): the op that takes piece number `item`
         self.operand_kw = tuple(operand_kw)   # keywords that are expressions, operands after the others (weights=)
         self.reaches = tuple(reaches)         # the other ops dispatch may pick (average: mean or average)

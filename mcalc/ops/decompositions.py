@@ -33,6 +33,22 @@ def _sym(x):
     return (x + np.swapaxes(x, -1, -2)) / 2
 
 
+def symmetric(name, why="numpy would read one triangle, JAX the symmetric part"):
+    """A requirement on the problem's values: a symmetric matrix.  numpy's eigh reads one triangle, JAX's its
+    symmetric part: on a symmetric matrix both agree, elsewhere mcalc refuses to choose (finite-difference
+    steps, which break the symmetry by a step, are read through the symmetric part)."""
+    def requires(node, x):
+        x = np.real(x)
+        gap = np.abs(x - np.swapaxes(x, -1, -2))
+        if np.any(gap > 1e-10 * max(1.0, float(np.max(np.abs(x))))):
+            i, j = np.unravel_index(int(np.argmax(gap)), gap.shape)[-2:]
+            return (f"{name} needs a symmetric matrix, got [{i},{j}] = {x[..., i, j].ravel()[0]:g} but "
+                    f"[{j},{i}] = {x[..., j, i].ravel()[0]:g} ({why})")
+        return None
+    requires.hint = "symmetrize it: (X + X.T) / 2"
+    return requires
+
+
 def _sym_node(d):
     return 0.5 * (d + d.T)
 
@@ -124,7 +140,7 @@ def _pinv_infer(shapes, **_):
 def _full_rank(node, A):
     s = np.linalg.svd(real(A), compute_uv=False)
     if np.any(s[..., -1] <= 1e-12 * s[..., 0]):
-        return "the matrix is rank deficient: its pseudo-inverse is not differentiable there"
+        return "the matrix is rank deficient: not differentiable there (the rank can change)"
     return None
 
 
@@ -164,7 +180,7 @@ register(Op("lstsq", _lstsq_infer, _lstsq_fwd, jvp=via(lambda node: call("pinv",
                                                           "rank)", family="matrix functions"))
 FUNCTIONS["lstsq"] = Fn("lstsq", operands=2, literals=("rcond",), kinds={"rcond": choice(None)},
                         parts=(("solution", "lstsq"), ("residuals", None), ("rank", None),
-                               ("singular values", "svdvals")),
+                               ("singular values", None)),
                         help="np.linalg.lstsq(A, b)[0]: the least-squares solution, d x = dA⁺ b + A⁺ db")
 
 
@@ -205,7 +221,8 @@ def _cholesky_jvp(node, tangents):
 
 
 register(Op("cholesky", _square("cholesky"), lambda node, x: np.linalg.cholesky(_sym(x)), jvp=_cholesky_jvp,
-            domain=_pd_domain("cholesky"), interval=PositiveDefinite(), analytic=False, work=_cube,
+            domain=_pd_domain("cholesky"), requires=symmetric("cholesky"), interval=PositiveDefinite(),
+            analytic=False, work=_cube,
             sympy=_sympy_matrix(lambda sp, X: ((X + X.T) / 2).cholesky(hermitian=False)),
             example=("cholesky(X)", "X=2x2"), help="L with L Lᵀ = X, lower triangular (X symmetric positive definite)",
             family="matrix functions"),
@@ -263,17 +280,18 @@ FUNCTIONS["qr"] = Fn("qr_r", literals=("mode",), kinds={"mode": choice("reduced"
 
 # --- the symmetric eigenvalue problem -----------------------------------------------------------------------------
 
-_LAST: list = [None, None]          # (the last array decomposed, its eigendecomposition): the domain check, the
-                                    # eigenvalues and the eigenvectors of one X share one decomposition
-
-
 def _eigh(x):
-    if _LAST[0] is x:
-        return _LAST[1]
+    """Eigenvalues and eigenvectors of the symmetric part, each eigenvector's largest entry positive."""
     w, U = np.linalg.eigh(_sym(x))
     big = np.take_along_axis(U, np.argmax(np.abs(U), axis=-2)[..., None, :], axis=-2)
-    _LAST[:] = [x, (w, U * np.where(big < 0, -1.0, 1.0))]
-    return _LAST[1]
+    return w, U * np.where(big < 0, -1.0, 1.0)
+
+
+def _sign_kink(node, x):
+    """How far each eigenvector is from a tie of its two largest entries, where its sign convention flips it."""
+    _, U = _eigh(np.real(x))
+    a = np.sort(np.abs(U), axis=-2)
+    return np.min(a[..., -1, :] - a[..., -2, :]) if U.shape[-2] > 1 else np.inf
 
 
 def _sympy_eigvalsh(sp, node, x):
@@ -285,13 +303,15 @@ def _sympy_eigvalsh(sp, node, x):
 
 
 def _eig_domain(node, x):
-    return _gap_check(_eigh(x)[0].real, "eigenvalues", node)
+    return _gap_check(np.linalg.eigvalsh(_sym(np.real(x))), "eigenvalues", node)
 
 
-register(Op("eigvalsh", lambda shapes, **_: (_square("eigvalsh")(shapes)[0],), lambda node, x: _eigh(x)[0],
+register(Op("eigvalsh", lambda shapes, **_: (_square("eigvalsh")(shapes)[0],),
+            lambda node, x: np.linalg.eigvalsh(_sym(x)), requires=symmetric("eigvalsh"),
+            verify=lambda node, w, x: _gap_check(np.real(w), "eigenvalues", node),
             jvp=lambda node, t: call("diag", call("eigh_vectors", node.args[0]).T @ t[0] @ call("eigh_vectors",
                                                                                                  node.args[0])),
-            domain=_eig_domain, interval=Symmetric(), analytic=False, work=_cube, sympy=_sympy_eigvalsh,
+            interval=Symmetric(), analytic=False, work=_cube, sympy=_sympy_eigvalsh,
             show=Show(uni="λ(#)", tex="\\lambda\\left(#\\right)"), example=("eigvalsh(X)", "X=2x2"),
             help="the eigenvalues of a symmetric matrix, ascending", family="matrix functions"),
          spelled=("eigvalsh",), help="eigenvalues of a symmetric matrix, ascending: d λᵢ = uᵢᵀ dX uᵢ")
@@ -308,6 +328,7 @@ def _eigvec_jvp(node, tangents):
 
 
 register(Op("eigh_vectors", _square("eigh"), lambda node, x: _eigh(x)[1], jvp=_eigvec_jvp, domain=_eig_domain,
+            requires=symmetric("eigh"), kink=_sign_kink, sided=False,
             interval=Symmetric(), analytic=False, work=_cube, sympy=no_symbolic("eigenvectors"),
             show=Show(mc=_show_item("eigh", 1), uni="U(#)", tex="U\\left(#\\right)"),
             example=("eigh(X)[1]", "X=2x2"), note="each column's largest entry positive",
@@ -339,8 +360,9 @@ def _svd_fwd(which):
     return fwd
 
 
-def _svd_domain(node, x):
-    s = np.linalg.svd(real(x), compute_uv=False)
+def _svd_domain(node, s, x=None):
+    """Read off the singular values themselves: none repeated, none 0."""
+    s = np.real(s)
     if np.any(s[..., -1] <= 1e-12 * np.maximum(s[..., 0], 1e-300)):
         return f"a singular value of {node.args[0].text or 'the matrix'} is 0: not differentiable there"
     return _gap_check(s, "singular values", node)
@@ -363,7 +385,7 @@ def _sympy_svdvals(sp, node, x):
 register(Op("svdvals", _svd_infer("s"), _svd_fwd("s"),
             jvp=lambda node, t: call("diag", call("svd_u", node.args[0], full_matrices=False).T @ t[0]
                                      @ call("svd_vh", node.args[0], full_matrices=False).T),
-            domain=_svd_domain, analytic=False, work=_cube, sympy=_sympy_svdvals,
+            verify=_svd_domain, analytic=False, work=_cube, sympy=_sympy_svdvals,
             show=Show(uni="σ(#)", tex="\\sigma\\left(#\\right)"), example=("svdvals(A)", "A=3x2"),
             help="the singular values, descending", family="matrix functions"),
          spelled=("svdvals",), help="the singular values, descending (scipy.linalg.svdvals): d σᵢ = uᵢᵀ dA vᵢ")
@@ -442,7 +464,14 @@ register(Op("expm", _square("expm"), lambda node, x: expm(x),
             help="the matrix exponential", family="matrix functions"),
          spelled=("expm",), help="the matrix exponential (scipy.linalg.expm): d exp(X) = L(X, dX), the Fréchet "
                                  "derivative")
-register(Op("expm_frechet", lambda shapes, **_: _square("expm_frechet")(shapes), lambda node, a, e: expm_frechet(a, e),
+def _frechet_infer(shapes, **_):
+    square("expm_frechet", shapes[0])
+    if tuple(shapes[1]) != tuple(shapes[0]):
+        raise ShapeError(f"expm_frechet(A, E) needs E shaped like A {fmt_shape(shapes[0])}, got {fmt_shape(shapes[1])}")
+    return shapes[0]
+
+
+register(Op("expm_frechet", _frechet_infer, lambda node, a, e: expm_frechet(a, e),
             jvp=_frechet_jvp, linear=_frechet_linear, sympy=no_symbolic("expm_frechet"), work=_cube,
             show=Show(mc=_show_item("expm_frechet", 1), uni="L_exp(#0, #1)", tex="L_{\\exp}\\left(#0, #1\\right)"),
             example=("expm_frechet(X, E)[1]", "X=2x2,E=2x2"),
@@ -466,7 +495,10 @@ def _spectral(name, f, loewner, sympy_name):
         F = loewner(call("eigvalsh", X), X.shape[0])
         return U @ (F * (U.T @ _sym_node(dX) @ U)) @ U.T
 
-    register(Op(name, _square(name), fwd, jvp=jvp, domain=_pd_domain(name), interval=PositiveDefinite(),
+    register(Op(name, _square(name), fwd, jvp=jvp, domain=_pd_domain(name),
+                requires=symmetric(name, f"scipy's {name} takes any square matrix; mcalc's, symmetric positive "
+                                         "definite ones"),
+                interval=PositiveDefinite(),
                 analytic=False, work=_cube, sympy=no_symbolic(name), example=(f"{name}(X)", "X=2x2"),
                 help=f"the matrix {sympy_name} of a symmetric positive definite matrix", family="matrix functions"),
              spelled=(name,), help=f"the principal matrix {sympy_name} (scipy.linalg.{name}) of a symmetric positive "
@@ -493,7 +525,7 @@ _spectral("logm", np.log, _log_loewner, "logarithm")
 
 def _power_bound(shapes, given):
     if abs(given.get("k", 0)) > MAX_MATRIX_POWER:
-        raise ParamError(f"is larger than {MAX_MATRIX_POWER} in size")
+        raise ParamError(f"raises to the power {given['k']}; mcalc goes up to ±{MAX_MATRIX_POWER}")
     return {}
 
 

@@ -199,6 +199,10 @@ def _axes(v, shapes):
 
 def _tensordot(shapes, given):
     ax_a, ax_b = _axes(given.get("axes", 2), shapes)
+    for i, j in zip(ax_a, ax_b):
+        if shapes[0][i] != shapes[1][j]:
+            raise ParamError(f"sums axis {i} of a (size {shapes[0][i]}) against axis {j} of b (size "
+                             f"{shapes[1][j]})", shape=True)
     a = _LETTERS[:len(shapes[0])]
     b = list(_LETTERS[len(a):len(a) + len(shapes[1])])
     for i, j in zip(ax_a, ax_b):

@@ -10,7 +10,7 @@ import numpy as np
 from ..printing import CALL, POWER
 from ..tree import REGISTRY, Const, call, fn
 from . import special
-from .core import (FUNCTIONS, Fn, Interval, Op, Show, no_symbolic, above, at_least, between, broadcast_infer, entry_text, flag, integer,
+from .core import (FUNCTIONS, Fn, Interval, Op, ParamError, Show, no_symbolic, above, at_least, between, broadcast_infer, entry_text, flag, integer,
                    lift, nonzero,
                    lifted, number, register, same_shape, times, total)
 
@@ -147,6 +147,16 @@ elementwise("digamma", lambda x: special.polygamma(0, x), lambda x, y: call("pol
             aliases=("psi",), help="ψ(x) = (log Γ)'(x), for x > 0")
 
 
+def _polygamma_order(v, shapes):
+    n = integer(0)(v, shapes)
+    if n > special.MAX_ORDER:
+        raise ParamError(f"is {n}; mcalc computes polygamma up to order {special.MAX_ORDER}")
+    return n
+
+
+_polygamma_order.words = "an order"
+
+
 def _show_polygamma(p, node):
     n, x = node.params["n"], p(node.args[0])
     if p.notation == "mc":
@@ -158,7 +168,7 @@ def _show_polygamma(p, node):
 
 elementwise("polygamma", lambda x, n: special.polygamma(n, x), lambda x, y, n: call("polygamma", x, n=n + 1),
             sympy=lambda sp, v, n: sp.polygamma(n, v), domain=above(0), analytic=False, literals=("n",),
-            kinds={"n": integer(0)}, lead=1,
+            kinds={"n": _polygamma_order}, lead=1,
             show=Show(mc=_show_polygamma, uni=_show_polygamma, tex=_show_polygamma),
             example=("polygamma(1, x)", "x=3"), help="ψ⁽ⁿ⁾(x), the n-th derivative of digamma, for x > 0: "
                                                      "polygamma(n, x) as scipy.special has it")
@@ -317,8 +327,10 @@ binary("copysign", np.copysign, lambda a, b, r: (fn.sign(a) * fn.sign(b), 0.0),
 _SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
 
-def _inside_mask(x, lo, hi):
-    """[lo < x < hi] as a node (the derivative of a clip between constants)."""
+def _inside_mask(x, lo, hi, closed=False):
+    """[lo < x < hi] as a node (the derivative of a clip between constants); closed: [lo ≤ x ≤ hi]."""
+    if closed:
+        return call("greater_equal", x, float(lo)) * call("less_equal", x, float(hi))
     return call("greater", x, float(lo)) * call("less", x, float(hi))
 
 
@@ -329,14 +341,14 @@ def _between_kink(lo, hi):
     return kink
 
 
-for _name, _lo, _hi, _shift, _scale, _help in (
-        ("relu6", 0.0, 6.0, 0.0, 1.0, "min(max(x, 0), 6)"),
-        ("hard_tanh", -1.0, 1.0, 0.0, 1.0, "x limited to [-1, 1]"),
-        ("hard_sigmoid", -3.0, 3.0, 3.0, 1 / 6, "relu6(x + 3) / 6")):
+for _name, _lo, _hi, _shift, _scale, _closed, _help in (            # at the bounds, jax.nn's derivatives
+        ("relu6", 0.0, 6.0, 0.0, 1.0, False, "min(max(x, 0), 6)"),
+        ("hard_tanh", -1.0, 1.0, 0.0, 1.0, True, "x limited to [-1, 1]"),
+        ("hard_sigmoid", -3.0, 3.0, 3.0, 1 / 6, False, "relu6(x + 3) / 6")):
     register(Op(_name, same_shape,
                 lambda node, x, lo=_lo, hi=_hi, sh=_shift, sc=_scale: (np.clip(np.real(x), lo, hi) + sh) * sc,
-                jvp=lambda node, t, lo=_lo, hi=_hi, sc=_scale: _inside_mask(node.args[0], lo, hi) * t[0] if sc == 1
-                else sc * _inside_mask(node.args[0], lo, hi) * t[0],
+                jvp=lambda node, t, lo=_lo, hi=_hi, sc=_scale, c=_closed: _inside_mask(node.args[0], lo, hi, c) * t[0]
+                if sc == 1 else sc * _inside_mask(node.args[0], lo, hi, c) * t[0],
                 kink=_between_kink(_lo, _hi), sided=False, analytic=False, example=(f"{_name}(x)", "x=3"),
                 sympy=lambda sp, node, x, lo=_lo, hi=_hi, sh=_shift, sc=_scale: np.vectorize(
                     lambda v: (sp.Min(sp.Max(v, lo), hi) + sh) * sc, otypes=[object])(x),

@@ -15,8 +15,8 @@ from ..errors import ShapeError, UsageError
 from ..printing import CALL
 from ..tree import call, fmt_shape, size_of
 from . import maps
-from .core import (FUNCTIONS, Fn, Op, ParamError, Show, axis, flag, integer, lift, need_ndim, number, register, square,
-                   via)
+from .core import (FUNCTIONS, Fn, Op, ParamError, Show, axes_in_order, axis, flag, integer, lift, need_ndim, number,
+                   one_axis, register, square, via)
 from .structural import linear_jvp
 
 KEEP = {"axis": axis, "keepdims": flag}          # the parameters every reduction takes, as numpy names them
@@ -339,12 +339,23 @@ def _norm_infer(shapes, ord=None, axis=None, keepdims=None, **_):
     return out
 
 
+_TRANSPOSED = {1: np.inf, np.inf: 1, -1: -np.inf, -np.inf: -1}     # ‖Aᵀ‖₁ = ‖A‖∞: column sums are row sums
+
+
 def _norm_params(shapes, given):
-    """Canonical: no ord for the default (2 for vectors, 'fro' for matrices)."""
-    matrix = len(shapes[0]) == 2 and given.get("axis") is None
-    if given.get("ord") == ("fro" if matrix else 2):
-        return {"ord": None}
-    return {}
+    """numpy's axis=(1, 0) is the matrix norm of Aᵀ; canonical: one axis as an integer, both as none, and no ord
+    for the default (2 for vectors, 'fro' for matrices)."""
+    axes_, ord_ = given.get("axis"), given.get("ord")
+    if axes_ is not None and len(axes_) == 2:
+        if axes_ == (1, 0):
+            ord_ = _TRANSPOSED.get(ord_, ord_)
+        axes_ = None
+    elif axes_ is not None:
+        axes_ = axes_[0] if len(shapes[0]) == 2 else None
+    matrix = len(shapes[0]) == 2 and axes_ is None
+    if ord_ == ("fro" if matrix else 2):
+        ord_ = None
+    return {"axis": axes_, "ord": ord_}
 
 
 def _meaning(node):
@@ -462,7 +473,8 @@ register(Op("norm", _norm_infer, _norm_fwd, jvp=_norm_jvp, kink=_norm_kink, side
             note="kinks at 0, and for ord 1 and inf where an entry is 0 or the largest tie",
             help="a vector norm (ord 2, 1, inf, p) or matrix norm ('fro', 1, inf), of all entries or along an axis",
             family="reductions"),
-         spelled=("norm",), literals=("ord", "axis", "keepdims"), kinds={"ord": _ord, **KEEP}, derive=_norm_params,
+         spelled=("norm",), literals=("ord", "axis", "keepdims"), kinds={"ord": _ord, **KEEP, "axis": axes_in_order},
+         derive=_norm_params,
          help="norm(x, ord=None, axis=None): numpy.linalg.norm (vectors: 2, 1, inf, -inf, 0, p; matrices: 'fro', "
               "1, -1, inf, -inf)")
 
@@ -563,6 +575,7 @@ register(Op("logsumexp", _reduce_infer, lambda node, x: _lse(node, x, bool(node.
 
 def _cum_infer(shapes, axis=None, **_):
     s = shapes[0]
+    need_ndim("cumsum", s, (1, 2), "a vector or a matrix")
     return (size_of(s),) if axis is None and len(s) == 2 else s
 
 
@@ -588,7 +601,7 @@ def _cumsum_linear(node, i, order):
 register(Op("cumsum", _cum_infer, _cum_fwd(np.cumsum), jvp=linear_jvp, linear=_cumsum_linear,
             show=Show(kwargs=("axis",)), example=("cumsum(A, axis=1)", "A=2x3"),
             help="running sums (of the flattened array, or along an axis)", family="reductions"),
-         spelled=("cumsum",), methods=("cumsum",), literals=("axis",), kinds={"axis": axis},
+         spelled=("cumsum",), methods=("cumsum",), literals=("axis",), kinds={"axis": one_axis},
          help="running sums along an axis (numpy.cumsum; no axis: of the flattened array)")
 
 
@@ -602,7 +615,7 @@ register(Op("cumprod", _cum_infer, _cum_fwd(np.cumprod), domain=_cumprod_domain,
             jvp=lambda node, t: node * call("cumsum", t[0] / node.args[0], **node.params),
             show=Show(kwargs=("axis",)), example=("cumprod(x)", "x=3"),
             help="running products (of the flattened array, or along an axis); entries nonzero", family="reductions"),
-         spelled=("cumprod",), methods=("cumprod",), literals=("axis",), kinds={"axis": axis},
+         spelled=("cumprod",), methods=("cumprod",), literals=("axis",), kinds={"axis": one_axis},
          help="running products along an axis (numpy.cumprod; no axis: of the flattened array)")
 
 
@@ -641,7 +654,7 @@ register(Op("diff", _diff_infer, lambda node, x: np.diff(x, n=node.params.get("n
                                                          axis=_diff_axis(node) - node.args[0].ndim),
             jvp=linear_jvp, linear=_diff_linear, show=Show(kwargs=("n", "axis")), example=("diff(x)", "x=4"),
             help="differences of neighbours (n times), along the last axis or axis=", family="reductions"),
-         spelled=("diff",), literals=("n", "axis"), kinds={"n": integer(1), "axis": axis}, derive=_diff_params,
+         spelled=("diff",), literals=("n", "axis"), kinds={"n": integer(1), "axis": one_axis}, derive=_diff_params,
          help="x[1:] - x[:-1] along an axis, n times (numpy.diff)")
 
 

@@ -13,7 +13,8 @@ from ..printing import ATOM, CALL
 from ..tree import Const, Node, call, fmt_shape, size_of
 from . import maps
 from .arithmetic import pull_scalar, split_scalar
-from .core import (FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axis, choice, core, integer, key_text, need_ndim,
+from .core import (FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axes_in_order, axis, choice, core, integer, key_text,
+                   need_ndim, one_axis,
                    no_symbolic,
                    number, numpy_key, register)
 
@@ -111,7 +112,7 @@ def _index_infer(shapes, key, **_):
         raise ShapeError(f"index [{key_text(key)}]: mcalc takes lists of indices side by side only, as A[[0, 1], "
                          "[1, 0]]", hint="index in two steps: A[[0, 1]][:, [2, 0]]")
     try:
-        shape = np.empty(shapes[0])[numpy_key(key)].shape
+        shape = _key_shape(tuple(shapes[0]), key)
     except (IndexError, ValueError) as e:
         raise ShapeError(f"index [{key_text(key)}] does not fit shape {fmt_shape(shapes[0])}: {e}",
                          hint="indices are 0-based, as in numpy") from None
@@ -121,6 +122,39 @@ def _index_infer(shapes, key, **_):
     if len(shape) > 2:
         raise ShapeError(f"index [{key_text(key)}] would give {len(shape)} axes; mcalc's arrays have at most 2")
     return shape
+
+
+def _key_shape(shape: tuple, key: tuple) -> tuple:
+    """The shape numpy's indexing gives, computed from the key (eye(n)[idx] of a map, n = 90 000, is never
+    allocated to find it): integers drop an axis, slices and lists keep one, None adds one; lists side by side
+    broadcast, in place."""
+    if sum(k is not None for k in key) > len(shape):
+        raise IndexError(f"too many indices for an array of {len(shape)} axes")
+    out, axis, lists = [], 0, []
+    for k in key:
+        if k is None:
+            out.append(1)
+            continue
+        d = shape[axis]
+        axis += 1
+        if isinstance(k, slice):
+            out.append(len(range(*k.indices(d))))
+        elif isinstance(k, tuple):
+            bad = [i for i in k if not -d <= i < d]
+            if bad:
+                raise IndexError(f"index {bad[0]} is out of bounds for an axis of size {d}")
+            if not lists:
+                out.append(None)                         # where the lists' shape goes
+            lists.append(len(k))
+        elif not -d <= k < d:
+            raise IndexError(f"index {k} is out of bounds for an axis of size {d}")
+    out += list(shape[axis:])
+    if lists:
+        n = max(lists)
+        if any(m not in (1, n) for m in lists):
+            raise ValueError(f"lists of lengths {', '.join(map(str, lists))} do not broadcast")
+        out[out.index(None)] = n
+    return tuple(out)
 
 
 def _basic(key) -> bool:
@@ -585,14 +619,14 @@ def _concatenate(shapes, given):
     nd, axis_ = _same_ndim("concatenate", shapes), given.get("axis", 0)
     if nd == 0:
         raise ParamError("of scalars: they have no axis to join along", shape=True, hint="write [a, b]")
-    if axis_ is None:
-        raise ParamError("with axis=None (flattening first) is not supported", hint="ravel the arrays first")
+    if not -nd <= axis_ < nd:
+        raise ParamError(f"with axis {axis_}: out of range for arrays of {nd} axes", shape=True)
     return {"axis": None}
 
 
-def _seq(name, pick, derive=None, literals=(), kinds=None, help=""):
+def _seq(name, pick, derive=None, literals=(), kinds=None, help="", sequence=True):
     FUNCTIONS[name] = Fn(name, operands=-1, literals=literals, kinds=kinds, derive=derive, help=help,
-                         dispatch=pick, sequence=True)
+                         dispatch=pick, sequence=sequence)
 
 
 def _pick_concatenate(shapes, params):
@@ -634,8 +668,10 @@ def _hv_params(name):
 
 _seq("concatenate", _pick_concatenate, derive=_concatenate, literals=("axis",), kinds={"axis": integer()},
      help="numpy.concatenate([a, b], axis=0): vectors end to end, matrices stacked along the axis")
-_seq("hstack", _pick_h, derive=_hv_params("hstack"), help="numpy.hstack: vectors end to end, matrices side by side")
-_seq("vstack", _pick_v, derive=_hv_params("vstack"), help="numpy.vstack: vectors as rows, matrices one above the other")
+_seq("hstack", _pick_h, derive=_hv_params("hstack"), sequence="or arrays",
+     help="numpy.hstack: vectors end to end, matrices side by side")
+_seq("vstack", _pick_v, derive=_hv_params("vstack"), sequence="or arrays",
+     help="numpy.vstack: vectors as rows, matrices one above the other")
 _seq("stack", _pick_stack, derive=_stack_params, literals=("axis",), kinds={"axis": integer()},
      help="numpy.stack([a, b], axis=0): scalars into a vector, vectors as rows (axis=1: as columns)")
 
@@ -655,8 +691,8 @@ def gathering(name, pick, literals=(), kinds=None, derive=None, required=0, help
     def infer(shapes, **params):
         try:
             out = np.shape(pick(_numbers(shapes[0]), **params))
-        except (ValueError, IndexError, TypeError) as e:
-            raise ShapeError(f"{name}: {e}") from None
+        except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
+            raise ShapeError(f"{name.removesuffix('_piece')}: {e}") from None
         if len(out) > 2:
             raise ShapeError(f"{name} would give {len(out)} axes; mcalc's arrays have at most 2")
         if 0 in out:
@@ -694,12 +730,12 @@ gathering("flip", lambda a, axis=None: np.flip(a, axis), literals=("axis",), kin
 gathering("fliplr", np.fliplr, example=("fliplr(A)", "A=2x3"), help="the columns in reverse order")
 gathering("flipud", np.flipud, example=("flipud(A)", "A=2x3"), help="the rows in reverse order")
 gathering("roll", lambda a, shift=0, axis=None: np.roll(a, shift, axis), literals=("shift", "axis"),
-          kinds={"shift": _ints, "axis": axis}, required=1, example=("roll(A, 1, axis=1)", "A=2x3"),
+          kinds={"shift": _ints, "axis": axes_in_order}, required=1, example=("roll(A, 1, axis=1)", "A=2x3"),
           help="the entries shifted cyclically (along an axis)")
 gathering("tile", lambda a, reps=1: np.tile(a, reps), literals=("reps",), kinds={"reps": _ints}, required=1,
           example=("tile(x, 2)", "x=3"), help="the array repeated reps times (per axis)")
 gathering("repeat", lambda a, repeats=1, axis=None: np.repeat(a, repeats, axis), literals=("repeats", "axis"),
-          kinds={"repeats": _ints, "axis": integer()}, required=1, methods=("repeat",),
+          kinds={"repeats": _ints, "axis": one_axis}, required=1, methods=("repeat",),
           example=("repeat(x, 2)", "x=3"), help="each entry repeated (of the flattened array, or along an axis)")
 gathering("diagonal", lambda a, offset=0: np.diagonal(a, offset), literals=("offset",),
           kinds={"offset": integer()}, methods=("diagonal",), example=("diagonal(A, 1)", "A=3x3"),
@@ -708,7 +744,7 @@ gathering("broadcast_to", lambda a, shape=(): np.broadcast_to(a, shape), literal
           kinds={"shape": lambda v, shapes: v if isinstance(v, tuple) else (v,)}, required=1,
           example=("broadcast_to(s, (2, 3))", "s=scalar"), help="the array copied to a larger shape, as broadcasting does")
 gathering("take", lambda a, indices=(), axis=None: np.take(a, np.array(indices), axis), literals=("indices", "axis"),
-          kinds={"indices": _ints, "axis": integer()}, required=1, methods=("take",),
+          kinds={"indices": _ints, "axis": one_axis}, required=1, methods=("take",),
           example=("take(x, [2, 0])", "x=3"), help="the entries at the given positions (of the flattened array, or "
                                                     "along an axis)")
 
@@ -904,7 +940,7 @@ register(Op("argsort", _vector_or_matrix("argsort"),
             sympy=no_symbolic("argsort"),
             example=("x * argsort(x)", "x=3"),
             help="the positions that sort the entries (stable; derivative 0)", family="structural"),
-         spelled=("argsort",), methods=("argsort",), literals=("axis",), kinds={"axis": integer()}, derive=_one_axis,
+         spelled=("argsort",), methods=("argsort",), literals=("axis",), kinds={"axis": one_axis}, derive=_one_axis,
          help="the positions that sort x (numpy.argsort, stable): values, derivative 0")
 
 
@@ -926,13 +962,24 @@ def _tal_fwd(node, a, idx):
     return np.take_along_axis(a, idx, axis_)
 
 
-register(Op("take_along_axis", _tal_infer, _tal_fwd, jvp=lambda node, t: call("take_along_axis", t[0],
+def _tal_domain(node, a, idx):
+    """numpy takes integer positions within the axis (negative from the end)."""
+    n = node.args[0].shape[_sort_axis(node)]
+    v = np.real(idx)
+    bad = (v != np.round(v)) | (v < -n) | (v >= n)
+    if np.any(bad):
+        return (f"take_along_axis needs whole positions from {-n} to {n - 1} (as argsort gives), got "
+                f"{float(np.ravel(v[bad])[0]):g}")
+    return None
+
+
+register(Op("take_along_axis", _tal_infer, _tal_fwd, domain=_tal_domain, jvp=lambda node, t: call("take_along_axis", t[0],
                                                                                node.args[1], **node.params),
             linear=lambda node, i, order: call("numeric_map", of=node, argnum=i, n=node.args[i].size), passes=(0,),
             sympy=no_symbolic("take_along_axis"),
             show=Show(kwargs=("axis",)), example=("take_along_axis(x, argsort(x))", "x=3"),
             help="entries picked along an axis by positions (argsort's)", family="structural"),
-         spelled=("take_along_axis",), operands=2, literals=("axis",), kinds={"axis": integer()}, derive=_one_axis,
+         spelled=("take_along_axis",), operands=2, literals=("axis",), kinds={"axis": one_axis}, derive=_one_axis,
          help="numpy.take_along_axis(a, indices, axis): entries picked along an axis")
 
 
@@ -950,7 +997,7 @@ register(Op("sort", _vector_or_matrix("sort"),
             sympy=no_symbolic("sort"),
             example=("sort(x)", "x=3"), note="ties are kinks", help="the entries in increasing order (along an axis)",
             family="structural"),
-         spelled=("sort", "msort"), literals=("axis",), kinds={"axis": integer()}, derive=_one_axis,
+         spelled=("sort", "msort"), literals=("axis",), kinds={"axis": one_axis}, derive=_one_axis,
          help="numpy.sort(x, axis=-1): the entries in order; its derivative permutes dx the same way")
 
 
@@ -979,12 +1026,12 @@ for _name, _splitter, _axis in (("split", np.split, 0), ("array_split", np.array
                                 ("hsplit", np.array_split, lambda a: 1 if a.ndim > 1 else 0),
                                 ("vsplit", np.array_split, 0)):
     gathering(f"{_name}_piece", _piece(_splitter, _axis), literals=("indices_or_sections", "axis", "item"),
-              kinds={"indices_or_sections": _ints, "axis": integer()},
+              kinds={"indices_or_sections": _ints, "axis": one_axis},
               example=({"split": "split(x, [1, 3])[1]", "vsplit": "vsplit(A, 2)[1]"}.get(_name, f"{_name}(x, 2)[1]"),
                        "A=4x2" if _name == "vsplit" else "x=4"), help=f"a piece of numpy.{_name}", aliases=(), show=_show_piece(_name))
     FUNCTIONS.pop(f"{_name}_piece", None)
     FUNCTIONS[_name] = Fn(f"{_name}_piece", literals=("indices_or_sections",) + (("axis",) if _name in (
-        "split", "array_split") else ()), required=1, kinds={"indices_or_sections": _ints, "axis": integer()},
+        "split", "array_split") else ()), required=1, kinds={"indices_or_sections": _ints, "axis": one_axis},
         pieces=f"{_name}_piece", help=f"numpy.{_name}: a list of pieces; take one: {_name}(x, 2)[0]")
 
 FUNCTIONS["nan_to_num"] = Fn("reshape", derive=lambda shapes, given: {"shape": tuple(shapes[0])},
@@ -992,5 +1039,5 @@ FUNCTIONS["nan_to_num"] = Fn("reshape", derive=lambda shapes, given: {"shape": t
 FUNCTIONS["positive"] = Fn("reshape", derive=lambda shapes, given: {"shape": tuple(shapes[0])},
                            help="+x, as numpy.positive")
 gathering("rollaxis", lambda a, axis=0, start=0: np.rollaxis(a, axis, start), literals=("axis", "start"),
-          kinds={"axis": integer(), "start": integer()}, required=1, example=("rollaxis(A, 1)", "A=2x3"),
+          kinds={"axis": one_axis, "start": integer()}, required=1, example=("rollaxis(A, 1)", "A=2x3"),
           help="an axis rolled back to start (numpy.rollaxis; for a matrix: its transpose)")

@@ -43,24 +43,60 @@ def local_tangent(node: Node, i: int) -> tuple[Node | None, Var]:
     return differential(node, tangents), t
 
 
-def linearize(D: Node | None, t: Var, reader):
+class Rule:
+    """A node's differential through one argument, as trees: D, linear in the tangent t; the nodes of D in
+    topological order; those that depend on t (live); and the matrices of the linear operations applied to t, per
+    flatten order.  Trees depend on no value, so each is built once per node (kept in node.memo: a repeated call
+    on a cached expression builds no tree)."""
+
+    __slots__ = ("D", "t", "order", "live", "_linear")
+
+    def __init__(self, node: Node, i: int):
+        self.D, self.t = local_tangent(node, i)
+        self.order = [] if self.D is None else topo_order(self.D, leaf=lambda n: n.primal)
+        self.live = {id(self.t)}                                   # (the user's expression holds no tangent)
+        for m in self.order:
+            if m.args and any(id(a) in self.live for a in m.args):
+                self.live.add(id(m))
+        self._linear: dict = {}
+
+    def linear(self, m: Node, j: int, order: str) -> Node:
+        """The matrix of m's linear map in its argument j, as a tree."""
+        key = (id(m), j, order)
+        L = self._linear.get(key)
+        if L is None:
+            if m.op.linear is None:
+                raise InternalError(f"the differential applies {m.op.name}, which is not linear, to a differential")
+            L = self._linear[key] = m.op.linear(m, j, order)
+        return L
+
+
+def rule(node: Node, i: int) -> Rule:
+    memo = node.memo
+    if memo is None:
+        memo = node.memo = {}
+    r = memo.get(i)
+    if r is None:
+        r = memo[i] = Rule(node, i)
+    return r
+
+
+def linearize(r: Rule, reader):
     """The matrix of the linear map t ↦ D(t): forward from t through D, composing the matrices of the linear
     operations applied to it, in the reader's algebra.  None when D does not depend on t."""
-    if D is None:
+    if r.D is None:
         return None
-    J: dict[int, object] = {id(t): reader.identity(t.size)}
-    for m in topo_order(D, leaf=lambda n: n.primal):            # (the user's expression holds no tangent)
-        if id(m) in J or not any(id(a) in J for a in m.args):
+    J: dict[int, object] = {id(r.t): reader.identity(r.t.size)}
+    for m in r.order:
+        if m is r.t or id(m) not in r.live:
             continue
-        if m.op.linear is None:
-            raise InternalError(f"the differential applies {m.op.name}, which is not linear, to a differential")
         acc = None
         for j, a in enumerate(m.args):
             if id(a) in J:
-                term = reader.compose(reader.matrix(m.op.linear(m, j, reader.order)), J[id(a)])
+                term = reader.compose(reader.matrix(r.linear(m, j, reader.order)), J[id(a)])
                 acc = term if acc is None else reader.add(acc, term)
         J[id(m)] = acc
-    return J.get(id(D))
+    return J.get(id(r.D))
 
 
 # --- the numeric reading -----------------------------------------------------------------------------------------
@@ -101,8 +137,7 @@ class Structured:
 
 def local_map(node: Node, i: int, vals: dict) -> LinOp:
     """d node / d args[i] at the given values, as a structured map (row-major, numerator layout)."""
-    D, t = local_tangent(node, i)
-    L = linearize(D, t, Structured(Values(vals)))
+    L = linearize(rule(node, i), Structured(Values(vals)))
     return Zero(node.size, node.args[i].size) if L is None else L
 
 
@@ -111,27 +146,20 @@ def pullback(node: Node, i: int, vals: dict, G: np.ndarray) -> np.ndarray:
     map is applied once, to the cotangent that reaches it (a subexpression the differential uses twice gathers
     both cotangents first), and the local Jacobian is never formed.  Reverse accumulation's step when k is small
     (a gradient: k = 1)."""
-    D, t = local_tangent(node, i)
-    if D is None:
+    r = rule(node, i)
+    if r.D is None:
         return np.zeros((G.shape[0], node.args[i].size))
     reader = Structured(Values(vals))
-    order = topo_order(D, leaf=lambda n: n.primal)
-    live = {id(t)}
-    for m in order:
-        if m.args and any(id(a) in live for a in m.args):
-            live.add(id(m))
-    cot = {id(D): G}
-    for m in reversed(order):
-        if m is t or id(m) not in cot:
+    cot = {id(r.D): G}
+    for m in reversed(r.order):
+        if m is r.t or id(m) not in cot:
             continue
         g = cot.pop(id(m))
         for j, a in enumerate(m.args):
-            if id(a) in live:
-                if m.op.linear is None:
-                    raise InternalError(f"the differential applies {m.op.name}, which is not linear, to a differential")
-                c = reader.map(m.op.linear(m, j, "row")).rapply(g)
+            if id(a) in r.live:
+                c = reader.map(r.linear(m, j, "row")).rapply(g)
                 cot[id(a)] = cot[id(a)] + c if id(a) in cot else c
-    return cot.get(id(t), np.zeros((G.shape[0], node.args[i].size)))
+    return cot.get(id(r.t), np.zeros((G.shape[0], node.args[i].size)))
 
 
 def jvp(D: Node, vals: dict, tangents: dict) -> np.ndarray:
@@ -162,9 +190,8 @@ class Symbolic:
 
 def local_form(node: Node, i: int, order: str) -> Node:
     """d node / d args[i] as a closed form in the given order (raises NoClosedFormError where there is none)."""
-    D, t = local_tangent(node, i)
     with flatten_order(order):
-        F = linearize(D, t, Symbolic(order))
+        F = linearize(rule(node, i), Symbolic(order))
     return maps.zeros(node.size, node.args[i].size) if F is None else F
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import warnings
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from .errors import ParseError, UnknownNameError
@@ -89,8 +90,15 @@ def _dotted(node) -> str | None:
 
 
 def parse(source: str) -> Parsed:
+    """The syntax tree of an expression.  Parsed trees are never changed after parsing, so a text parsed before
+    (a script calling mcalc in a loop) is parsed once."""
     if not isinstance(source, str):
         raise ParseError(f"the expression must be a string, got {type(source).__name__}")
+    return _parse(source)
+
+
+@lru_cache(maxsize=256)
+def _parse(source: str) -> Parsed:
     if not source.strip():
         raise ParseError("empty expression", hint='try something like "A@B"')
     if len(source) > MAX_LENGTH:

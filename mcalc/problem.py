@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -180,15 +181,25 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     wrt_names = normalize_wrt(wrt, names) if names else []    # (with no variables, errors in building come first)
     shape_of = V.resolve_shapes(names, vals, named, default)
     unshaped = [] if default is not None else [n for n in names if n not in vals and n not in named]
-    root = build(parsed, shape_of, order, unshaped)
+    root, nodes = _typed(parsed.source, tuple(sorted((k, tuple(v)) for k, v in shape_of.items())), order,
+                         tuple(unshaped))
+    nodes = list(nodes)
     if not names:
         normalize_wrt(wrt, names)
-    nodes = topo_order(root)
     by_name = {n.name: n for n in nodes if isinstance(n, Var)}
     variables = {name: by_name[name] for name in names}
     wrt_vars = [variables[n] for n in wrt_names]
     problem = Problem(parsed, root, nodes, variables, vals, wrt_vars, order, layout, seed)
     return problem.evaluate() if evaluate else problem
+
+
+@lru_cache(maxsize=128)
+def _typed(source: str, shapes: tuple, order: str, unshaped: tuple) -> tuple[Node, tuple[Node, ...]]:
+    """The typed tree and its nodes in topological order.  They depend on the text and the shapes, never on
+    values, and nothing changes a tree once built, so a repeated call (a script's loop: new values, same
+    expression) builds nothing, and the derivative rules each node keeps (derivative.py) are kept with it."""
+    root = build(parse(source), dict(shapes), order, unshaped)
+    return root, tuple(topo_order(root))
 
 
 def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.ndarray:

@@ -50,13 +50,14 @@ class Node:
     """An operation applied to argument nodes.  text and col: where the node stands in the user's expression
     (empty and None for nodes mcalc builds: differentials, coefficients, closed forms)."""
 
-    __slots__ = ("op", "args", "shape", "params", "text", "col", "key", "label")
+    __slots__ = ("op", "args", "shape", "params", "text", "col", "key", "label", "memo")
     __array_ufunc__ = None               # numpy scalars defer to the operators below (2.0 * node is a node)
 
     def __init__(self, op, args, shape, params=None, text="", col=None):
         self.op, self.args, self.shape = op, tuple(args), tuple(int(d) for d in shape)
         self.params, self.text, self.col = params or {}, text, col
         self.label = None                    # the user's name for it (s = softmax(W@x)), printed in its place
+        self.memo = None                     # what is derived from the node alone, once (derivative.rule)
         self.key = self._key()
 
     def _key(self) -> int:

@@ -130,3 +130,33 @@ def test_linear_algebra_gradients_never_build_n4(monkeypatch, text):
     J = prepare(text, "S", values=values).analytic()
     assert J.shape == (1, n * n)
     assert max(sizes, default=0) <= n * n
+
+
+def test_a_repeated_call_builds_no_tree(monkeypatch):
+    """What depends on the text and the shapes only (the parse, the typed tree, each node's differential and the
+    matrices of its linear maps) is built once: calling again with new values builds no node, and the answer is
+    the new values' (the gradient of b·solve(A, b) is -A⁻ᵀ b xᵀ, x = A⁻¹ b: Matrix Cookbook (61))."""
+    import mcalc
+    import mcalc.tree as T
+
+    rng = np.random.default_rng(3)
+    b = rng.normal(size=4)
+    first = rng.normal(size=(4, 4)) + 4 * np.eye(4)
+    mcalc.gradient("b @ solve(A, b) + sum(tanh(A))", "A", {"A": first, "b": b})
+    built = []
+    real = T.Node.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(T.Node, "__init__", spy)
+    A = rng.normal(size=(4, 4)) + 4 * np.eye(4)
+    g = mcalc.gradient("b @ solve(A, b) + sum(tanh(A))", "A", {"A": A, "b": b})
+    assert built == []
+    x = np.linalg.solve(A, b)
+    np.testing.assert_allclose(g, -np.outer(np.linalg.solve(A.T, b), x) + 1 - np.tanh(A) ** 2, rtol=1e-12)
+    g3 = mcalc.gradient("b @ solve(A, b) + sum(tanh(A))", "A", {"A": A[:3, :3], "b": b[:3]})   # other shapes
+    x3 = np.linalg.solve(A[:3, :3], b[:3])
+    np.testing.assert_allclose(g3, -np.outer(np.linalg.solve(A[:3, :3].T, b[:3]), x3) + 1 - np.tanh(A[:3, :3]) ** 2,
+                               rtol=1e-12)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .algebra import flatten_order, simplify
 from .errors import InternalError
-from .expr import Values
+from .expr import Values, fixed
 from .linops import Dense, Identity, LinOp, Zero
 from .ops import maps
 from .tree import Node, Var, as_matrix_shape, topo_order
@@ -108,7 +108,7 @@ class Structured:
     order = "row"
 
     def __init__(self, values: Values):
-        self.value = values
+        self.value, self.maps = values, {}
 
     def identity(self, n: int) -> LinOp:
         return Identity(n)
@@ -124,7 +124,20 @@ class Structured:
 
     def map(self, tree: Node) -> LinOp:
         """The structured map a matrix-valued tree stands for (its operation's reading), else its dense value (the
-        user's own subexpressions are values, already computed: never rebuilt from their parts)."""
+        user's own subexpressions are values, already computed: never rebuilt from their parts).  Read once per
+        tree: X⁻¹ used twice (in X⁻¹ dX X⁻ᵀ) is one map, inverted once."""
+        L = self.maps.get(tree.key)
+        if L is None:
+            if tree.op is not None and fixed(tree):              # the same map at every call: kept with the tree
+                L = tree.memo.get("map")
+                if L is None:
+                    L = tree.memo["map"] = self._map(tree)
+            else:
+                L = self._map(tree)
+            self.maps[tree.key] = L
+        return L
+
+    def _map(self, tree: Node) -> LinOp:
         if not tree.primal and tree.op.as_linop is not None:
             L = tree.op.as_linop(tree, self)
             if L is not None:

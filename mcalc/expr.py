@@ -8,7 +8,7 @@ import numpy as np
 from .errors import DomainError, ParseError, ShapeError, TooLargeError, UsageError
 from .linops import human_bytes, memory_budget
 from .ops import BINARY, CONSTANTS, FUNCTIONS, OPS
-from .ops.core import ParamError
+from .ops.core import ParamError, Refused
 from .ops.linalg import MAX_MATRIX_POWER
 from .parse import Parsed, Syn
 from .tree import Const, Node, Var, fmt_shape, size_of, topo_order
@@ -269,6 +269,8 @@ def _value(node: Node, vals: dict, env: dict, check: bool, exact: bool = False):
                               hint=getattr(rule, "hint", None))
     try:
         out = np.asarray(op.fwd(node, *args))
+    except Refused as e:
+        raise DomainError(f"{e.message} (in {_where(node)})", col=node.col, hint=e.hint) from None
     except np.linalg.LinAlgError as e:
         raise DomainError(f"{_where(node)}: {e}", col=node.col) from None
     if check and op.verify is not None:
@@ -315,9 +317,44 @@ class Values:
                         continue
                     self._remember(n)
                     if n.key not in self.extra:
-                        self.extra[n.key] = _value(n, _Both(self), self.env, False)
+                        self.extra[n.key] = self._compute(n)
         self._remember(node)
         return self.extra[node.key]
+
+    def _compute(self, n: Node) -> np.ndarray:
+        if n.op is None or not fixed(n):
+            return _value(n, _Both(self), self.env, False)
+        v = n.memo.get("value")
+        if v is None:
+            v = _value(n, _Both(self), self.env, False)
+            if v.size <= FIXED_ENTRIES:
+                n.memo["value"] = v
+        return v
+
+
+FIXED_ENTRIES = 1 << 20         # values of nodes that depend on no variable are kept with them up to this size
+
+
+def fixed(n: Node) -> bool:
+    """Whether a node's value depends on no variable (ones(3, 3), the triangle of a mask of ones): the same at
+    every call, so that it is computed once and kept with the node (node.memo)."""
+    if n.op is None:
+        return isinstance(n, Const)
+    if n.memo is None:
+        n.memo = {}
+    f = n.memo.get("fixed")
+    if f is None:
+        f = n.memo["fixed"] = all(fixed(a) for a in n.args) and all(_fixed_param(v) for v in n.params.values())
+    return f
+
+
+def _fixed_param(v) -> bool:
+    """A parameter may be a node itself (the expression a numeric map is the derivative of)."""
+    if isinstance(v, Node):
+        return fixed(v)
+    if isinstance(v, (tuple, list)):
+        return all(_fixed_param(x) for x in v)
+    return True
 
 
 class _Both:

@@ -338,6 +338,23 @@ class Gather(LinOp):
         return Gather(idx, self.shape[1], None if self.w is None else self.w[perm_out])
 
 
+
+class Transposition(Gather):
+    """vec(Xᵀ) from vec(X) for an m×n matrix X, both row-major (the commutation matrix), idx its gather index: a
+    Gather in every composition, applied by transposing the array rather than by indexing it."""
+
+    __slots__ = ("m", "n")
+
+    def __init__(self, idx, m: int, n: int):
+        super().__init__(idx, m * n)
+        self.m, self.n = m, n
+
+    def apply(self, X):
+        return X.reshape(self.m, self.n, -1).transpose(1, 0, 2).reshape(self.shape[0], -1)
+
+    def rapply(self, G):
+        return G.reshape(-1, self.n, self.m).transpose(0, 2, 1).reshape(G.shape[0], -1)
+
 class Kron(LinOp):
     """A ⊗ B for maps A (p×q) and B (r×s); acting on X (q×s, row-major) it gives A X Bᵀ."""
 
@@ -684,18 +701,20 @@ class Inverse(LinOp):
         self.shape = self.a.shape
         self._inv, self._uses = None, 0
 
-    def _formed(self):
+    def _formed(self, columns: int):
+        """The inverse, formed once it is applied again or to as many columns as it has rows (solving for n
+        right-hand sides costs about what inverting does)."""
         self._uses += 1
-        if self._inv is None and self._uses > 1:
+        if self._inv is None and (self._uses > 1 or 2 * columns >= self.shape[0]):
             self._inv = np.linalg.inv(self.a)
         return self._inv
 
     def apply(self, X):
-        inv = self._formed()
+        inv = self._formed(X.shape[1])
         return np.linalg.solve(self.a, X) if inv is None else inv @ X
 
     def rapply(self, G):
-        inv = self._formed()
+        inv = self._formed(G.shape[0])
         return np.linalg.solve(self.a.T, G.T).T if inv is None else G @ inv
 
     def to_dense(self):
@@ -719,7 +738,7 @@ class Inverse(LinOp):
 
     @property
     def T(self):
-        return Dense(self.to_dense().T) if self._inv is not None else Inverse(self.a.T)
+        return Dense(self.to_dense().T) if self._inv is not None else Transposed(self)
 
     def all_finite(self):
         return bool(np.all(np.isfinite(self.a)))

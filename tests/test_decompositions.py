@@ -203,3 +203,28 @@ def test_default_eigenvectors_avoid_their_sign_convention_flip():
     for n in (2, 3, 4, 5):
         res = CliRunner().invoke(app, ["jac", "eigh(M)[1]", "--shape", f"M={n}x{n}", "--format", "json"])
         assert res.exit_code == 0, (n, res.stdout[-300:], res.stderr)
+
+
+def _with_condition(rng, n, cond):
+    """A matrix U diag(s) Vᵀ with singular values from 1 down to 1/cond (its 2-norm condition number)."""
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    V, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return U @ np.diag(np.geomspace(1.0, 1.0 / cond, n)) @ V.T
+
+
+@pytest.mark.parametrize("text", ["solve(A, b)", "solve(A, B)", "inv(A)", "A^-2"])
+@pytest.mark.parametrize("n", [2, 5, 40])
+def test_singular_matrices_are_refused_and_others_kept(text, n):
+    """Refused past a condition number of 10¹⁴ (the 1-norm one; solve estimates it from a few random right-hand
+    sides solved along, a lower bound close to it): every numerically singular matrix of 20 random ones (2-norm
+    condition 10¹⁷, and exactly rank-deficient ones), and none with condition 10⁸."""
+    rng = np.random.default_rng(n)
+    for k in range(20):
+        values = {k: v for k, v in {"b": rng.normal(size=n), "B": rng.normal(size=(n, 3))}.items() if k in text}
+        A = _with_condition(rng, n, 1e17)
+        if k % 2:
+            A[:, -1] = A[:, :-1] @ rng.normal(size=n - 1)            # a column a combination of the others
+        with pytest.raises(mcalc.DomainError, match="singular"):
+            mcalc.jacobian(text, "A", {**values, "A": A})
+        J = mcalc.jacobian(text, "A", {**values, "A": _with_condition(rng, n, 1e8)})
+        assert np.all(np.isfinite(J))

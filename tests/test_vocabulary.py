@@ -4,7 +4,6 @@ AUTOGRAD: every numpy function autograd defines a derivative for (autograd/numpy
 scipy's special functions it wraps); JAX_NN: jax.nn's activations.  Each name is either a function of mcalc's
 language or listed in NOT_HERE with the reason (complex numbers, arrays of three axes, lists of arrays)."""
 
-import math
 
 import numpy as np
 import pytest

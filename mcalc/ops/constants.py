@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..linops import Gather, Identity, Zero
+from ..linops import Gather, Identity, Transposition, Zero
 from .core import Op, ParamError, Show, integer, register
 
 
@@ -119,8 +119,11 @@ def _commutation_infer(shapes, m=1, n=1, **_):
 
 
 def _commutation_linop(node, read):
-    m, n = node.params["m"], node.params["n"]
-    return Identity(m * n) if m == 1 or n == 1 else Gather(commutation_index(m, n, node.params["order"]), m * n)
+    m, n, order = node.params["m"], node.params["n"], node.params["order"]
+    if m == 1 or n == 1:
+        return Identity(m * n)
+    idx = commutation_index(m, n, order)
+    return Transposition(idx, m, n) if order == "row" else Gather(idx, m * n)
 
 
 def _commutation_rules():

@@ -85,6 +85,16 @@ def _at_zero(node, x, *_):
     return x
 
 
+class Refused(np.linalg.LinAlgError):
+    """A forward function's refusal of a value outside its operation's domain, found while computing it (the
+    solve itself finds the matrix singular, the factorization that it is not positive definite): the message says
+    what, the evaluator adds where.  Cheaper than a domain check that computes the same thing beforehand."""
+
+    def __init__(self, message: str, hint=None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
 class ParamError(Exception):
     """A parameter the user wrote that its function cannot take: what is wrong with it, as one phrase (the builder
     adds where).  shape: whether it is wrong for the operand's shape (an axis out of range) rather than as written."""

@@ -25,8 +25,8 @@ from ..errors import ShapeError, UsageError
 from ..printing import ATOM
 from ..tree import call, fmt_shape
 from . import maps
-from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, no_symbolic, Show, Symmetric, choice, real, register, square, via
-from .linalg import MAX_MATRIX_POWER, _singular
+from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Refused, no_symbolic, Show, Symmetric, choice, real, register, square, via
+from .linalg import MAX_MATRIX_POWER, solve
 
 
 def _sym(x):
@@ -103,8 +103,8 @@ def _solve_infer(shapes, **_):
 
 def _solve_fwd(node, A, b):
     if node.args[1].ndim == 1:
-        return np.linalg.solve(A, b[..., None])[..., 0]
-    return np.linalg.solve(A, b)
+        return solve(A, b[..., None])[..., 0]
+    return solve(A, b)
 
 
 def _solve_jvp(node, tangents):
@@ -124,8 +124,7 @@ def _solve_linear(node, i, order):
     return inverse if b.ndim == 1 else maps.sandwich(inverse, b.shape[1], order)
 
 
-register(Op("solve", _solve_infer, _solve_fwd, jvp=_solve_jvp, linear=_solve_linear, domain=lambda node, A, b:
-            _singular(node, A), needs_invertible=True, work=_cube,
+register(Op("solve", _solve_infer, _solve_fwd, jvp=_solve_jvp, linear=_solve_linear, needs_invertible=True, work=_cube,
             sympy=_sympy_matrix(lambda sp, A, b: A.LUsolve(b)), example=("solve(A, b)", "A=2x2,b=2"),
             help="x with A x = b (b a vector or a matrix)", family="matrix functions"),
          spelled=("solve",), operands=2, help="x with A x = b, as numpy.linalg.solve: d x = A⁻¹ (db - dA x)")
@@ -196,19 +195,31 @@ FUNCTIONS["slogdet"] = Fn("logdet", parts=(("sign", "detsign"), ("logabsdet", "l
 
 # --- Cholesky and QR ----------------------------------------------------------------------------------------------
 
+def _not_pd(name, x) -> str | None:
+    w = np.linalg.eigvalsh(_sym(real(x)))
+    if np.any(w[..., 0] <= 0):
+        return (f"{name} needs a symmetric positive definite matrix; the smallest eigenvalue of its symmetric "
+                f"part is {float(np.min(w[..., 0])):g}")
+    return None
+
+
 def _pd_domain(name):
     def domain(node, x):
         try:                                         # (a Cholesky factorization is the cheapest test)
             np.linalg.cholesky(_sym(real(x)))
             return None
         except np.linalg.LinAlgError:
-            pass
-        w = np.linalg.eigvalsh(_sym(real(x)))
-        if np.any(w[..., 0] <= 0):
-            return (f"{name} needs a symmetric positive definite matrix; the smallest eigenvalue of its symmetric "
-                    f"part is {float(np.min(w[..., 0])):g}")
-        return None
+            return _not_pd(name, x)
     return domain
+
+
+def _cholesky(node, x):
+    """The factor, or (the factorization failing: its own test of the domain) what is wrong with x."""
+    try:
+        return np.linalg.cholesky(_sym(x))
+    except np.linalg.LinAlgError:
+        raise Refused(_not_pd("cholesky", x) or "cholesky: the matrix is not positive definite to working "
+                      "precision") from None
 
 
 def _cholesky_jvp(node, tangents):
@@ -220,8 +231,7 @@ def _cholesky_jvp(node, tangents):
     return L @ (call("tril", S) - 0.5 * call("diag", call("diag", S)))
 
 
-register(Op("cholesky", _square("cholesky"), lambda node, x: np.linalg.cholesky(_sym(x)), jvp=_cholesky_jvp,
-            domain=_pd_domain("cholesky"), requires=symmetric("cholesky"), interval=PositiveDefinite(),
+register(Op("cholesky", _square("cholesky"), _cholesky, jvp=_cholesky_jvp, requires=symmetric("cholesky"), interval=PositiveDefinite(),
             analytic=False, work=_cube,
             sympy=_sympy_matrix(lambda sp, X: ((X + X.T) / 2).cholesky(hermitian=False)),
             example=("cholesky(X)", "X=2x2"), help="L with L Lᵀ = X, lower triangular (X symmetric positive definite)",

@@ -12,16 +12,25 @@ against mcalc's analytic Jacobian (relative to max(1, max|J|)).  Then the accura
 methods on smooth cases (numdifftools' beside them), sparse Jacobians against filling arrays of their nonzeros, and
 the CLI's cold start against `python -c "import numpy, typer, rich.console"`.
 
+Everything runs on one thread (BLAS, XLA, PyTorch) unless --threads is given: on a small machine, threaded
+libraries timed in one process inflate each other's figures.
+
 Peers: `pip install ".[bench]"` installs JAX and numdifftools; PyTorch is used when present.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
+
+if "--threads" not in sys.argv:      # single-threaded unless asked: numpy and the peers on the same footing (set
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # before numpy is imported)
+        os.environ.setdefault(_var, "1")
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -163,6 +172,8 @@ def torch_methods(case: Case, vals: dict):
     except ImportError:
         return []
     torch.set_default_dtype(torch.float64)
+    if "--threads" not in sys.argv:
+        torch.set_num_threads(1)
     other = {k: torch.as_tensor(v) for k, v in vals.items() if k != case.wrt}
     x = torch.as_tensor(vals[case.wrt])
 
@@ -317,6 +328,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the sizes above 64")
     ap.add_argument("--case", default="", help="only cases whose name contains this")
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--threads", action="store_true", help="let numpy and the peers use every core (default: one)")
     args = ap.parse_args()
     for case in CASES:
         if args.case not in case.name or args.quick and any(s in case.name for s in ("n=96", "n=256", "n=1000")):

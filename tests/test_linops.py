@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from mcalc.chain import as_matrix_shape, flatten_perm
 from mcalc.errors import TooLargeError
-from mcalc.linops import Dense, Diag, Gather, Identity, Kron, Sum, Transposed, Zero, add, compose
+from mcalc.linops import (Dense, Diag, Gather, Identity, Inverse, Kron, Sum, Transposed, Transposition, Zero, add,
+                          compose, triangular_inverse)
 
 rng = np.random.default_rng(0)
 
@@ -59,8 +60,9 @@ def check_dense_equivalence(L, D, r):
     np.testing.assert_allclose(L.to_dense(), D, atol=1e-12)
     X = r.normal(size=(n, 3))
     np.testing.assert_allclose(L.apply(X), D @ X, atol=1e-12)
-    G = r.normal(size=(2, m))
-    np.testing.assert_allclose(L.rapply(G), G @ D, atol=1e-12)
+    for k in (1, 2):                                   # (one row: a gradient's cotangent, which has shortcuts)
+        G = r.normal(size=(k, m))
+        np.testing.assert_allclose(L.rapply(G), G @ D, atol=1e-12)
     np.testing.assert_allclose(L.T.to_dense(), D.T, atol=1e-12)
     np.testing.assert_allclose(L.scaled(-1.5).to_dense(), -1.5 * D, atol=1e-12)
 
@@ -169,3 +171,30 @@ def test_reordered_with_unchanged_order_is_the_same_map():
     K, D = kron_map(r, 2, 2, 3, 3)
     R = K.reordered(np.arange(6), np.arange(6), (2, 3), (2, 3))
     np.testing.assert_allclose(R.to_dense(), D)
+
+
+@pytest.mark.parametrize("m,n", [(2, 3), (4, 4), (5, 1)])
+def test_transposition_is_the_commutation_matrix(m, n):
+    """K vec(X) = vec(Xᵀ) for m×n X, row-major (Magnus & Neudecker's commutation matrix), applied by transposing."""
+    r = np.random.default_rng(m * n)
+    K = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            K[j * m + i, i * n + j] = 1.0
+    idx = np.array([i * n + j for j in range(n) for i in range(m)])
+    check_dense_equivalence(Transposition(idx, m, n), K, r)
+    X = r.normal(size=(m, n))
+    np.testing.assert_array_equal(Transposition(idx, m, n).apply(X.reshape(-1, 1)).ravel(), X.T.ravel())
+
+
+@pytest.mark.parametrize("n", [3, 64, 65, 130, 257])
+@pytest.mark.parametrize("lower", [True, False])
+def test_triangular_inverse_by_halves(n, lower):
+    r = np.random.default_rng(n)
+    V = r.normal(size=(n, n))
+    T = np.linalg.cholesky(V @ V.T / n + np.eye(n))
+    T = T if lower else T.T
+    Ti = triangular_inverse(T, lower)
+    np.testing.assert_allclose(Ti @ T, np.eye(n), atol=1e-12)
+    assert not np.any(np.triu(Ti, 1) if lower else np.tril(Ti, -1))
+    check_dense_equivalence(Inverse(T), np.linalg.inv(T), r)

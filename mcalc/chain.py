@@ -75,6 +75,20 @@ class LocalRules:
 
 
 def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:
+    """(Computed once per expression and set of wrt variables: kept with the root.)"""
+    root = nodes[-1] if nodes else None
+    if root is None or root.op is None:
+        return _dependencies(nodes, wrt, structural)
+    if root.memo is None:
+        root.memo = {}
+    key = ("dependencies", len(nodes), tuple(v.name for v in wrt), structural)
+    deps = root.memo.get(key)
+    if deps is None:
+        deps = root.memo[key] = _dependencies(nodes, wrt, structural)
+    return deps
+
+
+def _dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:
     """For each node (in topological order, the root last), the names of the wrt variables the root's derivative
     depends on through it: none through a piecewise-constant operation such as sign, whose derivative is zero, nor
     for what reaches the root only through one (structural: the variables each node's value depends on)."""

@@ -288,8 +288,9 @@ class Gather(LinOp):
         return np.where(self.idx < 0, 0, self.idx)
 
     def apply(self, X):
-        out = X[self._safe_idx()]
-        return out if self.w is None else out * self.w[:, None]
+        if self.w is None:                                  # (no weights: no entry missing either)
+            return X[self.idx]
+        return X[self._safe_idx()] * self.w[:, None]
 
     def rapply(self, G):
         k, n = G.shape[0], self.shape[1]

@@ -58,12 +58,18 @@ class Parsed:
     source: str
     tree: Syn
     bindings: list = field(default_factory=list)
+    _variables: list | None = field(default=None, repr=False, compare=False)     # (a parsed tree never changes)
 
     def text(self, syn: Syn) -> str:
         return self.source[syn.col:syn.end].strip()
 
     def variables(self) -> list[str]:
         """Variable names in order of first appearance (not the names the expression defines)."""
+        if self._variables is None:
+            self._variables = self._find_variables()
+        return list(self._variables)
+
+    def _find_variables(self) -> list[str]:
         names: list[str] = []
         bound = {name for name, _ in self.bindings}
         stack = [self.tree] + [syn for _, syn in reversed(self.bindings)]

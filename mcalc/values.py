@@ -188,10 +188,10 @@ def _loadtxt(path: str):
 def as_value(v, name: Text = "value") -> np.ndarray:
     """A finite float array of at most 2 dimensions, or a clear error."""
     try:
-        a = np.array(v)
+        a = np.asarray(v)
         if np.iscomplexobj(a):
             raise ValueSpecError(lambda w: f"{w.value_of(name)} is complex", hint="values must be real numbers")
-        a = a.astype(float)
+        a = a.astype(float)                         # (the one copy: the caller's array is never shared)
     except OverflowError:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} has a number too large for floating point") from None
     except (ValueError, TypeError) as e:

@@ -4,6 +4,8 @@ d log|det X| = tr(X⁻¹ dX), d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..printing import ATOM, POWER
@@ -52,8 +54,11 @@ def inverse(x: np.ndarray) -> np.ndarray:
 PROBES = 4                      # random right-hand sides solved with every linear system, to find it singular
 
 
+@lru_cache(maxsize=16)
 def _probes(n: int) -> np.ndarray:
-    return np.random.default_rng(n).standard_normal((n, PROBES))
+    z = np.random.default_rng(n).standard_normal((n, PROBES))
+    z.flags.writeable = False
+    return z
 
 
 def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -99,6 +99,8 @@ CASES += [
          lambda r: {"A": r.normal(size=(N9, N9))}, lambda xp, A, v: xp.where(A > 0, A, 0.1 * A)),
     Case(f"A.reshape(32, 128) wrt A, n={N9}", "A.reshape(32, 128)", "A", lambda r: {"A": r.normal(size=(N9, N9))},
          lambda xp, A, v: A.reshape(32, 128)),
+    Case(f"A[[5, 0, 63, 2, 2, 17, 40, 9], ::-2] wrt A, n={N9}", "A[[5, 0, 63, 2, 2, 17, 40, 9], ::-2]", "A",
+         lambda r: {"A": r.normal(size=(N9, N9))}, lambda xp, A, v: A[xp.asarray([5, 0, 63, 2, 2, 17, 40, 9])][:, ::-2]),
     Case(f"einsum('ij,jk->ik', A, B) wrt A, n={N9}", "einsum('ij,jk->ik', A, B)", "A",
          lambda r: {"A": r.normal(size=(N9, N9)), "B": r.normal(size=(N9, N9))},
          lambda xp, A, v: xp.einsum("ij,jk->ik", A, v["B"])),

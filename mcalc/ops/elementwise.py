@@ -301,6 +301,12 @@ register(Op("round", same_shape, lambda node, x: np.round(np.real(x), node.param
 
 for _name in ("fabs", "absolute"):
     FUNCTIONS[_name] = Fn("abs", help=f"numpy.{_name}: |x|")
+_angle = _kinked("angle", lambda sp, x: sp.pi * sp.Heaviside(-x, 0), lambda sp, x: sp.S.Zero)
+elementwise("angle", lambda x: np.angle(np.real(x)), sympy=_angle, note="a jump at x = 0",
+            help="numpy.angle of a real number: 0 where x ≥ 0, π where x < 0 (derivative 0)", analytic=False, kink=True,
+            flat=True, example=("x * angle(x - 2)", "x=3"))
+elementwise("imag", lambda x: np.zeros(np.shape(x)), sympy=lambda sp, v: sp.S.Zero, flat=True,
+            help="numpy.imag of a real array: zeros (derivative 0)", example=("x + imag(x)", "x=3"))
 FUNCTIONS["float_power"] = Fn("power", operands=2, help="numpy.float_power: a ** b")
 
 

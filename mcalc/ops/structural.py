@@ -1038,6 +1038,10 @@ FUNCTIONS["nan_to_num"] = Fn("reshape", derive=lambda shapes, given: {"shape": t
                              help="x itself (mcalc's values are finite): numpy.nan_to_num")
 FUNCTIONS["positive"] = Fn("reshape", derive=lambda shapes, given: {"shape": tuple(shapes[0])},
                            help="+x, as numpy.positive")
+for _name in ("real", "real_if_close", "conj", "conjugate"):     # mcalc's arrays are real: each is x itself
+    FUNCTIONS[_name] = Fn("reshape", derive=lambda shapes, given: {"shape": tuple(shapes[0])},
+                          help=f"numpy.{_name} of a real array: x itself")
+METHODS["conj"], METHODS["conjugate"] = "conj", "conjugate"
 gathering("rollaxis", lambda a, axis=0, start=0: np.rollaxis(a, axis, start), literals=("axis", "start"),
           kinds={"axis": one_axis, "start": integer()}, required=1, example=("rollaxis(A, 1)", "A=2x3"),
           help="an axis rolled back to start (numpy.rollaxis; for a matrix: its transpose)")

@@ -17,7 +17,7 @@ from .errors import (API as _API, DomainError, InternalError, McalcError, ParseE
                      UnknownNameError, UsageError, ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["jacobian", "gradient", "vjp", "jvp", "evaluate", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
+__all__ = ["jacobian", "gradient", "hessian", "hvp", "vjp", "jvp", "evaluate", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
            "ValueSpecError", "DomainError", "TooLargeError", "UsageError", "InternalError"]
 
 
@@ -91,6 +91,31 @@ def _product(kind, expr, wrt, direction, values, shapes, seed):
     with _only_mcalc_errors():
         p = prepare(expr, wrt, values, shapes, seed=seed, evaluate=False)
         return product(p, kind, direction, fd="none").value
+
+
+def hessian(expr, wrt=None, values=None, shapes=None, order="row", *, seed=0):
+    """The exact Hessian of a scalar expr: the n×n matrix of second derivatives for the n entries of the wrt
+    variables (concatenated in the order given, each flattened in `order`), the Jacobian of the gradient."""
+    from .second import hessian_problem
+    from .problem import prepare
+
+    with _only_mcalc_errors():
+        return hessian_problem(prepare(expr, wrt, values, shapes, order, seed=seed)).analytic()
+
+
+def hvp(expr, wrt, vector, values=None, shapes=None, *, seed=0):
+    """H v for a scalar expr and a direction v shaped like the one wrt variable, shaped like it: the derivative of
+    the gradient along v, computed without forming H."""
+    from .second import hessian_problem
+    from .problem import prepare
+    from .products import product
+
+    with _only_mcalc_errors():
+        hp = hessian_problem(prepare(expr, wrt, values, shapes, seed=seed))
+        if len(hp.wrt) != 1:
+            raise UsageError(f"hvp takes one wrt variable, and there are {len(hp.wrt)}",
+                             hint="ask once per variable, or use hessian()")
+        return product(hp, "jvp", vector, fd="none").value
 
 
 def _need_scipy():

@@ -296,6 +296,8 @@ def _mul_rules(node: Node) -> Node | None:
             a.params["order"] == b.params["order"] and a.args[0].shape == b.args[0].shape:
         return make("vec", make("mul", a.args[0], b.args[0]), order=a.params["order"])   # vec(X) ⊙ vec(Y)
     for q, other in ((a, b), (b, a)):
+        if is_op(q, "ones") and not q.primal and other.shape == node.shape:
+            return other                                                   # 1 ⊙ a = a
         if is_op(q, "div") and not q.primal and is_number(q.args[0], 1) and q.shape == other.shape:
             return make("div", other, q.args[1])                           # (1 ⊘ q) ⊙ a = a ⊘ q
     return None

@@ -54,6 +54,8 @@ class Op:
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
                  interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
                  verify=None):
+        if jvp is None and expand is not None:     # (an operation inside derivatives: differentiated through its
+            jvp = via(expand)                       # meaning, for second derivatives)
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
         self.as_linop, self.rewrite, self.expand, self.domain = as_linop, tuple(rewrite), expand, domain
         self.show, self.sympy, self.example, self.help, self.note = show or Show(), sympy, example, help, note

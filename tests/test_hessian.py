@@ -1,0 +1,159 @@
+"""Hessians: against the Matrix Cookbook's closed forms, against second differences of the expression written in
+plain numpy (which never sees mcalc's rules), over random shapes and compositions; H v; what is refused."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mcalc
+from mcalc.problem import prepare
+from mcalc.second import gradient_tree, hessian_problem
+from mcalc.printing import Unicode
+
+RNG = np.random.default_rng(5)
+
+
+def second_differences(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """∂²f/∂xᵢ∂xⱼ by central second differences of f alone (x flattened row-major)."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    H = np.zeros((n, n))
+    E = np.eye(n).reshape((n,) + x.shape) * h
+    for i in range(n):
+        for j in range(i, n):
+            H[i, j] = H[j, i] = (f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j])
+                                 + f(x - E[i] - E[j])) / (4 * h * h)
+    return H
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_cookbook_closed_forms():
+    """Matrix Cookbook (81): ∂²(xᵀAx)/∂x² = A + Aᵀ; least squares: 2AᵀA; logistic regression: Xᵀ diag(s ⊙ (1-s)) X;
+    ∂² log det X: -(X⁻¹)ⱼₖ (X⁻¹)ₗᵢ for entries (i, j), (k, l) (from d X⁻ᵀ = -X⁻ᵀ dXᵀ X⁻ᵀ); the norm:
+    (I - u uᵀ)/‖x‖ with u = x/‖x‖."""
+    A, x, b = RNG.normal(size=(4, 4)), RNG.normal(size=4), RNG.normal(size=4)
+    np.testing.assert_allclose(mcalc.hessian("x@A@x", "x", {"x": x, "A": A}), A + A.T, atol=1e-12)
+    np.testing.assert_allclose(mcalc.hessian("sum((A@x - b)**2)", "x", {"x": x, "A": A, "b": b}), 2 * A.T @ A,
+                               atol=1e-12)
+    X, w, y = RNG.normal(size=(7, 3)), RNG.normal(size=3), (RNG.random(7) > 0.5).astype(float)
+    s = _sigmoid(X @ w)
+    np.testing.assert_allclose(mcalc.hessian("sum(log(1 + exp(X@w)) - y*(X@w))", "w", {"X": X, "w": w, "y": y}),
+                               X.T @ np.diag(s * (1 - s)) @ X, atol=1e-12)
+    M = RNG.normal(size=(3, 3)) + 3 * np.eye(3)
+    Mi = np.linalg.inv(M)
+    np.testing.assert_allclose(mcalc.hessian("logdet(X)", "X", {"X": M}),
+                               -np.einsum("jk,li->ijkl", Mi, Mi).reshape(9, 9), atol=1e-12)
+    u = x / np.linalg.norm(x)
+    np.testing.assert_allclose(mcalc.hessian("norm(x)", "x", {"x": x}),
+                               (np.eye(4) - np.outer(u, u)) / np.linalg.norm(x), atol=1e-12)
+
+
+def test_column_major_is_the_same_hessian_reordered():
+    M = RNG.normal(size=(2, 3))
+    H = mcalc.hessian("sum(tanh(X)**3) + sum(X@X.T)", "X", {"X": M})
+    Hc = mcalc.hessian("sum(tanh(X)**3) + sum(X@X.T)", "X", {"X": M}, order="col")
+    perm = np.arange(6).reshape(2, 3).ravel(order="F")          # column-major position k holds row-major perm[k]
+    np.testing.assert_allclose(Hc, H[np.ix_(perm, perm)], atol=1e-13)
+
+
+CASES = [
+    ("sum(tanh(W@x + b))", {"W": (3, 4), "x": (4,), "b": (3,)}, "W",
+     lambda v: np.sum(np.tanh(v["W"] @ v["x"] + v["b"]))),
+    ("trace(X^4)", {"X": (3, 3)}, "X", lambda v: np.trace(np.linalg.matrix_power(v["X"], 4))),
+    ("det(inv(X))", {"X": (3, 3)}, "X", lambda v: np.linalg.det(np.linalg.inv(v["X"]))),
+    ("sum(softmax(W@x) * y)", {"W": (3, 2), "x": (2,), "y": (3,)}, "W",
+     lambda v: np.sum(np.exp(v["W"] @ v["x"]) / np.sum(np.exp(v["W"] @ v["x"])) * v["y"])),
+    ("logsumexp(A@x)", {"A": (4, 3), "x": (3,)}, "x", lambda v: np.log(np.sum(np.exp(v["A"] @ v["x"])))),
+    ("norm(A@x - b)**2 / 2", {"A": (4, 3), "x": (3,), "b": (4,)}, "x",
+     lambda v: np.sum((v["A"] @ v["x"] - v["b"]) ** 2) / 2),
+    ("trace(inv(X) @ A)", {"X": (3, 3), "A": (3, 3)}, "X", lambda v: np.trace(np.linalg.inv(v["X"]) @ v["A"])),
+    ("b @ solve(X, b)", {"X": (3, 3), "b": (3,)}, "X", lambda v: v["b"] @ np.linalg.solve(v["X"], v["b"])),
+    ("sum(sigmoid(X) * log(X*X + 1))", {"X": (2, 2)}, "X",
+     lambda v: np.sum(_sigmoid(v["X"]) * np.log(v["X"] ** 2 + 1))),
+    ("det(X)", {"X": (3, 3)}, "X", lambda v: np.linalg.det(v["X"])),
+    ("sum(cumsum(x) ** 2) + prod(x)", {"x": (4,)}, "x", lambda v: np.sum(np.cumsum(v["x"]) ** 2) + np.prod(v["x"])),
+    ("mean(exp(A) @ A.T)", {"A": (2, 3)}, "A", lambda v: np.mean(np.exp(v["A"]) @ v["A"].T)),
+    ("x @ x * sum(sqrt(x * x + 1))", {"x": (3,)}, "x", lambda v: v["x"] @ v["x"] * np.sum(np.sqrt(v["x"] ** 2 + 1))),
+]
+
+
+@pytest.mark.parametrize("text,shapes,wrt,f", CASES, ids=[c[0] for c in CASES])
+def test_against_second_differences_of_numpy(text, shapes, wrt, f):
+    values = {k: RNG.normal(size=s) / 2 for k, s in shapes.items()}
+    if text in ("trace(inv(X) @ A)", "b @ solve(X, b)", "det(inv(X))"):
+        values["X"] = values["X"] + 2 * np.eye(3)
+    H = mcalc.hessian(text, wrt, values)
+    x0 = values[wrt]
+    ref = second_differences(lambda z: f({**values, wrt: z}), x0)
+    np.testing.assert_allclose(H, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
+    np.testing.assert_allclose(H, H.T, atol=1e-12 * max(1.0, np.abs(H).max()))
+
+
+def test_block_hessian_of_two_variables():
+    A, x, y = RNG.normal(size=(3, 2)), RNG.normal(size=3), RNG.normal(size=2)
+    H = mcalc.hessian("x @ A @ y + sum(x**3)", "x,y", {"A": A, "x": x, "y": y})
+    ref = np.block([[np.diag(6 * x), A], [A.T, np.zeros((2, 2))]])        # ∂²/∂x² = diag(6x), ∂²/∂x∂y = A
+    np.testing.assert_allclose(H, ref, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(1, 3), n=st.integers(1, 3), k=st.integers(0, len(CASES) - 1), seed=st.integers(0, 10 ** 6))
+def test_random_shapes_and_compositions(m, n, k, seed):
+    """g(W) = f(tanh(W) + B) for random shapes: the chain rule through one more composition, against second
+    differences of plain numpy."""
+    r = np.random.default_rng(seed)
+    values = {"W": r.normal(size=(m, n)) / 2, "B": r.normal(size=(m, n)) / 2, "c": r.normal(size=n)}
+    inner = [("sum(exp(Z) * Z)", lambda Z: np.sum(np.exp(Z) * Z)),
+             ("norm(Z @ c) ** 2", lambda Z: np.sum((Z @ values["c"]) ** 2)),
+             ("sum(log(1 + Z * Z))", lambda Z: np.sum(np.log(1 + Z * Z))),
+             ("logsumexp(Z)", lambda Z: np.log(np.sum(np.exp(Z)))),
+             ("trace(Z @ Z.T @ Z @ Z.T)", lambda Z: np.trace(Z @ Z.T @ Z @ Z.T))][k % 5]
+    text = inner[0].replace("Z", "(tanh(W) + B)")
+    H = mcalc.hessian(text, "W", {k: v for k, v in values.items() if k in text})
+    ref = second_differences(lambda W: inner[1](np.tanh(W) + values["B"]), values["W"])
+    np.testing.assert_allclose(H, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
+
+
+def test_hvp_is_h_times_v():
+    W, x, b = RNG.normal(size=(3, 4)), RNG.normal(size=4), RNG.normal(size=3)
+    values = {"W": W, "x": x, "b": b}
+    V = RNG.normal(size=(3, 4))
+    H = mcalc.hessian("sum(tanh(W@x + b))", "W", values)
+    np.testing.assert_allclose(mcalc.hvp("sum(tanh(W@x + b))", "W", V, values), (H @ V.ravel()).reshape(3, 4),
+                               atol=1e-12)
+
+
+def test_gradient_trees_are_the_textbooks():
+    """The gradient shaped like its variable, read off by the trace identity (Matrix Cookbook (70), (72), (57),
+    (113))."""
+    cases = {("a@X@b", "a=3,X=3x4,b=4"): "a bᵀ", ("sum(W@x)", "W=3x4,x=4"): "1₃ xᵀ",
+             ("logdet(X)", "3x3"): "X⁻ᵀ", ("trace((A@X@B+C)@(A@X@B+C).T)", "A=2x3,X=3x3,B=3x2,C=2x2"):
+             "2 Aᵀ (A X B + C) Bᵀ", ("sum((A@x-b)**2)", "A=4x3,x=3,b=4"): "2 Aᵀ (A x - b)"}
+    for (text, shapes), want in cases.items():
+        p = prepare(text, "X" if "X" in text else "W" if "W" in text else "x", shapes=shapes)
+        assert Unicode()(gradient_tree(p.nodes, p.wrt[0])) == want, text
+
+
+def test_logistic_hessian_is_one_product(monkeypatch):
+    """The logistic loss's Hessian Xᵀ D X is built as products of its factors: nothing larger than X or H."""
+    import mcalc.linops as L
+
+    sizes = []
+    real = L.check_dense
+    monkeypatch.setattr(L, "check_dense", lambda m, n, *a, **k: (sizes.append(m * n), real(m, n, *a, **k))[1])
+    m, n = 200, 30
+    X, w, y = RNG.normal(size=(m, n)), RNG.normal(size=n) / 10, (RNG.random(m) > 0.5).astype(float)
+    H = hessian_problem(prepare("sum(log(1 + exp(X@w)) - y*(X@w))", "w", {"X": X, "w": w, "y": y})).analytic()
+    s = _sigmoid(X @ w)
+    np.testing.assert_allclose(H, X.T @ (X * (s * (1 - s))[:, None]), atol=1e-10)
+    assert max(sizes) <= m * n
+
+
+@pytest.mark.parametrize("text,fragment", [("A@x", "needs a scalar"), ("sum(kron(A, x))", "no Hessian")])
+def test_refusals(text, fragment):
+    with pytest.raises(mcalc.UsageError, match=fragment):
+        mcalc.hessian(text, "x", {"A": RNG.normal(size=(2, 2)), "x": RNG.normal(size=2)})

@@ -223,6 +223,8 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
         finite = allow_nan or all(np.isfinite(b.bound()) for b in blocks)   # cheap, from the structure
         if len(blocks) == 1:
             J = np.asarray(blocks[0].to_dense())
+            if not J.flags.writeable:                   # (a map's own array, kept between calls: the caller's copy)
+                J = J.copy()
         else:
             J = np.concatenate([b.to_dense() for b in blocks], axis=0 if layout == "denominator" else 1)
     if not finite and not np.all(np.isfinite(J)):

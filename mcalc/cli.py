@@ -64,6 +64,8 @@ Format = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --o
 GradFormat = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --out - for stdout), latex or "
                             "markdown.")
 CheckFormat = _format_option("pretty or json.")
+HessFormat = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --out - for stdout), latex or "
+                            "markdown.")
 ExplainFormat = _format_option("pretty, json, plain (the closed form alone, in mcalc's syntax), latex or markdown.")
 Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout "
                                             "('-': stdout).", show_default=False)]
@@ -92,6 +94,8 @@ Jvp = Annotated[Optional[str], typer.Option(help="A tangent u shaped like the wr
                                             "the output, without forming J.", show_default=False)]
 Spy = Annotated[bool, typer.Option("--spy", help="A picture of the sparsity and block structure, for Jacobians too "
                                    "large to print entry by entry.")]
+Hvp = Annotated[Optional[str], typer.Option(help="A direction v shaped like the wrt variable: print H v, shaped "
+                                            "like it, without forming H.", show_default=False)]
 Expect = Annotated[str, typer.Option("--expect", "-e", help="Your answer: an expression in the same variables "
                                      "(kron(eye(2), B.T)), a matrix ([[1,2],[3,4]] or '1 2; 3 4'), or @file (.npy, "
                                      ".csv, .txt). For a scalar EXPR, an answer shaped like the variable is taken as "
@@ -155,6 +159,32 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     emit.symbolic_shown(prob, o.fmt, symbolic)
     result = compute(prob, fd, tol, fd_columns)
     emit.gradient(o, result, *gradient_of(result), emit.symbolic("symbolic_gradient", prob, symbolic))
+
+
+@app.command(epilog=_examples(
+    'mcalc hess "x@A@x" --wrt x --shape x=3,A=3x3',
+    'mcalc hess "sum(log(1 + exp(X@w)) - y*(X@w))" --wrt w --shape X=20x3,w=3,y=20',
+    'mcalc hess "logdet(X)" --wrt X --shape 2x2 --order col',
+    'mcalc hess "x@A@y + sum(x**3)" --wrt x --wrt y --shape A=2x2,x=2,y=2',
+    'mcalc hess "x@A@x" --wrt x --shape x=3,A=3x3 --hvp "1 0 0"'))
+def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
+         fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto", fmt: HessFormat = "pretty", out: Out = None,
+         precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, hvp: Hvp = None):
+    """The Hessian of a scalar EXPR: the Jacobian of its exact gradient, checked by finite differences of that
+    gradient, with its eigenvalues and curvature (definite or not, here; everywhere for a quadratic).
+
+    Exit code 0 when the check agrees, 1 when it disagrees, 2 on bad input."""
+    from .compare import compute
+    from .problem import prepare
+    from .products import product
+    from .second import hessian_info, hessian_problem
+
+    o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.HESS_FORMATS)
+    hp = hessian_problem(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False))
+    if hvp is not None:
+        emit.product(o, product(hp, "jvp", hvp, fd, tol))
+    result = compute(hp, fd, tol, fd_columns)
+    emit.hessian(o, result, hessian_info(hp, result.J))
 
 
 @app.command(epilog=_examples(

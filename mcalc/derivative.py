@@ -16,8 +16,8 @@ import numpy as np
 
 from .algebra import flatten_order, simplify
 from .errors import InternalError
-from .expr import Values, fixed
-from .linops import Dense, Identity, LinOp, Zero
+from .expr import FIXED_ENTRIES, Values, fixed
+from .linops import Dense, Identity, LinOp, Zero, frozen, stored
 from .ops import maps
 from .tree import Node, Var, as_matrix_shape, topo_order
 
@@ -131,7 +131,9 @@ class Structured:
             if tree.op is not None and fixed(tree):              # the same map at every call: kept with the tree
                 L = tree.memo.get("map")
                 if L is None:
-                    L = tree.memo["map"] = self._map(tree)
+                    L = self._map(tree)
+                    if stored(L) <= FIXED_ENTRIES:
+                        tree.memo["map"] = frozen(L)
             else:
                 L = self._map(tree)
             self.maps[tree.key] = L

@@ -19,6 +19,7 @@ from .errors import DomainError, NoClosedFormError, UsageError
 
 GRAD_FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
 CHECK_FORMATS = ("pretty", "json")
+HESS_FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
 EXPLAIN_FORMATS = ("pretty", "json", "plain", "latex", "markdown")
 
 
@@ -113,6 +114,14 @@ def jacobian(o: Output, result, symbolic=None, det=None, tensor=None, spy: bool 
                R().tensor_view(result, tensor, r),
                json=lambda: O().jac_json(result, symbolic, det, tensor),
                typeset=lambda f, r: O().jac_typeset(result, f, r, symbolic, det))
+    exit_with_verdict(result, o.fmt)
+
+
+def hessian(o: Output, result, info) -> NoReturn:
+    """hess: the Hessian with its eigenvalues and curvature; exit 1 when its check disagrees."""
+    o.emit(array=result.J, pretty=lambda r, h: R().hess_view(result, info, r, h),
+           json=lambda: O().hess_json(result, info),
+           typeset=lambda f, r: O().jac_typeset(result, f, r))
     exit_with_verdict(result, o.fmt)
 
 

@@ -39,6 +39,8 @@ class Words:
     jvp: str                # --jvp                    mcalc.jvp
     cotangent: str          # --vjp                    the cotangent  (its vector)
     tangent: str            # --jvp                    the tangent
+    hvp: str                # --hvp                    mcalc.hvp
+    direction: str          # --hvp                    the direction  (H v's v)
     det: str                # --det                    the determinant
     tensor: str             # --tensor                 the tensor
     go_sparse: str          # write it sparse with --format npz --out J.npz
@@ -66,13 +68,13 @@ class Words:
 CLI = Words(
     shape="--shape", value="--value", with_value="with --value", wrt="--wrt", order="--order", layout="--layout",
     fd="--fd", tol="--tol", fd_columns="--fd-columns", vjp="--vjp", jvp="--jvp", cotangent="--vjp", tangent="--jvp",
-    det="--det", tensor="--tensor", go_sparse="write it sparse with --format npz --out J.npz", jacobian="mcalc jac",
+    hvp="--hvp", direction="--hvp", det="--det", tensor="--tensor", go_sparse="write it sparse with --format npz --out J.npz", jacobian="mcalc jac",
     gradient="grad", separator=" ", quote="", names_values=False)
 
 API = Words(
     shape="shapes=", value="values=", with_value="in values=", wrt="wrt=", order="order=", layout="layout=",
     fd="fd=", tol="tol=", fd_columns="columns=", vjp="mcalc.vjp", jvp="mcalc.jvp", cotangent="the cotangent",
-    tangent="the tangent", det="the determinant", tensor="the tensor",
+    tangent="the tangent", hvp="mcalc.hvp", direction="the direction", det="the determinant", tensor="the tensor",
     go_sparse="ask for it sparse: jacobian(..., sparse=True)", jacobian="jacobian()", gradient="gradient",
     separator="", quote='"', names_values=True)
 

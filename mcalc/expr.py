@@ -328,11 +328,12 @@ class Values:
         if v is None:
             v = _value(n, _Both(self), self.env, False)
             if v.size <= FIXED_ENTRIES:
+                v.flags.writeable = False                      # (shared between calls: never written to)
                 n.memo["value"] = v
         return v
 
 
-FIXED_ENTRIES = 1 << 20         # values of nodes that depend on no variable are kept with them up to this size
+FIXED_ENTRIES = 1 << 16         # values and maps of trees that depend on no variable are kept with them up to this size
 
 
 def fixed(n: Node) -> bool:

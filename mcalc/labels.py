@@ -59,7 +59,7 @@ def label_at(parts, order: str, k: int) -> str:
 def jacobian_sides(p):
     """(row parts, column parts) of a problem's Jacobian as [(name, shape)]: numerator rows are the output
     entries."""
-    out_part = [("f", p.out_shape)]
+    out_part = p.out_parts()
     in_parts = [(v.name, v.shape) for v in p.wrt]
     return (out_part, in_parts) if p.layout == "numerator" else (in_parts, out_part)
 

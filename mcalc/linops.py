@@ -613,7 +613,7 @@ class Sum(LinOp):
     def to_dense(self):
         first = self.terms[0]
         out = first.to_dense()
-        if isinstance(first, (Dense, Transposed)):        # (their arrays may be shared: never added to)
+        if isinstance(first, (Dense, Transposed)) or not out.flags.writeable:   # (shared arrays: never added to)
             out = out.copy()
         for t in self.terms[1:]:
             out += t.to_dense()
@@ -701,6 +701,27 @@ class Product(LinOp):
         return all(f.all_finite() for f in self.factors)
 
 
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A view of an array that a map keeps (and may share between calls) that cannot be written through."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def frozen(L: LinOp) -> LinOp:
+    """The map with every array it holds made read-only, to be kept and shared between calls (a map of a tree
+    that depends on no variable): whatever reads it copies before writing."""
+    for name in ("a", "d", "idx", "w"):
+        v = getattr(L, name, None)
+        if isinstance(v, np.ndarray):
+            v.flags.writeable = False
+    for part in (getattr(L, "A", None), getattr(L, "B", None), getattr(L, "L", None),
+                 *getattr(L, "terms", ()), *getattr(L, "factors", ())):
+        if isinstance(part, LinOp):
+            frozen(part)
+    return L
+
+
 TRIANGULAR_LEAF = 64    # triangular blocks up to this size are inverted by numpy (LU); larger ones split in two
 
 
@@ -769,7 +790,7 @@ class Inverse(LinOp):
     def to_dense(self):
         if self._inv is None:
             self._inv = inverse(self.a)
-        return self._inv
+        return read_only(self._inv)                         # (kept for the next product: never written to)
 
     def to_sparse(self):
         from scipy import sparse
@@ -886,6 +907,11 @@ _COMPOSE = {
 }
 
 
+def _kind(L: LinOp) -> type:
+    """The class a map composes as (a Transposition is a Gather)."""
+    return Gather if isinstance(L, Gather) else type(L)
+
+
 def compose(L: LinOp, R: LinOp) -> LinOp:
     """L @ R, keeping structure where the algebra allows and densifying the cheaper side otherwise."""
     if L.shape[1] != R.shape[0]:
@@ -897,7 +923,7 @@ def compose(L: LinOp, R: LinOp) -> LinOp:
         return R if L.d == 1 else R.scaled(L.d)
     if isinstance(R, Diag) and R.is_scalar:
         return L if R.d == 1 else L.scaled(R.d)
-    rule = _COMPOSE.get((type(L), type(R)))
+    rule = _COMPOSE.get((_kind(L), _kind(R)))
     if rule is not None:
         out = rule(L, R)
         if out is not None:

@@ -83,6 +83,10 @@ def check_doc(c) -> dict:
 
 
 def jac_json(result, symbolic=None, det=None, tensor=None) -> str:
+    return dumps(jac_doc(result, symbolic, det, tensor))
+
+
+def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
     p, c = result.problem, result.comparison
     rows, cols = jacobian_sides(p)
     row_labels, _ = axis_labels(rows, p.order)
@@ -103,6 +107,16 @@ def jac_json(result, symbolic=None, det=None, tensor=None) -> str:
         doc.update(det)
     if tensor is not None:
         doc["tensor"] = tensor.tolist()
+    return doc
+
+
+def hess_json(result, info) -> str:
+    doc = jac_doc(result)
+    doc["hessian"] = doc.pop("jacobian")
+    c = info["curvature"]
+    doc.update({"eigenvalues": c.eigenvalues.tolist(), "definiteness": c.definiteness, "constant": c.constant,
+                "curvature": c.statement, "asymmetry": c.asymmetry, "gradient_formula": info["gradient"],
+                "formula": info["formula"]})
     return dumps(doc)
 
 
@@ -140,7 +154,8 @@ def explain_json(p, ex, check) -> str:
 
 
 def product_json(pr) -> str:
-    doc = {**problem_doc(pr.problem), "kind": pr.kind, pr.kind: np.asarray(pr.value).tolist(),
+    kind = "hvp" if pr.problem.what == "Hessian" else pr.kind
+    doc = {**problem_doc(pr.problem), "kind": kind, kind: np.asarray(pr.value).tolist(),
            "direction": np.asarray(pr.direction).tolist(), "fd_method": pr.method, "tol": pr.tol or None,
            "max_abs_error": pr.max_abs_error if pr.method else None,
            "max_rel_error": pr.max_rel_error if pr.method else None, "agree": pr.agree}
@@ -217,7 +232,7 @@ def jac_typeset(result, fmt: str, precision: int, symbolic=None, det=None) -> st
     if fmt == "latex":
         tex = _display(latex_matrix(M, rg, cg, precision, (rlab, clab)))
         return tex + (f"\\[ \\det J = {det_tex} \\]\n" if det is not None else "")
-    title = f"Jacobian of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})"
+    title = f"{p.what} of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})"
     text = f"{title}\n\n" + markdown_matrix(M, rlab, clab, precision)
     return text + (f"\n$\\det J = {det_tex}$\n" if det is not None else "")
 

@@ -89,9 +89,15 @@ class Problem(Arranged):
     def expression(self) -> str:
         return self.parsed.source
 
+    what = "Jacobian"                  # what the problem's matrix is called (a Hessian problem's: Hessian)
+
     @property
     def out_shape(self) -> tuple:
         return self.root.shape
+
+    def out_parts(self) -> list[tuple[str, tuple]]:
+        """The entries along the matrix's rows, as [(name, shape)]: the output's."""
+        return [("f", self.out_shape)]
 
     @property
     def mode(self) -> str:
@@ -193,7 +199,7 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     return problem.evaluate() if evaluate else problem
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=64)
 def _typed(source: str, shapes: tuple, order: str, unshaped: tuple) -> tuple[Node, tuple[Node, ...]]:
     """The typed tree and its nodes in topological order.  They depend on the text and the shapes, never on
     values, and nothing changes a tree once built, so a repeated call (a script's loop: new values, same

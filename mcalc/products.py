@@ -48,11 +48,12 @@ def _jvp(problem: Problem, v, u: np.ndarray) -> np.ndarray | None:
 
 def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: float | None = None,
             checks: int = 3) -> Product:
+    hessian = problem.what == "Hessian"                                   # (H v: the gradient's J u)
     if len(problem.wrt) != 1:
-        raise UsageError(lambda w: f"{getattr(w, kind)} takes one {w.wrt} variable")
+        raise UsageError(lambda w: f"{getattr(w, 'hvp' if hessian else kind)} takes one {w.wrt} variable")
     v = problem.wrt[0]
     shape = problem.root.shape if kind == "vjp" else v.shape
-    named = setting("cotangent" if kind == "vjp" else "tangent")          # --vjp, or the cotangent
+    named = setting("cotangent" if kind == "vjp" else "direction" if hessian else "tangent")   # --vjp, the cotangent
     d = V.parse_value(direction, named) if isinstance(direction, str) else V.as_value(direction, named)
     if d.shape != shape:
         what, want, got = "the output" if kind == "vjp" else v.name, fmt_shape(shape), fmt_shape(d.shape)
@@ -63,7 +64,7 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
         with located(problem.expression):
             maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
-        value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
+        value = np.array(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
     if not np.all(np.isfinite(value)):
         raise DomainError(f"the {kind} overflows at these values")
     result = Product(problem, kind, d, value)

@@ -327,10 +327,11 @@ def header(p, precision: int = 4, last: tuple[str, str] | None = None, conventio
         ("wrt", ", ".join(f"{v.name} {fmt_shape(v.shape)}" for v in p.wrt)),
     ]
     if convention:
-        rows += [("order", "row-major (numpy/PyTorch: rows stacked)" if p.order == "row"
-                  else "column-major (vec: columns stacked)"),
-                 ("layout", "numerator: one row per entry of f" if p.layout == "numerator"
-                  else "denominator: one row per entry of the wrt variables")]
+        rows.append(("order", "row-major (numpy/PyTorch: rows stacked)" if p.order == "row"
+                     else "column-major (vec: columns stacked)"))
+        if p.what == "Jacobian":                          # (a Hessian is symmetric: no layout to choose)
+            rows.append(("layout", "numerator: one row per entry of f" if p.layout == "numerator"
+                         else "denominator: one row per entry of the wrt variables"))
     for k, (name, value) in enumerate(p.values.items()):
         note = "  (chosen by mcalc; set with --value)" if name in p.defaulted else ""
         rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + note))
@@ -432,6 +433,29 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
         parts.append(key_lines([("det J", text)]))
     parts.append(verdict(result))
     return Group(*parts)
+
+
+def hess_view(result, info, precision: int = 4, height: int | None = None) -> Group:
+    """The Hessian as a labelled block matrix (rows and columns: the wrt entries), the gradient it differentiates,
+    its eigenvalues and curvature, and the verdict of the check (finite differences of the exact gradient)."""
+    p = result.problem
+    rows, cols = jacobian_sides(p)
+    rlab, rgrp = axis_labels(rows, p.order)
+    clab, cgrp = axis_labels(cols, p.order)
+    bad = result.comparison.bad if result.comparison else []
+    matrix = BlockMatrix(result.J, rlab, clab, rgrp, cgrp, precision, highlight=bad, max_rows=_max_rows(height),
+                         more="--format csv, json or npy has every entry")
+    n = result.J.shape[0]
+    line = ("H", f"{n}×{n}, the Jacobian of the gradient" + (f" ∇f = {info['gradient']}" if info["gradient"] else "")
+            + f", {result.mode} accumulation; checked by finite differences of that gradient")
+    w = info["curvature"].eigenvalues
+    shown = array_text(w if w.size <= 12 else np.concatenate([w[:6], w[-6:]]), precision)
+    lines = [("H =", info["formula"])] if info["formula"] else []
+    lines += [("eigen", shown + ("" if w.size <= 12 else f"  (the 6 smallest and 6 largest of {w.size})")),
+              ("", info["curvature"].statement)]
+    if info["curvature"].asymmetry > 0:
+        lines.append(("", f"symmetric to {info['curvature'].asymmetry:.2g} (max |H - Hᵀ|)"))
+    return Group(header(p, precision, line), Text(""), matrix, Text(""), key_lines(lines), verdict(result))
 
 
 def grad_view(result, gradient, precision: int = 4, height: int | None = None, symbolic=None) -> Group:
@@ -604,18 +628,22 @@ def tensor_view(result, T: np.ndarray, precision: int = 4) -> Group:
 def product_view(pr, precision: int = 4) -> Group:
     p = pr.problem
     v = p.wrt[0]
+    hessian = p.what == "Hessian"
     if pr.kind == "vjp":
         name, shape, what = f"vᵀ∂f/∂{v.name}", v.shape, f"shaped like {v.name}"
+    elif hessian:
+        name, shape, what = "Hv", v.shape, f"shaped like {v.name}"
     else:
         name, shape, what = "(∂f)u", p.root.shape, "shaped like f"
     rlab, clab = shaped_labels(name, shape)
-    parts = [header(p, precision, (pr.kind, f"{what}, without forming the Jacobian")), Text(""),
-             key_lines([("v" if pr.kind == "vjp" else "u", array_text(pr.direction, precision))]), Text(""),
+    kind, direction = ("H v", "v") if hessian else (pr.kind, "v" if pr.kind == "vjp" else "u")
+    parts = [header(p, precision, (kind, f"{what}, without forming the {p.what}")), Text(""),
+             key_lines([(direction, array_text(pr.direction, precision))]), Text(""),
              BlockMatrix(shaped(pr.value, shape), rlab, clab, precision=precision), Text("")]
     if pr.agree is None:
         parts.append(Text("finite-difference check skipped (--fd none)", style=STYLE["note"]))
     else:
-        how = "along u" if pr.kind == "jvp" else "⟨vᵀJ, w⟩ = vᵀ(J w) along 3 random directions w"
+        how = f"along {direction}" if pr.kind == "jvp" else "⟨vᵀJ, w⟩ = vᵀ(J w) along 3 random directions w"
         mark = Text("✓ ", style=STYLE["ok"]) if pr.agree else Text("✗ ", style=STYLE["fail"])
         parts.append(mark + Text(f"{METHOD_NAMES[pr.method]} {'agree' if pr.agree else 'disagree'} {how}: "
                                  f"rel err {pr.max_rel_error:.2g} (tol {pr.tol:g})"))

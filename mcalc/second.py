@@ -18,7 +18,7 @@ import numpy as np
 
 from .algebra import flatten_order, is_op, make, simplify
 from .chain import dependencies
-from .derivative import local_form
+from .derivative import local_form, rule
 from .errors import NoClosedFormError, TooLargeError, UsageError
 from .linops import human_bytes, memory_budget
 from .ops import maps
@@ -75,9 +75,18 @@ class HessianProblem(Problem):
     f: Problem | None = None
     gradients: list | None = None       # ∇f for each wrt variable, as trees
 
+    what = "Hessian"
+
     @property
     def defaulted(self) -> list[str]:
         return self.f.defaulted
+
+    @property
+    def out_shape(self) -> tuple:
+        return self.f.out_shape
+
+    def out_parts(self) -> list[tuple[str, tuple]]:
+        return [(v.name, v.shape) for v in self.wrt]
 
     def elsewhere(self, k: int) -> HessianProblem:
         g = self.f.elsewhere(k).evaluate()
@@ -113,3 +122,93 @@ def _refuse_large(nodes: list[Node], f: Problem) -> None:
             raise TooLargeError(f"the gradient of {f.expression} holds an array of {n.size:,} entries "
                                 f"({human_bytes(n.size * 8)}), more than the {human_bytes(budget)} mcalc allows "
                                 "itself", hint="smaller shapes, or the gradient alone (grad)")
+
+
+# --- what a Hessian says about the function ------------------------------------------------------------------------
+
+@dataclass
+class Curvature:
+    """The eigenvalues of a (symmetrized) Hessian, the largest asymmetry, and what they say: definite, semidefinite
+    or indefinite at this point, everywhere when the Hessian is the same at every point (a quadratic)."""
+
+    eigenvalues: np.ndarray
+    asymmetry: float
+    definiteness: str
+    constant: bool
+
+    @property
+    def statement(self) -> str:
+        if not self.constant:
+            return f"{self.definiteness} at this point"
+        shape = {"positive definite": "strictly convex", "positive semidefinite": "convex",
+                 "negative definite": "strictly concave", "negative semidefinite": "concave"}.get(self.definiteness)
+        return (f"{self.definiteness} everywhere (the Hessian does not depend on the variables): "
+                + (f"{shape} everywhere" if shape else "neither convex nor concave"))
+
+
+def curvature(H: np.ndarray, hp: HessianProblem) -> Curvature:
+    S = (H + H.T) / 2
+    w = np.linalg.eigvalsh(S) if S.size else np.zeros(0)
+    scale = max(float(np.abs(w).max(initial=0.0)), np.finfo(float).tiny)
+    tol = 1e-10 * scale * max(1, S.shape[0])
+    pos, neg = bool(np.any(w > tol)), bool(np.any(w < -tol))
+    zero = bool(np.any(np.abs(w) <= tol))
+    if pos and neg:
+        kind = "indefinite"
+    elif pos:
+        kind = "positive semidefinite" if zero else "positive definite"
+    elif neg:
+        kind = "negative semidefinite" if zero else "negative definite"
+    else:
+        kind = "zero"
+    return Curvature(w, float(np.abs(H - H.T).max(initial=0.0)), kind, is_affine(hp.nodes, hp.wrt))
+
+
+def is_affine(nodes: list[Node], wrt: list[Var]) -> bool:
+    """Whether the root is affine in the wrt variables (its Jacobian the same everywhere): no local derivative on
+    a path from them reads a value that depends on them (d(a + b) = da + db reads none, d(a ⊙ b) reads b)."""
+    deps = dependencies(nodes, wrt, structural=True)
+    varying = {id(n) for n in nodes if deps[id(n)]}
+    for n in nodes:
+        if n.op is None or id(n) not in varying:
+            continue
+        for i, a in enumerate(n.args):
+            if id(a) in varying:
+                r = rule(n, i)
+                if any(id(m) in varying for m in r.order if id(m) not in r.live):
+                    return False
+    return True
+
+
+def hessian_info(hp: HessianProblem, H: np.ndarray) -> dict:
+    """What hess shows beside H: its curvature, the gradient it differentiates (checked against the gradient
+    computed numerically by reverse accumulation: a Hessian built on a wrong gradient is never shown) and its
+    closed form where explain finds one that evaluates to H."""
+    from .closedform_check import verify_closed_form
+    from .tolerance import DEFAULT_TOL, wrong_entries
+    from .errors import InternalError
+    from .explain import explain
+    from .printing import Mcalc, Unicode
+
+    for v, G in zip(hp.wrt, hp.gradients):
+        numeric = hp.f.analytic(canonical=True)[:, _columns(hp.f, v)].reshape(v.shape)
+        value = hp.node_values[id(G)] if id(G) in hp.node_values else None
+        if value is not None and wrong_entries(numeric, np.broadcast_to(value, v.shape), DEFAULT_TOL).any():
+            raise InternalError(f"the gradient of {hp.expression} as a tree disagrees with its numbers",
+                                hint="this is a bug in mcalc; please report it")
+    ex = explain(hp.nodes, hp.wrt, hp.order, "numerator")
+    verified = verify_closed_form(hp, ex)
+    ok = verified is not None and verified[0]
+    one = len(hp.gradients) == 1
+    return {"curvature": curvature(H, hp), "gradient": Unicode()(hp.gradients[0]) if one else None,
+            "gradient_mc": Mcalc()(hp.gradients[0]) if one else None,
+            "formula": ex.pretty if ok else None, "formula_mc": ex.mc if ok else None}
+
+
+def _columns(f: Problem, v: Var) -> slice:
+    start = 0
+    for w in f.wrt:
+        if w is v:
+            return slice(start, start + w.size)
+        start += w.size
+    raise KeyError(v.name)

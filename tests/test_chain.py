@@ -160,3 +160,30 @@ def test_a_repeated_call_builds_no_tree(monkeypatch):
     x3 = np.linalg.solve(A[:3, :3], b[:3])
     np.testing.assert_allclose(g3, -np.outer(np.linalg.solve(A[:3, :3].T, b[:3]), x3) + 1 - np.tanh(A[:3, :3]) ** 2,
                                rtol=1e-12)
+
+
+def test_maps_kept_between_calls_are_never_written_to():
+    """A constant's map is kept with its tree between calls: adding to it, or the caller writing into the
+    Jacobian it was returned as, must not change the next call's answer (d/db (C⁻¹ b + b) = C⁻¹ + I)."""
+    import mcalc
+
+    C = np.array([[2.0, 1.0], [1.0, 3.0]])
+    want = np.linalg.inv(C) + np.eye(2)
+    for _ in range(3):
+        np.testing.assert_allclose(mcalc.jacobian("solve([[2., 1.], [1., 3.]], b) + b", "b", {"b": [1.0, 2.0]}), want)
+    for text, layout, ref in (("solve([[2., 1.], [1., 3.]], b)", "numerator", np.linalg.inv(C)),
+                              ("b @ [[2., 1.], [1., 3.]]", "numerator", C.T),
+                              ("[[2., 1.], [1., 3.]] @ b", "denominator", C.T)):
+        J = mcalc.jacobian(text, "b", {"b": [1.0, 2.0]}, layout=layout)
+        J[:] = 0
+        np.testing.assert_allclose(mcalc.jacobian(text, "b", {"b": [1.0, 2.0]}, layout=layout), ref)
+
+
+def test_a_transpose_composes_as_a_selection():
+    """(Aᵀ)[::2]: the transpose (applied by transposing) composes with the selection into one gather: 2n²
+    entries stored for an n²/2 × n² Jacobian, never its dense size."""
+    pytest.importorskip("scipy")
+    import mcalc
+
+    J = mcalc.jacobian("(A.T)[::2]", "A", shapes=["A=200x200"], sparse=True)
+    assert J.shape == (20000, 40000) and J.nnz == 20000

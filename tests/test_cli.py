@@ -316,7 +316,7 @@ def test_commands_are_thin():
     tree = ast.parse(Path(mcalc.cli.__file__).read_text())
     commands = [f for f in tree.body if isinstance(f, ast.FunctionDef)
                 and any("app.command" in ast.unparse(d) for d in f.decorator_list)]
-    assert {f.name for f in commands} == {"jac", "grad", "check", "explain", "ops"}
+    assert {f.name for f in commands} == {"jac", "grad", "hess", "check", "explain", "ops"}
     for f in commands:
         assert f.end_lineno - f.lineno + 1 <= 25, f"{f.name} is {f.end_lineno - f.lineno + 1} lines"
     helpers = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)} - {f.name for f in commands}

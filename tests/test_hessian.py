@@ -157,3 +157,63 @@ def test_logistic_hessian_is_one_product(monkeypatch):
 def test_refusals(text, fragment):
     with pytest.raises(mcalc.UsageError, match=fragment):
         mcalc.hessian(text, "x", {"A": RNG.normal(size=(2, 2)), "x": RNG.normal(size=2)})
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+
+def run(*args):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    r = CliRunner().invoke(app, ["hess", *args])
+    return r.exit_code, r.output, (json.loads(r.stdout) if "json" in args and r.exit_code in (0, 1) else None)
+
+
+def test_hess_json_says_what_the_hessian_is():
+    code, _, doc = run("x@A@x", "--wrt", "x", "--value", "A=2 1; 1 3", "--value", "x=1 2", "-f", "json")
+    assert code == 0
+    np.testing.assert_allclose(doc["hessian"], [[4, 2], [2, 6]])                  # A + Aᵀ
+    assert doc["definiteness"] == "positive definite" and doc["constant"] is True
+    assert "convex everywhere" in doc["curvature"] and doc["agree"] is True
+    assert doc["row_labels"] == doc["column_labels"] == ["x[0]", "x[1]"]
+    np.testing.assert_allclose(sorted(doc["eigenvalues"]), np.linalg.eigvalsh([[4, 2], [2, 6]]))
+    assert doc["gradient_formula"] and doc["formula"]
+
+
+@pytest.mark.parametrize("text,values,kind", [
+    (" -sum(x**2)", ["x=1 2"], "negative definite everywhere"),
+    ("x[0]*x[1]", ["x=1 2"], "indefinite everywhere"),
+    ("sum(x**4)", ["x=1 0"], "positive semidefinite at this point"),
+    ("logdet(X)", ["X=2 1; 1 3"], "at this point"),
+])
+def test_definiteness(text, values, kind):
+    args = [a for v in values for a in ("--value", v)]
+    code, out, _ = run(text, "--wrt", "x" if "x" in text else "X", *args, "--no-color")
+    assert code == 0 and kind in out, out
+
+
+def test_hess_formats_and_products():
+    code, out, _ = run("x@A@x", "--wrt", "x", "--value", "A=2 1; 1 3", "--value", "x=1 2", "-f", "csv")
+    assert code == 0 and out.split() == ["4.0,2.0", "2.0,6.0"]
+    code, out, _ = run("x@A@x", "--wrt", "x", "--value", "A=2 1; 1 3", "--value", "x=1 2", "--hvp", "1 0",
+                       "--no-color")
+    assert code == 0 and "Hv[0]" in out and "Hv[1]" in out
+    for fmt in ("latex", "markdown", "plain"):
+        code, out, _ = run("x@A@x", "--wrt", "x", "--shape", "x=2,A=2x2", "-f", fmt)
+        assert code == 0 and out.strip(), fmt
+    code, out, _ = run("x@A@y + sum(x**3)", "--wrt", "x", "--wrt", "y", "--shape", "A=2x2,x=2,y=2", "--no-color")
+    assert code == 0 and "y[1]" in out and "x[0]" in out
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["A@x", "--wrt", "x", "--shape", "A=2x2,x=2"], "needs a scalar"),
+    (["x@x", "--wrt", "x", "--shape", "x=2", "--hvp", "1 2 3"], "--hvp needs an array shaped like x"),
+    (["x@x", "--wrt", "x", "--shape", "x=2", "-f", "npz"], "unknown format"),
+    (["sum(kron(A, x))", "--wrt", "x", "--shape", "A=2x2,x=2"], "no Hessian"),
+])
+def test_hess_refusals(args, fragment):
+    code, out, _ = run(*args)
+    assert code == 2 and fragment in out and "Traceback" not in out, out

@@ -60,8 +60,8 @@ def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckRe
     constant = None not in factors and all(abs(c - factors[0]) <= 1e-6 * abs(factors[0]) for c in factors)
     wrong = next((x for x in others if not x.right), None)
     if r.right and wrong is not None:
-        given = [v for v in problem.wrt if v.name in problem.given]
-        at = ("the values you gave (" + ", ".join(f"{v.name} = {_short(problem.given[v.name])}" for v in given)
+        given = [v for v in problem.wrt if v.name not in problem.defaulted]
+        at = ("the values you gave (" + ", ".join(f"{v.name} = {_short(problem.values[v.name])}" for v in given)
               + ")") if given else "the values mcalc chose first"
         if not constant and wrong.factor is not None:
             wrong.diagnosis = [d for d in wrong.diagnosis if not d.startswith("your answer is the right one")]
@@ -194,10 +194,12 @@ def _slips(problem, kind, E, G, tol) -> tuple[list[str], float | None]:
         O = _other_order(problem)
         candidates = [
             ("", E),
-            (f"the Jacobian in {other} order (the vec of the other convention; {order_flag} would accept it)", O),
-            (f"the transpose of the Jacobian: the {layout_flag.split()[-1]} layout ({layout_flag} would accept it)",
-             E.T),
-            (f"the transpose of the Jacobian in {other} order ({order_flag} {layout_flag} would accept it)", O.T),
+            (f"the {problem.what} in {other} order (the vec of the other convention; {order_flag} would accept it)",
+             O),
+            (f"the transpose of the {problem.what}: the {layout_flag.split()[-1]} layout ({layout_flag} would "
+             "accept it)", E.T),
+            (f"the transpose of the {problem.what} in {other} order ({order_flag} {layout_flag} would accept it)",
+             O.T),
         ]
     else:
         E2, X = _as_2d(E), problem.wrt[0].name
@@ -247,7 +249,7 @@ def _blocks(problem, E, G, tol, bad) -> list[str]:
 
 
 def _size_message(problem, kind, E, G) -> str:
-    what = "the gradient is" if kind == "gradient" else "the Jacobian is"
+    what = "the gradient is" if kind == "gradient" else f"the {problem.what} is"
     why = "" if kind == "gradient" else (
         " (one row per output entry)" if problem.layout == "numerator" else " (denominator layout: one row per "
                                                                             "wrt entry)")

@@ -94,6 +94,8 @@ Jvp = Annotated[Optional[str], typer.Option(help="A tangent u shaped like the wr
                                             "the output, without forming J.", show_default=False)]
 Spy = Annotated[bool, typer.Option("--spy", help="A picture of the sparsity and block structure, for Jacobians too "
                                    "large to print entry by entry.")]
+HessianFlag = Annotated[bool, typer.Option("--hessian", help="EXPECT is the Hessian of the scalar EXPR (the "
+                                             "second derivatives), n×n for the n wrt entries.")]
 Hvp = Annotated[Optional[str], typer.Option(help="A direction v shaped like the wrt variable: print H v, shaped "
                                             "like it, without forming H.", show_default=False)]
 Expect = Annotated[str, typer.Option("--expect", "-e", help="Your answer: an expression in the same variables "
@@ -192,19 +194,23 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     'mcalc check "A@B" --wrt A --shape 2x2 --expect "kron(B.T, eye(2))" --order col',
     'mcalc check "trace(A@B)" --wrt A --shape 2x2 --expect "B.T"',
     'mcalc check "x*y" --wrt x --value x="1 2" --value y="3 4" --expect "3 0; 0 4"',
-    'mcalc check "A@B" --wrt A --shape 2x2 --expect @my_answer.npy'))
+    'mcalc check "A@B" --wrt A --shape 2x2 --expect @my_answer.npy',
+    'mcalc check "x@A@x" --wrt x --shape x=3,A=3x3 --hessian --expect "A + A.T"'))
 def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0,
           order: Order = "row", layout: Layout = "numerator", tol: CheckTol = None, fmt: CheckFormat = "pretty",
-          out: Out = None, precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False):
-    """Is a hand-derived Jacobian (or gradient) right? If not, where is it wrong, and which usual slip is it?
+          out: Out = None, precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False,
+          hessian: HessianFlag = False):
+    """Is a hand-derived Jacobian, gradient or (--hessian) Hessian right? If not, where is it wrong, and which
+    usual slip is it?
 
     Exit code 0 when right, 1 when wrong, 2 on bad input."""
     from .check import check_text
     from .problem import prepare
+    from .second import hessian_problem
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.CHECK_FORMATS)
     prob = prepare(expr, wrt, value, shape, order, layout, seed)
-    emit.check(o, check_text(prob, expect, tol))
+    emit.check(o, check_text(hessian_problem(prob) if hessian else prob, expect, tol))
 
 
 @app.command(epilog=_examples(

@@ -491,7 +491,7 @@ def _grad_position(p, i, j, shape):
 
 def check_view(r, precision: int = 4, height: int | None = None) -> Group:
     p = r.problem
-    what = "gradient" if r.kind == "gradient" else "Jacobian"
+    what = "gradient" if r.kind == "gradient" else p.what
     parts = [header(p, precision), Text("")]
     if r.given is not None and r.given.shape == r.expected.shape:
         if r.kind == "gradient":

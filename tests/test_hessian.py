@@ -217,3 +217,18 @@ def test_hess_formats_and_products():
 def test_hess_refusals(args, fragment):
     code, out, _ = run(*args)
     assert code == 2 and fragment in out and "Traceback" not in out, out
+
+
+def test_check_judges_a_hand_derived_hessian():
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    base = ["check", "x@A@x", "--wrt", "x", "--shape", "x=3,A=3x3", "--hessian", "--no-color"]
+    r = CliRunner().invoke(app, [*base, "--expect", "A + A.T"])
+    assert r.exit_code == 0 and "right: it is the Hessian" in r.output
+    r = CliRunner().invoke(app, [*base, "--expect", "2*A"])                 # right only for a symmetric A
+    assert r.exit_code == 1 and "differ from the Hessian" in r.output
+    r = CliRunner().invoke(app, ["check", "sum(X**3)", "--wrt", "X", "--shape", "2x2", "--hessian",
+                                 "--expect", "-6*diag(vec(X))"])
+    assert r.exit_code == 1 and "sign" in r.output                           # 6 diag(vec(X)), with the wrong sign

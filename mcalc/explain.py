@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .algebra import flatten_order, simplify
+import numpy as np
+
+from .algebra import flatten_order, make, simplify
 from .chain import dependencies, differentials, forward_accumulate
 from .derivative import differential, local_form, tangent
 from .errors import NoClosedFormError
@@ -89,6 +91,39 @@ def _closed_form(nodes, wrt, order, layout, local):
 
 _LETTERS = {"s": "spq", "y": "yuvwzq", "Y": "YUVWZQ"}   # letters for subexpressions, in order of preference
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+# --- the gradient, by the trace identity ----------------------------------------------------------------------
+
+def gradient_tree(nodes: list[Node], v: Var) -> Node:
+    """∇f shaped like v, for the scalar root f of nodes (topological order), as a simplified tree of the
+    language: reverse accumulation over trees.  The cotangent C of each node, shaped like the node, is pulled back
+    through each local closed form L by the trace identity,
+
+        df = tr(Cᵀ d node) = vec(C)ᵀ L vec(d arg) = vec(G)ᵀ vec(d arg)    so the argument's cotangent is G,
+
+    where the algebra's rules turn vec(C)ᵀ L into vec(G)ᵀ (vec(C)ᵀ (A ⊗ B) = vec(Aᵀ C B)ᵀ, ...): the gradient as a
+    textbook writes it (a bᵀ, 2 Aᵀ (A X B + C) Bᵀ), never a row of Kronecker products.  Raises NoClosedFormError
+    when an operation on the way has no closed form (kron, sort)."""
+    root = nodes[-1]
+    with flatten_order("row"):
+        deps = dependencies(nodes, [v])
+        if v.name not in deps[id(root)]:
+            return _zeros_like(v)
+        cot: dict[int, Node] = {id(root): Const(np.ones(root.shape))}
+        for node in reversed(nodes):
+            if isinstance(node, Var) or id(node) not in cot:
+                continue
+            C = cot.pop(id(node))
+            for i, a in enumerate(node.args):
+                if v.name in deps[id(a)]:
+                    G = maps.cotangent(maps.compose(maps.row_of(C), local_form(node, i, "row")), a.shape)
+                    cot[id(a)] = G if id(a) not in cot else make("add", cot[id(a)], G)
+        return simplify(cot.get(id(v), _zeros_like(v)))
+
+
+def _zeros_like(v: Var) -> Node:
+    return maps.zeros_like(v) if v.shape else Const(0.0)
 
 
 def _occurrences(tree: Node, primal: set, limit: int = 10_000) -> dict:
@@ -198,10 +233,18 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     formula, missing = closed_form(nodes, wrt, order, layout, local)
     taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
     taken |= {n.label for n in nodes if n.label}                     # the user's own names (s = softmax(...))
-    names = choose_names(formula, nodes, taken) if formula is not None else {}
     gradient = None
-    if formula is not None and root.size == 1 and len(wrt) == 1 and layout == "numerator":
-        gradient = maps.gradient(formula, wrt[0].shape, order)
+    if root.size == 1 and len(wrt) == 1:                 # shaped like the variable: in every order and layout
+        forms = [maps.gradient(formula, wrt[0].shape, order)] if formula is not None and layout == "numerator" \
+            else []
+        try:
+            forms.append(gradient_tree(nodes, wrt[0]))
+        except NoClosedFormError:
+            pass
+        forms = [g for g in forms if g is not None]                  # the shorter of the two readings
+        gradient = min(forms, key=lambda g: len(Unicode()(g))) if forms else None
+    named_in = formula if formula is not None else gradient
+    names = choose_names(named_in, nodes, taken) if named_in is not None else {}
     steps = _steps(nodes, D, deps, local)
     by_key = {n.key: n for n in nodes}
     named = [(name, by_key[key]) for key, name in names.items()]

@@ -1,13 +1,8 @@
 """Second derivatives.  The Hessian of a scalar f is the Jacobian of its gradient, and the gradient is a tree of the
-language, built by reverse accumulation over trees: the cotangent C of each node, shaped like the node, is pulled
-back through each local closed form L by the trace identity,
-
-    df = tr(Cᵀ d node) = vec(C)ᵀ L vec(d arg) = vec(G)ᵀ vec(d arg)   so the argument's cotangent is G,
-
-where the algebra's rewrite rules turn vec(C)ᵀ L into vec(G)ᵀ (vec(C)ᵀ (A ⊗ B) = vec(Aᵀ C B)ᵀ, ...).  So one set of
-rules gives the gradient shaped like its variable (a ⊗-free closed form: a bᵀ, 2 Aᵀ (A X B + C) Bᵀ), the Hessian
-(that tree's Jacobian, read by the chain rule with its structure: a Kronecker or diagonal Hessian is never built
-entry by entry, the logistic loss's is one Xᵀ D X product) and H v (its JVP).  This module knows no operation.
+language (explain.gradient_tree: reverse accumulation over trees, by the trace identity).  So one set of rules
+gives the gradient shaped like its variable, the Hessian (that tree's Jacobian, read by the chain rule with its
+structure: a Kronecker or diagonal Hessian is never built entry by entry, the logistic loss's is one Xᵀ D X
+product) and H v (its JVP).  This module knows no operation.
 """
 
 from __future__ import annotations
@@ -16,55 +11,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .algebra import flatten_order, is_op, make, simplify
+from .algebra import make
 from .chain import dependencies
-from .derivative import local_form, rule
+from .derivative import rule
 from .errors import NoClosedFormError, TooLargeError, UsageError
+from .explain import gradient_tree
 from .linops import human_bytes, memory_budget
-from .ops import maps
 from .problem import Problem
-from .tree import Const, Node, Var, topo_order
-
-
-def _as_row(C: Node) -> Node:
-    """The cotangent C as the row vec(C)ᵀ (row-major)."""
-    return make("row", make("vec", C, order="row") if C.ndim == 2 else C)
-
-
-def _shaped(J: Node, shape: tuple) -> Node:
-    """G with vec(G)ᵀ = J, for J a 1×n closed form: read off by the algebra where it can, else J itself
-    reshaped (a correct tree, if not a textbook's)."""
-    G = maps.gradient(J, shape, "row")
-    if G is not None:
-        return G
-    if is_op(J, "ones", "eye") and (is_op(J, "ones") or J.shape == (1, 1)):   # a row of ones: a sum's adjoint
-        return make("ones", **dict(zip("mn", shape))) if shape else Const(1.0)
-    flat = make("transpose", J)
-    return make("reshape", flat, shape=tuple(shape)) if shape else make("sum", flat)
-
-
-def gradient_tree(nodes: list[Node], v: Var) -> Node:
-    """∇f shaped like v, for the scalar root f of nodes (topological order), as a simplified tree of the
-    language.  Raises NoClosedFormError when an operation on the way has no closed form (kron, sort)."""
-    root = nodes[-1]
-    with flatten_order("row"):
-        deps = dependencies(nodes, [v])
-        if v.name not in deps[id(root)]:
-            return _zeros_like(v)
-        cot: dict[int, Node] = {id(root): Const(np.ones(root.shape))}
-        for node in reversed(nodes):
-            if isinstance(node, Var) or id(node) not in cot:
-                continue
-            C = cot.pop(id(node))
-            for i, a in enumerate(node.args):
-                if v.name in deps[id(a)]:
-                    G = _shaped(maps.compose(_as_row(C), local_form(node, i, "row")), a.shape)
-                    cot[id(a)] = G if id(a) not in cot else make("add", cot[id(a)], G)
-        return simplify(cot.get(id(v), _zeros_like(v)))
-
-
-def _zeros_like(v: Var) -> Node:
-    return maps.zeros_like(v) if v.shape else Const(0.0)
+from .tree import Node, Var, topo_order
 
 
 @dataclass

@@ -309,6 +309,9 @@ def _div_rules(node: Node) -> Node | None:
         if a.ndim == 0:
             return _scalar_rule(node)
         return make("mul", make("div", const(1), b), a)
+    if is_op(a, "exp") and is_op(b, "add") and a.shape == node.shape and \
+            {b.args[0].key, b.args[1].key} == {const(1).key, a.key}:
+        return make("sigmoid", a.args[0])                            # eᵘ ⊘ (1 + eᵘ) = σ(u)
     return None
 
 
@@ -410,6 +413,7 @@ def _add_rules(node: Node) -> Node | None:
     stacked = _stacked(out, node.shape)
     if stacked is not None:
         return stacked
+    out = _common_factors(out)
     out = _by_degree(out)
     if not out:
         return maps.zeros_like(node)
@@ -419,6 +423,50 @@ def _add_rules(node: Node) -> Node | None:
     if result.shape != node.shape:
         result = call("add", result, maps.zeros_like(node))
     return result if result.key != node.key else None
+
+
+def _product_ends(t: Node):
+    """(coefficient or None, (leftmost factor, the rest), (the rest, rightmost factor)) of a matrix product term
+    c·(L ... R); None for other terms.  A product the user wrote is split at its last product only."""
+    s, x = split_scalar(t)
+    if not is_op(x, "matmul"):
+        return None
+    if x.args[0].ndim == 1 and x.args[1].ndim == 2:                  # x M (a user's) read as Mᵀ x
+        v = x.args[0]
+        x = call("matmul", make("transpose", x.args[1]), v.args[0] if is_op(v, "transpose") else v)
+    left, rest = x.args[0], x.args[1]
+    while is_op(left, "matmul") and not left.primal:                   # ((L M) N): L, then M N
+        rest = call("matmul", left.args[1], rest)
+        left = left.args[0]
+    return s, (left, rest), (x.args[0], x.args[1])
+
+
+def _common_factors(out: list) -> list:
+    """A L + B L = (A + B) L and L A + L B = L (A + B): Aᵀ x + A x is (Aᵀ + A) x, -Xᵀ y + Xᵀ s is Xᵀ (s - y).
+    (Not for a row or column factor: a row distributes over a sum, the closed forms' vec(X)ᵀ (A + B).)"""
+    out = list(out)
+    changed = True
+    while changed and len(out) > 1:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                pi, pj = _product_ends(out[i]), _product_ends(out[j])
+                if pi is None or pj is None:
+                    continue
+                (si, (li, ri), (ai, bi)), (sj, (lj, rj), (aj, bj)) = pi, pj
+                if bi.key == bj.key and ai.shape == aj.shape and not is_op(bi, "row", "col"):
+                    combined = make("matmul", make("add", times(si, ai), times(sj, aj)), bi)
+                elif li.key == lj.key and ri.shape == rj.shape and not is_op(li, "row", "col"):
+                    combined = make("matmul", li, make("add", times(si, ri), times(sj, rj)))
+                else:
+                    continue
+                out[i] = combined
+                del out[j]
+                changed = True
+                break
+            if changed:
+                break
+    return out
 
 
 def _scaled(c: Fraction, x: Node) -> Node:

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..algebra import make
 from ..printing import ATOM, POWER
 from ..tree import call
 from . import maps
@@ -108,7 +109,17 @@ def _inverse_map(node, read):
     return Inverse(read.value(node.args[0]))
 
 
-register(Op("inv", _square_infer("inv"), lambda node, x: inverse(x), as_linop=_inverse_map,
+def _inv_rules(node):
+    """(X⁻¹)⁻¹ = X, (Xᵏ)⁻¹ = X⁻ᵏ."""
+    (a,) = node.args
+    if a.op is not None and a.op.name == "inv":
+        return a.args[0]
+    if a.op is not None and a.op.name == "matpow":
+        return make("matpow", a.args[0], k=-a.params["k"])
+    return None
+
+
+register(Op("inv", _square_infer("inv"), lambda node, x: inverse(x), as_linop=_inverse_map, rewrite=(_inv_rules,),
             jvp=lambda node, t: None if t[0] is None else -node @ t[0] @ node,
             needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.inv()),
             show=Show(mc=_show_inverse, uni=_show_inverse, tex=_show_inverse, prec=ATOM),

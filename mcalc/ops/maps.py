@@ -14,7 +14,7 @@ in column-major order.
 
 from __future__ import annotations
 
-from ..tree import Node, call, size_of
+from ..tree import Const, Node, call, size_of
 
 
 def eye(n: int) -> Node:
@@ -150,6 +150,29 @@ def gradient(J: Node, shape: tuple, order: str) -> Node | None:
     elif inner.shape != tuple(shape):
         return None
     return inner if s is None else make("mul", s, inner)
+
+
+def row_of(C: Node) -> Node:
+    """A cotangent C (shaped like some node) as the row vec(C)ᵀ, row-major."""
+    from ..algebra import make
+
+    return make("row", make("vec", C, order="row") if C.ndim == 2 else C)
+
+
+def cotangent(J: Node, shape: tuple) -> Node:
+    """G with vec(G)ᵀ = J (row-major), for a 1×n closed form J: read off where the algebra gives vec(G)ᵀ (or a row
+    of ones, a sum's adjoint), else J itself reshaped (a correct tree, if not a textbook's)."""
+    from ..algebra import is_op, make
+
+    G = gradient(J, shape, "row")
+    if G is not None:
+        return G
+    c, J1 = (J.args[0], J.args[1]) if is_op(J, "mul") and J.args[0].ndim == 0 and not J.primal else (None, J)
+    if is_op(J1, "ones") or is_op(J1, "eye") and J1.shape == (1, 1):
+        filled = make("ones", **dict(zip("mn", shape))) if shape else Const(1.0)
+        return filled if c is None else make("mul", c, filled)
+    flat = make("transpose", J)
+    return make("reshape", flat, shape=tuple(shape)) if shape else make("sum", flat)
 
 
 def grid(node: Node) -> list | None:

@@ -74,8 +74,11 @@ def structural(node: Node) -> bool:
 
 
 def _power_of(node: Node) -> tuple[Node, int]:
+    """(X, k) for Xᵏ, X⁻¹ (k = -1) and X itself (k = 1): X⁻¹ X cancels, X X⁻² is X⁻¹."""
     if is_op(node, "matpow") and not node.primal:
         return node.args[0], node.params["k"]
+    if is_op(node, "inv"):
+        return node.args[0], -1
     return node, 1
 
 
@@ -203,6 +206,8 @@ def _matmul_rules(node: Node) -> Node | None:
     if sa is not None or sb is not None:                                  # scalars in front
         s = sa if sb is None else sb if sa is None else make("mul", sa, sb)
         return make("mul", s, make("matmul", xa, xb))
+    if a.ndim == 1 and b.ndim == 2 and not node.primal:
+        return make("matmul", make("transpose", b), a)                    # x M = Mᵀ x, as a column
     if not (a.ndim == 2 and b.ndim == 2):
         return None
     coefs, items = [], []

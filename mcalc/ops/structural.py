@@ -68,7 +68,7 @@ def _transpose_rules(node: Node) -> Node | None:
     s, x = split_scalar(a)
     if s is not None:
         return make("mul", s, make("transpose", x))
-    if a.primal:
+    if a.primal and not is_op(a, "matmul", "inv", "matpow"):         # ((Wᵀ S)ᵀ = Sᵀ W, (X⁻¹)ᵀ = X⁻ᵀ; others whole)
         return None
     if any(b.ndim != 2 for b in a.args) or is_op(a, "add") and any(b.shape != a.shape for b in a.args):
         return None                                                # (vectors and broadcasting: as written)

@@ -379,8 +379,10 @@ class _Parser:
             self.walk(func, depth)                                           # (names with '__' are refused)
             return func.id, None
         if isinstance(func, ast.Attribute) and not func.attr.startswith("_"):
-            if _dotted(func.value) in MODULES:                              # np.exp, np.linalg.inv
-                return func.attr, None
+            module = _dotted(func.value)
+            if module in MODULES:                                            # np.exp, np.linalg.inv
+                qualified = f"{module}.{func.attr}"                          # (scipy.linalg.qr: SciPy's defaults)
+                return (qualified if qualified in FUNCTIONS else func.attr), None
             receiver = self.walk(func.value, depth)                          # (its errors first: they come first)
             if func.attr in METHODS:                                         # x.sum(axis=0), A.dot(B)
                 return METHODS[func.attr], receiver
@@ -429,6 +431,8 @@ class _Parser:
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.error("'**' unpacking is not part of the language", kw.value)
+            if kw.arg in kwargs:                          # (Python refuses it when compiling, not when parsing)
+                raise self.error(f"{name}() got the keyword '{kw.arg}' twice", kw.value)
             if kw.arg not in fn.kwargs:
                 allowed = ", ".join(fn.kwargs) or "none"
                 raise self.error(f"{name}() has no keyword '{kw.arg}' (keywords: {allowed})", kw.value)

@@ -10,7 +10,7 @@ import numpy as np
 from .errors import Text, UsageError, ValueSpecError, phrase, setting
 from .ops import fmt_shape
 
-_NAME = r"[A-Za-z_]\w*"
+_NAME = r"[^\W\d]\w*"                                # a Python name (α too, as expressions have them)
 _SPLIT = re.compile(rf",(?=\s*{_NAME}\s*=)")        # commas that start a new NAME=... item
 _NUMBERS = re.compile(r"[\s,;]*[-+.\deE]+([\s,;]+[-+.\deE]+)*[\s,;]*")   # '1 2; 3 4', '1,2,3', '-0.5'
 
@@ -20,7 +20,7 @@ def parse_shape(text: str, where: Text = setting("shape")) -> tuple[int, ...]:
     setting it was given in, for messages."""
     t = text.strip()
     bracketed = len(t) >= 2 and t[0] in "([" and t[-1] in ")]"
-    t = t[1:-1].strip() if bracketed else t
+    t = t[1:-1].strip().rstrip(",").strip() if bracketed else t          # (3,) as Python writes it
     if t.lower() == "scalar" or (bracketed and not t):
         return ()
     parts = re.split(r"\s*[x×X*]\s*" if not bracketed else r"\s*[,x×X*]\s*", t)
@@ -148,6 +148,7 @@ def _load(path: str, name: Text):
     if not path:
         raise ValueSpecError(lambda w: f"no file name after '@' in {w.value_of(name)}", hint="write A=@file.npy")
     try:
+        _readable(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if path.endswith(".npy"):
@@ -169,6 +170,21 @@ def _load(path: str, name: Text):
     if data.shape == (1, 1):
         return data[0, 0]
     return data[0] if data.shape[0] == 1 else data
+
+
+MAX_FILE_BYTES = 1 << 30       # a value file larger than this is refused before it is read
+
+
+def _readable(path: str) -> None:
+    """A regular file of a bounded size (a device such as /dev/zero, or a pipe, would never end)."""
+    import os
+    import stat
+
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(0, "not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise OSError(0, f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} mcalc reads")
 
 
 def _loadtxt(path: str):

@@ -76,3 +76,55 @@ def test_unknown_methods_and_module_functions_say_what_exists():
     with pytest.raises(UnknownNameError, match="unknown function 'foo'"):
         parse("np.foo(x)")
     assert set(METHODS.values()) <= set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("scipy.linalg.cholesky(S)", "upper factor"),                   # SciPy's default is U, numpy's L
+    ("scipy.linalg.qr(T)[0]", "mode='full'"),                       # SciPy's default Q is m×m
+    ("sort(S, axis=None)", "flattens"),                             # numpy flattens first
+    ("diff(S, axis=None)", "axis"),                                 # numpy refuses it
+    ("sum(S, axis=0, axis=1)", "twice"),                            # Python refuses it
+    ("sum(S, axis=1.0)", "integer"),                                # numpy: TypeError
+    ("S.reshape(4.0)", "size"),
+])
+def test_numpy_and_scipy_defaults_are_not_silently_changed(text, fragment):
+    import mcalc
+
+    name = "T" if "T" in text else "S"
+    with pytest.raises(mcalc.McalcError, match=fragment):
+        mcalc.jacobian(text, name, {"T": np.arange(6.0).reshape(3, 2)} if name == "T" else
+                       {"S": [[4.0, 2.0], [2.0, 3.0]]})
+
+
+def test_module_defaults_are_the_modules():
+    """jax.nn.gelu is the tanh form (JAX's default), scipy.linalg.cholesky(lower=True) numpy's L, and
+    scipy.linalg.qr(mode='economic') numpy's reduced QR."""
+    import mcalc
+
+    x = np.array([0.5, -1.0])
+    tanh_form = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(mcalc.evaluate("jax.nn.gelu(x)", {"x": x}), tanh_form, rtol=1e-14)
+    S = np.array([[4.0, 2.0], [2.0, 3.0]])
+    np.testing.assert_allclose(mcalc.evaluate("scipy.linalg.cholesky(S, lower=True)", {"S": S}), np.linalg.cholesky(S))
+    T = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+    Q = mcalc.evaluate("scipy.linalg.qr(T, mode='economic')[0]", {"T": T})
+    np.testing.assert_allclose(np.abs(Q), np.abs(np.linalg.qr(T)[0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, f in __import__("mcalc.ops", fromlist=["FUNCTIONS"]).FUNCTIONS.items()
+                                        if f.literals))
+def test_an_infinite_parameter_is_refused_not_a_crash(name):
+    """np.inf (or 1e400) in any parameter slot is a clear refusal, never an internal error."""
+    import mcalc
+    from mcalc.ops import FUNCTIONS
+
+    fn = FUNCTIONS[name]
+    operands = ", ".join(["X"] * fn.operands)
+    for literal in fn.literals:
+        text = f"{name}({operands}{', ' if operands else ''}{literal}=np.inf)" + ("[0]" if fn.parts or fn.pieces else "")
+        try:
+            mcalc.jacobian(text if fn.operands else f"{text} * X[0, 0]", "X", {"X": np.eye(3) + 1})
+        except mcalc.InternalError as e:
+            pytest.fail(f"{text}: {e}")
+        except mcalc.McalcError:
+            pass

@@ -111,9 +111,9 @@ class ParamError(Exception):
 
 def integer(low: int | None = None):
     def read(v, shapes):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or (low is not None and v < low):
+        if isinstance(v, bool) or not isinstance(v, int) or (low is not None and v < low):   # (as numpy: 2.0 is no
             raise ParamError(f"must be an integer literal{f' ≥ {low}' if low is not None else ''}, got {_lit(v)}")
-        return int(v)
+        return int(v)                                                                            # axis, nor inf)
     read.words = "an integer"
     return read
 
@@ -129,7 +129,7 @@ def axes_in_order(v, shapes) -> tuple | None:
         raise ParamError("is an empty tuple: no axes to work along", hint="leave axis out for all of them")
     out = []
     for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a != int(a):
+        if isinstance(a, bool) or not isinstance(a, int):                  # (numpy: an axis of 1.0 is an error)
             raise ParamError(f"must be an integer, a tuple of integers or None, got {_lit(v)}")
         if not -nd <= a < nd:
             raise ParamError(f"{int(a)} is out of range for shape {fmt_shape(shapes[0])}", shape=True,
@@ -157,6 +157,16 @@ def one_axis(v, shapes):
     return axes_in_order(v, shapes)[0] if v is not None else None
 
 
+def an_axis(v, shapes):
+    """A single axis where numpy's axis=None would flatten first (sort) or is an error (diff): None refused."""
+    if v is None:
+        raise ParamError("must be an integer here: numpy's axis=None flattens the array first (sort) or is an error "
+                         "(diff)",
+                         hint="ravel(x) flattens it; an integer axis sorts along it")
+    return one_axis(v, shapes)
+
+
+an_axis.words = "an axis"
 one_axis.words = "an axis"
 axes_in_order.words = "axes"
 axis.words = "an axis"
@@ -195,7 +205,7 @@ def choice(*options):
 def _lit(v) -> str:
     """A literal as the user wrote it."""
     if isinstance(v, float):
-        return "inf" if v == np.inf else "-inf" if v == -np.inf else (str(int(v)) if v.is_integer() else repr(v))
+        return "inf" if v == np.inf else "-inf" if v == -np.inf else repr(v)
     return repr(v)
 
 

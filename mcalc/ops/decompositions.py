@@ -25,7 +25,7 @@ from ..errors import ShapeError, UsageError
 from ..printing import ATOM
 from ..tree import call, fmt_shape
 from . import maps
-from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Refused, no_symbolic, Show, Symmetric, choice, real, register, square, via
+from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Refused, no_symbolic, Show, Symmetric, choice, flag, real, register, square, via
 from .linalg import MAX_MATRIX_POWER, solve
 
 
@@ -286,6 +286,30 @@ register(Op("qr_r", lambda shapes, **_: (_qr_infer(shapes)[1],) * 2, lambda node
 FUNCTIONS["qr"] = Fn("qr_r", literals=("mode",), kinds={"mode": choice("reduced")},
                      parts=(("Q", "qr_q"), ("R", "qr_r")),
                      help="np.linalg.qr(A): [0] Q, [1] R (reduced; R's diagonal positive)")
+
+
+def _scipy_qr(shapes, given):
+    """scipy.linalg.qr's default mode='full' completes Q to m×m with columns A does not determine."""
+    m, n = shapes[0]
+    if m > n and given.get("mode") != "economic":
+        raise ParamError("of a tall A defaults to mode='full', whose Q has columns that A does not determine (no "
+                         "derivative)", hint="mode='economic' (or np.linalg.qr) gives the reduced Q")
+    return {"mode": None}
+
+
+def _scipy_cholesky(shapes, given):
+    if not given.get("lower"):
+        raise ParamError("returns the upper factor U (X = Uᵀ U) unless lower=True",
+                         hint="cholesky(X).T is SciPy's U; lower=True, or np.linalg.cholesky, the lower L")
+    return {"lower": None}
+
+
+for _module in ("scipy.linalg", "jax.scipy.linalg"):
+    FUNCTIONS[f"{_module}.qr"] = Fn("qr_r", literals=("mode",), kinds={"mode": choice("economic", "full")},
+                                    parts=(("Q", "qr_q"), ("R", "qr_r")), derive=_scipy_qr,
+                                    help=f"{_module}.qr(A, mode='economic'): [0] Q, [1] R")
+    FUNCTIONS[f"{_module}.cholesky"] = Fn("cholesky", literals=("lower",), kinds={"lower": flag},
+                                          derive=_scipy_cholesky, help=f"{_module}.cholesky(X, lower=True): L")
 
 
 # --- the symmetric eigenvalue problem -----------------------------------------------------------------------------

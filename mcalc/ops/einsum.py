@@ -181,7 +181,7 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def _axes(v, shapes):
     """numpy's axes: an integer N (the last N of a, the first N of b) or a pair of axis lists."""
     nda, ndb = len(shapes[0]), len(shapes[1])
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v):
+    if isinstance(v, int) and not isinstance(v, bool):
         n = int(v)
         if not 0 <= n <= min(nda, ndb):
             raise ParamError(f"{n} is more axes than the operands have", shape=True)

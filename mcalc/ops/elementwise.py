@@ -204,6 +204,9 @@ def _gelu_sympy(sp, v, approximate=None):
 elementwise("gelu", _gelu, _gelu_deriv, sympy=_gelu_sympy, analytic=False, literals=("approximate",),
             kinds={"approximate": flag},
             help="x Φ(x) (exact, as PyTorch's default); approximate=True: the tanh form (jax.nn.gelu's default)")
+FUNCTIONS["jax.nn.gelu"] = Fn("gelu", literals=("approximate",), kinds={"approximate": flag},
+                              derive=lambda shapes, given: {"approximate": given.get("approximate", True)},
+                              help="jax.nn.gelu: the tanh form unless approximate=False (JAX's default)")
 
 
 def _elu(x, alpha=1.0):

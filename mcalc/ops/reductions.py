@@ -15,7 +15,7 @@ from ..errors import ShapeError, UsageError
 from ..printing import CALL
 from ..tree import call, fmt_shape, size_of
 from . import maps
-from .core import (FUNCTIONS, Fn, Op, ParamError, Show, axes_in_order, axis, flag, integer, lift, need_ndim, number,
+from .core import (an_axis, FUNCTIONS, Fn, Op, ParamError, Show, axes_in_order, axis, flag, integer, lift, need_ndim, number,
                    one_axis, register, square, via)
 from .structural import linear_jvp
 
@@ -654,7 +654,7 @@ register(Op("diff", _diff_infer, lambda node, x: np.diff(x, n=node.params.get("n
                                                          axis=_diff_axis(node) - node.args[0].ndim),
             jvp=linear_jvp, linear=_diff_linear, show=Show(kwargs=("n", "axis")), example=("diff(x)", "x=4"),
             help="differences of neighbours (n times), along the last axis or axis=", family="reductions"),
-         spelled=("diff",), literals=("n", "axis"), kinds={"n": integer(1), "axis": one_axis}, derive=_diff_params,
+         spelled=("diff",), literals=("n", "axis"), kinds={"n": integer(1), "axis": an_axis}, derive=_diff_params,
          help="x[1:] - x[:-1] along an axis, n times (numpy.diff)")
 
 

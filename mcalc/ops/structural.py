@@ -13,7 +13,7 @@ from ..printing import ATOM, CALL
 from ..tree import Const, Node, call, fmt_shape, size_of
 from . import maps
 from .arithmetic import pull_scalar, split_scalar
-from .core import (FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axes_in_order, axis, choice, core, integer, key_text,
+from .core import (an_axis, FUNCTIONS, METHODS, Fn, Op, ParamError, Show, axes_in_order, axis, choice, core, integer, key_text,
                    need_ndim, one_axis,
                    no_symbolic,
                    number, numpy_key, register)
@@ -330,7 +330,7 @@ structural("row", _view_infer("row"), _view_fwd, lambda node, i, order: maps.eye
 def new_shape(v, shapes):
     """numpy's shape argument: an int or a tuple, with at most one -1 (the size that fits), for the operand."""
     dims = v if isinstance(v, tuple) else (v,)
-    if any(isinstance(d, bool) or not isinstance(d, (int, float)) or d != int(d) or d < -1 for d in dims):
+    if any(isinstance(d, bool) or not isinstance(d, int) or d < -1 for d in dims):
         raise ParamError(f"must be a size or a tuple of sizes (one of them may be -1), got {v!r}")
     dims, size = [int(d) for d in dims], size_of(shapes[0])
     if dims.count(-1) > 1:
@@ -718,7 +718,7 @@ def gathering(name, pick, literals=(), kinds=None, derive=None, required=0, help
 def _ints(v, shapes):
     """An integer or a tuple of integers (reps, shifts, a shape)."""
     items = v if isinstance(v, tuple) else (v,)
-    if not items or any(isinstance(k, bool) or not isinstance(k, (int, float)) or k != int(k) for k in items):
+    if not items or any(isinstance(k, bool) or not isinstance(k, int) for k in items):
         raise ParamError(f"must be an integer or a tuple of integers, got {v!r}")
     return tuple(int(k) for k in items) if isinstance(v, tuple) else int(v)
 
@@ -940,7 +940,7 @@ register(Op("argsort", _vector_or_matrix("argsort"),
             sympy=no_symbolic("argsort"),
             example=("x * argsort(x)", "x=3"),
             help="the positions that sort the entries (stable; derivative 0)", family="structural"),
-         spelled=("argsort",), methods=("argsort",), literals=("axis",), kinds={"axis": one_axis}, derive=_one_axis,
+         spelled=("argsort",), methods=("argsort",), literals=("axis",), kinds={"axis": an_axis}, derive=_one_axis,
          help="the positions that sort x (numpy.argsort, stable): values, derivative 0")
 
 
@@ -997,7 +997,7 @@ register(Op("sort", _vector_or_matrix("sort"),
             sympy=no_symbolic("sort"),
             example=("sort(x)", "x=3"), note="ties are kinks", help="the entries in increasing order (along an axis)",
             family="structural"),
-         spelled=("sort", "msort"), literals=("axis",), kinds={"axis": one_axis}, derive=_one_axis,
+         spelled=("sort", "msort"), literals=("axis",), kinds={"axis": an_axis}, derive=_one_axis,
          help="numpy.sort(x, axis=-1): the entries in order; its derivative permutes dx the same way")
 
 

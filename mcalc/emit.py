@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import typer
 
-from .errors import DomainError, NoClosedFormError, UsageError
+from .errors import DomainError, NoClosedFormError, TooLargeError, UsageError
 
 GRAD_FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
 CHECK_FORMATS = ("pretty", "json")
@@ -148,17 +148,25 @@ def check(o: Output, r) -> NoReturn:
 def explanation(o: Output, prob, ex, verified) -> None:
     """explain: the derivation; plain output is the closed form alone, so it is refused where there is none or
     where it could not be checked (a closed form is never printed unchecked)."""
-    if o.fmt == "plain" and ex.formula is None:
+    gradient = ex.gradient_mc() if ex.gradient is not None else None    # (a scalar's: shaped like the variable)
+    if o.fmt == "plain" and ex.formula is None and gradient is None:
+        if ex.gradient is not None:
+            raise TooLargeError("the gradient is too long to write in mcalc's syntax",
+                                hint="the pretty format names its repeated subexpressions")
         raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
                                 hint="mcalc jac computes the Jacobian numerically")
-    if o.fmt == "plain" and verified and verified[0] is None:
+    text = gradient or ex.mc
+    if o.fmt == "plain" and text is None:
+        raise TooLargeError("the closed form is too long to write in mcalc's syntax",
+                            hint="the pretty format names its repeated subexpressions")
+    if o.fmt == "plain" and gradient is None and verified and verified[0] is None:
         e = verified[1]
         if isinstance(e, DomainError):                        # (1/norm(x))·2·norm(x)·xᵀ at x = 0
             raise DomainError(f"the closed form cannot be evaluated at these values: {e.message}",
                               hint="choose other values with --value (mcalc jac computes the Jacobian here)")
         raise type(e)(f"the closed form cannot be checked at this size: {e.message}",
                       hint="the pretty and json formats show it unchecked; smaller shapes check the same rule")
-    o.emit(text=None if ex.mc is None else ex.mc + "\n", pretty=lambda p, h: R().explain_view(prob, ex, verified),
+    o.emit(text=None if text is None else text + "\n", pretty=lambda p, h: R().explain_view(prob, ex, verified),
            json=lambda: O().explain_json(prob, ex, verified), typeset=lambda f, p: O().explain_typeset(prob, ex, f))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .algebra import flatten_order, make, simplify
 from .chain import dependencies, differentials, forward_accumulate
 from .derivative import differential, local_form, tangent
-from .errors import NoClosedFormError
+from .errors import NoClosedFormError, TooLargeError
 from .expr import Const, Node, Var
 from .printing import ATOM, CALL, POWER, Latex, Mcalc, Unicode, is_call
 from .ops import maps
@@ -185,8 +185,8 @@ class Explanation:
     symbolic: object = None                           # the Jacobian's entries (SymPy), when asked for
 
     @property
-    def differential_mc(self) -> str:
-        return "0" if self.D is None else Mcalc()(self.D)
+    def differential_mc(self) -> str | None:
+        return "0" if self.D is None else _fits(Mcalc(), self.D)
 
     @property
     def differential_latex(self) -> str:
@@ -196,7 +196,7 @@ class Explanation:
 
     @property
     def mc(self) -> str | None:
-        return None if self.formula is None else Mcalc()(self.formula)
+        return None if self.formula is None else _fits(Mcalc(), self.formula)
 
     @property
     def pretty(self) -> str | None:
@@ -207,7 +207,7 @@ class Explanation:
         return None if self.formula is None else Latex(self.names)(self.formula)
 
     def gradient_mc(self) -> str | None:
-        return None if self.gradient is None else Mcalc()(self.gradient)
+        return None if self.gradient is None else _fits(Mcalc(), self.gradient)
 
     def gradient_pretty(self) -> str | None:
         return None if self.gradient is None else Unicode(self.names)(self.gradient)
@@ -223,12 +223,21 @@ class Explanation:
         return [(printer.name(name) if notation == "tex" else name, printer(node)) for name, node in self.named]
 
 
+def _fits(printer, tree: Node) -> str | None:
+    """The tree printed, or None where it is too long to print (written without names, in mcalc's syntax)."""
+    try:
+        return printer(tree)
+    except TooLargeError:
+        return None
+
+
 def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Explanation:
     root = nodes[-1]
     D = differentials(nodes, wrt)
     deps = dependencies(nodes, wrt)
     uni = Unicode()
-    shown = f"{d_of(root, uni)} = {'0' if id(root) not in D else uni(D[id(root)])}"
+    whole, text = _written(root, D, _readable())
+    shown = f"{d_of(root, uni)} = {text}"
     local = LocalForms(order)
     formula, missing = closed_form(nodes, wrt, order, layout, local)
     taken = {n.name for n in nodes if isinstance(n, Var)} | {n.text for n in nodes if isinstance(n, Const)}
@@ -248,12 +257,12 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
     steps = _steps(nodes, D, deps, local)
     by_key = {n.key: n for n in nodes}
     named = [(name, by_key[key]) for key, name in names.items()]
-    return Explanation(root, wrt, D.get(id(root)), shown, steps, formula, missing, names, gradient, named=named)
+    return Explanation(root, wrt, whole, shown, steps, formula, missing, names, gradient, named=named)
 
 
 def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
     """One step per operation that depends on the variables: its rule, differential and local Jacobians."""
-    uni = Unicode()
+    uni, readable = Unicode(), _readable()
     taken = {n.name for n in nodes if isinstance(n, Var)} | {n.label for n in nodes if n.label}
     steps = []
     for node in nodes:
@@ -267,11 +276,35 @@ def _steps(nodes, D, deps, forms: LocalForms) -> list[dict]:
                 shown = None if form is None else uni(form)
                 local.append({"argument": a.text, "position": i + 1 if texts.count(a.text) > 1 else None,
                               "label": f"∂{_label(uni, node)}/∂{_label(uni, a)}", "jacobian": shown})
-        d = D.get(id(node))
+        d, text = _written(node, D, readable)
         steps.append({"expression": node.text, "operation": node.op.name, "rule": rule_at(node, taken),
-                      "lhs": d_of(node, uni), "differential": "0" if d is None else uni(d),
-                      "differential_mcalc": "0" if d is None else Mcalc()(d), "local_jacobians": local})
+                      "lhs": d_of(node, uni), "differential": text,
+                      "differential_mcalc": "0" if d is None else _fits(Mcalc(), d), "local_jacobians": local})
     return steps
+
+
+def _readable() -> Unicode:
+    """A printer for differentials, which are read, not evaluated: a few thousand characters at most."""
+    p = Unicode()
+    p.limit = READABLE_CHARS
+    return p
+
+
+READABLE_CHARS = 4000
+
+
+def _written(node: Node, D: dict, uni) -> tuple[Node | None, str]:
+    """A node's differential as printed: in dX, or, where that is too long to write out (a chain of
+    intermediates each used twice doubles at every step), in its arguments' differentials."""
+    d = D.get(id(node))
+    if d is None:
+        return None, "0"
+    try:
+        return d, uni(d)
+    except TooLargeError:
+        local = differential(node, [None if id(a) not in D else Var(d_of(a, uni), a.shape, tangent=True)
+                                    for a in node.args])
+        return local, f"{uni(local)}   (in its arguments' differentials: in dX it is too long to print)"
 
 
 def _label(uni, node: Node) -> str:

@@ -38,7 +38,11 @@ def exact(node: Const) -> Fraction | None:
     return f if float(f) == v else None
 
 
+MAX_CHARS = 200_000     # a printed formula longer than this is refused (a chain of shared subexpressions doubles)
+
+
 class Printer:
+    limit = MAX_CHARS
     """The base of the three printers: precedence, parentheses, names, numbers and templates."""
 
     notation = ""
@@ -60,7 +64,12 @@ class Printer:
         """(text, precedence) of a node."""
         out = self.memo.get(node.key)
         if out is None:
-            out = self.memo[node.key] = self._raw(node)
+            out = self._raw(node)
+            if len(out[0]) > self.limit:                 # (a tree that shares its parts prints them every time)
+                from .errors import TooLargeError
+
+                raise TooLargeError(f"the formula is too long to print (more than {self.limit:,} characters)")
+            self.memo[node.key] = out
         return out
 
     def _raw(self, node: Node) -> tuple[str, int]:

@@ -582,7 +582,7 @@ def explain_view(p, ex, check) -> Group:
             t.append(f"\n  ∇f: {note}", style=STYLE["note"])
         for name, text in ex.legend():
             t.append(f"\n      {name} = {text}", style=STYLE["note"])
-        t.append(f"\n  in mcalc's syntax: {ex.mc}", style=STYLE["note"])
+        t.append(f"\n  in mcalc's syntax: {ex.mc or '(too long to write out without names)'}", style=STYLE["note"])
         agree, err = check
         t.append("\n  ")
         if agree is None and isinstance(err, DomainError):

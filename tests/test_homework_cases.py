@@ -451,13 +451,13 @@ def test_homework(expr, wrt, f, reference, answer):
 
 def test_explain_plain_round_trips_through_check_or_refuses():
     """README: `mcalc check EXPR --wrt X --expect "$(mcalc explain EXPR --wrt X -f plain)"` passes wherever the
-    closed form is defined.  ‖x‖² is smooth at 0: its closed form simplifies to 2xᵀ, defined there.  det(A)·A⁻ᵀ is
+    closed form is defined.  ‖x‖² is smooth at 0: its gradient simplifies to 2x, defined there.  det(A)·A⁻ᵀ is
     not defined at a singular A although the Jacobian (the adjugate) is: -f plain then refuses (exit 2, one line)
     instead of printing what check cannot evaluate."""
     for point in ("x=[0, 0, 0]", "x=[1, -2, 3]"):
         args = ["norm(x)**2", "--wrt", "x", "--value", point]
         res = run("explain", *args, "--format", "plain")
-        assert res.exit_code == 0 and res.stdout.strip() == "2 * row(x)", (res.stdout, res.stderr)
+        assert res.exit_code == 0 and res.stdout.strip() == "2 * x", (res.stdout, res.stderr)   # the gradient
         for answer in (res.stdout.strip(), "2*x"):                       # explain's form, the textbook's 2x
             res = run("check", *args, "--expect", answer)
             assert res.exit_code == 0, (answer, res.stdout, res.stderr)

@@ -23,8 +23,9 @@ def run(*args):
 
 @pytest.fixture
 def small_memory(monkeypatch):
-    """A memory budget of 16 MiB: any dense 64²×64² Jacobian (128 MiB) is refused."""
-    monkeypatch.setattr(linops, "_BUDGET", 16 << 20)
+    """A memory budget of 64 MiB: any dense 64²×64² Jacobian (128 MiB) is refused, and I ⊗ Bᵀ sparse (262 144
+    entries, 48 MiB while it is built) fits."""
+    monkeypatch.setattr(linops, "_BUDGET", 64 << 20)
 
 
 def _maps():
@@ -166,7 +167,8 @@ def test_sparse_options_refused_where_they_do_not_apply(args, fragment):
     assert res.exit_code == 2 and fragment in res.stderr and res.stdout == ""
 
 
-def test_hints_offer_only_what_would_fit(small_memory):
+def test_hints_offer_only_what_would_fit(monkeypatch):
+    monkeypatch.setattr(linops, "_BUDGET", 16 << 20)                  # 16 MiB
     res = run("jac", "A@B", "--wrt", "A", "--shape", "30x30")        # one copy fits (6.2 MiB), three do not
     assert res.exit_code == 2 and "--fd none" in res.stderr
     res = run("jac", "A@B", "--wrt", "A", "--shape", "40x40")        # not even one copy (19.5 MiB)

@@ -100,9 +100,9 @@ def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDG
 
 
 def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = "central",
-                    columns: np.ndarray | None = None) -> FiniteResult:
+                    columns: np.ndarray | None = None, shrink: float = 1.0) -> FiniteResult:
     """The finite-difference Jacobian of the root (nodes[-1]) with respect to wrt, in the columns given (all by
-    default): only those are computed and stored."""
+    default): only those are computed and stored.  shrink: steps this many times smaller than the method's."""
     if method not in METHODS:
         raise UsageError(f"unknown finite-difference method '{method}'", hint="choose " + ", ".join(METHODS))
     root = nodes[-1]
@@ -128,7 +128,7 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
         per_entry = 16 * 4 * sum(node.size for node in sub) + 16 * v.size
         chunk = int(max(1, min(v.size, CHUNK_BYTES // per_entry)))
         x = np.asarray(env[v.name], dtype=float).reshape(-1)
-        h = steps(x, method)
+        h = steps(x, method) / shrink
         if len(mine):
             h_min = min(h_min, float(h[mine].min()))
         for k in range(0, len(mine), chunk):

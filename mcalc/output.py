@@ -79,6 +79,7 @@ def check_doc(c) -> dict:
         "second_opinion": None if c.second_opinion is None else {
             "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
         "max_abs_error": c.max_abs_error, "max_rel_error": c.max_rel_error, "agree": c.agree,
+        "converged_as_the_step_shrinks": c.converged,
     }
 
 

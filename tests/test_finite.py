@@ -163,3 +163,25 @@ def test_what_reaches_the_result_only_through_sign_is_not_differentiated():
     r = compute(prepare("x*sign(abs(x)**0.5 - 1)", "x", {"x": [0.0, 4.0]}))
     np.testing.assert_array_equal(r.J, np.diag([-1.0, 1.0]))
     assert r.comparison.agree
+
+
+@pytest.mark.parametrize("text", ["elu(x)", "celu(x)", "x*abs(x)", "relu(x)**2", "maximum(x, 0)**2"])
+def test_a_jump_in_the_second_derivative_is_no_disagreement(text):
+    """C¹ but not C² at 0: central differences are only first-order there (elu: 1 - h/4 for the slope 1), so
+    they approach the analytic value as the step shrinks, which the check measures instead of calling it wrong."""
+    from mcalc.compare import compute
+    from mcalc.problem import prepare
+
+    r = compute(prepare(text, "x", values={"x": 0.0}))
+    assert r.comparison.agree and r.comparison.converged <= 1
+
+
+def test_a_wrong_value_does_not_converge():
+    """The convergence test keeps a wrong derivative wrong: its error stays as the step shrinks."""
+    from mcalc.compare import _converging
+    from mcalc.problem import prepare
+
+    p = prepare("elu(x)", "x", values={"x": 0.0})
+    F = np.array([[0.99994]])
+    assert not _converging(p, np.array([[1.001]]), F.copy(), np.array([[True]]), np.array([0])).any()
+    assert _converging(p, np.array([[1.0]]), F.copy(), np.array([[True]]), np.array([0])).all()

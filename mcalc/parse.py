@@ -17,6 +17,8 @@ from .errors import ParseError, UnknownNameError
 from .ops import CONSTANTS, FUNCTIONS, LITERALS, METHODS, MODULES, VOCABULARY
 
 MAX_LENGTH = 10_000
+FOREIGN = {"torch": "PyTorch", "math": "Python's math", "onp": "numpy under another name", "tf": "TensorFlow",
+           "sympy": "SymPy", "sp": "SymPy", "cupy": "CuPy", "autograd": "autograd"}
 MAX_DEPTH = 200
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
@@ -383,13 +385,34 @@ class _Parser:
             if module in MODULES:                                            # np.exp, np.linalg.inv
                 qualified = f"{module}.{func.attr}"                          # (scipy.linalg.qr: SciPy's defaults)
                 return (qualified if qualified in FUNCTIONS else func.attr), None
+            self._foreign(module, func)
             receiver = self.walk(func.value, depth)                          # (its errors first: they come first)
             if func.attr in METHODS:                                         # x.sum(axis=0), A.dot(B)
                 return METHODS[func.attr], receiver
+            import difflib
+
+            close = difflib.get_close_matches(func.attr, list(METHODS), n=1, cutoff=0.7)
             raise self.error(f"arrays have no method .{func.attr}() in mcalc", func, cls=UnknownNameError,
-                             hint="methods: " + ", ".join(f".{m}()" for m in sorted(METHODS)))
+                             hint=f"did you mean .{close[0]}()?" if close else
+                             "methods: " + ", ".join(f".{m}()" for m in sorted(METHODS)))
         raise self.error("only the functions of the language can be called", node,
                          hint="run 'mcalc ops' for the list")
+
+    def _foreign(self, module: str | None, func) -> None:
+        """torch.exp, math.exp, np.lnalg.inv: a module mcalc does not read (or a misspelt one), said as such."""
+        if module is None:
+            return
+        head = module.split(".")[0]
+        if head in FOREIGN:
+            raise self.error(f"mcalc does not read the module '{head}' ({FOREIGN[head]}), only numpy's, SciPy's and "
+                             "JAX's spellings", func, cls=UnknownNameError,
+                             hint=f"write {func.attr}(...) or np.{func.attr}(...)")
+        if "." in module and head in {m.split(".")[0] for m in MODULES}:
+            import difflib
+
+            close = difflib.get_close_matches(module, sorted(MODULES), n=1, cutoff=0.8)
+            raise self.error(f"unknown module '{module}'", func, cls=UnknownNameError,
+                             hint=f"did you mean '{close[0]}'?" if close else "modules: " + ", ".join(sorted(MODULES)))
 
     def _unknown(self, name: str, node):
         """A function the language lacks: a numpy function said to be one, a typo corrected (never to a function

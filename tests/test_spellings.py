@@ -128,3 +128,16 @@ def test_an_infinite_parameter_is_refused_not_a_crash(name):
             pytest.fail(f"{text}: {e}")
         except mcalc.McalcError:
             pass
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("torch.exp(A)", "does not read the module 'torch'"), ("math.exp(A[0, 0])", "module 'math'"),
+    ("np.lnalg.inv(A)", "did you mean 'np.linalg'"), ("A.summ()", "did you mean .sum()"),
+    ("A.resahpe(4)", "did you mean .reshape()"),
+])
+def test_foreign_modules_and_misspelt_methods_are_named(text, fragment):
+    import mcalc
+
+    with pytest.raises(mcalc.UnknownNameError, match=fragment):
+        mcalc.jacobian(text, "A", {"A": np.eye(2)})
+    assert mcalc.jacobian("A.T.dot(A)", "A", {"A": np.eye(2)}).shape == (4, 4)     # a method of a transpose

@@ -61,12 +61,30 @@ def hessian_problem(f: Problem) -> HessianProblem:
             raise UsageError(f"mcalc has no Hessian of {f.expression}: {e.message}",
                              hint="its Jacobian (jac) and gradient (grad) are exact; their closed forms are not") \
                 from None
-    root = grads[0] if len(grads) == 1 else make("vstack", *[make("reshape", g, shape=(g.size, 1)) for g in grads])
-    nodes = topo_order(root)
+    root = grads[0] if len(grads) == 1 else _stacked(tuple(grads))
+    nodes = _nodes(root)
     _refuse_large(nodes, f)
     f.evaluate()
     return HessianProblem(f.parsed, root, nodes, f.variables, dict(f.values), f.wrt, f.order, f.layout, f.seed,
                           f=f, gradients=grads)
+
+
+def _stacked(grads: tuple) -> Node:
+    """The gradients of several variables, flattened and stacked: one tree per set of gradients."""
+    memo = grads[0].memo if grads[0].memo is not None else {}
+    grads[0].memo = memo
+    key = ("stacked", tuple(g.key for g in grads))
+    if key not in memo:
+        memo[key] = make("vstack", *[make("reshape", g, shape=(g.size, 1)) for g in grads])
+    return memo[key]
+
+
+def _nodes(root: Node) -> list[Node]:
+    if root.memo is None:
+        root.memo = {}
+    if "nodes" not in root.memo:
+        root.memo["nodes"] = topo_order(root)
+    return list(root.memo["nodes"])
 
 
 def _refuse_large(nodes: list[Node], f: Problem) -> None:

@@ -141,3 +141,13 @@ def test_foreign_modules_and_misspelt_methods_are_named(text, fragment):
     with pytest.raises(mcalc.UnknownNameError, match=fragment):
         mcalc.jacobian(text, "A", {"A": np.eye(2)})
     assert mcalc.jacobian("A.T.dot(A)", "A", {"A": np.eye(2)}).shape == (4, 4)     # a method of a transpose
+
+
+def test_ones_and_zeros_take_numpy_shapes():
+    import mcalc
+
+    A = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(mcalc.evaluate("np.ones((2, 3)) * A + np.zeros((2, 3))", {"A": A}), A)
+    np.testing.assert_allclose(mcalc.evaluate("np.ones((3,)) @ A.T", {"A": A}), A.sum(axis=1))
+    with pytest.raises(mcalc.ParseError, match="at most two axes"):
+        mcalc.evaluate("ones((2, 3, 4))")

@@ -87,15 +87,40 @@ def _ones_linop(node, read):
     return None
 
 
+def _size_or_shape(v, shapes):
+    """n, or numpy's shape tuple (m, n) / (n,)."""
+    if isinstance(v, tuple):
+        if not 1 <= len(v) <= 2:
+            raise ParamError(f"must be a size or a shape of one or two sizes, got {v}",
+                             hint="mcalc's arrays have at most two axes")
+        return tuple(integer(1)(d, shapes) for d in v)
+    return integer(1)(v, shapes)
+
+
+_size_or_shape.words = "a size or a shape"
+
+
+def _shape_split(shapes, given):
+    """ones((2, 3)) as numpy writes it is ones(2, 3)."""
+    m = given.get("m")
+    if isinstance(m, tuple):
+        if given.get("n") is not None:
+            raise ParamError("takes a shape or two sizes, not both")
+        return {"m": m[0], "n": m[1] if len(m) == 2 else None}
+    return {}
+
+
 register(Op("ones", _fill_infer("ones"), lambda node: np.ones(node.shape), as_linop=_ones_linop,
             show=Show(uni=_filled("1"), tex=_filled("1"), prec=5, literals=("m", "n")), help="ones(n) or ones(m, n) (a constant)",
             example=("ones(2, 2) * A", "A=2x2"), family="constants"),
-         spelled=("ones",), operands=0, literals=("m", "n"), required=1)
+         spelled=("ones",), operands=0, literals=("m", "n"), required=1, kinds={"m": _size_or_shape},
+         derive=_shape_split)
 register(Op("zeros", _fill_infer("zeros"), lambda node: np.zeros(node.shape),
             as_linop=lambda node, read: Zero(*((node.shape + (1, 1))[:2] if node.ndim < 2 else node.shape)),
             show=Show(uni=_filled("0"), tex=_filled("0"), prec=5, literals=("m", "n")), help="zeros(n) or zeros(m, n) (a constant)",
             example=("zeros(2) + x", "x=2"), family="constants"),
-         spelled=("zeros",), operands=0, literals=("m", "n"), required=1)
+         spelled=("zeros",), operands=0, literals=("m", "n"), required=1, kinds={"m": _size_or_shape},
+         derive=_shape_split)
 
 
 def commutation_index(m: int, n: int, order: str) -> np.ndarray:

@@ -67,23 +67,26 @@ class Result:
 SHRINK = 16         # how much smaller the steps of the convergence test are
 
 
-def _converging(problem: Problem, Jc: np.ndarray, F: np.ndarray, bad: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The disagreeing entries whose central differences approach the analytic value as the step shrinks: the
-    error falls at least four times with a step 16 times smaller (first order, as at a point where the second
-    derivative jumps: elu or x·|x| at 0, C¹ but not C²), where a wrong derivative keeps its error.  Their finite
-    differences are replaced by the finer ones."""
+def _converging(problem: Problem, Jc: np.ndarray, F: np.ndarray, bad: np.ndarray, cols: np.ndarray,
+                tol: float, noise: float) -> np.ndarray:
+    """The disagreeing entries whose central differences converge to the analytic value at first order, as at a
+    point where the second derivative jumps (elu or x·|x| at 0: C¹ but not C²): central differences at steps 4
+    and 16 times smaller, extrapolated to a zero step as a first-order error (E = C₁₆ + (C₁₆ - C₄)/3), must equal
+    the analytic value within the tolerance.  A wrong derivative is off by the same amount at every step, and
+    stays wrong.  Their finite differences become the extrapolated ones."""
     redo = np.nonzero(bad.any(axis=0))[0]
     with located(problem.expression):
         try:
-            fine = finite_jacobian(problem.nodes, problem.values, problem.wrt, "central", cols[redo], SHRINK).values
+            c4, c16 = (finite_jacobian(problem.nodes, problem.values, problem.wrt, "central", cols[redo], k).values
+                       for k in (SHRINK / 4, SHRINK))
         except McalcError:
             return np.zeros_like(bad)
-    before = np.abs(Jc[:, redo] - F[:, redo])
-    after = np.abs(Jc[:, redo] - fine)
+    E = c16 + (c16 - c4) / 3
+    J = Jc[:, redo]
     ok = np.zeros_like(bad)
-    near = 64 * DEFAULT_TOL["central"] * np.maximum(1.0, np.abs(Jc[:, redo]))
-    ok[:, redo] = bad[:, redo] & (after <= before / 4) & (after <= near)
-    F[:, redo] = np.where(ok[:, redo], fine, F[:, redo])
+    ok[:, redo] = bad[:, redo] & (np.abs(J - E) <= tol * np.maximum(1.0, np.abs(J)) + SHRINK * noise) & \
+        (np.abs(c16 - J) < np.abs(c4 - J))                 # (and getting closer as the step shrinks)
+    F[:, redo] = np.where(ok[:, redo], E, F[:, redo])
     return ok
 
 
@@ -155,9 +158,11 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     bad[tuple(np.array(at, dtype=np.intp).reshape(-1, 2).T)] = False     # reported as kinks, not disagreements
     converged = 0
     if fd is None and bad.any() and method != "complex":          # (the default check: as its second opinion)
-        converging = _converging(problem, Jc, F, bad, fr.cols)
+        converging = _converging(problem, Jc, F, bad, fr.cols, tol, noise)
         converged = int(converging.sum())
         bad &= ~converging
+        if converged:                                  # (the errors shown: against the extrapolated values)
+            max_abs, max_rel, scale, _ = compare(Jc, F, tol, noise)
     worst = np.argsort(-np.where(bad, np.abs(Jc - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
     positions = [problem.position(i, fr.cols[j]) for i, j in (np.unravel_index(k, Jc.shape) for k in worst)]
     kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(kinks.items())[:limit]]

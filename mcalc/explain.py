@@ -268,8 +268,9 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
             forms.append(gradient_tree(nodes, wrt[0]))
         except NoClosedFormError:
             pass
-        forms = [g for g in forms if g is not None]                  # the shorter of the two readings
-        gradient = min(forms, key=lambda g: len(Unicode()(g))) if forms else None
+        printed = [(len(t), k, g) for k, g in enumerate(forms) if g is not None
+                   for t in [_fits(Unicode(), g)] if t is not None]         # the shorter of the two readings
+        gradient = min(printed)[2] if printed else None
     named_in = formula if formula is not None else gradient
     names = choose_names(named_in, nodes, taken) if named_in is not None else {}
     steps = _steps(nodes, D, deps, local)

@@ -117,7 +117,8 @@ def hess_json(result, info) -> str:
     c = info["curvature"]
     doc.update({"eigenvalues": c.eigenvalues.tolist(), "definiteness": c.definiteness, "constant": c.constant,
                 "curvature": c.statement, "asymmetry": c.asymmetry, "gradient_formula": info["gradient"],
-                "formula": info["formula"]})
+                "gradient_formula_mcalc": info["gradient_mc"], "formula": info["formula"],
+                "formula_mcalc": info["formula_mc"], "names": dict(info.get("names", []))})
     return dumps(doc)
 
 

@@ -458,6 +458,7 @@ def hess_view(result, info, precision: int = 4, height: int | None = None) -> Gr
     w = info["curvature"].eigenvalues
     shown = array_text(w if w.size <= 12 else np.concatenate([w[:6], w[-6:]]), precision)
     lines = [("H =", info["formula"])] if info["formula"] else []
+    lines += [("", f"    {name} = {text}") for name, text in info.get("names", [])]
     lines += [("eigen", shown + ("" if w.size <= 12 else f"  (the 6 smallest and 6 largest of {w.size})")),
               ("", info["curvature"].statement)]
     if info["curvature"].asymmetry > 0:

@@ -15,7 +15,7 @@ from .algebra import make
 from .chain import dependencies
 from .derivative import rule
 from .errors import NoClosedFormError, TooLargeError, UsageError
-from .explain import gradient_tree
+from .explain import _fits, gradient_tree
 from .linops import human_bytes, memory_budget
 from .problem import Problem
 from .tree import Node, Var, topo_order
@@ -61,7 +61,7 @@ def hessian_problem(f: Problem) -> HessianProblem:
             raise UsageError(f"mcalc has no Hessian of {f.expression}: {e.message}",
                              hint="its Jacobian (jac) and gradient (grad) are exact; their closed forms are not") \
                 from None
-    root = grads[0] if len(grads) == 1 else _stacked(tuple(grads))
+    root = grads[0] if len(grads) == 1 else _stacked(tuple(grads), f.order)
     nodes = _nodes(root)
     _refuse_large(nodes, f)
     f.evaluate()
@@ -69,13 +69,14 @@ def hessian_problem(f: Problem) -> HessianProblem:
                           f=f, gradients=grads)
 
 
-def _stacked(grads: tuple) -> Node:
-    """The gradients of several variables, flattened and stacked: one tree per set of gradients."""
+def _stacked(grads: tuple, order: str) -> Node:
+    """The gradients of several variables, each flattened in the flatten order, stacked: one tree per set."""
     memo = grads[0].memo if grads[0].memo is not None else {}
     grads[0].memo = memo
-    key = ("stacked", tuple(g.key for g in grads))
+    key = ("stacked", tuple(g.key for g in grads), order)
     if key not in memo:
-        memo[key] = make("vstack", *[make("reshape", g, shape=(g.size, 1)) for g in grads])
+        flat = [make("vec", g, order=order) if g.ndim == 2 else g for g in grads]
+        memo[key] = make("vstack", *[make("reshape", g, shape=(g.size, 1)) for g in flat])
     return memo[key]
 
 
@@ -110,6 +111,9 @@ class Curvature:
 
     @property
     def statement(self) -> str:
+        if self.definiteness == "zero":
+            return ("zero everywhere: f is affine (both convex and concave)" if self.constant else
+                    "zero at this point")
         if not self.constant:
             return f"{self.definiteness} at this point"
         shape = {"positive definite": "strictly convex", "positive semidefinite": "convex",
@@ -144,6 +148,8 @@ def is_affine(nodes: list[Node], wrt: list[Var]) -> bool:
     for n in nodes:
         if n.op is None or id(n) not in varying:
             continue
+        if n.op.kink is not None or n.op.flat:      # (floor, mod, sign, a mask: constant between jumps only)
+            return False
         for i, a in enumerate(n.args):
             if id(a) in varying:
                 r = rule(n, i)
@@ -168,13 +174,18 @@ def hessian_info(hp: HessianProblem, H: np.ndarray) -> dict:
         if value is not None and wrong_entries(numeric, np.broadcast_to(value, v.shape), DEFAULT_TOL).any():
             raise InternalError(f"the gradient of {hp.expression} as a tree disagrees with its numbers",
                                 hint="this is a bug in mcalc; please report it")
-    ex = explain(hp.nodes, hp.wrt, hp.order, "numerator")
-    verified = verify_closed_form(hp, ex)
-    ok = verified is not None and verified[0]
     one = len(hp.gradients) == 1
-    return {"curvature": curvature(H, hp), "gradient": Unicode()(hp.gradients[0]) if one else None,
-            "gradient_mc": Mcalc()(hp.gradients[0]) if one else None,
-            "formula": ex.pretty if ok else None, "formula_mc": ex.mc if ok else None}
+    info = {"curvature": curvature(H, hp), "gradient": _fits(Unicode(), hp.gradients[0]) if one else None,
+            "gradient_mc": _fits(Mcalc(), hp.gradients[0]) if one else None, "formula": None, "formula_mc": None,
+            "names": []}
+    try:
+        ex = explain(hp.nodes, hp.wrt, hp.order, "numerator")
+        verified = verify_closed_form(hp, ex)
+        if verified is not None and verified[0]:
+            info.update(formula=ex.pretty, formula_mc=ex.mc, names=ex.legend())
+    except TooLargeError:                            # (a closed form too long to print: shown without one)
+        pass
+    return info
 
 
 def _columns(f: Problem, v: Var) -> slice:

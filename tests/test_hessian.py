@@ -232,3 +232,37 @@ def test_check_judges_a_hand_derived_hessian():
     r = CliRunner().invoke(app, ["check", "sum(X**3)", "--wrt", "X", "--shape", "2x2", "--hessian",
                                  "--expect", "-6*diag(vec(X))"])
     assert r.exit_code == 1 and "sign" in r.output                           # 6 diag(vec(X)), with the wrong sign
+
+
+def test_block_hessian_in_column_order():
+    """Each variable's gradient flattened in the flatten order before stacking (review: rows swapped)."""
+    H = mcalc.hessian("sum(X**3) + y**2", ["X", "y"], values={"X": [[1, 2], [3, 4]], "y": 1.0}, order="col")
+    np.testing.assert_allclose(H, np.diag([6.0, 18.0, 12.0, 24.0, 2.0]))          # vec_c(X) = (1, 3, 2, 4)
+
+
+@pytest.mark.parametrize("text,shapes,said", [
+    ("sum(mod(x, 3)**2)", "x=2", "at this point"),          # a sawtooth squared: not convex, whatever H says here
+    ("sum((x - floor(x))**2)", "x=2", "at this point"),
+    ("sum(A@x)", "A=2x2,x=2", "affine (both convex and concave)"),
+    ("sum(abs(x))", "x=2", "zero at this point"),
+])
+def test_curvature_claims_only_what_holds(text, shapes, said):
+    code, out, _ = run(text, "--wrt", "x", "--shape", shapes, "--no-color")
+    assert code == 0 and said in out, out
+
+
+def test_hess_of_long_chains_and_regroupings():
+    chain = "; ".join(["h0 = tanh(W@x)"] + [f"h{i} = tanh(W@h{i - 1} + h{i - 1})" for i in range(1, 8)] + ["sum(h7**2)"])
+    code, out, _ = run(chain, "--wrt", "x", "--shape", "W=3x3,x=3", "--no-color")
+    assert code == 0, out
+    for text, shapes in (("(W.T@(c*x))@(c*z)", "W=3x2,c=scalar,x=3,z=2"), ("(A@(c*x))@(A@(c*y))", "A=3x3,c=scalar,x=3,y=3")):
+        code, out, _ = run(text, "--wrt", "c", "--shape", shapes, "--no-color")
+        assert code == 0, out
+
+
+def test_hess_names_what_its_formula_uses():
+    code, out, doc = run("sum(log(1 + exp(X@w)) - y*(X@w))", "--wrt", "w", "--shape", "X=5x2,w=2,y=5", "-f", "json")
+    assert code == 0 and doc["formula"] and doc["formula_mcalc"]
+    for name in "uvyz":
+        if f"{name} ⊙" in doc["formula"] or f"({name}" in doc["formula"]:
+            assert name in doc["names"], doc

@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..algebra import const, is_number, is_op, make, number
+from ..errors import ShapeError
 from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
 from ..printing import number as number_text
 from ..tree import Const, Node, Var, call
@@ -435,7 +436,7 @@ def _product_ends(t: Node):
         v = x.args[0]
         x = call("matmul", make("transpose", x.args[1]), v.args[0] if is_op(v, "transpose") else v)
     left, rest = x.args[0], x.args[1]
-    while is_op(left, "matmul") and not left.primal:                   # ((L M) N): L, then M N
+    while is_op(left, "matmul") and not left.primal and left.ndim == 2 and left.args[1].ndim == 2:   # (L M) N
         rest = call("matmul", left.args[1], rest)
         left = left.args[0]
     return s, (left, rest), (x.args[0], x.args[1])
@@ -454,11 +455,16 @@ def _common_factors(out: list) -> list:
                 if pi is None or pj is None:
                     continue
                 (si, (li, ri), (ai, bi)), (sj, (lj, rj), (aj, bj)) = pi, pj
-                if bi.key == bj.key and ai.shape == aj.shape and not is_op(bi, "row", "col"):
-                    combined = make("matmul", make("add", times(si, ai), times(sj, aj)), bi)
-                elif li.key == lj.key and ri.shape == rj.shape and not is_op(li, "row", "col"):
-                    combined = make("matmul", li, make("add", times(si, ri), times(sj, rj)))
-                else:
+                try:
+                    if bi.key == bj.key and ai.shape == aj.shape and not is_op(bi, "row", "col"):
+                        combined = make("matmul", make("add", times(si, ai), times(sj, aj)), bi)
+                    elif li.key == lj.key and ri.shape == rj.shape and not is_op(li, "row", "col"):
+                        combined = make("matmul", li, make("add", times(si, ri), times(sj, rj)))
+                    else:
+                        continue
+                except ShapeError:                  # (a regrouping the shapes do not allow: left as it is)
+                    continue
+                if combined.shape != out[i].shape:
                     continue
                 out[i] = combined
                 del out[j]

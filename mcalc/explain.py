@@ -273,6 +273,10 @@ def explain(nodes: list[Node], wrt: list[Var], order: str, layout: str) -> Expla
         gradient = min(printed)[2] if printed else None
     named_in = formula if formula is not None else gradient
     names = choose_names(named_in, nodes, taken) if named_in is not None else {}
+    if formula is not None and _fits(Unicode(names), formula) is None:     # (even with names: not shown)
+        formula, missing = None, ["(a closed form too long to print)"]
+    if gradient is not None and _fits(Unicode(names), gradient) is None:
+        gradient = None
     steps = _steps(nodes, D, deps, local)
     by_key = {n.key: n for n in nodes}
     named = [(name, by_key[key]) for key, name in names.items()]

@@ -217,3 +217,11 @@ def test_a_chain_of_intermediates_is_explained_in_bounded_space():
     assert "arguments' differentials" in ex.differential and len(ex.differential) < 1000
     assert all(len(step["differential"]) < 5000 for step in ex.steps)
     assert verify_closed_form(p, ex)[0] is True
+
+
+def test_a_scalar_chain_is_explained_without_its_formula():
+    """For a scalar x the closed form is a product of scalars that names cannot shorten (a 1×1 grid is spelled
+    out): past the printing limit it is left out, not an error."""
+    lines = ["a0 = x"] + [f"a{i} = sin(a{i - 1})*cos(a{i - 1})" for i in range(1, 30)] + ["a29"]
+    p, ex = derive("; ".join(lines), "x", "x=scalar")
+    assert ex.formula is None and ex.missing and len(ex.differential) < 1000

@@ -436,6 +436,20 @@ class _Parser:
         fn = FUNCTIONS.get(name)
         if fn is None:
             raise self._unknown(name, node.func)
+        if fn.if_none:                                    # np.clip(x, None, hi): the function without that operand
+            given = ([None] if receiver is not None else []) + list(node.args)
+            missing = [i for i in fn.if_none if i < len(given) and isinstance(given[i], ast.Constant)
+                       and given[i].value is None]
+            if len(missing) > 1:
+                raise self.error(f"{name}() needs at least one bound that is not None", node)
+            if missing:
+                kept = [a for k, a in enumerate(given) if k != missing[0]]
+                func = ast.copy_location(ast.Name(id=fn.if_none[missing[0]], ctx=ast.Load()), node.func)
+                call = ast.copy_location(ast.Call(func=func, args=kept if receiver is None else kept[1:],
+                                                  keywords=node.keywords), node)
+                if receiver is not None:                  # x.clip(None, hi): the receiver first
+                    call.args = [node.func.value] + call.args
+                return self._Call(call, depth, col, end)
         args = [] if receiver is None else [receiver]
         count = None
         positional = list(node.args)

@@ -151,3 +151,20 @@ def test_ones_and_zeros_take_numpy_shapes():
     np.testing.assert_allclose(mcalc.evaluate("np.ones((3,)) @ A.T", {"A": A}), A.sum(axis=1))
     with pytest.raises(mcalc.ParseError, match="at most two axes"):
         mcalc.evaluate("ones((2, 3, 4))")
+
+
+@pytest.mark.parametrize("text,f", [
+    ("np.clip(x, None, 0.3)", lambda x: np.clip(x, None, 0.3)), ("np.clip(x, 0, None)", lambda x: np.clip(x, 0, None)),
+    ("x.clip(None, 0.3)", lambda x: x.clip(None, 0.3)), ("x.clip(0, None)", lambda x: x.clip(0, None)),
+])
+def test_clip_with_one_bound(text, f):
+    """numpy's None for a missing bound: minimum or maximum with the other (derivative 1 below/above it)."""
+    import mcalc
+    from helpers import numpy_jacobian
+
+    x = np.array([-2.0, 0.1, 0.5])
+    np.testing.assert_allclose(mcalc.evaluate(text, {"x": x}), f(x))
+    np.testing.assert_allclose(mcalc.jacobian(text, "x", {"x": x}), numpy_jacobian(lambda **k: f(k["x"]), {"x": x}, "x"),
+                               atol=1e-8)
+    with pytest.raises(mcalc.ParseError, match="at least one bound"):
+        mcalc.evaluate("clip(x, None, None)", {"x": x})

@@ -229,10 +229,11 @@ class Fn:
     before the operands (scipy's polygamma(n, x))."""
 
     __slots__ = ("op", "operands", "literals", "required", "help", "context", "dispatch", "kinds", "rest", "derive",
-                 "lead", "parts", "sequence", "pieces", "operand_kw", "reaches")
+                 "lead", "parts", "sequence", "pieces", "operand_kw", "reaches", "if_none")
 
     def __init__(self, op, operands=1, literals=(), required=0, help="", context=(), dispatch=None, kinds=None,
-                 rest=False, derive=None, lead=0, parts=None, sequence=False, pieces=None, operand_kw=(), reaches=()):
+                 rest=False, derive=None, lead=0, parts=None, sequence=False, pieces=None, operand_kw=(), reaches=(),
+                 if_none=None):
         self.op, self.operands, self.literals, self.required = op, operands, tuple(literals), required
         self.help, self.context, self.dispatch = help, tuple(context), dispatch
         self.kinds, self.rest, self.derive, self.lead = dict(kinds or {}), rest, derive, lead
@@ -241,6 +242,8 @@ class Fn:
         #                               also one by one ("or arrays": hstack(A, B), as closed forms print it)
         self.pieces = pieces          # a list numpy returns (split): the op that takes piece number `item`
         self.operand_kw = tuple(operand_kw)   # keywords that are expressions, operands after the others (weights=)
+        self.if_none = dict(if_none or {})    # operand position → the function called without it when it is None
+        #                                       (np.clip(x, None, hi) is minimum(x, hi))
         self.reaches = tuple(reaches)         # the other ops dispatch may pick (average: mean or average)
 
     def operand_at(self, i: int) -> bool:

@@ -183,5 +183,5 @@ register(Op("clip", broadcast_infer("clip"), _clip_fwd, jvp=_clip_jvp, domain=_c
             analytic=False, sympy=_objects(lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi)),
             example=("clip(x, lo, hi)", "x=3,lo=scalar,hi=scalar"), note="ties at the bounds share the derivative equally",
             help="x limited to [lo, hi] entry by entry", family="piecewise"),
-         spelled=("clip",), methods=("clip",), operands=3,
-         help="clip(x, lo, hi): x limited to [lo, hi] (numpy.clip); derivative 1 inside, 0 outside")
+         spelled=("clip",), methods=("clip",), operands=3, if_none={1: "minimum", 2: "maximum"},
+         help="clip(x, lo, hi): x limited to [lo, hi] (numpy.clip; None for no bound); derivative 1 inside, 0 outside")

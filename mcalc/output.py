@@ -132,7 +132,7 @@ def grad_json(result, gradient, F, symbolic=None) -> str:
 
 def check_json(r) -> str:
     p = r.problem
-    doc = {**problem_doc(p), "kind": r.kind, "right": r.right, "tol": r.tol,
+    doc = {**problem_doc(p), "kind": "hessian" if r.kind == "jacobian" and p.what == "Hessian" else r.kind, "right": r.right, "tol": r.tol,
            "expected": np.asarray(r.expected).tolist(),
            "given": None if r.given is None else np.asarray(r.given).tolist(),
            "max_abs_error": r.max_abs_error, "max_rel_error": r.max_rel_error, "wrong_count": r.wrong_count,

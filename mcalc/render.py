@@ -577,8 +577,9 @@ def explain_view(p, ex, check) -> Group:
     order = "row-major" if p.order == "row" else "column-major"
     t = Text(f"Jacobian ({shape[0]}×{shape[1]}, {order}, {p.layout} layout)", style=STYLE["key"])
     if ex.formula is None:
-        t.append(f"\n  no closed form known for {', '.join(ex.missing)}: mcalc jac computes it numerically",
-                 style=STYLE["note"])
+        why = ", ".join(ex.missing)
+        t.append(f"\n  {why[1:-1]}: mcalc jac computes it numerically" if why.startswith("(") else
+                 f"\n  no closed form known for {why}: mcalc jac computes it numerically", style=STYLE["note"])
     else:
         t.append("\n  J = ")
         t.append(ex.pretty, style="bold")

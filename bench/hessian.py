@@ -12,15 +12,8 @@ difference between mcalc's Hessian and the closed form.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import sys
-import time
 
-if "--threads" not in sys.argv:
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_var, "1")
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+from bench import median_time         # bench/bench.py, first: it pins the threads before numpy loads
 
 import numpy as np
 
@@ -70,17 +63,6 @@ CASES = [(quadratic, (100, 1000)), (least_squares, (100, 1000)), (logistic, (100
          (tanh_net, (8, 24))]
 
 
-def median_time(f, repeat=7, budget=20.0):
-    times, out, start = [], None, time.perf_counter()
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-        if time.perf_counter() - start > budget:
-            break
-    return statistics.median(times), out
-
-
 def jax_hessian(expr_fn, wrt, values):
     try:
         import jax
@@ -106,14 +88,14 @@ def main():
         for n in sizes[:1] if args.quick else sizes:
             r = np.random.default_rng(0)
             expr, wrt, values, closed, fn = make(n, r)
-            t_mc, H = median_time(lambda: mcalc.hessian(expr, wrt, values))
+            t_mc, H = median_time(lambda: mcalc.hessian(expr, wrt, values), 7)
             if closed is not None:
-                t_floor, ref = median_time(lambda: closed(values))
+                t_floor, ref = median_time(lambda: closed(values), 7)
                 err = float(np.abs(H - ref).max() / max(1.0, np.abs(ref).max()))
             else:
                 t_floor, err = None, None
             jf = jax_hessian(fn, wrt, values)
-            t_jax = median_time(jf)[0] if jf is not None else None
+            t_jax = median_time(jf, 7)[0] if jf is not None else None
             if jf is not None and closed is None:
                 err = float(np.abs(H - jf()).max() / max(1.0, np.abs(H).max()))
             size = values[wrt].size

@@ -79,13 +79,8 @@ def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) ->
     root = nodes[-1] if nodes else None
     if root is None or root.op is None:
         return _dependencies(nodes, wrt, structural)
-    if root.memo is None:
-        root.memo = {}
     key = ("dependencies", len(nodes), tuple(v.name for v in wrt), structural)
-    deps = root.memo.get(key)
-    if deps is None:
-        deps = root.memo[key] = _dependencies(nodes, wrt, structural)
-    return deps
+    return root.remember(key, lambda: _dependencies(nodes, wrt, structural))
 
 
 def _dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:

@@ -72,13 +72,7 @@ class Rule:
 
 
 def rule(node: Node, i: int) -> Rule:
-    memo = node.memo
-    if memo is None:
-        memo = node.memo = {}
-    r = memo.get(i)
-    if r is None:
-        r = memo[i] = Rule(node, i)
-    return r
+    return node.remember(("rule", i), lambda: Rule(node, i))
 
 
 def linearize(r: Rule, reader):

@@ -106,20 +106,18 @@ def gradient_tree(nodes: list[Node], v: Var) -> Node:
     textbook writes it (a bᵀ, 2 Aᵀ (A X B + C) Bᵀ), never a row of Kronecker products.  Raises NoClosedFormError
     when an operation on the way has no closed form (kron, sort)."""
     root = nodes[-1]
-    if root.op is not None:                          # (a tree of the structure alone: built once per expression)
-        if root.memo is None:
-            root.memo = {}
-        key = ("gradient", v.key, len(nodes))
-        if key not in root.memo:
-            try:
-                root.memo[key] = _gradient_tree(nodes, v)
-            except NoClosedFormError as e:
-                root.memo[key] = e
-        out = root.memo[key]
-        if isinstance(out, NoClosedFormError):
-            raise out
-        return out
-    return _gradient_tree(nodes, v)
+    if root.op is None:
+        return _gradient_tree(nodes, v)
+
+    def build():                                     # (a tree of the structure alone: built once per expression)
+        try:
+            return _gradient_tree(nodes, v)
+        except NoClosedFormError as e:
+            return e
+    out = root.remember(("gradient", v.key, len(nodes)), build)
+    if isinstance(out, NoClosedFormError):
+        raise out
+    return out
 
 
 def _gradient_tree(nodes: list[Node], v: Var) -> Node:

@@ -341,12 +341,8 @@ def fixed(n: Node) -> bool:
     every call, so that it is computed once and kept with the node (node.memo)."""
     if n.op is None:
         return isinstance(n, Const)
-    if n.memo is None:
-        n.memo = {}
-    f = n.memo.get("fixed")
-    if f is None:
-        f = n.memo["fixed"] = all(fixed(a) for a in n.args) and all(_fixed_param(v) for v in n.params.values())
-    return f
+    return n.remember("fixed", lambda: all(fixed(a) for a in n.args) and
+                      all(_fixed_param(v) for v in n.params.values()))
 
 
 def _fixed_param(v) -> bool:

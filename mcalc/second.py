@@ -62,7 +62,7 @@ def hessian_problem(f: Problem) -> HessianProblem:
                              hint="its Jacobian (jac) and gradient (grad) are exact; their closed forms are not") \
                 from None
     root = grads[0] if len(grads) == 1 else _stacked(tuple(grads), f.order)
-    nodes = _nodes(root)
+    nodes = list(root.remember("nodes", lambda: topo_order(root)))
     _refuse_large(nodes, f)
     f.evaluate()
     return HessianProblem(f.parsed, root, nodes, f.variables, dict(f.values), f.wrt, f.order, f.layout, f.seed,
@@ -71,21 +71,10 @@ def hessian_problem(f: Problem) -> HessianProblem:
 
 def _stacked(grads: tuple, order: str) -> Node:
     """The gradients of several variables, each flattened in the flatten order, stacked: one tree per set."""
-    memo = grads[0].memo if grads[0].memo is not None else {}
-    grads[0].memo = memo
-    key = ("stacked", tuple(g.key for g in grads), order)
-    if key not in memo:
+    def build():
         flat = [make("vec", g, order=order) if g.ndim == 2 else g for g in grads]
-        memo[key] = make("vstack", *[make("reshape", g, shape=(g.size, 1)) for g in flat])
-    return memo[key]
-
-
-def _nodes(root: Node) -> list[Node]:
-    if root.memo is None:
-        root.memo = {}
-    if "nodes" not in root.memo:
-        root.memo["nodes"] = topo_order(root)
-    return list(root.memo["nodes"])
+        return make("vstack", *[make("reshape", g, shape=(g.size, 1)) for g in flat])
+    return grads[0].remember(("stacked", tuple(g.key for g in grads), order), build)
 
 
 def _refuse_large(nodes: list[Node], f: Problem) -> None:
@@ -168,8 +157,10 @@ def hessian_info(hp: HessianProblem, H: np.ndarray) -> dict:
     from .explain import explain
     from .printing import Mcalc, Unicode
 
-    for v, G in zip(hp.wrt, hp.gradients):
-        numeric = hp.f.analytic(canonical=True)[:, _columns(hp.f, v)].reshape(v.shape)
+    flat = hp.f.analytic(canonical=True).ravel()                      # every variable's, side by side
+    pieces = np.split(flat, np.cumsum([v.size for v in hp.wrt])[:-1])
+    for v, G, piece in zip(hp.wrt, hp.gradients, pieces):
+        numeric = piece.reshape(v.shape)
         value = hp.node_values[id(G)] if id(G) in hp.node_values else None
         if value is not None and wrong_entries(numeric, np.broadcast_to(value, v.shape), DEFAULT_TOL).any():
             raise InternalError(f"the gradient of {hp.expression} as a tree disagrees with its numbers",
@@ -186,12 +177,3 @@ def hessian_info(hp: HessianProblem, H: np.ndarray) -> dict:
     except TooLargeError:                            # (a closed form too long to print: shown without one)
         pass
     return info
-
-
-def _columns(f: Problem, v: Var) -> slice:
-    start = 0
-    for w in f.wrt:
-        if w is v:
-            return slice(start, start + w.size)
-        start += w.size
-    raise KeyError(v.name)

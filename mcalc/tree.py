@@ -57,12 +57,21 @@ class Node:
         self.op, self.args, self.shape = op, tuple(args), tuple(int(d) for d in shape)
         self.params, self.text, self.col = params or {}, text, col
         self.label = None                    # the user's name for it (s = softmax(W@x)), printed in its place
-        self.memo = None                     # what is derived from the node alone, once (derivative.rule)
+        self.memo = None                     # what is derived from the node alone, once (remember)
         self.key = self._key()
 
     def _key(self) -> int:
         params = tuple(sorted((k, _freeze(v)) for k, v in self.params.items()))
         return _intern((self.op.name, params, tuple(a.key for a in self.args)))
+
+    def remember(self, key, compute):
+        """What is derived from the node's structure alone (its derivative rules, its gradient as a tree), computed
+        once and kept with the node: a repeated call on a cached expression builds nothing."""
+        if self.memo is None:
+            self.memo = {}
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @property
     def size(self) -> int:

@@ -53,12 +53,12 @@ def inverse(x: np.ndarray) -> np.ndarray:
 
 
 PROBES = 4                      # random right-hand sides solved with every linear system, to find it singular
-_ENTROPY = np.random.SeedSequence()      # (drawn when mcalc starts: no input can be made to avoid the probes)
 
 
 @lru_cache(maxsize=16)
 def _probes(n: int) -> np.ndarray:
-    z = np.random.default_rng([_ENTROPY.entropy, n]).standard_normal((n, PROBES))
+    z = np.random.default_rng().standard_normal((n, PROBES))      # (fresh entropy per process: no input can be
+    #                                                                   made to avoid them; drawn once per size)
     z.flags.writeable = False
     return z
 

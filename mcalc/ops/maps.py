@@ -134,12 +134,19 @@ def side_by_side(blocks: list, vertical: bool = False) -> Node:
     return blocks[0] if len(blocks) == 1 else make("vstack" if vertical else "hstack", *blocks)
 
 
+def _scalar_times(J: Node) -> tuple[Node | None, Node]:
+    """(s, M) for a closed form s·M built by mcalc with a scalar s, else (None, J)."""
+    from ..algebra import is_op
+
+    return (J.args[0], J.args[1]) if is_op(J, "mul") and J.args[0].ndim == 0 and not J.primal else (None, J)
+
+
 def gradient(J: Node, shape: tuple, order: str) -> Node | None:
     """G for a Jacobian s·vec(G)ᵀ of a scalar function of a matrix (s·gᵀ of a vector, the 1×1 entry of a
     scalar): the gradient, shaped like the variable.  None when the closed form is not of that form."""
     from ..algebra import is_op, make
 
-    s, row = (J.args[0], J.args[1]) if is_op(J, "mul") and J.args[0].ndim == 0 and not J.primal else (None, J)
+    s, row = _scalar_times(J)
     if not is_op(row, "row"):
         return None
     inner = row.args[0]
@@ -167,7 +174,7 @@ def cotangent(J: Node, shape: tuple) -> Node:
     G = gradient(J, shape, "row")
     if G is not None:
         return G
-    c, J1 = (J.args[0], J.args[1]) if is_op(J, "mul") and J.args[0].ndim == 0 and not J.primal else (None, J)
+    c, J1 = _scalar_times(J)
     if is_op(J1, "ones") or is_op(J1, "eye") and J1.shape == (1, 1):
         filled = make("ones", **dict(zip("mn", shape))) if shape else Const(1.0)
         return filled if c is None else make("mul", c, filled)

@@ -120,7 +120,8 @@ class Problem(Arranged):
         """Draw default values where needed and evaluate the expression (once)."""
         if self.rules is None:
             shape_of = {name: v.shape for name, v in self.variables.items()}
-            self.chosen, self.rules = choose_defaults(self.nodes, self.given, self.defaulted, shape_of, self.seed,
+            missing = [name for name in self.variables if name not in self.given]
+            self.chosen, self.rules = choose_defaults(self.nodes, self.given, missing, shape_of, self.seed,
                                                        self.parsed, self.wrt)
         return self
 

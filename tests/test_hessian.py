@@ -266,3 +266,22 @@ def test_hess_names_what_its_formula_uses():
     for name in "uvyz":
         if f"{name} ⊙" in doc["formula"] or f"({name}" in doc["formula"]:
             assert name in doc["names"], doc
+
+
+@pytest.mark.parametrize("text,wrt,shapes,f", [
+    ("sum(sqrtm(X@X.T))", "X", "X=3x3", lambda X: np.sum(_spd_sqrt(X @ X.T))),
+    ("logdet(X@X.T + eye(3))", "X", "X=3x3", lambda X: np.linalg.slogdet(X @ X.T + np.eye(3))[1]),
+    ("sum(log(x))", "x", "x=3", lambda x: np.sum(np.log(x))),
+])
+def test_hess_is_taken_at_the_values_it_reports(text, wrt, shapes, f):
+    """The Hessian is at the values the output names, also where mcalc chooses them to fit a domain (the
+    gradient's tree has other domains than f: it once drew its own values)."""
+    code, _, doc = run(text, "--wrt", wrt, "--shape", shapes, "-f", "json")
+    assert code == 0
+    x = np.asarray(doc["values"][wrt], dtype=float)
+    np.testing.assert_allclose(doc["hessian"], second_differences(f, x, 1e-3), rtol=1e-4, atol=1e-5)
+
+
+def _spd_sqrt(S):
+    lam, V = np.linalg.eigh(S)
+    return V @ np.diag(np.sqrt(lam)) @ V.T

@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from .algebra import flatten_order, simplify
-from .errors import InternalError
+from .errors import InternalError, NoClosedFormError
 from .expr import FIXED_ENTRIES, Values, fixed
 from .linops import Dense, Identity, LinOp, Zero, frozen, stored
 from .ops import maps
-from .tree import Node, Var, as_matrix_shape, topo_order
+from .tree import Const, Node, Var, as_matrix_shape, topo_order
 
 
 def tangent(name: str, shape: tuple) -> Var:
@@ -195,6 +195,61 @@ class Symbolic:
 
     def matrix(self, tree: Node) -> Node:
         return simplify(tree)
+
+
+def adjoint(node: Node, i: int, C: Node) -> Node:
+    """The cotangent of args[i] as a tree, given the node's cotangent C: by the trace identity, df = tr(Cᵀ d node)
+    = vec(C)ᵀ L vec(d arg) = vec(G)ᵀ vec(d arg), where the algebra's rules turn vec(C)ᵀ L into vec(G)ᵀ
+    (vec(C)ᵀ (A ⊗ B) = vec(Aᵀ C B)ᵀ); or the operation's own adjoint where it has one.  Raises NoClosedFormError
+    where neither exists."""
+    if node.op.adjoint is not None:
+        G = node.op.adjoint(node, i, C)
+        if G is not None:
+            return G
+    try:
+        L = local_form(node, i, "row")
+    except NoClosedFormError:
+        return pullback_tree(node, i, C)
+    J = maps.compose(maps.row_of(C), L)
+    G = maps.read_cotangent(J, node.args[i].shape)
+    if G is None:                                    # (not read off as a whole: one operation at a time, U diag(c) Vᵀ)
+        try:
+            return pullback_tree(node, i, C)
+        except NoClosedFormError:
+            return maps.cotangent(J, node.args[i].shape)
+    return G
+
+
+def pullback_tree(node: Node, i: int, C: Node) -> Node:
+    """The cotangent of args[i] as a tree, the differential read backwards one linear operation at a time (as
+    pullback does with numbers): for differentials whose matrix has no closed form as a whole (sort's selection by
+    argsort, expm's Fréchet derivative), whose operations each have an adjoint."""
+    from .algebra import make
+
+    r = rule(node, i)
+    cot = {id(r.D): C} if r.D is not None else {}
+    for m in reversed(r.order):
+        if m is r.t or id(m) not in cot:
+            continue
+        c = cot.pop(id(m))
+        for j, a in enumerate(m.args):
+            if id(a) in r.live:
+                g = _linear_adjoint(r, m, j, c)
+                cot[id(a)] = g if id(a) not in cot else make("add", cot[id(a)], g)
+    G = cot.get(id(r.t))
+    if G is None:
+        return maps.zeros_like(r.t) if r.t.shape else Const(0.0)
+    return G
+
+
+def _linear_adjoint(r: Rule, m: Node, j: int, C: Node) -> Node:
+    if m.op.adjoint is not None:
+        G = m.op.adjoint(m, j, C)
+        if G is not None:
+            return G
+    with flatten_order("row"):
+        L = simplify(r.linear(m, j, "row"))
+    return maps.cotangent(maps.compose(maps.row_of(C), L), m.args[j].shape)
 
 
 def local_form(node: Node, i: int, order: str) -> Node:

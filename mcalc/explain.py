@@ -16,7 +16,7 @@ import numpy as np
 
 from .algebra import flatten_order, make, simplify
 from .chain import dependencies, differentials, forward_accumulate
-from .derivative import differential, local_form, tangent
+from .derivative import adjoint, differential, local_form, tangent
 from .errors import NoClosedFormError, TooLargeError
 from .expr import Const, Node, Var
 from .printing import ATOM, CALL, POWER, Latex, Mcalc, Unicode, is_call
@@ -133,7 +133,7 @@ def _gradient_tree(nodes: list[Node], v: Var) -> Node:
             C = cot.pop(id(node))
             for i, a in enumerate(node.args):
                 if v.name in deps[id(a)]:
-                    G = maps.cotangent(maps.compose(maps.row_of(C), local_form(node, i, "row")), a.shape)
+                    G = adjoint(node, i, C)
                     cot[id(a)] = G if id(a) not in cot else make("add", cot[id(a)], G)
         return simplify(cot.get(id(v), _zeros_like(v)))
 

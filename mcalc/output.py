@@ -277,6 +277,9 @@ def explain_typeset(p, ex, fmt: str) -> str:
             if legend:
                 lines[-1] += " \\\\"
                 lines.append("  &\\text{where } " + ",\\quad ".join(legend))
+        if ex.formula is None and ex.gradient is not None:
+            lines[-1] += " \\"
+            lines.append(f"  \\nabla f &= {ex.gradient_latex()}")
         lines.append("\\end{align*}")
         if ex.formula is None:
             lines.append(f"% no closed form known for {', '.join(ex.missing)}")
@@ -289,6 +292,8 @@ def explain_typeset(p, ex, fmt: str) -> str:
     out.append("")
     if ex.formula is None:
         out.append(f"**Jacobian**: no closed form known for {', '.join(ex.missing)}")
+        if ex.gradient is not None:
+            out.append(f"**Gradient**: $\\nabla f = {ex.gradient_latex()}$")
     else:
         out.append(f"**Jacobian** ({p.order}-major, {p.layout} layout): $J = {ex.latex}$")
         if ex.gradient is not None:

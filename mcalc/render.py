@@ -580,6 +580,12 @@ def explain_view(p, ex, check) -> Group:
         why = ", ".join(ex.missing)
         t.append(f"\n  {why[1:-1]}: mcalc jac computes it numerically" if why.startswith("(") else
                  f"\n  no closed form known for {why}: mcalc jac computes it numerically", style=STYLE["note"])
+        if ex.gradient is not None:                 # (read backwards through the operations' adjoints)
+            t.append("\n  ∇f = ")
+            t.append(ex.gradient_pretty(), style="bold")
+            t.append(f"   (shaped like {p.wrt[0].name}; checked against the analytic gradient)", style=STYLE["note"])
+            for name, text in ex.legend():
+                t.append(f"\n      {name} = {text}", style=STYLE["note"])
     else:
         t.append("\n  J = ")
         t.append(ex.pretty, style="bold")

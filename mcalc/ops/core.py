@@ -12,6 +12,10 @@ An Op holds everything mcalc knows about one operation:
                language (I ⊗ Bᵀ for A@B wrt A, row-major), in the given flatten order; the numeric structured map,
                the closed form and the local Jacobians of explain are all read from it
     as_linop   (node, read) → the structured numeric map (Kron, Diag, Gather) a closed-form node stands for
+    adjoint    (node, i, C) → the cotangent of argument i as a tree, given the node's cotangent C (df = tr(Cᵀ d node)):
+               the transpose of the linear map, where its matrix has no closed form (L(Aᵀ, C) for expm's Fréchet
+               derivative) or where the textbook writes it shorter (tr(A) I for kron under a trace); None: read it
+               from the matrix
     rewrite    rules (node) → a simpler equal node, or None: the algebra of closed forms
     expand     (node) → its meaning in other operations, for operations mcalc uses inside derivatives only
     show       how it is printed in mcalc syntax, Unicode and LaTeX
@@ -47,13 +51,13 @@ class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
                  "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
                  "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole", "requires",
-                 "verify")
+                 "verify", "adjoint")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
                  interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
-                 verify=None):
+                 verify=None, adjoint=None):
         if jvp is None and expand is not None:     # (an operation inside derivatives: differentiated through its
             jvp = via(expand)                       # meaning, for second derivatives)
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
@@ -68,6 +72,7 @@ class Op:
         self.whole = whole                 # an operation inside derivatives kept whole in closed forms (onehot)
         self.requires = requires           # (node, *values) → message: what the problem's own values must meet
         self.verify = verify               # (node, value, *values) → message: a domain read off the value itself
+        self.adjoint = adjoint
 
     @property
     def flat(self) -> bool:

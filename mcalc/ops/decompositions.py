@@ -389,9 +389,27 @@ def _svd_fwd(which):
         full = node.params.get("full_matrices", True)
         if which == "s":
             return np.linalg.svd(x, compute_uv=False)
-        u, _, vh = np.linalg.svd(x, full_matrices=full)
+        u, vh = _svd_signs(*np.linalg.svd(x, full_matrices=full)[::2])
         return u if which == "u" else vh
     return fwd
+
+
+def _svd_signs(u, vh):
+    """Each column of U with its largest entry positive, and the matching row of Vᵀ flipped with it (numpy leaves
+    the signs to LAPACK; uᵢ vᵢᵀ, and so A, is unchanged): a convention that is a function of A."""
+    k = min(u.shape[-2], vh.shape[-1])
+    big = np.take_along_axis(u, np.argmax(np.abs(u), axis=-2)[..., None, :], axis=-2)
+    sign = np.where(np.real(big) < 0, -1.0, 1.0)                          # (..., 1, columns of U)
+    row = np.ones(vh.shape[:-1] + (1,))
+    row[..., :k, 0] = sign[..., 0, :k]
+    return u * sign, vh * row
+
+
+def _svd_sign_kink(node, x):
+    """How far each left singular vector is from a tie of its two largest entries, where its sign flips."""
+    u = _svd_signs(*np.linalg.svd(np.real(x), full_matrices=False)[::2])[0]
+    a = np.sort(np.abs(u), axis=-2)
+    return np.min(a[..., -1, :] - a[..., -2, :]) if u.shape[-2] > 1 else np.inf
 
 
 def _svd_domain(node, s, x=None):
@@ -402,8 +420,35 @@ def _svd_domain(node, s, x=None):
     return _gap_check(s, "singular values", node)
 
 
-def _singular_vectors_only(node, tangents):
-    raise UsageError("mcalc differentiates the singular values of svd only (svd(A)[1], svdvals(A)), not U or Vᵀ")
+def _singular_vectors_jvp(node, tangents):
+    """Of the thin SVD A = U S Vᵀ with distinct nonzero singular values (Townsend, "Differentiating the singular
+    value decomposition", 2016): with P = Uᵀ dA V and Fᵢⱼ = 1/(sⱼ² - sᵢ²) off the diagonal, 0 on it,
+
+        dU = U (F ∘ (P S + S Pᵀ)) + (I - U Uᵀ) dA V S⁻¹
+        dV = V (F ∘ (S P + Pᵀ S)) + (I - V Vᵀ) dAᵀ U S⁻¹
+
+    The full U or V of a rectangular A is not a function of A (any basis of the complement would do)."""
+    A, (dA,) = node.args[0], tangents
+    m, n = A.shape
+    if node.params.get("full_matrices", True) and (m > n if node.op.name == "svd_u" else n > m):
+        raise UsageError("the full U and Vᵀ of a rectangular matrix have no derivative (their extra columns are any "
+                         "basis of the complement)", hint="use svd(A, full_matrices=False)")
+    U = call("svd_u", A, full_matrices=False)
+    V = call("svd_vh", A, full_matrices=False).T
+    s = call("svdvals", A)
+    k = min(m, n)
+    S = call("diag", s)
+    s2 = s * s
+    F = 1 / (call("row", s2) - call("col", s2) + maps.eye(k)) - maps.eye(k)
+    P = U.T @ dA @ V
+    if node.op.name == "svd_u":
+        return U @ (F * (P @ S + S @ P.T)) + (maps.eye(m) - U @ U.T) @ dA @ V @ call("diag", 1 / s)
+    dV = V @ (F * (S @ P + P.T @ S)) + (maps.eye(n) - V @ V.T) @ dA.T @ U @ call("diag", 1 / s)
+    return dV.T
+
+
+def _svd_vectors_domain(node, v, x):
+    return _svd_domain(node, np.linalg.svd(np.real(x), compute_uv=False))
 
 
 def _sympy_svdvals(sp, node, x):
@@ -424,7 +469,8 @@ register(Op("svdvals", _svd_infer("s"), _svd_fwd("s"),
             help="the singular values, descending", family="matrix functions"),
          spelled=("svdvals",), help="the singular values, descending (scipy.linalg.svdvals): d σᵢ = uᵢᵀ dA vᵢ")
 for _which, _k, _name in (("u", 0, "svd_u"), ("vh", 2, "svd_vh")):
-    register(Op(_name, _svd_infer(_which), _svd_fwd(_which), jvp=_singular_vectors_only, analytic=False,
+    register(Op(_name, _svd_infer(_which), _svd_fwd(_which), jvp=_singular_vectors_jvp, analytic=False,
+                verify=_svd_vectors_domain, kink=_svd_sign_kink, sided=False, work=_cube,
                 sympy=no_symbolic("singular vectors"), show=Show(mc=_show_item("svd", _k, full_matrices=True),
                                                                  uni="U(#)" if _which == "u" else "Vᵀ(#)"),
                 help="the left singular vectors" if _which == "u" else "the right singular vectors, as rows",
@@ -432,7 +478,8 @@ for _which, _k, _name in (("u", 0, "svd_u"), ("vh", 2, "svd_vh")):
 FUNCTIONS["svd"] = Fn("svdvals", literals=("full_matrices",), kinds={"full_matrices": choice(True, False)},
                       derive=lambda shapes, given: {"full_matrices": None if given.get("full_matrices", True) else False},
                       parts=(("U", "svd_u"), ("singular values", "svdvals"), ("Vh", "svd_vh")),
-                      help="np.linalg.svd(A): [1] the singular values (differentiable); [0] U and [2] Vᵀ as values")
+                      help="np.linalg.svd(A): [0] U, [1] the singular values, [2] Vᵀ (each column of U with its largest "
+                           "entry positive); U and Vᵀ differentiable with full_matrices=False or a square A")
 
 
 # --- matrix functions: expm, sqrtm, logm --------------------------------------------------------------------------
@@ -474,6 +521,7 @@ def expm_frechet(A: np.ndarray, E: np.ndarray) -> np.ndarray:
 
 
 def _frechet_linear(node, i, order):
+    """No closed form; its adjoint in E is L(Aᵀ, ·): tr(Cᵀ L(A, E)) = tr(L(Aᵀ, C)ᵀ E)."""
     return call("numeric_map", of=node, argnum=i, n=node.args[i].size)
 
 
@@ -507,6 +555,7 @@ def _frechet_infer(shapes, **_):
 
 register(Op("expm_frechet", _frechet_infer, lambda node, a, e: expm_frechet(a, e),
             jvp=_frechet_jvp, linear=_frechet_linear, sympy=no_symbolic("expm_frechet"), work=_cube,
+            adjoint=lambda node, i, C: call("expm_frechet", call("transpose", node.args[0]), C) if i == 1 else None,
             show=Show(mc=_show_item("expm_frechet", 1), uni="L_exp(#0, #1)", tex="L_{\\exp}\\left(#0, #1\\right)"),
             example=("expm_frechet(X, E)[1]", "X=2x2,E=2x2"),
             help="L(A, E): the derivative of expm at A in the direction E", family="matrix functions"))

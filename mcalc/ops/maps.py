@@ -166,9 +166,9 @@ def row_of(C: Node) -> Node:
     return make("row", make("vec", C, order="row") if C.ndim == 2 else C)
 
 
-def cotangent(J: Node, shape: tuple) -> Node:
-    """G with vec(G)ᵀ = J (row-major), for a 1×n closed form J: read off where the algebra gives vec(G)ᵀ (or a row
-    of ones, a sum's adjoint), else J itself reshaped (a correct tree, if not a textbook's)."""
+def read_cotangent(J: Node, shape: tuple) -> Node | None:
+    """G with vec(G)ᵀ = J (row-major), for a 1×n closed form J, where the algebra gives vec(G)ᵀ (or a row of ones,
+    a sum's adjoint); else None."""
     from ..algebra import is_op, make
 
     G = gradient(J, shape, "row")
@@ -178,6 +178,16 @@ def cotangent(J: Node, shape: tuple) -> Node:
     if is_op(J1, "ones") or is_op(J1, "eye") and J1.shape == (1, 1):
         filled = make("ones", **dict(zip("mn", shape))) if shape else Const(1.0)
         return filled if c is None else make("mul", c, filled)
+    return None
+
+
+def cotangent(J: Node, shape: tuple) -> Node:
+    """G with vec(G)ᵀ = J: read off (read_cotangent), else J itself reshaped (a correct tree, if not a textbook's)."""
+    from ..algebra import make
+
+    G = read_cotangent(J, shape)
+    if G is not None:
+        return G
     flat = make("transpose", J)
     return make("reshape", flat, shape=tuple(shape)) if shape else make("sum", flat)
 

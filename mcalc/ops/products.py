@@ -402,11 +402,50 @@ def product_map(node: Node, i: int, value) -> Gather:
 
 
 def _no_closed_form(node):
-    raise NoClosedFormError(node.params["of"].op.name)
+    closed = node.params.get("closed")
+    if closed is None:
+        raise NoClosedFormError(node.params["of"].op.name)
+    return closed
+
+
+def _kron_linear(node, i, order):
+    """kron(A, B) is linear in each argument.  Its entries are those of vec(A) ⊗ vec(B), reordered (Magnus &
+    Neudecker, Thm 3.10; a vector is a row, as numpy pads it): for A m×n and B p×q,
+
+        vec_r(A ⊗ B) = (I_m ⊗ K ⊗ I_q)(vec_r(A) ⊗ vec_r(B))     K: vec_r(X) ↦ vec_r(Xᵀ), X n×p
+        vec_c(A ⊗ B) = (I_n ⊗ K ⊗ I_p)(vec_c(A) ⊗ vec_c(B))     K: vec_c(X) ↦ vec_c(Xᵀ), X q×m
+
+    so d vec(A ⊗ B)/d vec(B) = P (vec(A) ⊗ I) and d vec(A ⊗ B)/d vec(A) = P (I ⊗ vec(B)).  The numbers keep kron's
+    own structured map (a Gather); the closed form is what explain and gradients read."""
+    A, B = node.args
+    (m, n), (p, q) = [(1,) * (2 - a.ndim) + a.shape for a in (A, B)]
+    other = node.args[1 - i]
+    I = maps.eye(max(1, node.args[i].size))
+    if other.ndim == 0:
+        M = call("mul", other, I)
+    else:
+        v = call("col", call("vec", other, order=order) if other.ndim == 2 else other)
+        M = call("kron", v, I) if i == 1 else call("kron", I, v)
+        a, (r, c), b = (m, (n, p), q) if order == "row" else (n, (q, m), p)
+        if r > 1 and c > 1:
+            P = call("kron", call("kron", maps.eye(a), call("commutation", m=r, n=c, order=order)), maps.eye(b))
+            M = call("matmul", P, M)
+    return call("numeric_map", of=node, argnum=i, n=node.args[i].size, closed=M)
+
+
+def _kron_adjoint(node, i, C):
+    """Σᵢⱼ aᵢⱼ Cᵢⱼ over the blocks Cᵢⱼ of the cotangent, where it has a short form: under a trace (C = I)
+    d tr(A ⊗ X) = tr(A) tr(dX), so the gradient is tr(A) I; under a sum (C = 1), sum(A) 1."""
+    other, arg = node.args[1 - i], node.args[i]
+    if is_op(C, "eye") and all(a.ndim == 2 and a.shape[0] == a.shape[1] for a in node.args):
+        return make("mul", call("trace", other), maps.eye(arg.shape[0]))
+    if is_op(C, "ones") and arg.ndim:
+        return make("mul", call("sum", other), call("ones", **dict(zip("mn", arg.shape))))
+    return None
 
 
 register(Op("kron", _kron_infer, _kron_fwd, jvp=_bilinear_jvp, rewrite=(_kron_rules,),
-            linear=lambda node, i, order: call("numeric_map", of=node, argnum=i, n=node.args[i].size),
+            linear=_kron_linear, adjoint=_kron_adjoint,
             as_linop=lambda node, read: _kron_linop(read.map(node.args[0]), read.map(node.args[1])),
             show=Show(uni=_show_kron, tex=_show_kron),
             example=("kron(A, B)", "A=2x2,B=2x2"), help="Kronecker product", family="products"),

@@ -252,7 +252,23 @@ def _diag_sympy(sp, node, x):
     return np.array([x[i, i] for i in range(min(x.shape))], dtype=object)
 
 
-structural("diag", _diag_infer, _diag_fwd, _diag_linear, rewrite=(pull_scalar,),
+def _diag_adjoint(node, i, C):
+    """diag(v) and the diagonal of a square matrix are each other's transposes: the cotangent is diag(C)."""
+    x = node.args[0]
+    return call("diag", C) if x.ndim == 1 or x.shape[0] == x.shape[1] else None
+
+
+def _diag_rules(node: Node) -> Node | None:
+    """diag(1) = I; the diagonal of Aᵀ is A's."""
+    (a,) = node.args
+    if a.ndim == 1 and is_op(a, "ones"):
+        return maps.eye(a.shape[0])
+    if a.ndim == 2 and is_op(a, "transpose") and a.shape[0] == a.shape[1]:
+        return make("diag", a.args[0])
+    return None
+
+
+structural("diag", _diag_infer, _diag_fwd, _diag_linear, rewrite=(_diag_rules, pull_scalar), adjoint=_diag_adjoint,
            as_linop=lambda node, read: Diag(np.ravel(read.value(node.args[0])), node.shape[0])
            if node.args[0].ndim == 1 else None, sympy=_diag_sympy,
            show=Show(tex_name="\\operatorname{diag}"), example=("diag(x) @ A", "x=2,A=2x2"),
@@ -973,8 +989,43 @@ def _tal_domain(node, a, idx):
     return None
 
 
+def _tal_adjoint(node, i, C):
+    """Picking entries is transposed by adding each cotangent back where it was picked from."""
+    return call("scatter_along_axis", C, node.args[1], shape=node.args[0].shape, **node.params) if i == 0 else None
+
+
+def _scatter_fwd(node, c, idx):
+    """out[..., idx[..., k], ...] += c[..., k, ...] along the axis: take_along_axis transposed."""
+    shape = tuple(node.params["shape"])
+    nd = len(shape)
+    axis_ = (nd - 1 if node.params.get("axis") is None else node.params["axis"]) - nd
+    idx = np.asarray(np.real(idx), dtype=np.intp)
+    batch = np.broadcast_shapes(core(c, nd), core(idx, nd))
+    c = np.moveaxis(np.broadcast_to(c, batch + c.shape[c.ndim - nd:]), axis_, -1)
+    idx = np.moveaxis(np.broadcast_to(idx, batch + idx.shape[idx.ndim - nd:]), axis_, -1)
+    n = shape[axis_]
+    lead, k = c.shape[:-1], c.shape[-1]
+    count = int(np.prod(lead, dtype=np.int64))
+    where = (np.arange(count)[:, None] * n + (idx.reshape(count, k) % n)).ravel()
+
+    def add(w):
+        return np.bincount(where, weights=w.reshape(-1), minlength=count * n).reshape(lead + (n,))
+    out = add(np.real(c)) + 1j * add(np.imag(c)) if np.iscomplexobj(c) else add(c)
+    return np.moveaxis(out, -1, axis_)
+
+
+register(Op("scatter_along_axis", lambda shapes, shape, **_: tuple(shape), _scatter_fwd,
+            jvp=lambda node, t: call("scatter_along_axis", t[0], node.args[1], **node.params),
+            linear=lambda node, i, order: call("numeric_map", of=node, argnum=i, n=node.args[i].size), passes=(0,),
+            adjoint=lambda node, i, C: call("take_along_axis", C, node.args[1],
+                                            **{k: v for k, v in node.params.items() if k == "axis"}) if i == 0 else None,
+            sympy=no_symbolic("scatter_along_axis"), show=Show(kwargs=("axis",)),
+            help="entries added back where take_along_axis picked them (its transpose)", family="structural"))
+
+
 register(Op("take_along_axis", _tal_infer, _tal_fwd, domain=_tal_domain, jvp=lambda node, t: call("take_along_axis", t[0],
                                                                                node.args[1], **node.params),
+            adjoint=_tal_adjoint,
             linear=lambda node, i, order: call("numeric_map", of=node, argnum=i, n=node.args[i].size), passes=(0,),
             sympy=no_symbolic("take_along_axis"),
             show=Show(kwargs=("axis",)), example=("take_along_axis(x, argsort(x))", "x=3"),

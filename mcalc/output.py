@@ -148,7 +148,8 @@ def explain_json(p, ex, check) -> str:
            "formula_latex": ex.latex, "names": dict(ex.legend("mc")),
            "steps": ex.steps, "closed_form": ex.formula is not None, "no_closed_form_for": ex.missing,
            "verified": agree, "max_abs_error": err, "not_verified_because": why,
-           "gradient_formula": ex.gradient_mc(),
+           "gradient_formula": ex.gradient_mc(), "gradient_formula_pretty": ex.gradient_pretty(),
+           "gradient_formula_latex": ex.gradient_latex(),
            "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:
         doc["jacobian_symbolic"] = [[str(e) for e in row] for row in ex.symbolic.tolist()]

@@ -172,7 +172,7 @@ def test_gradient_trees_are_the_textbooks():
     ("trace(A@diag(x))", "A=3x3,x=3", "x", "diag(A)"),
     ("sum(svdvals(X)**2)", "X=4x3", "X", "2 U(X) diag(σ(X)) Vᵀ(X)"),           # = 2X
     ("norm(X, 'nuc')", "X=3x3", "X", "U(X) Vᵀ(X)"),
-    ("sum(eigvalsh(X))", "X=3x3", "X", "U(X) U(X)ᵀ"),                           # = I
+    ("sum(eigvalsh(X))", "X=3x3", "X", "I₃"),                                      # U Uᵀ = I
     ("sum(expm(X))", "X=2x2", "X", "L_exp(Xᵀ, 1₂ₓ₂)"),                         # the adjoint of L(X, ·)
 ])
 def test_gradients_through_operations_read_one_at_a_time(text, shapes, wrt, want):

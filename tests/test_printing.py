@@ -26,7 +26,8 @@ def tree(text):
     ("x*y", "x ⊙ y"),
     ("c*x", "c x"), ("x*c", "x c"), ("dx*2", "2 dx"), ("2*x", "2x"), ("x*pi", "π x"),
     ("x/y", "x ⊘ y"), ("x/c", "x / c"), ("1/3", "1/3"),
-    ("(1/c)*x", "(1 / c) x"),                        # a quotient before a product keeps its parentheses
+    ("(1/c)*x", "x / c"),                             # (1 / c) x is read as x / c
+    ("(1/c)*(x + y)", "(x + y) / c"),
     ("inv(X)", "X⁻¹"), ("X.T", "Xᵀ"), ("(X^2).T", "(X²)ᵀ"), ("inv(X).T", "X⁻ᵀ"),
     ("x@A@y", "xᵀ A y"), ("x@y", "xᵀ y"), ("x@A", "Aᵀ x"), ("x@A.T", "A x"), ("A@x", "A x"),
     ("dX@X + X@dX", "dX X + X dX"), ("-inv(X)@dX@inv(X)", "-X⁻¹ dX X⁻¹"),

@@ -127,6 +127,8 @@ def _show_mul(p, node):
         return negation(p, b)
     if a.ndim == 0 and b.ndim > 0 and not isinstance(a, Const) and _negative(a) is not None:
         return negation(p, call("mul", _negative(a), b))                 # -(1 / y²) u uᵀ
+    if a.ndim == 0 and b.ndim > 0 and is_op(a, "div") and is_number(a.args[0], 1) and a.args[1].ndim == 0:
+        return p.raw(call("div", b, a.args[1]))                           # (1 / s) X is X / s
     if a.ndim == 0 or b.ndim == 0:
         quotient = is_op(shown(a), "div") or isinstance(a, Const) and "/" in p.raw(a)[0]
         left = p(a, OPERAND if quotient else PRODUCT)                     # (1 / y) x, (1/6) 1ᵀ: not 1 / y x
@@ -456,7 +458,10 @@ def _common_factors(out: list) -> list:
                     continue
                 (si, (li, ri), (ai, bi)), (sj, (lj, rj), (aj, bj)) = pi, pj
                 try:
-                    if bi.key == bj.key and ai.shape == aj.shape and not is_op(bi, "row", "col"):
+                    outer = _outer_sum(si, ai, bi, sj, aj, bj)
+                    if outer is not None:                       # u bᵀ + v bᵀ = (u + v) bᵀ, a uᵀ + a vᵀ = a (u + v)ᵀ
+                        combined = outer
+                    elif bi.key == bj.key and ai.shape == aj.shape and not is_op(bi, "row", "col"):
                         combined = make("matmul", make("add", times(si, ai), times(sj, aj)), bi)
                     elif li.key == lj.key and ri.shape == rj.shape and not is_op(li, "row", "col"):
                         combined = make("matmul", li, make("add", times(si, ri), times(sj, rj)))
@@ -473,6 +478,18 @@ def _common_factors(out: list) -> list:
             if changed:
                 break
     return out
+
+
+def _outer_sum(si, ai, bi, sj, aj, bj) -> Node | None:
+    """Two outer products col(u) row(b) sharing a factor, as one."""
+    if not (is_op(ai, "col") and is_op(aj, "col") and is_op(bi, "row") and is_op(bj, "row")):
+        return None
+    (u, b), (v, c) = (ai.args[0], bi.args[0]), (aj.args[0], bj.args[0])
+    if b.key == c.key and u.shape == v.shape:
+        return make("matmul", make("col", make("add", times(si, u), times(sj, v))), bi)
+    if u.key == v.key and b.shape == c.shape and si is None and sj is None:
+        return make("matmul", ai, make("row", make("add", b, c)))
+    return None
 
 
 def _scaled(c: Fraction, x: Node) -> Node:

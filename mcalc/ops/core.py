@@ -16,6 +16,7 @@ An Op holds everything mcalc knows about one operation:
                the transpose of the linear map, where its matrix has no closed form (L(Aᵀ, C) for expm's Fréchet
                derivative) or where the textbook writes it shorter (tr(A) I for kron under a trace); None: read it
                from the matrix
+    orthonormal  (node) → (columns, rows): whether its columns (QᵀQ = I) and its rows (Q Qᵀ = I) are orthonormal
     rewrite    rules (node) → a simpler equal node, or None: the algebra of closed forms
     expand     (node) → its meaning in other operations, for operations mcalc uses inside derivatives only
     show       how it is printed in mcalc syntax, Unicode and LaTeX
@@ -51,13 +52,13 @@ class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
                  "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
                  "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole", "requires",
-                 "verify", "adjoint")
+                 "verify", "adjoint", "orthonormal")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
                  interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
-                 verify=None, adjoint=None):
+                 verify=None, adjoint=None, orthonormal=None):
         if jvp is None and expand is not None:     # (an operation inside derivatives: differentiated through its
             jvp = via(expand)                       # meaning, for second derivatives)
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
@@ -73,6 +74,7 @@ class Op:
         self.requires = requires           # (node, *values) → message: what the problem's own values must meet
         self.verify = verify               # (node, value, *values) → message: a domain read off the value itself
         self.adjoint = adjoint
+        self.orthonormal = orthonormal
 
     @property
     def flat(self) -> bool:

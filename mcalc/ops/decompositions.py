@@ -266,6 +266,15 @@ def _qr_r_jvp(node, tangents):
     return (call("triu", M) + call("tril", M, k=-1).T) @ R
 
 
+def _orthonormal_columns(node):
+    """Q, U (thin or square) and the eigenvectors: orthonormal columns; orthonormal rows too where square."""
+    return True, node.shape[0] == node.shape[1]
+
+
+def _orthonormal_rows(node):
+    return node.shape[0] == node.shape[1], True
+
+
 def _qr_q_jvp(node, tangents):
     (dA,) = tangents
     Q, R, Ri = _qr_m(node)
@@ -274,6 +283,7 @@ def _qr_q_jvp(node, tangents):
 
 
 register(Op("qr_q", _qr_infer, lambda node, x: _qr(x)[0], jvp=_qr_q_jvp, domain=_full_rank, analytic=False,
+            orthonormal=_orthonormal_columns,
             sympy=_sympy_matrix(lambda sp, A: A.QRdecomposition()[0]), show=Show(mc=_show_item("qr", 0),
                                                                                  uni="Q(#)", tex="Q\\left(#\\right)"),
             example=("qr(A)[0]", "A=3x2"), help="Q of A = Q R, orthonormal columns (R's diagonal positive)",
@@ -362,6 +372,7 @@ def _eigvec_jvp(node, tangents):
 
 
 register(Op("eigh_vectors", _square("eigh"), lambda node, x: _eigh(x)[1], jvp=_eigvec_jvp, domain=_eig_domain,
+            orthonormal=_orthonormal_columns,
             requires=symmetric("eigh"), kink=_sign_kink, sided=False,
             interval=Symmetric(), analytic=False, work=_cube, sympy=no_symbolic("eigenvectors"),
             show=Show(mc=_show_item("eigh", 1), uni="U(#)", tex="U\\left(#\\right)"),
@@ -471,6 +482,7 @@ register(Op("svdvals", _svd_infer("s"), _svd_fwd("s"),
 for _which, _k, _name in (("u", 0, "svd_u"), ("vh", 2, "svd_vh")):
     register(Op(_name, _svd_infer(_which), _svd_fwd(_which), jvp=_singular_vectors_jvp, analytic=False,
                 verify=_svd_vectors_domain, kink=_svd_sign_kink, sided=False, work=_cube,
+                orthonormal=_orthonormal_columns if _which == "u" else _orthonormal_rows,
                 sympy=no_symbolic("singular vectors"), show=Show(mc=_show_item("svd", _k, full_matrices=True),
                                                                  uni="U(#)" if _which == "u" else "Vᵀ(#)"),
                 help="the left singular vectors" if _which == "u" else "the right singular vectors, as rows",
@@ -525,6 +537,14 @@ def _frechet_linear(node, i, order):
     return call("numeric_map", of=node, argnum=i, n=node.args[i].size)
 
 
+def _frechet_rules(node):
+    """L(A, I) = exp(A): exp(A + tI) = exp(A) eᵗ."""
+    from ..algebra import is_op, make
+
+    A, E = node.args
+    return make("expm", A) if is_op(E, "eye") else None
+
+
 def _frechet_jvp(node, tangents):
     """Linear in E; in A, L(A, E) is the corner of exp(M), M = [[A, E], [0, A]], so its derivative along dA is the
     corner of L(M, [[dA, 0], [0, dA]])."""
@@ -556,6 +576,7 @@ def _frechet_infer(shapes, **_):
 register(Op("expm_frechet", _frechet_infer, lambda node, a, e: expm_frechet(a, e),
             jvp=_frechet_jvp, linear=_frechet_linear, sympy=no_symbolic("expm_frechet"), work=_cube,
             adjoint=lambda node, i, C: call("expm_frechet", call("transpose", node.args[0]), C) if i == 1 else None,
+            rewrite=(_frechet_rules,),
             show=Show(mc=_show_item("expm_frechet", 1), uni="L_exp(#0, #1)", tex="L_{\\exp}\\left(#0, #1\\right)"),
             example=("expm_frechet(X, E)[1]", "X=2x2,E=2x2"),
             help="L(A, E): the derivative of expm at A in the direction E", family="matrix functions"))

@@ -139,7 +139,32 @@ def _merge(a: Node, b: Node) -> Node | None:
     (x, j), (y, k) = _power_of(a), _power_of(b)
     if x.key == y.key and x.ndim == 2 and x.shape[0] == x.shape[1]:        # X X = X²
         return make("matpow", x, k=j + k)
+    return _cancelled(a, b)
+
+
+def _cancelled(a: Node, b: Node) -> Node | None:
+    """Qᵀ Q = I for orthonormal columns, Q Qᵀ = I for orthonormal rows; F (P F)⁻¹ = P⁻¹ and (F P)⁻¹ F = P⁻¹ for a
+    square F (a square product is invertible only if each square factor is)."""
+    for q, other, rows in ((b, a, False), (a, b, True)):
+        if q.op is not None and q.op.orthonormal is not None and is_op(other, "transpose") \
+                and other.args[0].key == q.key and q.op.orthonormal(q)[rows]:
+            return maps.eye(a.shape[0])
+    if is_op(b, "inv") and a.ndim == 2 and a.shape[0] == a.shape[1]:
+        inner = _factors(b.args[0])
+        if len(inner) > 1 and inner[-1].key == a.key and all(f.ndim == 2 and f.shape[0] == f.shape[1] for f in inner):
+            return make("inv", _chain(inner[:-1]))
+    if is_op(a, "inv") and b.ndim == 2 and b.shape[0] == b.shape[1]:
+        inner = _factors(a.args[0])
+        if len(inner) > 1 and inner[0].key == b.key and all(f.ndim == 2 and f.shape[0] == f.shape[1] for f in inner):
+            return make("inv", _chain(inner[1:]))
     return None
+
+
+def _chain(factors: list[Node]) -> Node:
+    out = factors[0]
+    for f in factors[1:]:
+        out = make("matmul", out, f)
+    return out
 
 
 def _row_times(u: Node, b: Node) -> Node | None:
@@ -264,7 +289,7 @@ def _show_matmul(p, node):
     if a.ndim == 1 and b.ndim == 1:                                       # uᵀ v, and x@A@y is xᵀ A y
         return f"{_as_row(p, a)}{p.jux}{p(b, OPERAND)}", PRODUCT
     if a.ndim == 1:                                                       # v@M is the column Mᵀ v
-        return f"{p(call('transpose', b), ATOM)}{p.jux}{p(a, OPERAND)}", PRODUCT
+        return f"{p(call('transpose', b), ATOM)}{p.jux}{p(a, PRODUCT if _chained(a) else OPERAND)}", PRODUCT
     left = p(a, PRODUCT if _chained(a) else OPERAND)                     # associative: A B C
     right = p(b, PRODUCT if _chained(b) else OPERAND)
     return f"{left}{p.jux}{p.paren(right) if right.startswith('-') else right}", PRODUCT
@@ -273,6 +298,8 @@ def _show_matmul(p, node):
 def _chained(node: Node) -> bool:
     """A product that juxtaposition can continue: a matrix or outer product, a scalar times a matrix, a negation."""
     node = shown(node)
+    if is_op(node, "col") and node.args[0].ndim == 1:                    # M a bᵀ: a column is the vector
+        node = node.args[0]
     return is_op(node, "matmul", "outer", "neg") or (is_op(node, "mul") and any(a.ndim == 0 for a in node.args))
 
 

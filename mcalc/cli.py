@@ -171,7 +171,8 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     'mcalc hess "x@A@x" --wrt x --shape x=3,A=3x3 --hvp "1 0 0"'))
 def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto", fmt: HessFormat = "pretty", out: Out = None,
-         precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, hvp: Hvp = None):
+         precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, hvp: Hvp = None,
+         symbolic: Symbolic = False):
     """The Hessian of a scalar EXPR: the Jacobian of its exact gradient, checked by finite differences of that
     gradient, with its eigenvalues and curvature (definite or not, here; everywhere for a quadratic).
 
@@ -185,8 +186,9 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     hp = hessian_problem(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False))
     if hvp is not None:
         emit.product(o, product(hp, "jvp", hvp, fd, tol))
+    emit.symbolic_shown(hp.f, o.fmt, symbolic)
     result = compute(hp, fd, tol, fd_columns)
-    emit.hessian(o, result, hessian_info(hp, result.J))
+    emit.hessian(o, result, hessian_info(hp, result.J), emit.symbolic("symbolic_hessian", hp, symbolic))
 
 
 @app.command(epilog=_examples(

@@ -19,7 +19,7 @@ from .errors import DomainError, NoClosedFormError, TooLargeError, UsageError
 
 GRAD_FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
 CHECK_FORMATS = ("pretty", "json")
-HESS_FORMATS = ("pretty", "json", "csv", "plain", "npy", "latex", "markdown")
+HESS_FORMATS = ("pretty", "json", "csv", "plain", "npy", "npz", "latex", "markdown")
 EXPLAIN_FORMATS = ("pretty", "json", "plain", "latex", "markdown")
 
 
@@ -117,11 +117,11 @@ def jacobian(o: Output, result, symbolic=None, det=None, tensor=None, spy: bool 
     exit_with_verdict(result, o.fmt)
 
 
-def hessian(o: Output, result, info) -> NoReturn:
+def hessian(o: Output, result, info, symbolic=None) -> NoReturn:
     """hess: the Hessian with its eigenvalues and curvature; exit 1 when its check disagrees."""
-    o.emit(array=result.J, pretty=lambda r, h: R().hess_view(result, info, r, h),
-           json=lambda: O().hess_json(result, info),
-           typeset=lambda f, r: O().jac_typeset(result, f, r))
+    o.emit(array=result.J, pretty=lambda r, h: R().hess_view(result, info, r, h, symbolic),
+           json=lambda: O().hess_json(result, info, symbolic),
+           typeset=lambda f, r: O().jac_typeset(result, f, r, symbolic))
     exit_with_verdict(result, o.fmt)
 
 

@@ -111,9 +111,11 @@ def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
     return doc
 
 
-def hess_json(result, info) -> str:
-    doc = jac_doc(result)
+def hess_json(result, info, symbolic=None) -> str:
+    doc = jac_doc(result, symbolic)
     doc["hessian"] = doc.pop("jacobian")
+    if symbolic is not None:
+        doc["hessian_symbolic"] = doc.pop("jacobian_symbolic")
     c = info["curvature"]
     doc.update({"eigenvalues": c.eigenvalues.tolist(), "definiteness": c.definiteness, "constant": c.constant,
                 "curvature": c.statement, "asymmetry": c.asymmetry, "gradient_formula": info["gradient"],

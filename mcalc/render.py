@@ -442,7 +442,7 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
     return Group(*parts)
 
 
-def hess_view(result, info, precision: int = 4, height: int | None = None) -> Group:
+def hess_view(result, info, precision: int = 4, height: int | None = None, symbolic=None) -> Group:
     """The Hessian as a labelled block matrix (rows and columns: the wrt entries), the gradient it differentiates,
     its eigenvalues and curvature, and the verdict of the check (finite differences of the exact gradient)."""
     p = result.problem
@@ -450,7 +450,8 @@ def hess_view(result, info, precision: int = 4, height: int | None = None) -> Gr
     rlab, rgrp = axis_labels(rows, p.order)
     clab, cgrp = axis_labels(cols, p.order)
     bad = result.comparison.bad if result.comparison else []
-    matrix = BlockMatrix(result.J, rlab, clab, rgrp, cgrp, precision, highlight=bad, max_rows=_max_rows(height),
+    M = result.J if symbolic is None else [[str(e) for e in row] for row in symbolic.tolist()]
+    matrix = BlockMatrix(M, rlab, clab, rgrp, cgrp, precision, highlight=bad, max_rows=_max_rows(height),
                          more="--format csv, json or npy has every entry")
     n = result.J.shape[0]
     line = ("H", f"{n}×{n}, the Jacobian of the gradient" + (f" ∇f = {info['gradient']}" if info["gradient"] else "")
@@ -463,7 +464,8 @@ def hess_view(result, info, precision: int = 4, height: int | None = None) -> Gr
               ("", info["curvature"].statement)]
     if info["curvature"].asymmetry > 0:
         lines.append(("", f"symmetric to {info['curvature'].asymmetry:.2g} (max |H - Hᵀ|)"))
-    return Group(header(p, precision, line), Text(""), matrix, Text(""), key_lines(lines), verdict(result))
+    notes = symbols_note(p.f) if symbolic is not None else []
+    return Group(header(p, precision, line), Text(""), matrix, *notes, Text(""), key_lines(lines), verdict(result))
 
 
 def grad_view(result, gradient, precision: int = 4, height: int | None = None, symbolic=None) -> Group:

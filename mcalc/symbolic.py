@@ -184,6 +184,28 @@ def symbolic_gradient(problem):
     return grad.reshape(v.shape), syms
 
 
+def symbolic_hessian(problem):
+    """The Hessian of a Hessian problem's scalar f as a SymPy Matrix, from f's own SymPy counterpart (not from the
+    gradient's tree), simplified, rows and columns in the problem's flatten order."""
+    import sympy
+
+    f = problem.f
+    n = sum(v.size for v in f.wrt)
+    if n * n > MAX_ENTRIES:
+        raise TooLargeError(f"a symbolic Hessian of {n}×{n} = {n * n} entries is more than the {MAX_ENTRIES} that stay "
+                            "readable", hint="use smaller shapes, or drop --symbolic")
+    check_size(f)
+    vals, syms = symbolic_values(f)
+    expr = vals[id(f.root)].ravel()[0]
+    ins = [s for v in f.wrt for s in np.ravel(syms[v.name])]
+    _affordable([expr], n * n)
+    H = sympy.hessian(expr, ins)
+    if problem.order == "col":
+        _, cols = problem.perms()
+        H = H.extract(list(map(int, cols)), list(map(int, cols)))
+    return sympy.Matrix(n, n, _simplified(list(H))), syms
+
+
 def substitutions(problem, syms) -> dict:
     """symbol → value at the problem's values, to evaluate symbolic entries numerically."""
     subs = {}

@@ -334,3 +334,39 @@ def test_hess_is_taken_at_the_values_it_reports(text, wrt, shapes, f):
 def _spd_sqrt(S):
     lam, V = np.linalg.eigh(S)
     return V @ np.diag(np.sqrt(lam)) @ V.T
+
+
+@pytest.mark.parametrize("order", ["row", "col"])
+def test_symbolic_hessian_is_sympys_of_f(order):
+    """--symbolic: SymPy's hessian of f itself, in the flatten order; at the values it is the numeric Hessian, and
+    its entries are the textbook's: ∂²(xᵀAx)/∂xᵢ∂xⱼ = aᵢⱼ + aⱼᵢ."""
+    import sympy
+
+    code, _, doc = run("x@A@x + sum(x**3)*x[0]", "--wrt", "x", "--shape", "x=2,A=2x2", "--symbolic", "--order", order,
+                       "-f", "json")
+    assert code == 0
+    x = np.asarray(doc["values"]["x"])
+    A = np.asarray(doc["values"]["A"])
+    subs = {sympy.Symbol(f"x{i + 1}"): x[i] for i in range(2)}
+    subs.update({sympy.Symbol(f"a{i + 1}{j + 1}"): A[i, j] for i in range(2) for j in range(2)})
+    S = np.array([[float(sympy.sympify(e).subs(subs)) for e in row] for row in doc["hessian_symbolic"]])
+    want = A + A.T + np.array([[12 * x[0] ** 2, 3 * x[1] ** 2], [3 * x[1] ** 2, 6 * x[0] * x[1]]])
+    np.testing.assert_allclose(S, want, rtol=1e-12)
+    np.testing.assert_allclose(doc["hessian"], want, rtol=1e-9)
+    assert sympy.simplify(sympy.sympify(doc["hessian_symbolic"][0][1]) - sympy.sympify("a12 + a21 + 3*x2**2")) == 0
+
+
+def test_hess_npz_and_symbolic_limits(tmp_path):
+    code, _, _ = run("x@A@x", "--wrt", "x", "--shape", "x=3,A=3x3", "-f", "npz", "-o", str(tmp_path / "h.npz"))
+    assert code == 0
+    from scipy import sparse
+
+    H = sparse.load_npz(tmp_path / "h.npz").toarray()
+    code, _, doc = run("x@A@x", "--wrt", "x", "--shape", "x=3,A=3x3", "-f", "json")
+    np.testing.assert_allclose(H, doc["hessian"])
+    A = np.asarray(doc["values"]["A"])
+    np.testing.assert_allclose(H, A + A.T)
+    code, out, _ = run("x@A@x", "--wrt", "x", "--shape", "x=30,A=30x30", "--symbolic")
+    assert code == 2 and "symbolic Hessian of 30×30" in out
+    code, out, _ = run("x@A@x", "--wrt", "x", "--shape", "x=2,A=2x2", "--symbolic", "-f", "csv")
+    assert code == 2 and "--symbolic shows in" in out

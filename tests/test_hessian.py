@@ -260,7 +260,7 @@ def test_hess_formats_and_products():
 @pytest.mark.parametrize("args,fragment", [
     (["A@x", "--wrt", "x", "--shape", "A=2x2,x=2"], "needs a scalar"),
     (["x@x", "--wrt", "x", "--shape", "x=2", "--hvp", "1 2 3"], "--hvp needs an array shaped like x"),
-    (["x@x", "--wrt", "x", "--shape", "x=2", "-f", "npz"], "unknown format"),
+    (["x@x", "--wrt", "x", "--shape", "x=2", "-f", "tsv"], "unknown format"),
     (["sum(svd(A*x[0])[0] @ x)", "--wrt", "x", "--shape", "A=3x2,x=3"], "full U and Vᵀ"),
 ])
 def test_hess_refusals(args, fragment):

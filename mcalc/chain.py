@@ -16,7 +16,7 @@ from .errors import DomainError, TooLargeError
 from .derivative import differential, local_map, pullback, tangent
 from .expr import Node, Var
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
-from .linops import Dense, Identity, LinOp, Zero, check_dense, human_bytes, memory_budget
+from .linops import Dense, Identity, LinOp, Zero, all_entries_finite, check_dense, human_bytes, memory_budget
 
 
 def choose_mode(root: Node, wrt: list[Var]) -> str:
@@ -49,7 +49,7 @@ class LocalRules:
             return g @ self(node, i)
         with np.errstate(all="ignore"):
             out = pullback(node, i, self.vals, np.asarray(g.to_dense(), dtype=float))
-        if not np.all(np.isfinite(out)):
+        if not all_entries_finite(out):
             return g @ self(node, i)                  # (which says where the derivative is not finite)
         return Dense(out)
 
@@ -222,7 +222,7 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
                 J = J.copy()
         else:
             J = np.concatenate([b.to_dense() for b in blocks], axis=0 if layout == "denominator" else 1)
-    if not finite and not np.all(np.isfinite(J)):
+    if not finite and not all_entries_finite(J):
         i, j = np.argwhere(~np.isfinite(J))[0]
         raise DomainError(f"the Jacobian overflows: entry ({i}, {j}) is {J[i, j]} (beyond floating point)",
                           hint="the derivative is too large to represent at these values; choose other values")
@@ -248,7 +248,7 @@ def assemble_sparse(maps: list[LinOp], root: Node, wrt: list[Var]):
     with np.errstate(all="ignore"):
         J = sparse.hstack([L.to_sparse() for L in maps], format="csr") if len(maps) > 1 else maps[0].to_sparse()
     J = sparse.csr_array(J)
-    if not np.all(np.isfinite(J.data)):
+    if not all_entries_finite(J.data):
         raise DomainError("the Jacobian overflows (entries beyond floating point)",
                           hint="the derivative is too large to represent at these values; choose other values")
     if np.count_nonzero(J.data) < J.nnz:            # (a read; compacting only when there is something to drop)

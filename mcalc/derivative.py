@@ -134,12 +134,13 @@ class Structured:
         return L
 
     def _map(self, tree: Node) -> LinOp:
-        if not tree.primal and tree.op.as_linop is not None:
+        if not tree.primal and tree.op.as_linop is not None and not (
+                tree.op.family == "arithmetic" and self.value.known(tree)):    # (A + Aᵀ, computed: not again)
             L = tree.op.as_linop(tree, self)
             if L is not None:
                 return L
         v = np.asarray(self.value(tree), dtype=float)
-        if not np.any(v):
+        if not (v.size and v.flat[0]) and not np.any(v):         # (a first entry that is not 0 says enough)
             return Zero(*as_matrix_shape(tree.shape))
         return Dense(v.reshape(as_matrix_shape(tree.shape)))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DomainError, ParseError, ShapeError, TooLargeError, UsageError
-from .linops import human_bytes, memory_budget
+from .linops import all_entries_finite, human_bytes, memory_budget
 from .ops import BINARY, CONSTANTS, FUNCTIONS, OPS
 from .ops.core import ParamError, Refused
 from .ops.linalg import MAX_MATRIX_POWER
@@ -277,7 +277,8 @@ def _value(node: Node, vals: dict, env: dict, check: bool, exact: bool = False):
         msg = op.verify(node, out, *args)
         if msg:
             raise DomainError(f"{msg} (in {_where(node)})", col=node.col)
-    if check and not np.all(np.isfinite(out)):
+    if check and not (op.family == "structural" and len(args) == 1) and not all_entries_finite(out):
+        # (a rearrangement of one array keeps it finite)
         raise DomainError(f"{_where(node)} is not finite here (overflow or an undefined value)", col=node.col,
                           hint=lambda w: f"choose other values {w.with_value}")
     return out
@@ -305,6 +306,10 @@ class Values:
         if id(n) not in self.key_of:
             self.key_of[id(n)] = n.key
             self.keep.append(n)                      # (its id stays its own while it is remembered)
+
+    def known(self, node: Node) -> bool:
+        """Whether the node's value is already computed (an evaluated subexpression, or a tree built before)."""
+        return id(node) in self.vals or node.key in self.extra
 
     def __call__(self, node: Node) -> np.ndarray:
         if id(node) in self.vals:

@@ -241,7 +241,7 @@ class Diag(LinOp):
         return self
 
     def all_finite(self):
-        return bool(np.all(np.isfinite(self.d)))
+        return all_entries_finite(self.d)
 
     def reordered(self, perm_out, perm_in, out2, in2):
         if self.is_scalar and np.array_equal(perm_out, perm_in):
@@ -331,7 +331,7 @@ class Gather(LinOp):
         return np.ones(self.shape[0]) if self.w is None else self.w
 
     def all_finite(self):
-        return self.w is None or bool(np.all(np.isfinite(self.w)))
+        return self.w is None or all_entries_finite(self.w)
 
     def reordered(self, perm_out, perm_in, out2, in2):
         inv_in = np.empty_like(perm_in)
@@ -544,7 +544,7 @@ class Dense(LinOp):
         return Dense(self.a.T)
 
     def all_finite(self):
-        return bool(np.all(np.isfinite(self.a)))
+        return all_entries_finite(self.a)
 
 
 class Transposed(LinOp):
@@ -701,6 +701,15 @@ class Product(LinOp):
         return all(f.all_finite() for f in self.factors)
 
 
+def all_entries_finite(a) -> bool:
+    """Whether every entry is finite, in one pass without an array of flags where it can: a nan or an inf makes
+    the sum nan or inf (a sum of finite entries that overflows is looked at entry by entry)."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f" and np.isfinite(np.add.reduce(a, axis=None)):
+        return True
+    return bool(np.all(np.isfinite(a)))
+
+
 def read_only(a: np.ndarray) -> np.ndarray:
     """A view of an array that a map keeps (and may share between calls) that cannot be written through."""
     v = a.view()
@@ -811,7 +820,7 @@ class Inverse(LinOp):
         return Dense(self.to_dense().T) if self._inv is not None else Transposed(self)
 
     def all_finite(self):
-        return bool(np.all(np.isfinite(self.a)))
+        return all_entries_finite(self.a)
 
 
 LAZY_ENTRIES = 1 << 20      # a product of structured maps past this many entries stays a Product

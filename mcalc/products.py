@@ -14,7 +14,7 @@ from .compare import fd_method, second_method
 from .derivative import jvp
 from .errors import DomainError, UsageError, setting
 from .finite import DEFAULT_TOL, directional
-from .linops import Dense
+from .linops import Dense, all_entries_finite
 from .ops import fmt_shape
 from .problem import Problem, located
 
@@ -43,7 +43,7 @@ def _jvp(problem: Problem, v, u: np.ndarray) -> np.ndarray | None:
         return np.zeros(problem.root.shape)
     value = np.asarray(jvp(D, problem.node_values, {f"d{v.name}": u}), dtype=float)
     value = np.broadcast_to(value, problem.root.shape).copy()
-    return value if np.all(np.isfinite(value)) else None
+    return value if all_entries_finite(value) else None
 
 
 def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: float | None = None,
@@ -65,7 +65,7 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         with located(problem.expression):
             maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
         value = np.array(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
-    if not np.all(np.isfinite(value)):
+    if not all_entries_finite(value):
         raise DomainError(f"the {kind} overflows at these values")
     result = Product(problem, kind, d, value)
     method = fd_method(fd, tol, second_method(problem))

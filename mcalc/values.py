@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .errors import Text, UsageError, ValueSpecError, phrase, setting
+from .linops import all_entries_finite
 from .ops import fmt_shape
 
 _NAME = r"[^\W\d]\w*"                                # a Python name (α too, as expressions have them)
@@ -207,7 +208,8 @@ def as_value(v, name: Text = "value") -> np.ndarray:
         a = np.asarray(v)
         if np.iscomplexobj(a):
             raise ValueSpecError(lambda w: f"{w.value_of(name)} is complex", hint="values must be real numbers")
-        a = a.astype(float)                         # (the one copy: the caller's array is never shared)
+        a = np.asarray(a, dtype=float).view()       # (no copy: a read-only view, so the caller's array is never
+        a.flags.writeable = False                   # written to; what mcalc writes it copies first)
     except OverflowError:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} has a number too large for floating point") from None
     except (ValueError, TypeError) as e:
@@ -219,7 +221,7 @@ def as_value(v, name: Text = "value") -> np.ndarray:
                              hint="mcalc works with scalars, vectors and matrices")
     if a.size == 0:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
-    if not np.all(np.isfinite(a)):
+    if not all_entries_finite(a):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
     return a
 

@@ -77,6 +77,18 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on std
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also: the NO_COLOR variable, or a pipe).")]
 
 
+def _no_files(value: bool) -> bool:
+    from . import values                             # (set for each command, before any value or answer is read)
+
+    values.NO_FILES_OPTION = bool(value)
+    return value
+
+
+NoFiles = Annotated[bool, typer.Option("--no-files", callback=_no_files, is_eager=True,
+                                       help="Read no @file in --value, --expect and the like (also: MCALC_NO_FILES=1)"
+                                            ": for graders passing untrusted answers.")]
+
+
 def _examples(*lines: str) -> str:
     return "Examples:\n\n" + "\n\n".join(line.replace("[", "\\[") for line in lines)
 
@@ -117,7 +129,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
         fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
         no_color: NoColor = False, symbolic: Symbolic = False, det: Det = False, tensor: Tensor = False,
-        vjp: Vjp = None, jvp: Jvp = None, spy: Spy = False):
+        vjp: Vjp = None, jvp: Jvp = None, spy: Spy = False, no_files: NoFiles = False):
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
@@ -147,7 +159,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
 def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
          fmt: GradFormat = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
-         no_color: NoColor = False, symbolic: Symbolic = False):
+         no_color: NoColor = False, symbolic: Symbolic = False, no_files: NoFiles = False):
     """The gradient of a scalar EXPR, shaped like the variable, checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input (a non-scalar EXPR: use jac)."""
@@ -172,7 +184,7 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto", fmt: HessFormat = "pretty", out: Out = None,
          precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, hvp: Hvp = None,
-         symbolic: Symbolic = False):
+         symbolic: Symbolic = False, no_files: NoFiles = False):
     """The Hessian of a scalar EXPR: the Jacobian of its exact gradient, checked by finite differences of that
     gradient, with its eigenvalues and curvature (definite or not, here; everywhere for a quadratic).
 
@@ -201,7 +213,7 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0,
           order: Order = "row", layout: Layout = "numerator", tol: CheckTol = None, fmt: CheckFormat = "pretty",
           out: Out = None, precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False,
-          hessian: HessianFlag = False):
+          hessian: HessianFlag = False, no_files: NoFiles = False):
     """Is a hand-derived Jacobian, gradient or (--hessian) Hessian right? If not, where is it wrong, and which
     usual slip is it?
 
@@ -224,7 +236,8 @@ def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: V
     'mcalc check "A@B" --wrt A --shape 2x2 --expect "$(mcalc explain "A@B" --wrt A --shape 2x2 -f plain)"'))
 def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
             layout: Layout = "numerator", fmt: ExplainFormat = "pretty", out: Out = None,
-            precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False):
+            precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False,
+            no_files: NoFiles = False):
     """The derivation: the differential, the rule of each operation, and the closed form of the Jacobian
     (I ⊗ Bᵀ, diag(s) - s sᵀ, ...) in the chosen order and layout, checked against the numbers.
 

@@ -145,27 +145,50 @@ def _constant(t: str, name: Text):
         raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)}: {inner.line(w)}") from None
 
 
+NO_FILES_OPTION = False        # --no-files, set by the command line for each command
+
+
+def files_allowed() -> bool:
+    """Whether @file may be read: not under --no-files or MCALC_NO_FILES=1 (graders passing untrusted answers)."""
+    import os
+
+    return not NO_FILES_OPTION and os.environ.get("MCALC_NO_FILES", "").strip().lower() in ("", "0", "false", "no")
+
+
+class _Unreadable(Exception):
+    """Why a file is not read, in words that never quote its content."""
+
+
 def _load(path: str, name: Text):
     if not path:
         raise ValueSpecError(lambda w: f"no file name after '@' in {w.value_of(name)}", hint="write A=@file.npy")
+    if not files_allowed():
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} names a file ('@{path}'), and files are not read here "
+                                       "(--no-files or MCALC_NO_FILES=1)", hint="write the numbers themselves")
     try:
         _readable(path)
+        with open(path, "rb") as f:
+            magic = f.read(6)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if path.endswith(".npy"):
-                data = np.load(path, allow_pickle=False)
-                if data.dtype.kind not in "iuf":
-                    raise ValueError(f"it holds {data.dtype} data, not real numbers")
-                return data
-            data = _loadtxt(path)
+            if magic == b"\x93NUMPY":                  # (by content, whatever the name says)
+                data = _real(np.load(path, allow_pickle=False))
+            elif magic[:4] == b"PK\x03\x04":
+                data = _npz(path)
+            else:
+                data = _loadtxt(path)
     except OSError as e:
         reason = e.strerror or "not a valid file"
         raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}") from None
-    except (ValueError, EOFError) as e:
-        reason = str(e).splitlines()[0] if str(e) else "not a valid file"
-        if "pickle" in reason or "magic" in reason.lower() or "header" in reason:
-            reason = "not a valid .npy file"
+    except _Unreadable as e:
+        reason = str(e)
         raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}") from None
+    except (ValueError, EOFError, UnicodeError, KeyError, IndexError) as e:
+        reason = "not a valid .npy or .npz file" if magic == b"\x93NUMPY" or magic[:4] == b"PK\x03\x04" or \
+            isinstance(e, EOFError) else "not a file of numbers"
+        raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}",
+                             hint="numbers separated by blanks or commas, one row per line, or a .npy or .npz "
+                                  "file") from None
     if data.size == 0:
         raise ValueSpecError(lambda w: f"the file '{path}' for {phrase(name, w)} holds no numbers")
     if data.shape == (1, 1):
@@ -188,18 +211,34 @@ def _readable(path: str) -> None:
         raise OSError(0, f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} mcalc reads")
 
 
+def _real(data: np.ndarray) -> np.ndarray:
+    if data.dtype.kind not in "iuf":
+        raise _Unreadable(f"it holds {data.dtype} data, not real numbers")
+    return data
+
+
+def _npz(path: str) -> np.ndarray:
+    """The one array of an .npz archive (read without pickles)."""
+    with np.load(path, allow_pickle=False) as archive:
+        names = list(archive.keys())
+        if len(names) != 1:
+            raise _Unreadable(f"an .npz archive of {len(names)} arrays; mcalc reads one array per file")
+        return _real(archive[names[0]])
+
+
 def _loadtxt(path: str):
-    """Numbers separated by commas (.csv) or blanks; a first line with words in it (a header) is skipped."""
-    with open(path) as f:
-        first = f.readline()
+    """Numbers separated by commas (.csv) or blanks; a first line with words in it (a header) is skipped.  What
+    goes wrong is said without quoting the file."""
+    with open(path, encoding="utf-8", errors="strict") as f:
+        first = f.readline(4096)
     header = re.search(r"[A-DF-Za-df-z_]", first) is not None
     try:
         return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2, skiprows=int(header))
     except ValueError as e:
         message = str(e).splitlines()[0]
         if "columns" in message or "number of" in message:
-            message = "the rows have different lengths"
-        raise ValueError(message) from None
+            raise _Unreadable("the rows have different lengths") from None
+        raise _Unreadable("not a file of numbers") from None
 
 
 def as_value(v, name: Text = "value") -> np.ndarray:

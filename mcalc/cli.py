@@ -43,7 +43,7 @@ Shape = Annotated[list[str], typer.Option("--shape", "-s", help="Shapes: 2x2 for
                                           "A=2x3, x=3 (vector), x=3x1 (column), s=scalar. Repeatable.")]
 Value = Annotated[list[str], typer.Option("--value", help='Values: A="\\[\\[1,2],\\[3,4]]", x="1 2 3", '
                                           'A="1 2; 3 4", A=@file.npy|.csv|.txt, s=0.5. Repeatable.')]
-Seed = Annotated[int, typer.Option(help="Seed of the default values of variables without --value.")]
+Seed = Annotated[int, typer.Option(help="Seed of the default values of variables without --value.", min=0)]
 Order = Annotated[str, typer.Option(help="Flatten order: row (alias C; numpy, PyTorch) or col (alias F; the vec "
                                     "of the Kronecker identities).")]
 Layout = Annotated[str, typer.Option(help="numerator (one row per output entry) or denominator (its transpose).")]
@@ -278,4 +278,7 @@ def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per o
 
 
 def main() -> None:
+    from .cli_errors import encodable_output
+
+    encodable_output()
     app()

@@ -18,6 +18,51 @@ from .errors import McalcError
 COMMANDS = ("jac", "grad", "check", "explain")
 
 
+# What a character that the output's encoding lacks is written as (then its compatibility form: ᵀ → T, ₃ → 3).
+ASCII = {"⊗": "x", "⊙": "*", "⊘": "/", "∂": "d", "∇": "grad ", "‖": "|", "━": "-", "─": "-", "│": "|", "┃": "|",
+         "┼": "+", "╋": "+", "┿": "+", "╂": "+", "✓": "ok", "✗": "X", "•": "*", "…": "...", "×": "x", "⁻": "-",
+         "−": "-", "→": "->", "≤": "<=", "≥": ">=", "≠": "!=", "∘": "o", "λ": "lambda", "σ": "sigma", "π": "pi",
+         "⚠": "!", "≈": "~", "·": "*", "⁺": "+", "⊕": "+", "∑": "sum", "√": "sqrt", "∞": "inf", "±": "+-",
+         "⁽": "(", "⁾": ")"}
+SUPERSCRIPT = dict(zip("ᵀ⁻⁺⁰¹²³⁴⁵⁶⁷⁸⁹∘", "T-+0123456789o"))            # X⁻ᵀ as X^-T, X² as X^2
+
+
+def _ascii_fallback(err: UnicodeEncodeError):
+    import unicodedata
+
+    out = []
+    raised = err.start > 0 and err.object[err.start - 1] in SUPERSCRIPT
+    for ch in err.object[err.start:err.end]:
+        if ch in SUPERSCRIPT:
+            out.append(SUPERSCRIPT[ch] if raised else "^" + SUPERSCRIPT[ch])
+            raised = True
+            continue
+        raised = False
+        text = ASCII.get(ch)
+        if text is None:
+            norm = unicodedata.normalize("NFKD", ch)
+            text = norm if norm.isascii() and norm else "?"
+        out.append(text)
+    return "".join(out), err.end
+
+
+def encodable_output() -> None:
+    """Where the terminal or a pipe cannot encode mcalc's symbols (PYTHONIOENCODING=ascii, cp1252), they are
+    written in ASCII (⊗ as x, ᵀ as T, ‖ as |) instead of failing."""
+    import codecs
+
+    codecs.register_error("mcalc-ascii", _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if "\u2297\u1d40\u2502".encode(stream.encoding or "ascii", errors="strict"):
+                continue
+        except (UnicodeEncodeError, LookupError):
+            try:
+                stream.reconfigure(errors="mcalc-ascii")
+            except (AttributeError, ValueError):
+                pass
+
+
 def fail(message: str, caret: str | None = None, code: int = 2):
     sys.stderr.write(f"mcalc: {message}\n" + (caret + "\n" if caret else ""))
     sys.stderr.flush()

@@ -8,6 +8,7 @@ canonical command and the machine formats start fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -226,17 +227,40 @@ def symbolic(function: str, prob, wanted: bool):
 
 def _write(data, out: str | None) -> None:
     if out is None:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-        else:
-            sys.stdout.write(data)
-        sys.stdout.flush()
+        with writing():
+            if isinstance(data, bytes):
+                sys.stdout.buffer.write(data)
+            else:
+                sys.stdout.write(data)
+            sys.stdout.flush()
         return
     try:
         with open(out, "wb" if isinstance(data, bytes) else "w") as f:
             f.write(data)
     except OSError as e:
         raise UsageError(f"cannot write '{out}': {e.strerror}") from None
+
+
+@contextlib.contextmanager
+def writing():
+    """Standard output that a reader closed (| head, | true) is not an error: the rest is dropped and the exit code
+    stays the one for what was computed.  One that cannot take the output (a full disk) is refused, exit 2."""
+    try:
+        yield
+    except BrokenPipeError:
+        _drop_stdout()
+    except OSError as e:
+        _drop_stdout()
+        raise UsageError(f"cannot write the output: {e.strerror or e}") from None
+
+
+def _drop_stdout() -> None:
+    """Send what is left (and Python's final flush) to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _print_rich(renderable, out: str | None, no_color: bool) -> None:
@@ -253,4 +277,6 @@ def _print_rich(renderable, out: str | None, no_color: bool) -> None:
     console = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
     if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = 120            # piped to a file or a pager: as wide as --out writes, not 80
-    console.print(renderable(console.size.height if console.is_terminal else None))
+    with writing():
+        console.print(renderable(console.size.height if console.is_terminal else None))
+        sys.stdout.flush()

@@ -139,7 +139,7 @@ class _Builder:
             raise self.fail(ShapeError, f"'^' is the matrix power and needs a square matrix, got shape "
                             f"{fmt_shape(base.shape)}", s, hint="use ** for the element-wise power")
         k = self.literal(s.args[1])
-        if k is None or k != int(k):
+        if k is None or not np.isfinite(k) or k != int(k):
             raise self.fail(ParseError, "the exponent of '^' must be an integer literal", s.args[1],
                             hint="use ** for element-wise powers")
         if abs(k) > MAX_MATRIX_POWER:

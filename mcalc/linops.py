@@ -62,7 +62,11 @@ def _bytes(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([KMGT])(?:I?B)?|B)?\s*", text.upper())
     if m is None:
         raise UsageError(f"MCALC_MAX_BYTES='{text}' is not a size", hint="give bytes, e.g. 2000000000, 512M or 2G")
-    return int(float(m.group(1)) * _UNITS[m.group(2) or ""])
+    size = float(m.group(1)) * _UNITS[m.group(2) or ""]
+    if not size < 1 << 62:
+        raise UsageError(f"MCALC_MAX_BYTES='{text[:20]}{'…' if len(text) > 20 else ''}' is larger than any memory",
+                         hint="give bytes, e.g. 2000000000, 512M or 2G")
+    return int(size)
 
 
 def human_bytes(n: float) -> str:

@@ -97,6 +97,9 @@ def parse_value(text, name: Text = "value") -> np.ndarray:
         raise ValueSpecError(lambda w: f"empty value for {phrase(name, w)}")
     if t.startswith("@"):
         return as_value(_load(t[1:].strip(), name), name)
+    if _depth(t) > MAX_NESTING:
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} is nested more than {MAX_NESTING} brackets deep",
+                             hint="values are numbers, vectors and matrices: [[1, 2], [3, 4]]")
     if _NUMBERS.fullmatch(t):
         return as_value(_rows(t, name), name)
     if t.startswith("["):                              # plain JSON lists: fast, and ragged ones say so
@@ -107,6 +110,16 @@ def parse_value(text, name: Text = "value") -> np.ndarray:
         except ValueError:
             pass
     return as_value(_constant(t, name), name)
+
+
+MAX_NESTING = 64
+
+
+def _depth(t: str) -> int:
+    """How deep brackets and parentheses nest (without building anything)."""
+    from itertools import accumulate
+
+    return max(accumulate(1 if c in "([{" else -1 if c in ")]}" else 0 for c in t), default=0)
 
 
 def _rows(t: str, name: Text):

@@ -1,0 +1,58 @@
+"""Hostile and extreme input from the graders' issue: each gives exit 2 with one line, or a right answer; never
+exit 3 (an internal error), a traceback or a hang.  Run as a user would: a separate process."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+NEST = "[" * 30000 + "1" + "]" * 30000
+
+
+def mcalc(*args, env=None, stdout=subprocess.PIPE, timeout=60):
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "mcalc", *args], stdout=stdout, stderr=subprocess.PIPE, text=True,
+                          env=full, timeout=timeout)
+
+
+@pytest.mark.parametrize("args,env,fragment", [
+    (["jac", "X^1e999", "--wrt", "X", "--shape", "2x2"], None, "integer literal"),
+    (["jac", "x", "--wrt", "x", "--value", f"x={NEST}"], None, "nested more than"),
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--vjp", NEST], None, "nested more than"),
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--seed", "-1", "--vjp", "ones((2,2))"], None, "--seed"),
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2"], {"MCALC_MAX_BYTES": "9" * 5000}, "larger than any memory"),
+])
+def test_refused_in_one_line(args, env, fragment):
+    r = mcalc(*args, env=env)
+    assert r.returncode == 2 and fragment in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 3 and "Traceback" not in r.stderr       # (a caret may follow)
+
+
+def test_a_full_disk_is_refused():
+    with open("/dev/full", "w") as full:
+        r = mcalc("jac", "A@B", "--wrt", "A", "--shape", "2x2", stdout=full)
+    assert r.returncode == 2 and "cannot write the output" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_closed_pipe_keeps_the_verdicts_code():
+    """| true closes the pipe at once: the exit code is still the verdict's (0 right, 1 wrong)."""
+    for expect, code in (("kron(eye(2), B.T)", 0), ("kron(B.T, eye(2))", 1)):
+        p = subprocess.run(f"{sys.executable} -m mcalc check 'A@B' --wrt A --shape 2x2 --expect '{expect}' -f json "
+                           f"| true; exit ${{PIPESTATUS[0]}}", shell=True, executable="/bin/bash",
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        assert p.returncode == code and "Traceback" not in p.stderr and "Broken" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+@pytest.mark.parametrize("args", [["jac", "A@B", "--wrt", "A", "--shape", "2x2"], ["--help"],
+                                  ["explain", "logdet(X) + trace(X^2)", "--wrt", "X", "--shape", "2x2"],
+                                  ["check", "A@B", "--wrt", "A", "--shape", "2x2", "--expect", "B.T"]])
+def test_output_that_cannot_be_encoded_is_written_in_ascii(encoding, args):
+    r = subprocess.run([sys.executable, "-m", "mcalc", *args], capture_output=True, timeout=60,
+                       env={**os.environ, "PYTHONIOENCODING": encoding, "NO_COLOR": "1"})
+    err = r.stderr.decode(encoding)
+    assert r.returncode in (0, 1) and "internal error" not in err and "Traceback" not in err, err
+    out = r.stdout.decode(encoding)                                 # (what the encoding lacks became ASCII)
+    if args[0] == "explain":
+        assert "X^-T + 2X^T" in out                                  # X⁻ᵀ + 2Xᵀ

@@ -17,7 +17,7 @@ from .errors import CLI, McalcError, UsageError
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
-from .tolerance import DEFAULT_TOL, close, scale, wrong_entries
+from .tolerance import DEFAULT_TOL, close, max_relative_error, wrong_entries
 from .values import _NUMBERS, parse_value
 
 
@@ -141,8 +141,9 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
         return r
     diff = np.abs(E - G)
     r.max_abs_error = float(diff.max(initial=0.0))
-    r.max_rel_error = r.max_abs_error / scale(E, G)
-    bad = wrong_entries(E, G, tol)
+    per = "entry" if kind == "gradient" or E.ndim < 2 else 0 if problem.layout == "numerator" else 1
+    r.max_rel_error = max_relative_error(E, G, per)              # (relative to each column's scale)
+    bad = wrong_entries(E, G, tol, per)
     r.right = not bad.any()
     if r.right:
         r.diagnosis = [f"right {note}"] if note else []
@@ -181,7 +182,7 @@ def _fit(C: np.ndarray, G: np.ndarray, tol: float) -> float | None:
     if denom == 0:
         return None
     c = float(np.sum(C * G)) / denom
-    return c if close(c * C, G, tol) else None
+    return c if close(c * C, G, tol, "entry") else None
 
 
 def _slips(problem, kind, E, G, tol) -> tuple[list[str], float | None]:
@@ -235,7 +236,7 @@ def _blocks(problem, E, G, tol, bad) -> list[str]:
             if bad[np.ix_(ri, ci)].any():
                 name = f"{rlab[ri[0]]}…{rlab[ri[-1]]} × {clab[ci[0]]}…{clab[ci[-1]]}"
                 wrong.append(name)
-                if e.shape[0] == e.shape[1] and close(e.T, g, tol):
+                if e.shape[0] == e.shape[1] and close(e.T, g, tol, "entry"):
                     transposed.append(name)
     right_nonzero = nonzero - sum(1 for w in wrong if w not in transposed) - len(transposed)
     if transposed and len(transposed) == len(wrong):

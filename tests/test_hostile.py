@@ -56,3 +56,14 @@ def test_output_that_cannot_be_encoded_is_written_in_ascii(encoding, args):
     out = r.stdout.decode(encoding)                                 # (what the encoding lacks became ASCII)
     if args[0] == "explain":
         assert "X^-T + 2X^T" in out                                  # X⁻ᵀ + 2Xᵀ
+
+
+def test_a_wrong_small_column_is_not_hidden_by_a_large_one():
+    """∂(1e9 x + y)/∂y = 1: answering 0 is wrong, judged per column, not against the 1e9 of the other."""
+    r = mcalc("check", "1e9*x + y", "--wrt", "x,y", "--expect", "[[1e9, 0]]", "-f", "json")
+    doc = __import__("json").loads(r.stdout)
+    assert r.returncode == 1 and doc["right"] is False and doc["wrong_entries"] == [{"row": 0, "column": 1}]
+    r = mcalc("check", "1e9*x + y", "--wrt", "x,y", "--expect", "[[1e9, 1]]")
+    assert r.returncode == 0
+    r = mcalc("check", "1e9*x[0] + x[1]", "--wrt", "x", "--shape", "x=2", "--expect", "[1e9, 1 + 1e-6]")
+    assert r.returncode == 1                                        # a gradient: per entry

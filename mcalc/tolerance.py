@@ -4,7 +4,7 @@ An entry is wrong when it differs by more than tol·max|entries| + ATOL, the sca
 exactly-zero entries are judged by the same yardstick as the rest.  The default tolerance is tight: an answer is an
 exact formula, so only rounding may differ.  A hand-derived answer is judged per column (the derivatives with
 respect to one input entry; per entry for a gradient), so that a wrong small column is not hidden by a large one
-(∂(1e9 x + y)/∂y = 1 answered 0); rounding of the whole matrix is allowed for by FLOOR times its largest entry.
+(∂(1e9 x + y)/∂y = 1 answered 0); rounding of the whole matrix is allowed for by FLOOR (1e-14) times its largest entry.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def scale(E: np.ndarray, G: np.ndarray) -> float:
     return max(float(np.abs(E).max(initial=0.0)), float(np.abs(G).max(initial=0.0))) or 1.0
 
 
-FLOOR = 1e-13    # times the largest entry: what rounding may leave in a small column of a large matrix
+FLOOR = 1e-14    # times the largest entry: what rounding may leave in a small column of a large matrix
 
 
 def wrong_entries(E: np.ndarray, G: np.ndarray, tol: float, per: str | int | None = None) -> np.ndarray:

@@ -93,6 +93,12 @@ CASES = [
     ("sum(svd(X, full_matrices=False)[0] * A)", {"X": (4, 2), "A": (4, 2)}, "X",
      lambda v: np.sum(_svd_signed(v["X"])[0] * v["A"])),
     ("sum(svd(X)[2] * A)", {"X": (3, 3), "A": (3, 3)}, "X", lambda v: np.sum(_svd_signed(v["X"])[2] * v["A"])),
+    # an off-diagonal eye is not the identity (it once was, to the rules)
+    ("trace(X @ X, offset=1) + sum(eye(3, k=1) @ X**3)", {"X": (3, 3)}, "X",
+     lambda v: np.trace(v["X"] @ v["X"], offset=1) + np.sum(np.eye(3, k=1) @ v["X"] ** 3)),
+    ("sum((X.T @ eye(3, k=-1))**3) * trace(X.T, offset=1)", {"X": (3, 3)}, "X",
+     lambda v: np.sum((v["X"].T @ np.eye(3, k=-1)) ** 3) * np.trace(v["X"].T, offset=1)),
+    ("norm(X, 2) * norm(X, 'nuc')", {"X": (1, 3)}, "X", lambda v: np.linalg.norm(v["X"], 2) ** 2),
 ]
 
 

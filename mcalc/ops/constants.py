@@ -63,13 +63,18 @@ def _eye_params(shapes, given):
     return {"M": None, "k": given.get("k") or None}
 
 
-register(Op("eye", _eye_infer, lambda node: np.eye(node.params["n"], k=node.params.get("k", 0)),
-            as_linop=lambda node, read: Identity(node.params["n"]) if not node.params.get("k") else None,
-            show=Show(uni=_eye_show(False), tex=_eye_show(True), prec=5, literals=("n",), kwargs=("k",)),
-            help="identity matrix eye(n) (a constant; k=1: the ones above the diagonal)", example=("eye(2) + A", "A=2x2"),
+register(Op("eye", _eye_infer, lambda node: np.eye(node.params["n"]),
+            as_linop=lambda node, read: Identity(node.params["n"]),
+            show=Show(uni=_eye_show(False), tex=_eye_show(True), prec=5, literals=("n",)),
+            help="identity matrix eye(n) (a constant)", example=("eye(2) + A", "A=2x2"),
             family="constants"),
          spelled=("eye",), operands=0, literals=("n", "M", "k"), required=1, kinds={"k": integer(), "M": integer(1)},
-         derive=_eye_params)
+         derive=_eye_params, dispatch=lambda shapes, given: "offset_eye" if given.get("k") else "eye",
+         reaches=("offset_eye",))
+# eye(n, k=k) with k ≠ 0 is another operation: every rule that reads eye as the identity stays true.
+register(Op("offset_eye", _eye_infer, lambda node: np.eye(node.params["n"], k=node.params["k"]),
+            show=Show(name="eye", literals=("n",), kwargs=("k",)), example=("eye(3, k=1) @ A", "A=3x3"),
+            help="ones on the k-th diagonal, eye(n, k=k) (a constant)", family="constants"))
 
 
 register(Op("tri", _eye_infer, lambda node: np.tri(node.params["n"]),

@@ -278,7 +278,7 @@ def _trace_map(n: int, order: str, offset: int = 0):
     """vec(I)ᵀ: the trace sums the diagonal (1 for a 1×1 matrix, which is its own trace); with an offset, the
     diagonal of eye(n, k=offset)."""
     if offset:
-        return call("row", call("vec", call("eye", n=n, k=offset), order=order))
+        return call("row", call("vec", call("offset_eye", n=n, k=offset), order=order))
     return maps.eye(1) if n == 1 else call("row", call("vec", maps.eye(n), order=order))
 
 
@@ -417,8 +417,10 @@ def _norm_kink(node, x):
     p = node.params.get("ord")
     if _matrix_norm(node) and p in ("nuc", 2, -2):           # a zero or repeated singular value
         s = np.linalg.svd(x.real, compute_uv=False)
+        if s.shape[-1] < 2:                                  # (one singular value: no tie)
+            return np.min(s)
         gaps = [np.min(np.diff(s))] if p == "nuc" else [s[0] - s[1]] if p == 2 else [s[-2] - s[-1]]
-        return min(np.min(np.abs(gaps)) if s.size > 1 else np.inf, np.min(s))
+        return min(np.min(np.abs(gaps)), np.min(s))
     if p is None or p not in (0, 1, -1, np.inf, -np.inf):
         return _norm_fwd(node, x)
     a = np.abs(x.real)

@@ -190,16 +190,17 @@ def flatten_perm(shape: tuple, order: str) -> np.ndarray:
     return idx.ravel(order="F" if order == "col" else "C")
 
 
-def check_jacobian_size(m: int, n: int, copies: int = 1) -> None:
-    """Refuse a Jacobian that does not fit in memory (copies > 1: with the arrays its finite-difference check
-    needs), before anything is computed."""
+def check_jacobian_size(m: int, n: int, copies: int = 1, what: str = "Jacobian") -> None:
+    """Refuse a Jacobian (or Hessian) that does not fit in memory (copies > 1: with the arrays its
+    finite-difference check needs), before anything is computed."""
     fd_none_helps = copies > 1 and m * n * 8 <= memory_budget()
 
     def ways(w):
-        other = f"{w.go_sparse}, or compute a product with a vector ({w.vjp} or {w.jvp}), which never forms it"
+        other = "compute H v with --hvp, which never forms it" if what == "Hessian" else \
+            f"{w.go_sparse}, or compute a product with a vector ({w.vjp} or {w.jvp}), which never forms it"
         return f"skip the check with {w.eg('fd', 'none')}, {other}" if fd_none_helps else other
 
-    check_dense(m, n, "the Jacobian", copies=copies, why="checking it by finite differences", hint=ways)
+    check_dense(m, n, f"the {what}", copies=copies, why="checking it by finite differences", hint=ways)
 
 
 def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",

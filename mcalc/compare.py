@@ -125,7 +125,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
         return Result(problem, problem.analytic_sparse() if sparse else problem.analytic(), None, None,
                       problem.mode)
     if not sparse:
-        check_jacobian_size(m, n, copies=3)
+        check_jacobian_size(m, n, copies=3, what=problem.what)
     problem.evaluate()
     J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
     room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare

@@ -139,7 +139,7 @@ class Problem(Arranged):
 
     def analytic(self, canonical: bool = False) -> np.ndarray:
         """The Jacobian in this problem's order and layout (canonical: row-major, numerator layout)."""
-        check_jacobian_size(self.root.size, sum(v.size for v in self.wrt))
+        check_jacobian_size(self.root.size, sum(v.size for v in self.wrt), what=self.what)
         self.evaluate()
         with located(self.expression):
             maps = linear_maps(self.nodes, self.rules, self.wrt)

@@ -115,7 +115,8 @@ def curvature(H: np.ndarray, hp: HessianProblem) -> Curvature:
     S = (H + H.T) / 2
     w = np.linalg.eigvalsh(S) if S.size else np.zeros(0)
     scale = max(float(np.abs(w).max(initial=0.0)), np.finfo(float).tiny)
-    tol = 1e-10 * scale * max(1, S.shape[0])
+    g = np.abs(np.asarray(hp.output, dtype=float)).max(initial=0.0)       # (the gradient H is the derivative of)
+    tol = max(1e-10 * scale, 1e-13 * g) * max(1, S.shape[0])      # rounding: ±4e-16 beside a gradient of 1 is 0
     pos, neg = bool(np.any(w > tol)), bool(np.any(w < -tol))
     zero = bool(np.any(np.abs(w) <= tol))
     if pos and neg:

@@ -102,6 +102,17 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("x", [0.0, 1e-5, 9e-4, 1.1e-3, 0.5, -2.0])
+def test_sinc_at_and_near_zero(x):
+    """sinc''(0) = -π²/3 (the Taylor series 1 - (πx)²/6 + ...), not the derivative of a branch of sinc'."""
+    H = mcalc.hessian("sum(sinc(x))", "x", {"x": np.array([x])})
+    h = 1e-3
+    ref = (np.sinc(x + h) - 2 * np.sinc(x) + np.sinc(x - h)) / h ** 2
+    np.testing.assert_allclose(H[0, 0], ref, rtol=1e-5)
+    if x == 0:
+        np.testing.assert_allclose(H[0, 0], -np.pi ** 2 / 3, rtol=1e-14)
+
+
 def _expm(X):
     from scipy.linalg import expm
 
@@ -376,3 +387,13 @@ def test_hess_npz_and_symbolic_limits(tmp_path):
     assert code == 2 and "symbolic Hessian of 30×30" in out
     code, out, _ = run("x@A@x", "--wrt", "x", "--shape", "x=2,A=2x2", "--symbolic", "-f", "csv")
     assert code == 2 and "--symbolic shows in" in out
+
+
+def test_rounding_noise_is_not_curvature():
+    """X.T / X * X is sum(X) (linear): eigenvalues of ±4e-16 are zero, not 'indefinite'; a genuinely tiny Hessian
+    (1e-20 x²) keeps its sign."""
+    X = np.array([[1.1, 2.3, 0.7], [1.9, 3.1, 2.2], [0.4, 1.3, 2.9]])
+    code, out, _ = run("sum(divide(X.T, X) * X)", "--wrt", "X", "--value", f"X={X.tolist()}", "--no-color")
+    assert code == 0 and "indefinite" not in out and "zero" in out
+    code, out, _ = run("1e-20 * x**2", "--wrt", "x", "--value", "x=1", "--no-color")
+    assert code == 0 and "positive definite" in out

@@ -70,7 +70,8 @@ def test_every_operation_has_an_example_that_uses_it():
         p = problem(expr, spec)
         assert name in {n.op.name for n in p.nodes if n.op is not None}, (name, expr)
     assert set(INTERNAL) <= {"adj", "unit", "ylog", "numeric_map", "others", "onehot",
-                              "svd_u", "svd_vh", "scatter_along_axis"}          # (svd(A)[0], [2]: values, not differentiated), INTERNAL   # used inside derivatives only
+                              "svd_u", "svd_vh", "scatter_along_axis",
+                              "dsinc", "d2sinc"}          # (svd(A)[0], [2]: values, not differentiated), INTERNAL   # used inside derivatives only
 
 
 def test_every_function_and_operator_reaches_an_operation():

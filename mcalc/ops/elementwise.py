@@ -128,13 +128,65 @@ elementwise("rad2deg", lambda x: x * (180 / np.pi), lambda x, y: 180 / Const(np.
             aliases=("degrees",), help="radians to degrees: x 180 / π")
 
 
-def _sinc_deriv(x, y):
-    """(cos(πx) - sinc(x)) / x, and 0 at x = 0 (sinc is even)."""
-    pi_x = Const(np.pi, "pi") * x
-    return call("where", call("equal", x, 0.0), 0.0, (fn.cos(pi_x) - y) / call("where", call("equal", x, 0.0), 1.0, x))
+SMALL = 1e-3     # below it, the derivatives of sinc by their Taylor series (the formulas cancel)
 
 
-elementwise("sinc", np.sinc, _sinc_deriv, sympy=lambda sp, v: sp.sinc(sp.pi * v),
+def _dsinc(x):
+    """sinc'(x) = (cos(πx) - sinc(x)) / x; -π²x/3 + π⁴x³/30 near 0."""
+    x = np.asarray(x)
+    safe = np.where(np.abs(x) < SMALL, 1.0, x)
+    p2 = np.pi ** 2
+    return np.where(np.abs(x) < SMALL, -p2 * x / 3 + p2 * p2 * x ** 3 / 30, (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+
+
+def _d2sinc(x):
+    """sinc''(x) = -π² sinc(x) - 2 sinc'(x) / x; -π²/3 + π⁴x²/10 - π⁶x⁴/168 near 0."""
+    x = np.asarray(x)
+    safe = np.where(np.abs(x) < SMALL, 1.0, x)
+    p2 = np.pi ** 2
+    return np.where(np.abs(x) < SMALL, -p2 / 3 + p2 * p2 * x ** 2 / 10 - p2 ** 3 * x ** 4 / 168,
+                    -p2 * np.sinc(safe) - 2 * _dsinc(safe) / safe)
+
+
+def _d3sinc_node(x, y):
+    """The third derivative, -π² sinc'(x) - 2 sinc''(x) / x + 2 sinc'(x) / x², 0 at 0 (sinc'' is even)."""
+    safe = call("where", call("equal", x, 0.0), 1.0, x)
+    d1, d2 = call("dsinc", x), call("d2sinc", x)
+    return call("where", call("equal", x, 0.0), 0.0,
+                -(Const(np.pi, "pi") ** 2) * d1 - 2 * d2 / safe + 2 * d1 / (safe * safe))
+
+
+def _dsinc_meaning(x):
+    """sinc' in other operations, for mcalc's syntax (which reads it back): where(x == 0, 0, ...)."""
+    safe = call("where", call("equal", x, 0.0), 1.0, x)
+    return call("where", call("equal", x, 0.0), 0.0, (fn.cos(Const(np.pi, "pi") * x) - fn.sinc(x)) / safe)
+
+
+def _d2sinc_meaning(x):
+    safe = call("where", call("equal", x, 0.0), 1.0, x)
+    pi2 = Const(np.pi, "pi") ** 2
+    return call("where", call("equal", x, 0.0), -pi2 / 3, -pi2 * fn.sinc(x) - 2 * _dsinc_meaning(x) / safe)
+
+
+def _sinc_derivative(name, f, deriv, order, label, meaning):
+    """sinc's derivatives as operations of their own (used inside derivatives only), each with its derivative: so
+    that the Hessian at 0 is sinc''(0) = -π²/3, not the derivative of a branch."""
+    def jvp(node, tangents):
+        (dx,) = tangents
+        return None if dx is None else deriv(node.args[0], node) * dx
+
+    def sympy(sp, node, x):
+        t = sp.Symbol("t")
+        d = sp.diff(sp.sinc(sp.pi * t), t, order)
+        return np.vectorize(lambda v: d.subs(t, v), otypes=[object])(x)
+    show = Show(mc=lambda p, node: p.raw(meaning(node.args[0])), uni=label + "(#)", tex=label + "(#)")
+    register(Op(name, same_shape, lambda node, x: f(x), jvp=jvp, show=show,
+                sympy=sympy, help=f"the derivative of sinc, {label}", family="element-wise"))
+
+
+_sinc_derivative("d2sinc", _d2sinc, _d3sinc_node, 2, "sinc''", _d2sinc_meaning)
+_sinc_derivative("dsinc", _dsinc, lambda x, y: call("d2sinc", x), 1, "sinc'", _dsinc_meaning)
+elementwise("sinc", np.sinc, lambda x, y: call("dsinc", x), sympy=lambda sp, v: sp.sinc(sp.pi * v),
             help="element-wise sin(πx) / (πx), 1 at 0 (numpy.sinc)")
 elementwise("erf", special.erf, lambda x, y: 2 / fn.sqrt(Const(np.pi, "pi")) * fn.exp(-(x ** 2)),
             sympy=lambda sp, v: sp.erf(v), analytic=False, saturates=True, help="the error function")

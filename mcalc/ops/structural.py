@@ -1048,8 +1048,10 @@ register(Op("sort", _vector_or_matrix("sort"),
             sympy=no_symbolic("sort"),
             example=("sort(x)", "x=3"), note="ties are kinks", help="the entries in increasing order (along an axis)",
             family="structural"),
-         spelled=("sort", "msort"), literals=("axis",), kinds={"axis": an_axis}, derive=_one_axis,
+         spelled=("sort",), literals=("axis",), kinds={"axis": an_axis}, derive=_one_axis,
          help="numpy.sort(x, axis=-1): the entries in order; its derivative permutes dx the same way")
+FUNCTIONS["msort"] = Fn("sort", derive=lambda shapes, given: {"axis": 0 if len(shapes[0]) == 2 else None},
+                        help="numpy.msort(a) (before numpy 2): sort(a, axis=0)")
 
 
 # --- split: a list of pieces, indexed -----------------------------------------------------------------------------

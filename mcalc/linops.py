@@ -674,6 +674,17 @@ class Product(LinOp):
     def to_dense(self):
         m, n = self.shape
         check_dense(m, n)
+        first, last = self.factors[0], self.factors[-1]
+        if first.shape[1] <= max(m, n):                 # the first factor filled, the others applied to its rows:
+            G = np.asarray(first.to_dense(), dtype=float)     # -(X⁻ᵀ ⊗ X⁻¹) K is one fill and one permutation,
+            for f in self.factors[1:]:                        # not n² products with the identity
+                G = f.rapply(G)
+            return G
+        if last.shape[0] <= max(m, n):
+            G = np.asarray(last.to_dense(), dtype=float)
+            for f in reversed(self.factors[:-1]):
+                G = f.apply(G)
+            return G
         if m <= n:
             return self.rapply(np.eye(m))
         return self.apply(np.eye(n))

@@ -718,10 +718,18 @@ class Product(LinOp):
 
 def all_entries_finite(a) -> bool:
     """Whether every entry is finite, in one pass without an array of flags where it can: a nan or an inf makes
-    the sum nan or inf (a sum of finite entries that overflows is looked at entry by entry)."""
+    the sum of squares (one BLAS dot) nan or inf; one that overflows from finite entries is looked at entry by
+    entry."""
     a = np.asarray(a)
-    if a.dtype.kind == "f" and np.isfinite(np.add.reduce(a, axis=None)):
-        return True
+    if a.dtype.kind == "f":
+        if a.flags.c_contiguous or a.flags.f_contiguous:
+            r = a.ravel(order="K")
+            with np.errstate(all="ignore"):
+                square = np.dot(r, r)
+            if np.isfinite(square):
+                return True
+        elif np.isfinite(np.add.reduce(a, axis=None)):
+            return True
     return bool(np.all(np.isfinite(a)))
 
 

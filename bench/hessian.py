@@ -63,7 +63,7 @@ def tanh_net(n, r):
             lambda jnp, W, v: jnp.sum(jnp.tanh(W @ v["x"] + v["b"]) * v["c"]))
 
 
-CASES = [(quadratic, (100, 1000, 2000)), (least_squares, (100, 1000)), (logistic, (100, 1000)), (logdet, (8, 24, 48)),
+CASES = [(quadratic, (100, 1000, 2000)), (least_squares, (100, 1000)), (logistic, (100, 1000)), (logdet, (8, 24, 48, 96)),
          (tanh_net, (8, 24))]
 
 

@@ -84,6 +84,16 @@ def _no_files(value: bool) -> bool:
     return value
 
 
+def _max_work(value: Optional[str]) -> Optional[str]:
+    from . import budget                             # (set for each command, before anything is estimated)
+
+    budget.MAX_WORK_OPTION = None if value is None else budget.read_work(value, "--max-work")
+    return value
+
+
+MaxWork = Annotated[Optional[str], typer.Option("--max-work", callback=_max_work, is_eager=True, metavar="FLOPS",
+                                             help="Refuse, before starting, work beyond this many floating-point "
+                                                  "operations (default 1e11; also: MCALC_MAX_WORK).")]
 NoFiles = Annotated[bool, typer.Option("--no-files", callback=_no_files, is_eager=True,
                                        help="Read no @file in --value, --expect and the like (also: MCALC_NO_FILES=1)"
                                             ": for graders passing untrusted answers.")]
@@ -129,7 +139,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
         fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
         no_color: NoColor = False, symbolic: Symbolic = False, det: Det = False, tensor: Tensor = False,
-        vjp: Vjp = None, jvp: Jvp = None, spy: Spy = False, no_files: NoFiles = False):
+        vjp: Vjp = None, jvp: Jvp = None, spy: Spy = False, no_files: NoFiles = False, max_work: MaxWork = None):
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
@@ -159,7 +169,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
 def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
          fmt: GradFormat = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
-         no_color: NoColor = False, symbolic: Symbolic = False, no_files: NoFiles = False):
+         no_color: NoColor = False, symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None):
     """The gradient of a scalar EXPR, shaped like the variable, checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input (a non-scalar EXPR: use jac)."""
@@ -184,7 +194,7 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto", fmt: HessFormat = "pretty", out: Out = None,
          precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, hvp: Hvp = None,
-         symbolic: Symbolic = False, no_files: NoFiles = False):
+         symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None):
     """The Hessian of a scalar EXPR: the Jacobian of its exact gradient, checked by finite differences of that
     gradient, with its eigenvalues and curvature (definite or not, here; everywhere for a quadratic).
 
@@ -213,7 +223,7 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0,
           order: Order = "row", layout: Layout = "numerator", tol: CheckTol = None, fmt: CheckFormat = "pretty",
           out: Out = None, precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False,
-          hessian: HessianFlag = False, no_files: NoFiles = False):
+          hessian: HessianFlag = False, no_files: NoFiles = False, max_work: MaxWork = None):
     """Is a hand-derived Jacobian, gradient or (--hessian) Hessian right? If not, where is it wrong, and which
     usual slip is it?
 
@@ -237,7 +247,7 @@ def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: V
 def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
             layout: Layout = "numerator", fmt: ExplainFormat = "pretty", out: Out = None,
             precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False,
-            no_files: NoFiles = False):
+            no_files: NoFiles = False, max_work: MaxWork = None):
     """The derivation: the differential, the rule of each operation, and the closed form of the Jacobian
     (I ⊗ Bᵀ, diag(s) - s sᵀ, ...) in the chosen order and layout, checked against the numbers.
 

@@ -182,14 +182,28 @@ def _columns_to_check(problem: Problem, method: str, columns, most: int | None =
             cols = _sample(n if cols is None else cols, max(16, most))
         return cols
     if columns == "all":
+        _affordable(problem, method, n)
         return None
     try:
         k = int(columns)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(lambda w: f"{w.fd_columns} must be auto, all or a number, got '{columns}'") from None
     if k < 1:
         raise UsageError(lambda w: f"{w.fd_columns} must be at least 1, got {k}")
+    _affordable(problem, method, min(k, n))
     return None if k >= n else _sample(n, k)
+
+
+def _affordable(problem: Problem, method: str, count: int) -> None:
+    """Refuse, before it starts, a check of this many columns beyond the work budget."""
+    from .budget import check_work
+    from .finite import EVALUATIONS, evaluation_work
+
+    deps = dependencies(problem.nodes, problem.wrt, structural=True)
+    n = sum(v.size for v in problem.wrt)
+    per = sum(evaluation_work(problem.nodes, v, deps) * v.size for v in problem.wrt) / max(n, 1)
+    check_work(EVALUATIONS[method] * per * count, f"checking {count:,} columns by finite differences",
+               hint=lambda w: f"{w.eg('fd_columns', 'auto')} checks a sample that fits")
 
 
 def _sample(population, k: int) -> np.ndarray:

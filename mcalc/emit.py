@@ -218,7 +218,7 @@ def symbolic(function: str, prob, wanted: bool):
     from . import symbolic as S
 
     try:
-        return getattr(S, function)(prob)[0]
+        return S.within_time(getattr(S, function), prob)[0]
     except ImportError:
         raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
 

@@ -69,15 +69,13 @@ def steps(x: np.ndarray, method: str) -> np.ndarray:
     return h if method == "complex" else (x + h) - x
 
 
-def evaluation_work(nodes: list[Node], var: Var, deps) -> float:
+def evaluation_work(nodes: list[Node], var: Var, deps, overhead: bool = True) -> float:
     """Rough floating-point operations of one evaluation of what depends on var (matrix products and
-    factorisations by their cubes, everything else by its size)."""
-    work = 0.0
-    for node in nodes:
-        if node.op is None or var.name not in deps[id(node)]:
-            continue
-        work += node.op.work(node) if node.op.work else node.size + sum(a.size for a in node.args)
-    return work
+    factorisations by their cubes, everything else by its size, and, with overhead, each operation's cost in
+    Python)."""
+    from .budget import node_work
+
+    return sum(node_work(node, overhead) for node in nodes if node.op is not None and var.name in deps[id(node)])
 
 
 def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDGET, seed: int = 0):
@@ -88,6 +86,11 @@ def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDG
     total = sum(c * v.size for c, v in zip(per_column, wrt))
     if total <= budget:
         return None
+    smallest = sum(c * min(v.size, 18) for c, v in zip(per_column, wrt))
+    from .budget import check_work
+
+    check_work(smallest, "checking it by finite differences (at least 16 columns)",
+               hint=lambda w: f"{w.eg('fd', 'none')} skips the check")
     rng = np.random.default_rng(seed)
     picked, offset = [], 0
     for cost, v in zip(per_column, wrt):
@@ -126,6 +129,8 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
         mine = columns[(columns >= offset) & (columns < offset + v.size)] - offset
         sub = [node for node in nodes if v.name in deps[id(node)]]
         per_entry = 16 * 4 * sum(node.size for node in sub) + 16 * v.size
+        check_dense(1, per_entry // 8, "one column of the finite-difference check",
+                    hint=lambda w: f"{w.eg('fd', 'none')} skips the check")
         chunk = int(max(1, min(v.size, CHUNK_BYTES // per_entry)))
         x = np.asarray(env[v.name], dtype=float).reshape(-1)
         h = steps(x, method) / shrink

@@ -50,6 +50,14 @@ def memory_budget() -> int:
                             break
             except OSError:
                 pass
+            try:                                        # (a process limit, ulimit -v, counts too)
+                import resource
+
+                soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+                if soft != resource.RLIM_INFINITY and soft > 0:
+                    available = min(available, soft)
+            except (ImportError, ValueError, OSError):
+                pass
             _BUDGET = available // 2
     return _BUDGET
 

@@ -119,6 +119,10 @@ class Problem(Arranged):
     def evaluate(self) -> Problem:
         """Draw default values where needed and evaluate the expression (once)."""
         if self.rules is None:
+            from .budget import check_evaluation
+
+            check_evaluation(self.nodes, f"evaluating {self.expression}" if len(self.expression) <= 60 else
+                             "evaluating the expression")
             shape_of = {name: v.shape for name, v in self.variables.items()}
             missing = [name for name in self.variables if name not in self.given]
             self.chosen, self.rules = choose_defaults(self.nodes, self.given, missing, shape_of, self.seed,

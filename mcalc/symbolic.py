@@ -83,6 +83,37 @@ def _number(v):
     return sympy.nsimplify(float(v), rational=True) if float(v).is_integer() or abs(v) < 1e6 else sympy.Float(v)
 
 
+SYMBOLIC_SECONDS = 5.0      # what the symbolic forms may take: beyond it they are too large to read anyway
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def within_time(function, *args, seconds: float = SYMBOLIC_SECONDS):
+    """function(*args), refused with TooLargeError once it has run `seconds` (SymPy's expressions can grow
+    without bound: the entries of A^20 for a 3×3 A).  The clock is a signal timer, so only in the main thread;
+    elsewhere the size budgets alone apply."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return function(*args)
+
+    def out_of_time(signum, frame):
+        raise _OutOfTime()
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return function(*args)
+    except _OutOfTime:
+        raise TooLargeError(f"the symbolic form took more than {seconds:g} s to build: it grows too large to read",
+                            hint="use smaller shapes or lower powers, or drop --symbolic") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def symbolic_values(problem) -> dict:
     """The value of every node as SymPy expressions (object arrays): each operation's SymPy counterpart from the
     registry, or its numpy forward function where numpy handles objects (sums, products, indexing, stacking)."""
@@ -138,7 +169,7 @@ def check_size(problem) -> None:
     from .finite import evaluation_work
 
     deps = dependencies(problem.nodes, problem.wrt, structural=True)
-    work = sum(evaluation_work(problem.nodes, v, deps) for v in problem.wrt) * n
+    work = sum(evaluation_work(problem.nodes, v, deps, overhead=False) for v in problem.wrt) * n
     if work > DIFF_BUDGET:                          # a floor on the symbolic size, known before building it
         raise TooLargeError(f"the symbolic expression is too large to differentiate here (at least {work:,.0f} "
                             f"operations against a budget of {DIFF_BUDGET:,})", hint="use smaller shapes, or "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 
@@ -189,6 +190,10 @@ def _load(path: str, name: Text):
             elif magic[:4] == b"PK\x03\x04":
                 data = _npz(path)
             else:
+                size = os.path.getsize(path)
+                if size > MAX_TEXT_BYTES:
+                    raise _Unreadable(f"a text file of {size:,} bytes, more than the {MAX_TEXT_BYTES:,} mcalc reads "
+                                      "as text (save large arrays with numpy.save as .npy)")
                 data = _loadtxt(path)
     except OSError as e:
         reason = e.strerror or "not a valid file"
@@ -210,6 +215,7 @@ def _load(path: str, name: Text):
 
 
 MAX_FILE_BYTES = 1 << 30       # a value file larger than this is refused before it is read
+MAX_TEXT_BYTES = 64 << 20      # a text file of numbers (read by numpy.loadtxt, ~10 s per 100 MB): .npy beyond
 
 
 def _readable(path: str) -> None:

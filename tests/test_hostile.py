@@ -67,3 +67,41 @@ def test_a_wrong_small_column_is_not_hidden_by_a_large_one():
     assert r.returncode == 0
     r = mcalc("check", "1e9*x[0] + x[1]", "--wrt", "x", "--shape", "x=2", "--expect", "[1e9, 1.001]")
     assert r.returncode == 1                                        # a gradient: per entry
+
+
+@pytest.mark.parametrize("args,env,fragment", [
+    (["jac", "x*det(eye(12000)+x)"], None, "floating-point operations"),
+    (["check", "x*sum(inv(eye(4000)+x))", "--wrt", "x", "--expect", "0"], None, "floating-point operations"),
+    (["grad", "sum(x*inv(inv(inv(inv(eye(3000)+x)))))"], None, "floating-point operations"),
+    (["jac", "x*sum((0.5*eye(2500))^100)"], None, "floating-point operations"),
+    (["jac", "x*sum(ones(20000,10000)+ones(20000,10000)+ones(20000,10000))"], {"MCALC_MAX_BYTES": "2G"},
+     "arrays together"),
+    (["grad", "sum(X@X)", "--shape", "200x200", "--fd-columns", "all"], None, "checking 40,000 columns"),
+    (["jac", "+".join(f"v{i}" for i in range(1500))], None, "finite differences"),
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--max-work", "1e3"], None, "1.0e+03"),
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2"], {"MCALC_MAX_WORK": "1e3"}, "MCALC_MAX_WORK"),
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--max-work", "lots"], None, "not a number of operations"),
+])
+def test_work_beyond_the_budget_is_refused_at_once(args, env, fragment):
+    """Estimated from the typed tree before anything is evaluated: exit 2 in well under a second of work."""
+    import time
+
+    start = time.perf_counter()
+    r = mcalc(*args, env=env)
+    assert r.returncode == 2 and fragment in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert time.perf_counter() - start < 10
+
+
+def test_symbolic_forms_stop_in_seconds():
+    r = mcalc("jac", "A^20", "--wrt", "A", "--shape", "3x3", "--symbolic")
+    assert r.returncode == 2 and "symbolic" in r.stderr
+
+
+def test_large_text_files_are_refused(tmp_path, monkeypatch):
+    from mcalc import values
+    from mcalc.errors import ValueSpecError
+
+    (tmp_path / "big.csv").write_text(",".join(["1"] * 1000))
+    monkeypatch.setattr(values, "MAX_TEXT_BYTES", 100)
+    with pytest.raises(ValueSpecError, match="as text"):
+        values.parse_value(f"@{tmp_path / 'big.csv'}")

@@ -105,3 +105,13 @@ def test_large_text_files_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(values, "MAX_TEXT_BYTES", 100)
     with pytest.raises(ValueSpecError, match="as text"):
         values.parse_value(f"@{tmp_path / 'big.csv'}")
+
+
+@pytest.mark.parametrize("expr,value,code", [
+    ("abs(x)", "1e-8", 0), ("abs(x)", "-1e-8", 0), ("tan(x)", "1.5707963", 0),       # near a kink or a pole: no
+    ("abs(x)", "0", 1), ("relu(x)", "0", 1),                                          # at one: a kink
+])
+def test_a_point_near_a_kink_is_not_one(expr, value, code):
+    r = mcalc("jac", expr, "--value", f"x={value}", "-f", "json")
+    doc = __import__("json").loads(r.stdout)
+    assert r.returncode == code and bool(doc["kinks"]) == (code == 1), r.stdout

@@ -49,13 +49,21 @@ def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckRe
     r = check_answer(problem, read_answer(text, problem), tol)
     if not _is_formula(text):
         return r
-    others = []
+    others, undefined = [], None
     for k in range(1, OTHER_POINTS + 1):
         try:
-            p = problem.elsewhere(k)
-            others.append(check_answer(p, read_answer(text, p), tol))
-        except McalcError:           # undefined there (a log, an inverse), or no values found: not evidence
+            p = problem.elsewhere(k).evaluate()
+        except McalcError:           # the expression undefined there, or no values found: not evidence
             continue
+        try:
+            others.append(check_answer(p, read_answer(text, p), tol))
+        except McalcError as e:      # the answer undefined where the expression is defined: not a derivative
+            undefined = undefined or e
+    if r.right and undefined is not None:
+        r.right, r.elsewhere = False, True
+        r.diagnosis = [f"right at these values, but not judged in general: at other values, where the expression "
+                       f"is defined, your answer is not ({undefined.message})"]
+        return r
     factors = [x.factor for x in [r] + others]
     constant = None not in factors and all(abs(c - factors[0]) <= 1e-6 * abs(factors[0]) for c in factors)
     wrong = next((x for x in others if not x.right), None)

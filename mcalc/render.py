@@ -529,6 +529,8 @@ def check_view(r, precision: int = 4, height: int | None = None) -> Group:
         t = Text("✗ ", style=STYLE["fail"])
         if r.size_message:
             t.append(f"wrong size: {r.size_message}")
+        elif r.wrong_count == 0:                    # (right here, undefined elsewhere)
+            t.append(f"not judged in general: it equals the {what} here only")
         else:
             t.append(f"wrong: {r.wrong_count} of {r.expected.size} entries differ from the {what} "
                      f"(max rel error {r.max_rel_error:.2g}, tol {r.tol:g})")

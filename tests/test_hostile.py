@@ -115,3 +115,14 @@ def test_a_point_near_a_kink_is_not_one(expr, value, code):
     r = mcalc("jac", expr, "--value", f"x={value}", "-f", "json")
     doc = __import__("json").loads(r.stdout)
     assert r.returncode == code and bool(doc["kinks"]) == (code == 1), r.stdout
+
+
+def test_an_answer_undefined_elsewhere_is_not_judged_right():
+    """Right at x = [2, 2], but log of a negative number at the other points where it is judged."""
+    answer = "[x[0],x[1]]*(1+0*log(1-(x[0]-2)**2-(x[1]-2)**2))"
+    r = mcalc("check", "x[0]**2/2 + x[1]**2/2", "--wrt", "x", "--value", "x=2 2", "--expect", answer, "--no-color")
+    assert r.returncode == 1 and "not judged in general" in r.stdout
+    r = mcalc("check", "x[0]**2/2 + x[1]**2/2", "--wrt", "x", "--value", "x=2 2", "--expect", "[x[0],x[1]]")
+    assert r.returncode == 0
+    r = mcalc("check", "log(x)", "--wrt", "x", "--expect", "1/x")            # undefined where f is: no evidence
+    assert r.returncode == 0

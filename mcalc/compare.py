@@ -102,11 +102,13 @@ def _closer_look(problem: Problem, Jc: np.ndarray, F: np.ndarray, kinks: dict, c
     (its finite difference becomes the new one).  A true kink (abs at 0) stays one at every step."""
     redo = sorted({j for (_, j) in kinks})
     second = second_method(problem)
+    x = np.concatenate([np.ravel(problem.values[v.name]) for v in problem.wrt])[redo]
+    tiny = np.abs(x[x != 0]).min(initial=1.0)                  # (steps relative to a point near 0: 1e-200)
     with located(problem.expression):
         try:
             again = finite_jacobian(problem.nodes, problem.values, problem.wrt,
                                     "complex" if second == "complex" else method, np.array(redo, dtype=np.intp),
-                                    1.0 if second == "complex" else CLOSER)
+                                    1.0 if second == "complex" else CLOSER / min(tiny, 1.0))
         except McalcError:
             return kinks
     kept = {}

@@ -281,7 +281,19 @@ def as_value(v, name: Text = "value") -> np.ndarray:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
     if not all_entries_finite(a):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
+    if _subnormal(a):
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {np.finfo(float).tiny:.3g} in size (a "
+                                       "subnormal number), where derivatives lose their digits",
+                             hint="scale the problem, or write 0")
     return a
+
+
+def _subnormal(a: np.ndarray) -> bool:
+    tiny = np.finfo(float).tiny
+    m = np.abs(a).min()
+    if m >= tiny:
+        return False
+    return bool(np.any((a != 0) & (np.abs(a) < tiny)))
 
 
 def resolve_shapes(variables, values, named, default) -> dict[str, tuple]:

@@ -126,3 +126,19 @@ def test_an_answer_undefined_elsewhere_is_not_judged_right():
     assert r.returncode == 0
     r = mcalc("check", "log(x)", "--wrt", "x", "--expect", "1/x")            # undefined where f is: no evidence
     assert r.returncode == 0
+
+
+def test_underflow_and_near_singular_values():
+    """‖x‖ at 1e-200 is computed scaled (its gradient is x/‖x‖, not 0); a subnormal value is refused; logdet of a
+    numerically singular matrix is refused like inv of it."""
+    import numpy as np
+
+    from mcalc import gradient
+
+    np.testing.assert_allclose(gradient("norm(x)", "x", values={"x": [1e-200, 1e-200]}), [0.5 ** 0.5] * 2)
+    assert mcalc("grad", "norm(x)", "--value", "x=1e-200 1e-200").returncode == 0
+    r = mcalc("jac", "x*x", "--value", "x=1e-310")
+    assert r.returncode == 2 and "subnormal" in r.stderr
+    for expr in ("logdet(outer(u,v))", "sum(inv(outer(u,v)))"):
+        r = mcalc("jac", expr, "--value", "u=0.1 0.1", "--value", "v=0.9 1.4")
+        assert r.returncode == 2 and "singular" in r.stderr, r.stderr

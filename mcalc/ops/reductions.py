@@ -378,10 +378,20 @@ def _meaning(node):
     return call("power", call("sum", call("power", call("abs", x), float(p)), **kw), 1.0 / p)
 
 
+def _two_norm(x, axis=None, keepdims=False):
+    """sqrt(Σ x²) scaled by the largest |x| first, so that neither x² underflows (1e-200) nor overflows (1e200)."""
+    s = np.max(np.abs(x), axis=axis, keepdims=True) if np.size(x) else np.zeros((1,) * np.ndim(x))
+    safe = np.where(s > 0, s, 1.0)
+    y = x / safe
+    out = safe * np.sqrt(np.sum(y * y, axis=axis, keepdims=True))
+    out = np.where(s > 0, out, 0.0)
+    return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
 def _norm_fwd(node, x):
     p, ax, keep = node.params.get("ord"), axes(node), bool(node.params.get("keepdims"))
     if p is None:
-        return np.sqrt(np.sum(x * x, axis=ax, keepdims=keep))
+        return _two_norm(x, ax, keep)
     if _matrix_norm(node):
         if p in ("nuc", 2, -2):
             s = np.linalg.svd(x, compute_uv=False)
@@ -484,8 +494,11 @@ register(Op("norm", _norm_infer, _norm_fwd, jvp=_norm_jvp, kink=_norm_kink, side
 def _unit_fwd(node, x):
     """x / ‖x‖, and 0 at x = 0: the subgradient of the norm there (as abs has), so that ‖r‖² is differentiable
     at r = 0."""
-    n = np.sqrt(np.sum(x * x))
-    return x / n if n else np.zeros_like(x)
+    s = np.max(np.abs(x)) if np.size(x) else 0.0
+    if not s:
+        return np.zeros_like(x)
+    y = x / s                                        # (scaled: x = 1e-200 has a direction too)
+    return y / np.sqrt(np.sum(y * y))
 
 
 register(Op("unit", lambda s, **_: s[0], _unit_fwd, expand=lambda node: node.args[0] / call("norm", node.args[0]),

@@ -13,7 +13,7 @@ import sys
 
 from typer.core import TyperGroup
 
-from .errors import McalcError
+from .errors import McalcError, printable
 
 COMMANDS = ("jac", "grad", "check", "explain")
 
@@ -64,6 +64,7 @@ def encodable_output() -> None:
 
 
 def fail(message: str, caret: str | None = None, code: int = 2):
+    message = printable(message)
     sys.stderr.write(f"mcalc: {message}\n" + (caret + "\n" if caret else ""))
     sys.stderr.flush()
     sys.exit(code)

@@ -91,6 +91,12 @@ def setting(name: str) -> Callable[[Words], str]:
     return lambda words: getattr(words, name)
 
 
+def printable(text: str) -> str:
+    """User text as it may be echoed to a terminal: control characters (a carriage return, an escape sequence, a
+    newline inside the expression) as '?', one column each, so that a caret still points where it did."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
+
+
 class McalcError(Exception):
     """Base class of every error mcalc reports about its input."""
 
@@ -147,7 +153,7 @@ class McalcError(Exception):
         """The expression with a caret under the offending column, when there is one."""
         if self.col is None or self.source is None:
             return None
-        return f"  {self.source}\n  {' ' * self.col}^"
+        return f"  {printable(self.source)}\n  {' ' * self.col}^"
 
 
 class ParseError(McalcError):

@@ -559,6 +559,51 @@ class Dense(LinOp):
         return all_entries_finite(self.a)
 
 
+class KronWith(LinOp):
+    """X ↦ A ⊗ X (left: A the left factor) or X ↦ X ⊗ A for X of shape (p, q), between row-major vecs: the
+    derivative of a Kronecker product in one factor.  Applied by einsum, in the size of the product (a cotangent
+    is contracted block by block: Σᵢⱼ aᵢⱼ Cᵢⱼ), never through index arrays."""
+
+    __slots__ = ("A", "p", "q", "left", "c", "shape")
+
+    def __init__(self, A: np.ndarray, p: int, q: int, left: bool, c: float = 1.0):
+        self.A, self.p, self.q, self.left, self.c = np.asarray(A, dtype=float), p, q, left, c
+        self.shape = (self.A.size * p * q, p * q)
+
+    def _axes(self) -> str:
+        return "kipjq" if self.left else "kpiqj"
+
+    def apply(self, X):
+        k = X.shape[1]
+        Xs = X.T.reshape(k, self.p, self.q)
+        out = np.einsum(f"ij,kpq->{self._axes()}", self.A, Xs).reshape(k, -1).T
+        return out * self.c if self.c != 1.0 else out
+
+    def rapply(self, G):
+        k, (m, n) = G.shape[0], self.A.shape
+        Gs = G.reshape((k, m, self.p, n, self.q) if self.left else (k, self.p, m, self.q, n))
+        out = np.einsum(f"ij,{self._axes()}->kpq", self.A, Gs).reshape(k, self.p * self.q)
+        return out * self.c if self.c != 1.0 else out
+
+    def to_dense(self):
+        check_dense(*self.shape)
+        return self.apply(np.eye(self.shape[1]))
+
+    def to_sparse(self):
+        from scipy import sparse
+
+        return sparse.csr_array(self.to_dense())
+
+    def nnz(self):
+        return self.A.size * self.p * self.q
+
+    def scaled(self, c):
+        return KronWith(self.A, self.p, self.q, self.left, self.c * c)
+
+    def all_finite(self):
+        return all_entries_finite(self.A)
+
+
 class Transposed(LinOp):
     """Lᵀ, kept lazy: the adjoint of a Gather is a scatter (sums, embeddings)."""
 

@@ -499,9 +499,22 @@ def columns_map(node: Node, i: int, value):
 
 def _numeric_linop(node, read):
     of, i = node.params["of"], node.params["argnum"]
-    if of.op.name in ("kron", "take_along_axis"):
+    if of.op.name == "kron":
+        return _kron_with(of, i, read.value)
+    if of.op.name == "take_along_axis":
         return product_map(of, i, read.value)
     return columns_map(of, i, read.value)
+
+
+def _kron_with(node, i, value):
+    """d kron(A, B) in one argument, the other's value fixed: X ↦ A ⊗ X or X ↦ X ⊗ B, by einsum."""
+    from ..linops import KronWith
+
+    other, arg = node.args[1 - i], node.args[i]
+    A = np.asarray(value(other), dtype=float)
+    A = A.reshape((1,) * (2 - A.ndim) + A.shape)
+    p, q = (1,) * (2 - arg.ndim) + arg.shape
+    return KronWith(A, p, q, left=(i == 1))
 
 
 register(Op("numeric_map", lambda shapes, of, argnum, n, **_: (of.size, n), lambda node: None,

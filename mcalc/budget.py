@@ -1,6 +1,6 @@
 """What a command may spend, known before it starts work: floating-point operations estimated from the typed tree
 (each operation's own cost where its registry entry gives one: a matrix product m·n·p, a factorisation n³; else
-its size), plus a fixed cost per operation evaluated (Python's own, about 10 µs), and the bytes of every array
+ENTRY_COST per entry, as long as that many BLAS operations), plus a fixed cost per operation evaluated (Python's own, about 10 µs), and the bytes of every array
 alive at once.  A command whose estimate exceeds the budget is refused (exit 2) before it evaluates anything.
 
     MCALC_MAX_WORK / --max-work   floating-point operations (default 1e11: about a minute of one core at its
@@ -19,6 +19,7 @@ from .errors import TooLargeError, UsageError
 from .tree import Node
 
 NODE_COST = 1e5                # one operation evaluated from Python (~10 µs), in the operations BLAS does meanwhile
+ENTRY_COST = 50                # an entry of an operation without a cost of its own (memory-bound: ~5 ns), likewise
 DEFAULT_MAX_WORK = 1e11
 MAX_WORK_OPTION: float | None = None    # --max-work, set by the command line for each command
 
@@ -47,7 +48,9 @@ def node_work(node: Node, overhead: bool = True) -> float:
     op = node.op
     if op is None:
         return 0.0
-    return float(op.work(node) if op.work else node.size + sum(a.size for a in node.args)) + NODE_COST * overhead
+    if op.work:
+        return float(op.work(node)) + NODE_COST * overhead
+    return float(ENTRY_COST * (node.size + sum(a.size for a in node.args))) + NODE_COST * overhead
 
 
 def forward_work(nodes: list[Node]) -> float:

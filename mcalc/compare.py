@@ -160,10 +160,10 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
                       problem.mode)
     if not sparse:
         check_jacobian_size(m, n, copies=3, what=problem.what)
+    room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare
+    cols = _columns_to_check(problem, method, columns, room // (16 * m) if sparse else None)   # (refused first)
     problem.evaluate()
     J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
-    room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare
-    cols = _columns_to_check(problem, method, columns, room // (16 * m) if sparse else None)
     with located(problem.expression):
         try:
             fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)

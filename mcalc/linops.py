@@ -622,8 +622,12 @@ class Transposed(LinOp):
     def to_dense(self):
         if isinstance(self.L, Gather):                       # the scatter written directly, in one pass
             G = self.L
-            keep = G.idx >= 0
             out = zeros(*self.shape)
+            rows, cols = self.shape
+            if G.idx.size and G.idx.min() >= 0:               # (every entry picked: no mask, flat positions)
+                out.reshape(-1)[G.idx * cols + np.arange(G.idx.size)] = 1.0 if G.w is None else G.w
+                return out
+            keep = G.idx >= 0
             out[G.idx[keep], np.nonzero(keep)[0]] = 1.0 if G.w is None else G.w[keep]
             return out
         return np.ascontiguousarray(self.L.to_dense().T)

@@ -16,6 +16,7 @@ from .cli_errors import Group
 
 app = typer.Typer(
     cls=Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Exact Jacobians of matrix expressions, cross-checked by finite differences.\n\n"
          'Example: mcalc jac "A@B" --wrt A --shape 2x2',
 )
@@ -28,7 +29,7 @@ def _version(flag: bool):
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+def _root(version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                                  help="Show the version and exit.")] = False):
     """Exact Jacobians of matrix expressions, cross-checked by finite differences."""
 

@@ -16,6 +16,8 @@ from typer.core import TyperGroup
 from .errors import McalcError, printable
 
 COMMANDS = ("jac", "grad", "check", "explain")
+ALIASES = {"jacobian": "jac", "gradient": "grad", "hessian": "hess", "derivative": "jac", "diff": "jac",
+           "verify": "check", "derive": "explain", "derivation": "explain", "operations": "ops"}
 
 
 # What a character that the output's encoding lacks is written as (then its compatibility form: ᵀ → T, ₃ → 3).
@@ -104,6 +106,9 @@ def usage_message(e, argv: list[str]) -> str | None:
     message = e.format_message().replace("\n", " ").strip()
     if not message:
         return None
+    unknown = re.match(r"No such command '([^']*)'\.$", message)
+    if unknown and unknown.group(1).lower() in ALIASES:              # the long names people type
+        message = f"{message} Did you mean '{ALIASES[unknown.group(1).lower()]}'?"
     ctx = getattr(e, "ctx", None)
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     option = re.match(r"No such option: (\S+)", message)

@@ -24,21 +24,32 @@ from .expr import Node, Var, build, evaluate, topo_order
 from .parse import Parsed, parse
 
 
-ORDERS = {"row": "row", "c": "row", "col": "col", "column": "col", "f": "col"}
-LAYOUTS = {"numerator": "numerator", "num": "numerator", "denominator": "denominator", "den": "denominator"}
+ORDERS = {"row": "row", "c": "row", "row-major": "row", "rows": "row", "col": "col", "column": "col", "f": "col",
+          "column-major": "col", "col-major": "col", "columns": "col"}
+LAYOUTS = {"numerator": "numerator", "num": "numerator", "denominator": "denominator", "den": "denominator",
+           "denom": "denominator"}
+
+
+def _prefixed(table: dict, text: str):
+    """A word, or an unambiguous prefix of one (numpy's and Click's habit): 'ro' for row, 'nu' for numerator."""
+    t = str(text).strip().lower().replace("_", "-")
+    if t in table:
+        return table[t]
+    hits = {v for k, v in table.items() if len(t) >= 2 and k.startswith(t)}
+    return hits.pop() if len(hits) == 1 else None
 
 
 def normalize_order(order: str) -> str:
-    o = ORDERS.get(str(order).strip().lower())
+    o = _prefixed(ORDERS, order)
     if o is None:
-        raise UsageError(f"unknown order '{order}'", hint="use row (alias C) or col (alias F)")
+        raise UsageError(f"unknown order '{order}'", hint="use row (also row-major, C) or col (also column-major, F)")
     return o
 
 
 def normalize_layout(layout: str) -> str:
-    lay = LAYOUTS.get(str(layout).strip().lower())
+    lay = _prefixed(LAYOUTS, layout)
     if lay is None:
-        raise UsageError(f"unknown layout '{layout}'", hint="use numerator or denominator")
+        raise UsageError(f"unknown layout '{layout}'", hint="use numerator (num) or denominator (denom)")
     return lay
 
 

@@ -18,14 +18,14 @@ _NUMBERS = re.compile(r"[\s,;]*[-+.\deE]+([\s,;]+[-+.\deE]+)*[\s,;]*")   # '1 2;
 
 
 def parse_shape(text: str, where: Text = setting("shape")) -> tuple[int, ...]:
-    """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → (); '(2,3)' → (2, 3).  where: the
+    """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → (); '(2,3)' or '2,3' → (2, 3).  where: the
     setting it was given in, for messages."""
     t = text.strip()
     bracketed = len(t) >= 2 and t[0] in "([" and t[-1] in ")]"
     t = t[1:-1].strip().rstrip(",").strip() if bracketed else t          # (3,) as Python writes it
     if t.lower() == "scalar" or (bracketed and not t):
         return ()
-    parts = re.split(r"\s*[x×X*]\s*" if not bracketed else r"\s*[,x×X*]\s*", t)
+    parts = re.split(r"\s*[,x×X*]\s*", t)                            # (2,2 as numpy's shape is written too)
     if not t or not all(p.isascii() and p.isdigit() for p in parts) or len(parts) > 2:
         raise ValueSpecError(lambda w: f"malformed shape '{text}' in {phrase(where, w)}",
                              hint="write 2x3 for a matrix, 3 for a vector, 3x1 for a column, scalar for a scalar")

@@ -321,3 +321,25 @@ def test_commands_are_thin():
         assert f.end_lineno - f.lineno + 1 <= 25, f"{f.name} is {f.end_lineno - f.lineno + 1} lines"
     helpers = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)} - {f.name for f in commands}
     assert helpers <= {"_version", "_root", "_format_option", "_examples", "_no_files", "_max_work", "main"}, helpers
+
+
+def test_click_conventions_and_the_words_mcalc_prints():
+    """-h, -V, commands by their long names, --order as the header prints it (row-major), unambiguous prefixes,
+    --layout denom, --shape 2,2."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    run = CliRunner().invoke
+    assert run(app, ["jac", "-h"]).exit_code == 0 and "--wrt" in run(app, ["jac", "-h"]).output
+    assert run(app, ["-V"]).output.startswith("mcalc ")
+    for word, kind in (("jacobian", "jac"), ("hessian", "hess"), ("gradient", "grad")):
+        r = run(app, [word, "x"])
+        assert r.exit_code == 2 and f"Did you mean '{kind}'" in r.output
+    base = run(app, ["jac", "A@B", "--wrt", "A", "--shape", "3x3", "--order", "col", "-f", "json"]).output
+    for order in ("column-major", "F", "co", "col-major"):
+        r = run(app, ["jac", "A@B", "--wrt", "A", "--shape", "3,3", "--order", order, "-f", "json"])
+        assert r.exit_code == 0 and r.output == base
+    r = run(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--layout", "denom", "-f", "json"])
+    assert r.exit_code == 0 and '"layout": "denominator"' in r.output
+    assert run(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--order", "c-o-l"]).exit_code == 2

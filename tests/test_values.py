@@ -10,12 +10,12 @@ from mcalc.values import default_value, parse_shape, parse_shape_specs, parse_va
 
 
 @pytest.mark.parametrize("text,shape", [("2x3", (2, 3)), ("3", (3,)), ("3x1", (3, 1)), ("scalar", ()), ("()", ()),
-                                        ("2X3", (2, 3)), ("2×3", (2, 3)), ("(2,3)", (2, 3)), ("1x4", (1, 4))])
+                                        ("2X3", (2, 3)), ("2×3", (2, 3)), ("(2,3)", (2, 3)), ("1x4", (1, 4)), ("2,3", (2, 3))])
 def test_shapes(text, shape):
     assert parse_shape(text) == shape
 
 
-@pytest.mark.parametrize("text", ["2x", "x3", "2x3x4", "a", "-2", "0x3", "2.5", "2 3", "", "2,3"])
+@pytest.mark.parametrize("text", ["2x", "x3", "2x3x4", "a", "-2", "0x3", "2.5", "2 3", "", "2,3,4", "2,"])
 def test_malformed_shapes(text):
     with pytest.raises(ValueSpecError):
         parse_shape(text)

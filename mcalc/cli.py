@@ -95,6 +95,8 @@ def _max_work(value: Optional[str]) -> Optional[str]:
 MaxWork = Annotated[Optional[str], typer.Option("--max-work", callback=_max_work, is_eager=True, metavar="FLOPS",
                                              help="Refuse, before starting, work beyond this many floating-point "
                                                   "operations (default 1e11; also: MCALC_MAX_WORK).")]
+IgnoreUnused = Annotated[bool, typer.Option("--ignore-unused", help="Say nothing of a --shape for a name the "
+                                            "expression does not have (scripts looping over expressions).")]
 NoFiles = Annotated[bool, typer.Option("--no-files", callback=_no_files, is_eager=True,
                                        help="Read no @file in --value, --expect and the like (also: MCALC_NO_FILES=1)"
                                             ": for graders passing untrusted answers.")]
@@ -140,7 +142,8 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
         fmt: Format = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
         no_color: NoColor = False, symbolic: Symbolic = False, det: Det = False, tensor: Tensor = False,
-        vjp: Vjp = None, jvp: Jvp = None, spy: Spy = False, no_files: NoFiles = False, max_work: MaxWork = None):
+        vjp: Vjp = None, jvp: Jvp = None, spy: Spy = False, no_files: NoFiles = False, max_work: MaxWork = None,
+        ignore_unused: IgnoreUnused = False):
     """The Jacobian of EXPR, exact (matrix-calculus rules and the chain rule) and checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input."""
@@ -151,7 +154,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color)
     emit.refuse_jac_options(o.fmt, vjp is not None, jvp is not None, tensor, det, symbolic, spy)
-    prob = prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
+    prob = emit.noted(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), ignore_unused)
     if vjp is not None or jvp is not None:
         kind, direction = ("vjp", vjp) if vjp is not None else ("jvp", jvp)
         emit.product(o, product(prob, kind, direction, fd, tol))
@@ -170,7 +173,8 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
 def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
          fmt: GradFormat = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
-         no_color: NoColor = False, symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None):
+         no_color: NoColor = False, symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None,
+        ignore_unused: IgnoreUnused = False):
     """The gradient of a scalar EXPR, shaped like the variable, checked by finite differences.
 
     Exit code 0 when they agree, 1 when they disagree, 2 on bad input (a non-scalar EXPR: use jac)."""
@@ -179,7 +183,7 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     from .results import gradient_of, require_gradient
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.GRAD_FORMATS)
-    prob = prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False)
+    prob = emit.noted(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), ignore_unused)
     require_gradient(prob)
     emit.symbolic_shown(prob, o.fmt, symbolic)
     result = compute(prob, fd, tol, fd_columns)
@@ -195,7 +199,8 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto", fmt: HessFormat = "pretty", out: Out = None,
          precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, hvp: Hvp = None,
-         symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None):
+         symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None,
+        ignore_unused: IgnoreUnused = False):
     """The Hessian of a scalar EXPR: the Jacobian of its exact gradient, checked by finite differences of that
     gradient, with its eigenvalues and curvature (definite or not, here; everywhere for a quadratic).
 
@@ -206,7 +211,8 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     from .second import hessian_info, hessian_problem
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.HESS_FORMATS)
-    hp = hessian_problem(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False))
+    hp = hessian_problem(emit.noted(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False),
+                                    ignore_unused))
     if hvp is not None:
         emit.product(o, product(hp, "jvp", hvp, fd, tol))
     emit.symbolic_shown(hp.f, o.fmt, symbolic)
@@ -224,7 +230,8 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0,
           order: Order = "row", layout: Layout = "numerator", tol: CheckTol = None, fmt: CheckFormat = "pretty",
           out: Out = None, precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False,
-          hessian: HessianFlag = False, no_files: NoFiles = False, max_work: MaxWork = None):
+          hessian: HessianFlag = False, no_files: NoFiles = False, max_work: MaxWork = None,
+        ignore_unused: IgnoreUnused = False):
     """Is a hand-derived Jacobian, gradient or (--hessian) Hessian right? If not, where is it wrong, and which
     usual slip is it?
 
@@ -234,7 +241,7 @@ def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: V
     from .second import hessian_problem
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.CHECK_FORMATS)
-    prob = prepare(expr, wrt, value, shape, order, layout, seed)
+    prob = emit.noted(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), ignore_unused)
     emit.check(o, check_text(hessian_problem(prob) if hessian else prob, expect, tol))
 
 
@@ -248,7 +255,8 @@ def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: V
 def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
             layout: Layout = "numerator", fmt: ExplainFormat = "pretty", out: Out = None,
             precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False, symbolic: Symbolic = False,
-            no_files: NoFiles = False, max_work: MaxWork = None):
+            no_files: NoFiles = False, max_work: MaxWork = None,
+        ignore_unused: IgnoreUnused = False):
     """The derivation: the differential, the rule of each operation, and the closed form of the Jacobian
     (I ⊗ Bᵀ, diag(s) - s sᵀ, ...) in the chosen order and layout, checked against the numbers.
 
@@ -258,7 +266,7 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
     from .problem import prepare
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.EXPLAIN_FORMATS)
-    prob = prepare(expr, wrt, value, shape, order, layout, seed)
+    prob = emit.noted(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), ignore_unused)
     ex = derive(prob.nodes, prob.wrt, prob.order, prob.layout)
     verified = verify_closed_form(prob, ex)
     if symbolic:

@@ -211,6 +211,18 @@ def symbolic_shown(prob, fmt: str, symbolic: bool, det: bool = False) -> None:
         check_size(prob)
 
 
+def noted(prob, ignore_unused: bool):
+    """The problem, after a note on stderr where a --shape names something the expression lacks while one of its
+    variables gets mcalc's values (tanh(W@x + bb) with --shape b=3: a typo)."""
+    if not ignore_unused:
+        from .problem import unused_note
+
+        note = unused_note(prob)
+        if note:
+            sys.stderr.write(f"mcalc: note: {note}\n")
+    return prob
+
+
 def symbolic(function: str, prob, wanted: bool):
     """The symbolic Jacobian or gradient (symbolic_jacobian, symbolic_gradient) when wanted; SymPy loads now."""
     if not wanted:

@@ -95,6 +95,7 @@ class Problem(Arranged):
     seed: int = 0
     rules: LocalRules | None = None    # the values of the nodes and their local linear maps, once evaluated
     chosen: dict | None = None         # every variable's value, once defaults are drawn
+    unused: tuple = ()                 # names given a --shape that the expression does not have
 
     @property
     def expression(self) -> str:
@@ -211,8 +212,32 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     by_name = {n.name: n for n in nodes if isinstance(n, Var)}
     variables = {name: by_name[name] for name in names}
     wrt_vars = [variables[n] for n in wrt_names]
-    problem = Problem(parsed, root, nodes, variables, vals, wrt_vars, order, layout, seed)
+    problem = Problem(parsed, root, nodes, variables, vals, wrt_vars, order, layout, seed,
+                      unused=tuple(n for n in named if n not in names))
     return problem.evaluate() if evaluate else problem
+
+
+def unused_note(problem: Problem) -> str | None:
+    """A --shape for a name the expression lacks while one of its variables gets mcalc's values: a likely typo
+    (bb for b), said with the pairing; None when nothing is amiss."""
+    import difflib
+
+    if not problem.unused:
+        return None
+    defaulted = [n for n in problem.defaulted if n not in problem.given]
+    if not defaulted:
+        return None
+    pairs = []
+    for name in problem.unused:                      # (only a likely pairing: a script's spare shapes say nothing)
+        close = [d for d in defaulted if d.lower() == name.lower()] or \
+            difflib.get_close_matches(name, defaulted, n=1, cutoff=0.5)
+        if close:
+            pairs.append((name, close[0]))
+    if not pairs:
+        return None
+    said = "; ".join(f"'{n}' is not in the expression, and {v} got values chosen by mcalc: did you mean '{v}'?"
+                     for n, v in pairs)
+    return f"--shape {said} (--ignore-unused silences this)"
 
 
 @lru_cache(maxsize=64)

@@ -343,3 +343,18 @@ def test_click_conventions_and_the_words_mcalc_prints():
     r = run(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--layout", "denom", "-f", "json"])
     assert r.exit_code == 0 and '"layout": "denominator"' in r.output
     assert run(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--order", "c-o-l"]).exit_code == 2
+
+
+def test_a_misspelt_variable_is_said():
+    """tanh(W@x + bb) with --shape b=3: bb would silently be a scalar chosen by mcalc; a note on stderr pairs them.
+    Spare shapes with no likely pairing (a script's shared --shape) say nothing, nor does --ignore-unused."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    args = ["jac", "tanh(W@x + bb)", "--wrt", "x", "--shape", "W=3x4,x=4,b=3", "-q"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0 and "did you mean 'bb'?" in r.stderr
+    assert "did you mean" not in CliRunner().invoke(app, args + ["--ignore-unused"]).stderr
+    r = CliRunner().invoke(app, ["jac", "W@x", "--shape", "W=3x4,x=4,b=3", "-q"])
+    assert r.exit_code == 0 and r.stderr == ""

@@ -150,8 +150,9 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
     diff = np.abs(E - G)
     r.max_abs_error = float(diff.max(initial=0.0))
     per = "entry" if kind == "gradient" or E.ndim < 2 else 0 if problem.layout == "numerator" else 1
-    r.max_rel_error = max_relative_error(E, G, per)              # (relative to each column's scale)
-    bad = wrong_entries(E, G, tol, per)
+    groups = [v.size for v in problem.wrt] if kind == "jacobian" else None
+    r.max_rel_error = max_relative_error(E, G, per, groups)      # (relative to each column's scale)
+    bad = wrong_entries(E, G, tol, per, groups)
     r.right = not bad.any()
     if r.right:
         r.diagnosis = [f"right {note}"] if note else []

@@ -212,7 +212,7 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.HESS_FORMATS)
     hp = hessian_problem(emit.noted(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False),
-                                    ignore_unused))
+                                    ignore_unused), eigenvalues=hvp is None)
     if hvp is not None:
         emit.product(o, product(hp, "jvp", hvp, fd, tol))
     emit.symbolic_shown(hp.f, o.fmt, symbolic)
@@ -297,7 +297,10 @@ def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per o
 
 
 def main() -> None:
+    import warnings
+
     from .cli_errors import encodable_output
 
     encodable_output()
+    warnings.filterwarnings("ignore", category=RuntimeWarning)     # (numpy's overflow notes: mcalc says what failed)
     app()

@@ -47,7 +47,7 @@ class HessianProblem(Problem):
         return replace(self, given=dict(g.values), seed=g.seed, rules=None, chosen=None, f=g)
 
 
-def hessian_problem(f: Problem) -> HessianProblem:
+def hessian_problem(f: Problem, eigenvalues: bool = True) -> HessianProblem:
     """The Hessian of a scalar problem as the Jacobian problem of its gradient.  Refused, before anything is
     evaluated, for a non-scalar f and for a gradient whose closed form would hold an array beyond memory."""
     if f.root.size != 1:
@@ -61,6 +61,12 @@ def hessian_problem(f: Problem) -> HessianProblem:
             raise UsageError(f"mcalc has no Hessian of {f.expression}: {e.message}",
                              hint="its Jacobian (jac) and gradient (grad) are exact; their closed forms are not") \
                 from None
+    from .budget import check_work
+
+    n = sum(v.size for v in f.wrt)
+    if eigenvalues:                                  # (H v alone needs none)
+        check_work(10.0 * n ** 3, f"the eigenvalues of a {n}×{n} Hessian",
+                   hint="compute H v with --hvp, which never forms H")
     root = grads[0] if len(grads) == 1 else _stacked(tuple(grads), f.order)
     nodes = list(root.remember("nodes", lambda: topo_order(root)))
     _refuse_large(nodes, f)

@@ -201,7 +201,7 @@ def _load(path: str, name: Text):
     except _Unreadable as e:
         reason = str(e)
         raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}") from None
-    except (ValueError, EOFError, UnicodeError, KeyError, IndexError) as e:
+    except (ValueError, EOFError, UnicodeError, KeyError, IndexError, __import__("zipfile").BadZipFile) as e:
         reason = "not a valid .npy or .npz file" if magic == b"\x93NUMPY" or magic[:4] == b"PK\x03\x04" or \
             isinstance(e, EOFError) else "not a file of numbers"
         raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)} from '{path}': {reason}",

@@ -142,3 +142,20 @@ def test_underflow_and_near_singular_values():
     for expr in ("logdet(outer(u,v))", "sum(inv(outer(u,v)))"):
         r = mcalc("jac", expr, "--value", "u=0.1 0.1", "--value", "v=0.9 1.4")
         assert r.returncode == 2 and "singular" in r.stderr, r.stderr
+
+
+def test_adversarial_round_two(tmp_path):
+    """helper-11's findings: a zip header that is not a zip; tiny Jacobians judged by an absolute tolerance;
+    1e15 beside 1; --vjp that overflows; the eigenvalues of a large Hessian counted (but not for H v)."""
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04garbage")
+    r = mcalc("jac", "sum(x)", "--value", f"x=@{bad}")
+    assert r.returncode == 2 and "not a valid .npy or .npz" in r.stderr
+    assert mcalc("check", "x*1e-13", "--wrt", "x", "--shape", "x=2", "--expect", "0*eye(2)").returncode == 1
+    assert mcalc("check", "x*1e-13", "--wrt", "x", "--shape", "x=2", "--expect", "1e-13*eye(2)").returncode == 0
+    assert mcalc("check", "1e15*x + y", "--wrt", "x,y", "--expect", "[[1e15, 0]]").returncode == 1
+    assert mcalc("check", "1e15*x + y", "--wrt", "x,y", "--expect", "[[1e15, 1]]").returncode == 0
+    r = mcalc("jac", "A@x", "--wrt", "x", "--shape", "A=2x2,x=2", "--vjp", "1e308 1e308")
+    assert r.returncode == 2 and "Warning" not in r.stderr and len(r.stderr.splitlines()) == 1
+    r = mcalc("hess", "x@x", "--shape", "x=4000")
+    assert r.returncode == 2 and "eigenvalues" in r.stderr

@@ -165,7 +165,19 @@ def _subscripts(v, shapes):
 _subscripts.words = "einsum subscripts"
 
 
-register(Op("einsum", _infer, _fwd, jvp=_jvp, sympy=_sympy, show=Show(mc=_show, uni=_show, tex=_show),
+def _work(node):
+    """The loop numpy runs over every index once (its plain einsum): the product of all the index sizes."""
+    ins, _ = parse_spec(node.params["subscripts"], [a.shape for a in node.args])
+    sizes = {}
+    for spec, a in zip(ins, node.args):
+        sizes.update(zip(spec, a.shape))
+    work = 1
+    for n in sizes.values():
+        work *= n
+    return 10 * work * len(node.args)
+
+
+register(Op("einsum", _infer, _fwd, jvp=_jvp, sympy=_sympy, show=Show(mc=_show, uni=_show, tex=_show), work=_work,
             example=("einsum('ij,jk->ik', A, B)", "A=2x3,B=3x2"),
             help="Einstein summation over explicit (or numpy's implicit) subscripts", family="products"),
          spelled=("einsum",), operands=-1, lead=1, literals=("subscripts", "optimize"),

@@ -159,3 +159,11 @@ def test_adversarial_round_two(tmp_path):
     assert r.returncode == 2 and "Warning" not in r.stderr and len(r.stderr.splitlines()) == 1
     r = mcalc("hess", "x@x", "--shape", "x=4000")
     assert r.returncode == 2 and "eigenvalues" in r.stderr
+
+
+def test_a_derivative_built_column_by_column_is_counted():
+    """expm's Fréchet derivative is built one evaluation per entry of its argument (n² evaluations of a 2n×2n
+    exponential): at 150×150 it once took 24 GB and was killed; it is refused at once."""
+    r = mcalc("grad", "sum(expm(A))", "--wrt", "A", "--shape", "150x150", "--fd", "none")
+    assert r.returncode == 2 and "one evaluation per entry" in r.stderr
+    assert mcalc("grad", "sum(expm(A))", "--wrt", "A", "--shape", "4x4").returncode == 0

@@ -488,9 +488,13 @@ def _kron_linop(A, B):
 def columns_map(node: Node, i: int, value):
     """The matrix of a map linear in argument i, column by column: the op run on every unit array at once (a
     batch), the other arguments at their values (the Fréchet derivative of expm)."""
-    from ..linops import Dense
+    from ..budget import check_work, node_work
+    from ..linops import Dense, check_dense
 
     arg = node.args[i]
+    what = f"the derivative of {node.text or node.op.name}, one evaluation per entry of its argument"
+    check_work(10 * arg.size * node_work(node, overhead=False), what, hint="use smaller shapes")
+    check_dense(arg.size, 8 * max(node.size, arg.size), what, hint="use smaller shapes")   # (the batch, worked on)
     basis = np.eye(arg.size).reshape((arg.size,) + arg.shape)
     vals = [basis if k == i else value(a) for k, a in enumerate(node.args)]
     out = np.asarray(node.op.fwd(node, *vals), dtype=float).reshape(arg.size, -1)

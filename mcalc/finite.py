@@ -102,6 +102,20 @@ def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDG
     return np.concatenate(picked)
 
 
+def _largest(nodes, values, deps) -> float:
+    """The largest magnitude among the values the root is computed from (that depend on a wrt variable)."""
+    out = 0.0
+    with np.errstate(all="ignore"):
+        for n in nodes:
+            if n.op is not None and deps[id(n)] and id(n) in values:
+                v = np.asarray(values[id(n)])
+                if v.dtype.kind in "fc" and v.size:
+                    m = float(np.nanmax(np.abs(v)))
+                    if np.isfinite(m):
+                        out = max(out, m)
+    return out
+
+
 def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = "central",
                     columns: np.ndarray | None = None, shrink: float = 1.0) -> FiniteResult:
     """The finite-difference Jacobian of the root (nodes[-1]) with respect to wrt, in the columns given (all by
@@ -116,14 +130,16 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
                 text = node.text or node.op.name
                 raise UsageError(lambda w: f"{w.eg('fd', 'complex')} needs complex-analytic operations, and {text} "
                                  "is not", hint=lambda w: f"use {w.eg('fd', 'central')} or {w.eg('fd', 'richardson')}")
-    f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float).reshape(-1)
+    base = evaluate(nodes, env)
+    f0 = np.asarray(base[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
     cols = np.arange(n) if columns is None else np.unique(np.asarray(columns, dtype=np.intp))
     check_dense(root.size, cols.size, "the finite-difference Jacobian",
                 hint=lambda w: f"check fewer columns with {w.fd_columns}, or skip the check with {w.eg('fd', 'none')}")
     result = FiniteResult(np.full((root.size, cols.size), np.nan), cols, n)
     columns = cols
-    f_max, h_min = float(np.abs(f0).max(initial=0.0)), np.inf
+    f_max, h_min = _largest(nodes, base, deps), np.inf       # (rounding follows the largest value on the way:
+    #                                                          a sum of softmax is 1 - 1 with errors of eps)
     offset = 0
     for v in wrt:
         mine = columns[(columns >= offset) & (columns < offset + v.size)] - offset

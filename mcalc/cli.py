@@ -288,12 +288,17 @@ def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per o
         print(function_table(), end="")
         return
 
+    console = Console(highlight=False, markup=False)
+    if not console.is_terminal:                      # piped (| grep softmax): one operation per line, unwrapped
+        emit.lines("\t".join(" ".join(cell.split()) for cell in row) for row in catalogue())
+        return
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("function", "what", "derivative"):
         table.add_column(column)
     for row in catalogue():
         table.add_row(*row)
-    Console(highlight=False, markup=False).print(table)
+    with emit.writing():
+        console.print(table)
 
 
 def main() -> None:

@@ -275,6 +275,11 @@ def _drop_stdout() -> None:
         pass
 
 
+def lines(rows) -> None:
+    """Plain lines on stdout (for grep), through the same writing rules as every output."""
+    _write("".join(f"{row}\n" for row in rows), None)
+
+
 def _print_rich(renderable, out: str | None, no_color: bool) -> None:
     from rich.console import Console
 

@@ -358,3 +358,17 @@ def test_a_misspelt_variable_is_said():
     assert "did you mean" not in CliRunner().invoke(app, args + ["--ignore-unused"]).stderr
     r = CliRunner().invoke(app, ["jac", "W@x", "--shape", "W=3x4,x=4,b=3", "-q"])
     assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_ops_piped_is_one_operation_per_line():
+    """mcalc ops | grep softmax (the help's own example): a piped catalogue is one tab-separated line per function,
+    never wrapped, so that grep finds the whole rule."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    out = CliRunner().invoke(app, ["ops"]).output
+    rows = out.splitlines()
+    assert all(len(r.split("\t")) == 3 for r in rows) and len(rows) > 100
+    soft = [r for r in rows if r.startswith("softmax")]
+    assert soft and "d softmax(x) = s ⊙ dx - s sᵀ dx" in soft[0]

@@ -536,8 +536,36 @@ def check_view(r, precision: int = 4, height: int | None = None) -> Group:
                      f"(max rel error {r.max_rel_error:.2g}, tol {r.tol:g})")
         for note in r.diagnosis:
             t.append(f"\n  • {note}")
+        listed = _wrong_listed(r)
+        if listed:                                  # (named, so that no colour is needed to find them)
+            t.append("\n  • " + listed)
         parts.append(t)
     return Group(*parts)
+
+
+def _wrong_listed(r, most: int = 5) -> str:
+    """The wrong entries by label, expected and given: 'f[1,1] wrt A[0,1]: expected 4, got 5'."""
+    if not r.wrong or r.given is None or r.given.shape != r.expected.shape:
+        return ""
+    p = r.problem
+    E, G = np.asarray(r.expected), np.asarray(r.given)
+    E2 = E.reshape(1, 1) if E.ndim == 0 else E.reshape(-1, 1) if E.ndim == 1 else E
+    G2 = G.reshape(E2.shape)
+    items = []
+    for i, j in r.wrong[:most]:
+        if r.kind == "gradient":
+            v = p.wrt[0]
+            k = int(np.ravel_multi_index((i, j), E2.shape))
+            at = f"[{','.join(str(int(c)) for c in np.unravel_index(k, v.shape))}]" if v.shape else ""
+            label = f"∂f/∂{v.name}{at}"
+        else:
+            rows, cols = jacobian_sides(p)
+            rlab, _ = axis_labels(rows, p.order)
+            clab, _ = axis_labels(cols, p.order)
+            label = f"{rlab[i]} wrt {clab[j]}" if i < len(rlab) and j < len(clab) else f"entry ({i}, {j})"
+        items.append(f"{label}: expected {E2[i, j]:.6g}, got {G2[i, j]:.6g}")
+    more = f" (and {r.wrong_count - most} more)" if r.wrong_count > most else ""
+    return "wrong entries: " + "; ".join(items) + more
 
 
 class SideBySide:

@@ -372,3 +372,16 @@ def test_ops_piped_is_one_operation_per_line():
     assert all(len(r.split("\t")) == 3 for r in rows) and len(rows) > 100
     soft = [r for r in rows if r.startswith("softmax")]
     assert soft and "d softmax(x) = s ⊙ dx - s sᵀ dx" in soft[0]
+
+
+def test_wrong_entries_are_listed_without_colour():
+    """Without colour nothing is highlighted: the wrong entries are named, with the expected and given values."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    r = CliRunner().invoke(app, ["check", "sum(X**2)", "--wrt", "X", "--value", "X=[[1, 2], [3, 4]]",
+                                 "--expect", "2*X + eye(2)", "--no-color"])
+    assert r.exit_code == 1
+    assert "∂f/∂X[0,0]: expected 2, got 3" in r.output and "∂f/∂X[1,1]: expected 8, got 9" in r.output
+    assert "∂f/∂X[0,1]" not in r.output.split("wrong entries:")[1]

@@ -75,8 +75,16 @@ def check_defaults(nodes, vals, both_sides=()) -> None:
         a = vals[id(node.args[0])] if node.args else None
         if node.op.needs_invertible and np.linalg.cond(a) > 1e4:
             raise DomainError(f"no default values found that keep the matrix in {node.text} well conditioned")
-        if node.op.kink is not None and np.any(_distance(node, vals) == 0):
+        if node.op.kink is not None and _on_kink(node, vals):
             raise DomainError(f"no default values found that keep {node.text} away from its kink")
+
+
+def _on_kink(node, vals) -> bool:
+    """An entry at its kink, or within rounding of it (x @ [1, 2, 3] at [-0.4, 0.5, -0.2] is 1e-16, not 0)."""
+    d = np.abs(np.real(_distance(node, vals)))
+    size = max([1.0] + [float(np.max(np.abs(np.real(vals[id(a)])), initial=0.0)) for a in node.args
+                        if np.size(vals[id(a)])])
+    return bool(np.any(d <= 1e-9 * size))
 
 
 def _distance(node, vals) -> np.ndarray:

@@ -176,3 +176,12 @@ def test_a_zero_hessian_made_of_cancellations_agrees(expr):
     r = mcalc("hess", expr, "--shape", "x=3")
     assert r.returncode == 0, r.stdout
 
+
+
+def test_default_values_stay_off_a_kink_within_rounding():
+    """x @ [1, 2, 3] at mcalc's first draw [-0.4, 0.5, -0.2] is 1e-16: relu's kink, within rounding; other values
+    are drawn (it said 'not differentiable', exit 1)."""
+    r = mcalc("jac", "relu(x @ [1,2,3])", "--shape", "x=3", "-f", "json")
+    doc = __import__("json").loads(r.stdout)
+    x = doc["values"]["x"]
+    assert r.returncode == 0 and abs(x[0] + 2 * x[1] + 3 * x[2]) > 1e-6

@@ -240,6 +240,11 @@ class _Parser:
             for ch, h in unicode_hints.items():
                 if ch in msg:
                     hint = h
+            before = self.source[:col].rstrip()
+            if msg == "invalid syntax" and before and (before[-1].isalnum() or before[-1] in ")]_") and \
+                    col < len(self.source) and (self.source[col].isalpha() or self.source[col] in "(_"):
+                msg = "two terms side by side"          # (A x, as a page or MATLAB writes a product)
+                hint = "write A @ x for a matrix product, or 2*x for a product with a number"
             raise ParseError(msg, col=col, source=self.source, hint=hint) from None
         except (RecursionError, MemoryError):
             raise ParseError(f"the expression is nested too deeply (at most {MAX_DEPTH} levels)") from None

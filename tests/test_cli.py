@@ -385,3 +385,17 @@ def test_wrong_entries_are_listed_without_colour():
     assert r.exit_code == 1
     assert "∂f/∂X[0,0]: expected 2, got 3" in r.output and "∂f/∂X[1,1]: expected 8, got 9" in r.output
     assert "∂f/∂X[0,1]" not in r.output.split("wrong entries:")[1]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["A*B", "--shape", "A=3x2,B=2x4"], "the matrix product (MATLAB's *) is @"),
+    (["A x", "--shape", "A=3x3,x=3"], "two terms side by side"),
+    (["sin(x) y"], "write A @ x for a matrix product"),
+])
+def test_hints_for_matlab_and_math_habits(args, fragment):
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    r = CliRunner().invoke(app, ["jac", *args])
+    assert r.exit_code == 2 and fragment in r.output, r.output

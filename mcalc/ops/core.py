@@ -410,8 +410,11 @@ def broadcast_infer(label):
             return tuple(np.broadcast_shapes(*shapes))
         except ValueError:
             listed = " and ".join(fmt_shape(s) for s in shapes)
-            raise ShapeError(f"{label}: shapes {listed} do not broadcast",
-                             hint="numpy broadcasting: trailing dimensions must be equal or 1") from None
+            hint = "numpy broadcasting: trailing dimensions must be equal or 1"
+            if label == "'*'" and len(shapes) == 2 and all(len(s) >= 1 for s in shapes) and \
+                    shapes[0][-1] == shapes[1][0]:
+                hint = "* is element-wise, as in numpy; the matrix product (MATLAB's *) is @"
+            raise ShapeError(f"{label}: shapes {listed} do not broadcast", hint=hint) from None
     return infer
 
 

@@ -157,19 +157,27 @@ def pullback(node: Node, i: int, vals: dict, G: np.ndarray) -> np.ndarray:
     both cotangents first), and the local Jacobian is never formed.  Reverse accumulation's step when k is small
     (a gradient: k = 1)."""
     r = rule(node, i)
-    if r.D is None:
-        return np.zeros((G.shape[0], node.args[i].size))
     reader = Structured(Values(vals))
-    cot = {id(r.D): G}
+    out = _backwards(r, G, lambda m, j, g: reader.map(r.linear(m, j, "row")).rapply(g), lambda a, b: a + b)
+    return np.zeros((G.shape[0], node.args[i].size)) if out is None else out
+
+
+def _backwards(r: Rule, C, transpose, add):
+    """The cotangent of the tangent t, C given for the differential D: each linear operation of D transposed once
+    (transpose(m, j, c): the cotangent of m's argument j), cotangents reaching one subexpression twice added first.
+    None where D does not depend on t.  Read with numbers (pullback) or as trees (pullback_tree)."""
+    if r.D is None:
+        return None
+    cot = {id(r.D): C}
     for m in reversed(r.order):
         if m is r.t or id(m) not in cot:
             continue
-        g = cot.pop(id(m))
+        c = cot.pop(id(m))
         for j, a in enumerate(m.args):
             if id(a) in r.live:
-                c = reader.map(r.linear(m, j, "row")).rapply(g)
-                cot[id(a)] = cot[id(a)] + c if id(a) in cot else c
-    return cot.get(id(r.t), np.zeros((G.shape[0], node.args[i].size)))
+                g = transpose(m, j, c)
+                cot[id(a)] = g if id(a) not in cot else add(cot[id(a)], g)
+    return cot.get(id(r.t))
 
 
 def jvp(D: Node, vals: dict, tangents: dict) -> np.ndarray:
@@ -203,10 +211,9 @@ def adjoint(node: Node, i: int, C: Node) -> Node:
     = vec(C)ᵀ L vec(d arg) = vec(G)ᵀ vec(d arg), where the algebra's rules turn vec(C)ᵀ L into vec(G)ᵀ
     (vec(C)ᵀ (A ⊗ B) = vec(Aᵀ C B)ᵀ); or the operation's own adjoint where it has one.  Raises NoClosedFormError
     where neither exists."""
-    if node.op.adjoint is not None:
-        G = node.op.adjoint(node, i, C)
-        if G is not None:
-            return G
+    G = _own_adjoint(node, i, C)
+    if G is not None:
+        return G
     try:
         L = local_form(node, i, "row")
     except NoClosedFormError:
@@ -228,26 +235,21 @@ def pullback_tree(node: Node, i: int, C: Node) -> Node:
     from .algebra import make
 
     r = rule(node, i)
-    cot = {id(r.D): C} if r.D is not None else {}
-    for m in reversed(r.order):
-        if m is r.t or id(m) not in cot:
-            continue
-        c = cot.pop(id(m))
-        for j, a in enumerate(m.args):
-            if id(a) in r.live:
-                g = _linear_adjoint(r, m, j, c)
-                cot[id(a)] = g if id(a) not in cot else make("add", cot[id(a)], g)
-    G = cot.get(id(r.t))
+    G = _backwards(r, C, lambda m, j, c: _linear_adjoint(r, m, j, c), lambda a, b: make("add", a, b))
     if G is None:
         return maps.zeros_like(r.t) if r.t.shape else Const(0.0)
     return G
 
 
+def _own_adjoint(node: Node, i: int, C: Node) -> Node | None:
+    """The adjoint the operation's registry entry gives, where it gives one."""
+    return node.op.adjoint(node, i, C) if node.op.adjoint is not None else None
+
+
 def _linear_adjoint(r: Rule, m: Node, j: int, C: Node) -> Node:
-    if m.op.adjoint is not None:
-        G = m.op.adjoint(m, j, C)
-        if G is not None:
-            return G
+    G = _own_adjoint(m, j, C)
+    if G is not None:
+        return G
     with flatten_order("row"):
         L = simplify(r.linear(m, j, "row"))
     return maps.cotangent(maps.compose(maps.row_of(C), L), m.args[j].shape)

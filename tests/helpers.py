@@ -52,3 +52,11 @@ def numpy_jacobian(f, values: dict, wrt: str, h: float = 1e-6) -> np.ndarray:
         down = f(**{**values, wrt: x0 - e.reshape(x0.shape)})
         cols.append((np.ravel(up) - np.ravel(down)) / (2 * h))
     return np.stack(cols, axis=1)
+
+
+def svd_signed(X):
+    """The thin SVD with each column of U's largest entry positive, Vᵀ's rows flipped to match (mcalc's
+    documented convention; numpy leaves the signs to LAPACK)."""
+    u, s, vh = np.linalg.svd(X, full_matrices=False)
+    sign = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    return u * sign, s, vh * sign[:, None]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import mcalc
 from mcalc.cli import app
-from helpers import numpy_jacobian
+from helpers import numpy_jacobian, svd_signed
 
 RNG = np.random.default_rng(11)
 A = RNG.normal(size=(4, 4)) + 4 * np.eye(4)
@@ -46,14 +46,6 @@ def eig_fn(f):
 def signed_columns(U, R=None):
     s = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
     return U * s
-
-
-def svd_signed(X):
-    """The thin SVD with each column of U's largest entry positive, Vᵀ's rows flipped to match (mcalc's
-    documented convention; numpy leaves the signs to LAPACK)."""
-    u, s, vh = np.linalg.svd(X, full_matrices=False)
-    sign = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
-    return u * sign, s, vh * sign[:, None]
 
 
 def qr_positive(X):

@@ -327,15 +327,24 @@ for _module in ("scipy.linalg", "jax.scipy.linalg"):
 def _eigh(x):
     """Eigenvalues and eigenvectors of the symmetric part, each eigenvector's largest entry positive."""
     w, U = np.linalg.eigh(_sym(x))
+    return w, U * _column_signs(U)
+
+
+def _column_signs(U):
+    """±1 per column (shape (..., 1, columns)) that makes each column's largest entry positive: the sign convention
+    of eigenvectors and singular vectors, which numpy leaves to LAPACK."""
     big = np.take_along_axis(U, np.argmax(np.abs(U), axis=-2)[..., None, :], axis=-2)
-    return w, U * np.where(big < 0, -1.0, 1.0)
+    return np.where(np.real(big) < 0, -1.0, 1.0)
+
+
+def _tie_distance(U):
+    """How far each column is from a tie of its two largest entries, where its sign convention flips it."""
+    a = np.sort(np.abs(U), axis=-2)
+    return np.min(a[..., -1, :] - a[..., -2, :]) if U.shape[-2] > 1 else np.inf
 
 
 def _sign_kink(node, x):
-    """How far each eigenvector is from a tie of its two largest entries, where its sign convention flips it."""
-    _, U = _eigh(np.real(x))
-    a = np.sort(np.abs(U), axis=-2)
-    return np.min(a[..., -1, :] - a[..., -2, :]) if U.shape[-2] > 1 else np.inf
+    return _tie_distance(_eigh(np.real(x))[1])
 
 
 def _sympy_eigvalsh(sp, node, x):
@@ -409,18 +418,15 @@ def _svd_signs(u, vh):
     """Each column of U with its largest entry positive, and the matching row of Vᵀ flipped with it (numpy leaves
     the signs to LAPACK; uᵢ vᵢᵀ, and so A, is unchanged): a convention that is a function of A."""
     k = min(u.shape[-2], vh.shape[-1])
-    big = np.take_along_axis(u, np.argmax(np.abs(u), axis=-2)[..., None, :], axis=-2)
-    sign = np.where(np.real(big) < 0, -1.0, 1.0)                          # (..., 1, columns of U)
+    sign = _column_signs(u)                                                 # (..., 1, columns of U)
     row = np.ones(vh.shape[:-1] + (1,))
     row[..., :k, 0] = sign[..., 0, :k]
     return u * sign, vh * row
 
 
 def _svd_sign_kink(node, x):
-    """How far each left singular vector is from a tie of its two largest entries, where its sign flips."""
-    u = _svd_signs(*np.linalg.svd(np.real(x), full_matrices=False)[::2])[0]
-    a = np.sort(np.abs(u), axis=-2)
-    return np.min(a[..., -1, :] - a[..., -2, :]) if u.shape[-2] > 1 else np.inf
+    """The left singular vectors' distance from a flip of their sign convention."""
+    return _tie_distance(np.linalg.svd(np.real(x), full_matrices=False)[0])
 
 
 def _svd_domain(node, s, x=None):

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import CLI, McalcError, UsageError
+from .errors import CLI, McalcError, UsageError, Words
 from .labels import axis_labels, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
@@ -42,11 +42,12 @@ class CheckResult:
 OTHER_POINTS = 2      # a formula is also checked at this many other sets of values
 
 
-def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckResult:
+def check_text(problem: Problem, text: str, tol: float | None = None, words: Words = CLI) -> CheckResult:
     """An answer checked at the problem's values and, when it is a formula in the variables, at other values
     too: a formula right at one point only (x[1] for x[0] where the values happen to repeat) is wrong, and a
-    factor that changes from point to point is not a constant factor."""
-    r = check_answer(problem, read_answer(text, problem), tol)
+    factor that changes from point to point is not a constant factor.  words: how the diagnosis names settings
+    (the command line's --order col, or the API's order="col")."""
+    r = check_answer(problem, read_answer(text, problem), tol, words)
     if not _is_formula(text):
         return r
     others, undefined = [], None
@@ -56,7 +57,7 @@ def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckRe
         except McalcError:           # the expression undefined there, or no values found: not evidence
             continue
         try:
-            others.append(check_answer(p, read_answer(text, p), tol))
+            others.append(check_answer(p, read_answer(text, p), tol, words))
         except McalcError as e:      # the answer undefined where the expression is defined: not a derivative
             undefined = undefined or e
     if r.right and undefined is not None:
@@ -79,7 +80,7 @@ def check_text(problem: Problem, text: str, tol: float | None = None) -> CheckRe
         return wrong
     if not r.right and r.factor is not None and not constant and others:
         if r.expected.size == 1:     # any number is a multiple of any other: no slip to name
-            r.diagnosis = ["wrong, and not by a constant factor; mcalc explain shows the derivation"]
+            r.diagnosis = [f"wrong, and not by a constant factor; {words.explain} shows the derivation"]
         else:
             r.diagnosis = [f"at these values your answer is {_factor_text(r.factor)} times the right one, but at "
                            "other values the ratio is different: a factor that depends on the variables is "
@@ -120,7 +121,31 @@ def _as_2d(a: np.ndarray) -> np.ndarray:
     return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1) if a.ndim == 1 else a
 
 
-def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None) -> CheckResult:
+def named_wrong(r: CheckResult) -> list[tuple[str, float, float]]:
+    """The wrong entries listed in r.wrong (the worst first) by label, with the expected and the given value:
+    ('f[1,1] wrt A[0,1]', 4.0, 5.0) in a Jacobian or Hessian, ('∂f/∂A[0,1]', 4.0, 5.0) in a gradient."""
+    if not r.wrong or r.given is None or r.given.shape != r.expected.shape:
+        return []
+    p = r.problem
+    E = _as_2d(np.asarray(r.expected))
+    G = np.asarray(r.given).reshape(E.shape)
+    if r.kind != "gradient":
+        rows, cols = jacobian_sides(p)
+        rlab, clab = axis_labels(rows, p.order)[0], axis_labels(cols, p.order)[0]
+    items = []
+    for i, j in r.wrong:
+        if r.kind == "gradient":
+            v = p.wrt[0]
+            k = int(np.ravel_multi_index((i, j), E.shape))
+            at = f"[{','.join(str(int(c)) for c in np.unravel_index(k, v.shape))}]" if v.shape else ""
+            label = f"∂f/∂{v.name}{at}"
+        else:
+            label = f"{rlab[i]} wrt {clab[j]}" if i < len(rlab) and j < len(clab) else f"entry ({i}, {j})"
+        items.append((label, float(E[i, j]), float(G[i, j])))
+    return items
+
+
+def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None, words: Words = CLI) -> CheckResult:
     if tol is not None and not (np.isfinite(tol) and 0 < tol < 1):
         raise UsageError(lambda w: f"{w.tol} must be a relative tolerance between 0 and 1, got {tol}",
                          hint=lambda w: f"e.g. {w.eg('tol', '1e-6', text=False)}")
@@ -131,19 +156,19 @@ def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None)
     if problem.root.size == 1 and v is not None and answer.shape != J.shape:
         grad = problem.analytic(canonical=True).reshape(v.shape)
         if answer.shape == v.shape or answer.shape == v.shape[::-1] and len(v.shape) == 2:
-            return _compare(problem, "gradient", grad, answer, tol)
+            return _compare(problem, "gradient", grad, answer, tol, words)
         if len(v.shape) == 1 and answer.shape == (v.shape[0], 1):          # the gradient as a column
-            return _compare(problem, "gradient", grad, answer.reshape(v.shape), tol, note="(as a column)")
+            return _compare(problem, "gradient", grad, answer.reshape(v.shape), tol, words, note="(as a column)")
     if answer.shape != J.shape and answer.size == J.size and answer.ndim < 2 and 1 in J.shape:
         answer = answer.reshape(J.shape)               # a vector for a Jacobian with one row or one column
-    return _compare(problem, "jacobian", J, answer, tol)
+    return _compare(problem, "jacobian", J, answer, tol, words)
 
 
-def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
+def _compare(problem, kind, E, G, tol, words: Words = CLI, note: str | None = None) -> CheckResult:
     r = CheckResult(problem, kind, E, G, tol)
     if G.shape != E.shape:
         r.size_message = _size_message(problem, kind, E, G)      # the headline, even when a slip explains it
-        r.diagnosis, r.factor = _slips(problem, kind, E, G, tol)
+        r.diagnosis, r.factor = _slips(problem, kind, E, G, tol, words)
         if not r.diagnosis:
             r.diagnosis = _shape_hints(problem, kind, E, G)
         return r
@@ -161,12 +186,12 @@ def _compare(problem, kind, E, G, tol, note: str | None = None) -> CheckResult:
     order = np.argsort(-_as_2d(diff), axis=None)
     r.wrong_count = int(bad.sum())
     r.wrong = [tuple(int(k) for k in np.unravel_index(f, bad2.shape)) for f in order[:10] if bad2.flat[f]]
-    r.diagnosis, r.factor = _slips(problem, kind, E, G, tol)
+    r.diagnosis, r.factor = _slips(problem, kind, E, G, tol, words)
     if not r.diagnosis and kind == "jacobian" and E.ndim == 2:
         r.diagnosis = _blocks(problem, E, G, tol, bad2)
     if not r.diagnosis:
         r.diagnosis = [f"{r.wrong_count} of {bad.size} entries are wrong (highlighted), and it is not one of the "
-                       "usual slips (order, layout, transpose, sign, factor); mcalc explain shows the derivation"]
+                       f"usual slips (order, layout, transpose, sign, factor); {words.explain} shows the derivation"]
     return r
 
 
@@ -194,21 +219,23 @@ def _fit(C: np.ndarray, G: np.ndarray, tol: float) -> float | None:
     return c if close(c * C, G, tol, "entry") else None
 
 
-def _slips(problem, kind, E, G, tol) -> tuple[list[str], float | None]:
+def _slips(problem, kind, E, G, tol, words: Words = CLI) -> tuple[list[str], float | None]:
     """The usual slips, alone or together: another order, the other layout (a transpose), a sign, a factor;
     (sentences, the factor found)."""
     other = "column-major" if problem.order == "row" else "row-major"
-    order_flag = CLI.eg("order", "col" if problem.order == "row" else "row")          # (check has no API)
-    layout_flag = CLI.eg("layout", "denominator" if problem.layout == "numerator" else "numerator")
+    other_layout = "denominator" if problem.layout == "numerator" else "numerator"
+    order_flag = words.eg("order", "col" if problem.order == "row" else "row")
+    layout_flag = words.eg("layout", other_layout)
+    both = f"{order_flag}{' ' if words is CLI else ', '}{layout_flag}"
     if kind == "jacobian":
         O = _other_order(problem)
         candidates = [
             ("", E),
             (f"the {problem.what} in {other} order (the vec of the other convention; {order_flag} would accept it)",
              O),
-            (f"the transpose of the {problem.what}: the {layout_flag.split()[-1]} layout ({layout_flag} would "
-             "accept it)", E.T),
-            (f"the transpose of the {problem.what} in {other} order ({order_flag} {layout_flag} would accept it)",
+            (f"the transpose of the {problem.what}: the {other_layout} layout ({layout_flag} would accept it)",
+             E.T),
+            (f"the transpose of the {problem.what} in {other} order ({both} would accept it)",
              O.T),
         ]
     else:

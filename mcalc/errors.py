@@ -47,6 +47,7 @@ class Words:
                             #                          ask for it sparse: jacobian(..., sparse=True)
     jacobian: str           # mcalc jac                jacobian()
     gradient: str           # grad                     gradient
+    explain: str            # mcalc explain            mcalc.explain()
     separator: str          # between a setting and its value: ' ' after an option, nothing after 'name='
     quote: str              # around a text value: none on the command line, '"' in Python
     names_values: bool      # whether a setting's name is the name of its value (the cotangent; not --vjp)
@@ -69,14 +70,14 @@ CLI = Words(
     shape="--shape", value="--value", with_value="with --value", wrt="--wrt", order="--order", layout="--layout",
     fd="--fd", tol="--tol", fd_columns="--fd-columns", vjp="--vjp", jvp="--jvp", cotangent="--vjp", tangent="--jvp",
     hvp="--hvp", direction="--hvp", det="--det", tensor="--tensor", go_sparse="write it sparse with --format npz --out J.npz", jacobian="mcalc jac",
-    gradient="grad", separator=" ", quote="", names_values=False)
+    gradient="grad", explain="mcalc explain", separator=" ", quote="", names_values=False)
 
 API = Words(
     shape="shapes=", value="values=", with_value="in values=", wrt="wrt=", order="order=", layout="layout=",
     fd="fd=", tol="tol=", fd_columns="columns=", vjp="mcalc.vjp", jvp="mcalc.jvp", cotangent="the cotangent",
     tangent="the tangent", hvp="mcalc.hvp", direction="the direction", det="the determinant", tensor="the tensor",
     go_sparse="ask for it sparse: jacobian(..., sparse=True)", jacobian="jacobian()", gradient="gradient",
-    separator="", quote='"', names_values=True)
+    explain="mcalc.explain()", separator="", quote='"', names_values=True)
 
 Text = Union[str, Callable[[Words], str]]     # a message or hint: plain text, or text that names settings
 

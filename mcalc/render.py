@@ -7,7 +7,7 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
-from .errors import DomainError
+from .errors import CLI, DomainError, Words
 from .chain import as_matrix_shape, flatten_perm
 from .labels import axis_blocks, axis_labels, jacobian_sides, label_at, shaped, shaped_labels
 from .ops import fmt_shape
@@ -320,8 +320,10 @@ def array_text(a: np.ndarray, precision: int = 4, prefix: str = "") -> str:
                                     formatter={"float_kind": fmt}, prefix=prefix)
 
 
-def header(p, precision: int = 4, last: tuple[str, str] | None = None, convention: bool = True) -> Text:
-    """What was computed, at which values, in which convention: 'key  value' lines (p: a Problem)."""
+def header(p, precision: int = 4, last: tuple[str, str] | None = None, convention: bool = True,
+           words: Words = CLI) -> Text:
+    """What was computed, at which values, in which convention: 'key  value' lines (p: a Problem); words: how
+    settings are named (--value, or the API's values=)."""
     rows = [
         ("f", f"{p.expression}   shape {fmt_shape(p.out_shape)}"),
         ("wrt", ", ".join(f"{v.name} {fmt_shape(v.shape)}" for v in p.wrt)),
@@ -333,7 +335,7 @@ def header(p, precision: int = 4, last: tuple[str, str] | None = None, conventio
             rows.append(("layout", "numerator: one row per entry of f" if p.layout == "numerator"
                          else "denominator: one row per entry of the wrt variables"))
     for k, (name, value) in enumerate(p.values.items()):
-        note = "  (chosen by mcalc; set with --value)" if name in p.defaulted else ""
+        note = f"  (chosen by mcalc; set with {words.value})" if name in p.defaulted else ""
         rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + note))
     if last:
         rows.append(last)
@@ -499,10 +501,10 @@ def _grad_position(p, i, j, shape):
     return divmod(flat, c) if len(shape) == 2 else (flat, 0)
 
 
-def check_view(r, precision: int = 4, height: int | None = None) -> Group:
+def check_view(r, precision: int = 4, height: int | None = None, words: Words = CLI) -> Group:
     p = r.problem
     what = "gradient" if r.kind == "gradient" else p.what
-    parts = [header(p, precision), Text("")]
+    parts = [header(p, precision, words=words), Text("")]
     if r.given is not None and r.given.shape == r.expected.shape:
         if r.kind == "gradient":
             v = p.wrt[0]
@@ -522,48 +524,39 @@ def check_view(r, precision: int = 4, height: int | None = None) -> Group:
                              (Text("your answer", style=STYLE["key"]),
                               BlockMatrix(G, rlab, clab, *groups, precision=precision, highlight=r.wrong,
                                           max_rows=rows_max, more=more))), Text("")]
-    if r.right:
-        parts.append(Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
-                                                          f"{r.max_rel_error:.2g}, tol {r.tol:g})"))
-    else:
-        t = Text("✗ ", style=STYLE["fail"])
-        if r.size_message:
-            t.append(f"wrong size: {r.size_message}")
-        elif r.wrong_count == 0:                    # (right here, undefined elsewhere)
-            t.append(f"not judged in general: it equals the {what} here only")
-        else:
-            t.append(f"wrong: {r.wrong_count} of {r.expected.size} entries differ from the {what} "
-                     f"(max rel error {r.max_rel_error:.2g}, tol {r.tol:g})")
-        for note in r.diagnosis:
-            t.append(f"\n  • {note}")
-        listed = _wrong_listed(r)
-        if listed:                                  # (named, so that no colour is needed to find them)
-            t.append("\n  • " + listed)
-        parts.append(t)
+    parts.append(check_verdict(r))
     return Group(*parts)
+
+
+def check_verdict(r) -> Text:
+    """Right, or wrong and how: the size, the diagnosis and the wrong entries by label."""
+    what = "gradient" if r.kind == "gradient" else r.problem.what
+    if r.right:
+        return Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
+                                                    f"{r.max_rel_error:.2g}, tol {r.tol:g})")
+    t = Text("✗ ", style=STYLE["fail"])
+    if r.size_message:
+        t.append(f"wrong size: {r.size_message}")
+    elif r.wrong_count == 0:                    # (right here, undefined elsewhere)
+        t.append(f"not judged in general: it equals the {what} here only")
+    else:
+        t.append(f"wrong: {r.wrong_count} of {r.expected.size} entries differ from the {what} "
+                 f"(max rel error {r.max_rel_error:.2g}, tol {r.tol:g})")
+    for note in r.diagnosis:
+        t.append(f"\n  • {note}")
+    listed = _wrong_listed(r)
+    if listed:                                  # (named, so that no colour is needed to find them)
+        t.append("\n  • " + listed)
+    return t
 
 
 def _wrong_listed(r, most: int = 5) -> str:
     """The wrong entries by label, expected and given: 'f[1,1] wrt A[0,1]: expected 4, got 5'."""
-    if not r.wrong or r.given is None or r.given.shape != r.expected.shape:
+    from .check import named_wrong
+
+    items = [f"{label}: expected {e:.6g}, got {g:.6g}" for label, e, g in named_wrong(r)[:most]]
+    if not items:
         return ""
-    p = r.problem
-    E, G = np.asarray(r.expected), np.asarray(r.given)
-    E2 = E.reshape(1, 1) if E.ndim == 0 else E.reshape(-1, 1) if E.ndim == 1 else E
-    G2 = G.reshape(E2.shape)
-    items = []
-    for i, j in r.wrong[:most]:
-        if r.kind == "gradient":
-            v = p.wrt[0]
-            k = int(np.ravel_multi_index((i, j), E2.shape))
-            at = f"[{','.join(str(int(c)) for c in np.unravel_index(k, v.shape))}]" if v.shape else ""
-            label = f"∂f/∂{v.name}{at}"
-        else:
-            rows, cols = jacobian_sides(p)
-            rlab, _ = axis_labels(rows, p.order)
-            clab, _ = axis_labels(cols, p.order)
-            label = f"{rlab[i]} wrt {clab[j]}" if i < len(rlab) and j < len(clab) else f"entry ({i}, {j})"
-        items.append(f"{label}: expected {E2[i, j]:.6g}, got {G2[i, j]:.6g}")
     more = f" (and {r.wrong_count - most} more)" if r.wrong_count > most else ""
     return "wrong entries: " + "; ".join(items) + more
 
@@ -589,9 +582,9 @@ class SideBySide:
             yield from (self.left[0], self.left[1], Text(""), self.right[0], self.right[1])
 
 
-def explain_view(p, ex, check) -> Group:
+def explain_view(p, ex, check, words: Words = CLI) -> Group:
     """The derivation: differential, steps, closed form and its numerical check (check: (agree, max error))."""
-    parts = [header(p), Text("")]
+    parts = [header(p, words=words), Text("")]
     parts.append(Text("differential  ", style=STYLE["key"]) + Text(ex.differential))
     parts.append(Text(""))
     steps = Text("steps", style=STYLE["key"])
@@ -610,8 +603,9 @@ def explain_view(p, ex, check) -> Group:
     t = Text(f"Jacobian ({shape[0]}×{shape[1]}, {order}, {p.layout} layout)", style=STYLE["key"])
     if ex.formula is None:
         why = ", ".join(ex.missing)
-        t.append(f"\n  {why[1:-1]}: mcalc jac computes it numerically" if why.startswith("(") else
-                 f"\n  no closed form known for {why}: mcalc jac computes it numerically", style=STYLE["note"])
+        t.append(f"\n  {why[1:-1]}: {words.jacobian} computes it numerically" if why.startswith("(") else
+                 f"\n  no closed form known for {why}: {words.jacobian} computes it numerically",
+                 style=STYLE["note"])
         if ex.gradient is not None:                 # (read backwards through the operations' adjoints)
             t.append("\n  ∇f = ")
             t.append(ex.gradient_pretty(), style="bold")

@@ -1,7 +1,9 @@
 """What a command may spend, known before it starts work: floating-point operations estimated from the typed tree
 (each operation's own cost where its registry entry gives one: a matrix product m·n·p, a factorisation n³; else
-ENTRY_COST per entry, as long as that many BLAS operations), plus a fixed cost per operation evaluated (Python's own, about 10 µs), and the bytes of every array
-alive at once.  A command whose estimate exceeds the budget is refused (exit 2) before it evaluates anything.
+ENTRY_COST per entry, as long as that many BLAS operations), plus a fixed cost per operation evaluated (Python's
+own, about 30 µs with its checks), and the bytes of every array alive at once.  A command whose estimate exceeds
+the budget is refused (exit 2) before it evaluates anything; a default finite-difference check takes what fits in
+its share of the budget, and says what it skipped.
 
     MCALC_MAX_WORK / --max-work   floating-point operations (default 1e11: about a minute of one core at its
                                   slowest, seconds with BLAS; every homework and the benchmark sizes fit)
@@ -18,7 +20,7 @@ import os
 from .errors import TooLargeError, UsageError
 from .tree import Node
 
-NODE_COST = 1e5                # one operation evaluated from Python (~10 µs), in the operations BLAS does meanwhile
+NODE_COST = 3e5                # one operation evaluated from Python (~30 µs with its checks, measured), in BLAS flops
 ENTRY_COST = 50                # an entry of an operation without a cost of its own (memory-bound: ~5 ns), likewise
 DEFAULT_MAX_WORK = 1e11
 MAX_WORK_OPTION: float | None = None    # --max-work, set by the command line for each command

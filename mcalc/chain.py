@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DomainError, TooLargeError
-from .derivative import differential, local_map, pullback, tangent
+from .derivative import differential, local_map, pullback, rule, tangent
 from .expr import Node, Var
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
 from .linops import Dense, Identity, LinOp, Zero, all_entries_finite, check_dense, human_bytes, memory_budget
@@ -66,11 +66,19 @@ class LocalRules:
                            "beyond floating point)", col=node.col, hint=lambda w: f"choose other values {w.with_value}")
 
     def check(self, nodes: list[Node], wrt: list[Var]) -> None:
-        """Compute every local rule on a path from the wrt variables to the root (raises DomainError)."""
+        """Check every local rule on a path from the wrt variables to the root (raises DomainError): computed, or,
+        where the rule applies an operation's own adjoint (whose map is formed column by column: expm's Fréchet
+        derivative), pulled back from a cotangent of ones, finite exactly when the map is (an infinite entry stays
+        infinite, or meets its opposite as nan)."""
         deps = dependencies(nodes, wrt)
         for node in nodes:
             for i, a in enumerate(node.args):
                 if deps[id(a)]:
+                    if rule(node, i).adjoints and (id(node), i) not in self.cache:
+                        with np.errstate(all="ignore"):
+                            out = pullback(node, i, self.vals, np.broadcast_to(1.0, (1, node.size)))
+                        if all_entries_finite(out):
+                            continue
                     self(node, i)
 
 

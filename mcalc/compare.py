@@ -9,7 +9,7 @@ import numpy as np
 
 from .chain import check_jacobian_size, dependencies
 from .errors import McalcError, StepOutOfDomain, UsageError
-from .finite import DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
+from .finite import AUTO_SHARE, DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
 from .linops import memory_budget
 from .problem import Problem, located
 
@@ -62,6 +62,7 @@ class Result:
     F: np.ndarray | None                # finite differences, same arrangement, nan where not checked
     comparison: Comparison | None
     mode: str
+    skipped: str = ""                   # why the finite-difference check was skipped, when it was not asked to be
 
 
 SHRINK = 16         # how much smaller the steps of the convergence test are
@@ -162,6 +163,13 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
         check_jacobian_size(m, n, copies=3, what=problem.what)
     room = min(SPARSE_CHECK_BYTES, memory_budget() // 4)      # the sampled columns, twice, with room to spare
     cols = _columns_to_check(problem, method, columns, room // (16 * m) if sparse else None)   # (refused first)
+    if cols is not None and cols.size == 0:
+        from .budget import max_work
+
+        return Result(problem, problem.analytic_sparse() if sparse else problem.analytic(), None, None, problem.mode,
+                      skipped=f"one column would take more than {AUTO_SHARE:.0%} of the {max_work():.1e} "
+                              "floating-point operations mcalc allows itself, MCALC_MAX_WORK or --max-work; "
+                              "--fd-columns 1 checks one anyway")
     problem.evaluate()
     J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
     with located(problem.expression):

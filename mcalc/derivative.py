@@ -49,7 +49,7 @@ class Rule:
     flatten order.  Trees depend on no value, so each is built once per node (kept in node.memo: a repeated call
     on a cached expression builds no tree)."""
 
-    __slots__ = ("D", "t", "order", "live", "_linear")
+    __slots__ = ("D", "t", "order", "live", "_linear", "adjoints")
 
     def __init__(self, node: Node, i: int):
         self.D, self.t = local_tangent(node, i)
@@ -59,6 +59,7 @@ class Rule:
             if m.args and any(id(a) in self.live for a in m.args):
                 self.live.add(id(m))
         self._linear: dict = {}
+        self.adjoints = any(m.op is not None and m.op.adjoint is not None for m in self.order if id(m) in self.live)
 
     def linear(self, m: Node, j: int, order: str) -> Node:
         """The matrix of m's linear map in its argument j, as a tree."""
@@ -158,8 +159,27 @@ def pullback(node: Node, i: int, vals: dict, G: np.ndarray) -> np.ndarray:
     (a gradient: k = 1)."""
     r = rule(node, i)
     reader = Structured(Values(vals))
-    out = _backwards(r, G, lambda m, j, g: reader.map(r.linear(m, j, "row")).rapply(g), lambda a, b: a + b)
+
+    def transpose(m, j, g):
+        if m.op.adjoint is not None and g.shape[0] == 1:        # (its own adjoint: expm's map is never formed)
+            out = _adjoint_value(m, j, vals, g)
+            if out is not None:
+                return out
+        return reader.map(r.linear(m, j, "row")).rapply(g)
+
+    out = _backwards(r, G, transpose, lambda a, b: a + b)
     return np.zeros((G.shape[0], node.args[i].size)) if out is None else out
+
+
+def _adjoint_value(m: Node, j: int, vals: dict, g: np.ndarray) -> np.ndarray | None:
+    """g pulled back through m's argument j by the adjoint its registry entry gives, evaluated with g as the
+    cotangent (one row); None where it gives none."""
+    cot = Var("cotangent", m.shape, tangent=True)
+    tree = m.remember(("adjoint", j), lambda: _own_adjoint(m, j, cot))
+    if tree is None:
+        return None
+    out = Values(vals, {cot.name: g.reshape(m.shape)})(tree)
+    return np.asarray(out, dtype=float).reshape(1, -1)
 
 
 def _backwards(r: Rule, C, transpose, add):

@@ -34,6 +34,7 @@ EVALUATIONS = {"forward": 1, "central": 2, "complex": 1, "richardson": 4}
 EPS = np.finfo(float).eps
 _STEP = {"forward": EPS ** 0.5, "central": EPS ** (1 / 3), "richardson": EPS ** 0.2, "complex": 1e-20}
 CHUNK_BYTES = 128 << 20
+AUTO_SHARE = 0.1           # of the work mcalc allows itself (budget.max_work), the most a default check may spend
 WORK_BUDGET = 2e9          # floating-point operations a default check may spend (about a second)
 
 
@@ -80,26 +81,30 @@ def evaluation_work(nodes: list[Node], var: Var, deps, overhead: bool = True) ->
 
 def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDGET, seed: int = 0):
     """The wrt columns (row-major, concatenated) to check: all of them when that fits the work budget, else an
-    evenly spread random subset that does (at least 16, always the first and last of each variable)."""
+    evenly spread random subset that does (at least 16, always the first and last of each variable); fewer where
+    even 16 exceed its share of the work mcalc allows itself (AUTO_SHARE of budget.max_work), and none (an empty
+    array) where one does."""
+    from .budget import max_work
+
     deps = dependencies(nodes, wrt, structural=True)
     per_column = [EVALUATIONS[method] * max(evaluation_work(nodes, v, deps), 1.0) for v in wrt]
     total = sum(c * v.size for c, v in zip(per_column, wrt))
+    most = AUTO_SHARE * max_work()
+    budget = min(budget, most)
     if total <= budget:
         return None
-    smallest = sum(c * min(v.size, 18) for c, v in zip(per_column, wrt))
-    from .budget import check_work
-
-    check_work(smallest, "checking it by finite differences (at least 16 columns)",
-               hint=lambda w: f"{w.eg('fd', 'none')} skips the check")
     rng = np.random.default_rng(seed)
+    n = sum(v.size for v in wrt)
+    if sum(c * min(v.size, 18) for c, v in zip(per_column, wrt)) > most:    # as many as its share of the work
+        k = int(min(n, most // (total / n)))                                 # allowed fits, at random, or none
+        return np.sort(rng.choice(n, size=k, replace=False)).astype(np.intp)
     picked, offset = [], 0
     for cost, v in zip(per_column, wrt):
-        share = budget * (cost * v.size / total)
-        k = int(min(v.size, max(16, share // cost)))
+        k = int(min(v.size, max(16, budget * (cost * v.size / total) // cost)))
         chosen = rng.choice(v.size, size=k, replace=False) if k < v.size else np.arange(v.size)
         picked.append(offset + np.union1d(chosen, [0, v.size - 1]))
         offset += v.size
-    return np.concatenate(picked)
+    return np.concatenate(picked).astype(np.intp)
 
 
 def _largest(nodes, values, deps) -> float:

@@ -586,8 +586,18 @@ class KronWith(LinOp):
         return out * self.c if self.c != 1.0 else out
 
     def to_dense(self):
+        """Zeros, and A's entries written where the entries of X meet themselves: one write per stored entry, in
+        the row-major order of the product."""
         check_dense(*self.shape)
-        return self.apply(np.eye(self.shape[1]))
+        (m, n), p, q = self.A.shape, self.p, self.q
+        out = np.zeros(((m, p, n, q) if self.left else (p, m, q, n)) + (p, q))
+        r, s = np.arange(p)[:, None], np.arange(q)[None, :]
+        A = self.A * self.c if self.c != 1.0 else self.A
+        if self.left:
+            out[:, r, :, s, r, s] = A
+        else:
+            out[r, :, s, :, r, s] = A
+        return out.reshape(self.shape)
 
     def to_sparse(self):
         from scipy import sparse
@@ -600,8 +610,52 @@ class KronWith(LinOp):
     def scaled(self, c):
         return KronWith(self.A, self.p, self.q, self.left, self.c * c)
 
+    def bound(self):
+        with np.errstate(over="ignore"):
+            return abs(self.c) * float(np.abs(self.A).max(initial=0.0))
+
     def all_finite(self):
         return all_entries_finite(self.A)
+
+
+class Tri(LinOp):
+    """c times the n×n lower triangle of ones (cumsum's matrix), applied as running sums: O(n) per column, where
+    the dense triangle would take n² numbers."""
+
+    __slots__ = ("n", "c", "shape")
+
+    def __init__(self, n: int, c: float = 1.0):
+        self.n, self.c, self.shape = n, c, (n, n)
+
+    def apply(self, X):
+        out = np.cumsum(X, axis=0)
+        return out * self.c if self.c != 1.0 else out
+
+    def rapply(self, G):
+        out = np.flip(np.cumsum(np.flip(G, axis=1), axis=1), axis=1)
+        return out * self.c if self.c != 1.0 else out
+
+    def to_dense(self):
+        check_dense(*self.shape)
+        return np.tri(self.n) * self.c
+
+    def to_sparse(self):
+        from scipy import sparse
+
+        rows, cols = np.tril_indices(self.n)
+        return sparse.csr_array((np.full(rows.size, float(self.c)), (rows, cols)), shape=self.shape)
+
+    def nnz(self):
+        return self.n * (self.n + 1) // 2
+
+    def scaled(self, c):
+        return Tri(self.n, self.c * c)
+
+    def bound(self):
+        return abs(self.c)
+
+    def all_finite(self):
+        return bool(np.isfinite(self.c))
 
 
 class Transposed(LinOp):
@@ -622,8 +676,13 @@ class Transposed(LinOp):
     def to_dense(self):
         if isinstance(self.L, Gather):                       # the scatter written directly, in one pass
             G = self.L
-            out = zeros(*self.shape)
             rows, cols = self.shape
+            if rows == 1 and G.w is None and G.idx.min(initial=0) >= 0:   # (a sum's row of ones: read-only, of no
+                return np.broadcast_to(1.0, self.shape)       # memory; as with a frozen map, whoever writes copies)
+            out = zeros(*self.shape)
+            if rows == 1:                                     # (a sum's row: the weights, where picked)
+                out[0] = (G.idx >= 0) if G.w is None else np.where(G.idx >= 0, G.w, 0.0)
+                return out
             if G.idx.size and G.idx.min() >= 0:               # (every entry picked: no mask, flat positions)
                 out.reshape(-1)[G.idx * cols + np.arange(G.idx.size)] = 1.0 if G.w is None else G.w
                 return out
@@ -922,6 +981,8 @@ def stored(L: LinOp) -> int:
         return int(np.size(L.d))
     if isinstance(L, Gather):
         return int(np.size(L.idx))
+    if isinstance(L, Tri):
+        return 1
     return L.nnz()
 
 

@@ -69,17 +69,18 @@ def problem_doc(p) -> dict:
     }
 
 
-def check_doc(c) -> dict:
-    """The finite-difference comparison of a jac or grad result."""
+def check_doc(c, skipped: str = "") -> dict:
+    """The finite-difference comparison of a jac or grad result (skipped: why there is none, if not asked)."""
     if c is None:
         return {"fd_method": None, "tol": None, "rounding_noise": None, "fd_checked_columns": None,
-                "second_opinion": None, "max_abs_error": None, "max_rel_error": None, "agree": None}
+                "second_opinion": None, "max_abs_error": None, "max_rel_error": None, "agree": None,
+                "fd_skipped": skipped or None}
     return {
         "fd_method": c.method, "tol": c.tol, "rounding_noise": c.noise, "fd_checked_columns": c.checked_columns,
         "second_opinion": None if c.second_opinion is None else {
             "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
         "max_abs_error": c.max_abs_error, "max_rel_error": c.max_rel_error, "agree": c.agree,
-        "converged_as_the_step_shrinks": c.converged,
+        "converged_as_the_step_shrinks": c.converged, "fd_skipped": None,
     }
 
 
@@ -94,7 +95,7 @@ def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
     col_labels, _ = axis_labels(cols, p.order)
     doc = {**problem_doc(p), "mode": result.mode, "row_labels": row_labels, "column_labels": col_labels,
            "jacobian": result.J.tolist(),
-           "finite_difference": None if result.F is None else _with_nulls(result.F), **check_doc(c)}
+           "finite_difference": None if result.F is None else _with_nulls(result.F), **check_doc(c, result.skipped)}
     doc["disagreements"] = [] if c is None else [
         {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
          "analytic": float(result.J[i, j]), "finite_difference": float(result.F[i, j])} for i, j in c.bad]
@@ -126,7 +127,7 @@ def hess_json(result, info, symbolic=None) -> str:
 
 def grad_json(result, gradient, F, symbolic=None) -> str:
     doc = {**problem_doc(result.problem), "mode": result.mode, "gradient": np.asarray(gradient).tolist(),
-           "finite_difference": None if F is None else _with_nulls(F), **check_doc(result.comparison)}
+           "finite_difference": None if F is None else _with_nulls(F), **check_doc(result.comparison, result.skipped)}
     if symbolic is not None:
         doc["gradient_symbolic"] = np.vectorize(str, otypes=[object])(symbolic).tolist()
     return dumps(doc)

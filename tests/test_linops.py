@@ -198,3 +198,41 @@ def test_triangular_inverse_by_halves(n, lower):
     np.testing.assert_allclose(Ti @ T, np.eye(n), atol=1e-12)
     assert not np.any(np.triu(Ti, 1) if lower else np.tril(Ti, -1))
     check_dense_equivalence(Inverse(T), np.linalg.inv(T), r)
+
+
+@given(st.integers(1, 7), st.floats(-3, 3, allow_nan=False), st.integers(1, 4))
+def test_the_triangle_of_ones_against_numpy(n, c, k):
+    """cumsum's matrix, applied as running sums, against np.tri."""
+    from mcalc.linops import Tri
+
+    T, D = Tri(n).scaled(c), c * np.tri(n)
+    X, G = rng.normal(size=(n, k)), rng.normal(size=(k, n))
+    assert np.allclose(T.apply(X), D @ X) and np.allclose(T.rapply(G), G @ D)
+    assert np.array_equal(T.to_dense(), D) and np.array_equal(T.T.to_dense(), D.T)
+    assert np.array_equal(T.to_sparse().toarray(), D) and T.bound() == abs(c) and T.nnz() >= np.count_nonzero(D)
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.booleans())
+def test_a_kronecker_factor_densified_entry_by_entry(m, n, p, q, left):
+    """X ↦ A ⊗ X (or X ⊗ A): its dense matrix has column (r, s) equal to vec(A ⊗ E_rs), from numpy's kron."""
+    from mcalc.linops import KronWith
+
+    A = rng.normal(size=(m, n))
+    K = KronWith(A, p, q, left, c=-1.5)
+    cols = []
+    for k in range(p * q):
+        E = np.zeros(p * q)
+        E[k] = 1
+        E = E.reshape(p, q)
+        cols.append(-1.5 * (np.kron(A, E) if left else np.kron(E, A)).ravel())
+    assert np.allclose(K.to_dense(), np.array(cols).T) and K.to_dense().flags.c_contiguous
+    assert K.bound() == pytest.approx(1.5 * np.abs(A).max())
+
+
+@pytest.mark.parametrize("idx,w", [([0, 0, -1, 0], None), ([0, 0, 0], None), ([0, -1, 0], [1.0, 2.0, 3.0])])
+def test_a_sums_row_densified(idx, w):
+    """The transpose of a gather into one entry (a sum): a row of its weights where picked."""
+    idx = np.array(idx)
+    G = Gather(idx, 1, None if w is None else np.array(w))
+    expect = np.where(idx >= 0, 1.0 if w is None else np.array(w), 0.0)[None, :]
+    assert np.array_equal(np.asarray(G.T.to_dense()), expect)

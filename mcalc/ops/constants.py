@@ -77,7 +77,13 @@ register(Op("offset_eye", _eye_infer, lambda node: np.eye(node.params["n"], k=no
             help="ones on the k-th diagonal, eye(n, k=k) (a constant)", family="constants"))
 
 
-register(Op("tri", _eye_infer, lambda node: np.tri(node.params["n"]),
+def _tri_linop(node, read):
+    from ..linops import Tri
+
+    return Tri(node.params["n"])
+
+
+register(Op("tri", _eye_infer, lambda node: np.tri(node.params["n"]), as_linop=_tri_linop,
             show=Show(literals=("n",)), help="tri(n): the lower triangle of ones (a constant; cumsum's matrix)",
             example=("tri(3) @ x", "x=3"), family="constants"),
          spelled=("tri",), operands=0, literals=("n",), required=1)

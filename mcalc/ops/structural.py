@@ -699,14 +699,15 @@ def _numbers(shape):
 
 
 def gathering(name, pick, literals=(), kinds=None, derive=None, required=0, help="", example=None, methods=(),
-              aliases=(), show=None):
+              aliases=(), show=None, shape=None):
     """An operation that picks input entries: pick(numbers, **params) applied to the array of the input's entry
     numbers (row-major) says which; the value, the map (rows of the identity) and the differential (the same
-    operation on the differential) all follow."""
+    operation on the differential) all follow.  shape(input shape, **params): the output's shape, where pick
+    would take a step per output entry to tell it."""
 
     def infer(shapes, **params):
-        try:
-            out = np.shape(pick(_numbers(shapes[0]), **params))
+        try:                                   # (on entries of no bytes: tile(x, 10**5) is refused, never built)
+            out = shape(shapes[0], **params) if shape else np.shape(pick(np.empty(shapes[0], dtype=[]), **params))
         except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
             raise ShapeError(f"{name.removesuffix('_piece')}: {e}") from None
         if len(out) > 2:
@@ -750,8 +751,20 @@ gathering("roll", lambda a, shift=0, axis=None: np.roll(a, shift, axis), literal
           help="the entries shifted cyclically (along an axis)")
 gathering("tile", lambda a, reps=1: np.tile(a, reps), literals=("reps",), kinds={"reps": _ints}, required=1,
           example=("tile(x, 2)", "x=3"), help="the array repeated reps times (per axis)")
+def _repeat_shape(shape, repeats=1, axis=None):
+    """numpy.repeat's output shape, in a step (numpy's own takes one per output entry)."""
+    n = size_of(shape) if axis is None else shape[axis]
+    reps = repeats if isinstance(repeats, tuple) else (repeats,)
+    if any(r < 0 for r in reps):
+        raise ValueError("negative dimensions are not allowed")
+    if len(reps) not in (1, n):
+        raise ValueError(f"operands could not be broadcast together with shape ({n},) ({len(reps)},)")
+    total = n * reps[0] if len(reps) == 1 else sum(reps)
+    return (total,) if axis is None else tuple(shape[:axis]) + (total,) + tuple(shape[axis + 1:])
+
+
 gathering("repeat", lambda a, repeats=1, axis=None: np.repeat(a, repeats, axis), literals=("repeats", "axis"),
-          kinds={"repeats": _ints, "axis": one_axis}, required=1, methods=("repeat",),
+          kinds={"repeats": _ints, "axis": one_axis}, required=1, methods=("repeat",), shape=_repeat_shape,
           example=("repeat(x, 2)", "x=3"), help="each entry repeated (of the flattened array, or along an axis)")
 gathering("diagonal", lambda a, offset=0: np.diagonal(a, offset), literals=("offset",),
           kinds={"offset": integer()}, methods=("diagonal",), example=("diagonal(A, 1)", "A=3x3"),

@@ -11,14 +11,26 @@ Row-major flattening (numpy, PyTorch) and numerator layout (one row per output e
 this is I ⊗ Bᵀ; with order="col" it is Bᵀ ⊗ I, the vec of the Kronecker identities.
 """
 
+import sys as _sys
 from contextlib import contextmanager as _contextmanager
+from types import ModuleType as _ModuleType
 
 from .errors import (API as _API, DomainError, InternalError, McalcError, ParseError, ShapeError, TooLargeError,
                      UnknownNameError, UsageError, ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["jacobian", "gradient", "hessian", "hvp", "vjp", "jvp", "evaluate", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
+__all__ = ["jacobian", "gradient", "hessian", "hvp", "vjp", "jvp", "evaluate", "explain", "check", "Explanation",
+           "Verdict", "WrongEntry", "McalcError", "ParseError", "UnknownNameError", "ShapeError",
            "ValueSpecError", "DomainError", "TooLargeError", "UsageError", "InternalError"]
+
+
+def __getattr__(name):
+    """The result classes of explain() and check(), loaded when first named (import mcalc stays light)."""
+    if name in ("Explanation", "Verdict", "WrongEntry"):
+        from . import api_results
+
+        return getattr(api_results, name)
+    raise AttributeError(f"module 'mcalc' has no attribute '{name}'")
 
 
 @_contextmanager
@@ -103,6 +115,33 @@ def hessian(expr, wrt=None, values=None, shapes=None, order="row", *, seed=0):
         return hessian_problem(prepare(expr, wrt, values, shapes, order, seed=seed)).analytic()
 
 
+def explain(expr, wrt=None, values=None, shapes=None, order="row", layout="numerator", *, hessian=False, seed=0):
+    """The derivation, as `mcalc explain` gives it, with the numbers: an Explanation holding the Jacobian at the
+    values used (.jacobian, a numpy array, with .row_labels and .col_labels), the values (.values; .chosen: those
+    mcalc chose), the differential and the steps, and the closed form (.closed_form in mcalc's syntax, as
+    `mcalc explain -f plain` prints it; .latex; .verified).  It displays as the command line's coloured view in a
+    terminal (rich.print), as HTML or LaTeX in Jupyter, and as that view in plain text (print).
+    hessian=True: the Hessian of a scalar expr, as the Jacobian of its gradient (its closed form, where known)."""
+    from .api_results import explanation
+
+    with _only_mcalc_errors():
+        return explanation(expr, wrt, values, shapes, order, layout, seed, hessian)
+
+
+def check(expr, expect, wrt=None, values=None, shapes=None, order="row", layout="numerator", *, hessian=False,
+          tol=None, seed=0):
+    """Is expect the Jacobian of expr (or its gradient, shaped like the one wrt variable; hessian=True: its
+    Hessian)?  expect: an array, or text as `mcalc check --expect` takes it (a formula in the same variables,
+    kron(eye(2), B.T), checked at other values too; numbers, '1 2; 3 4').  A Verdict: .right (also bool()),
+    .expected and .given arrays, .wrong (the wrong entries by label, with both values), .diagnosis (which usual
+    slip: the other order, the transpose, a sign, a factor), displayed as `mcalc check` shows it (see explain).
+    tol: the relative tolerance (default 1e-8)."""
+    from .api_results import verdict
+
+    with _only_mcalc_errors():
+        return verdict(expr, expect, wrt, values, shapes, order, layout, seed, hessian, tol)
+
+
 def hvp(expr, wrt, vector, values=None, shapes=None, *, seed=0):
     """H v for a scalar expr and a direction v shaped like the one wrt variable, shaped like it: the derivative of
     the gradient along v, computed without forming H."""
@@ -134,3 +173,37 @@ def gradient(expr, wrt, values=None, shapes=None, *, seed=0):
         p = prepare(expr, wrt, values, shapes, seed=seed)
         require_gradient(p)
         return p.analytic().reshape(p.wrt[0].shape)
+
+
+# --- explain and check: functions of the API, and modules of the package -------------------------------------------
+
+class _Package(_ModuleType):
+    """mcalc, whose explain and check are the API's functions and also name modules of the package (explain.py,
+    check.py).  Python makes an imported submodule an attribute of its package, in the function's place; so that
+    mcalc.check(...) still works, the module is made callable as the function when that happens.  Its other
+    attributes stay the module's (mcalc.check.check_text, read or patched as code written for the module
+    expects)."""
+
+    def __setattr__(self, name, value):
+        function = _ALSO_MODULES.get(name)
+        if function is not None and type(value) is _ModuleType:
+            value.__class__ = _callable_module(name, function)
+        super().__setattr__(name, value)
+
+
+def _callable_module(name: str, function):
+    """A class for a module that, called, is the function (with its signature and help)."""
+    from inspect import Parameter, signature
+
+    def __call__(self, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    own = signature(function)
+    __call__.__signature__ = own.replace(parameters=[Parameter("self", Parameter.POSITIONAL_ONLY),
+                                                     *own.parameters.values()])
+    __call__.__doc__ = function.__doc__
+    return type(f"{name}_module", (_ModuleType,), {"__call__": __call__})
+
+
+_ALSO_MODULES = {"explain": explain, "check": check}
+_sys.modules[__name__].__class__ = _Package

@@ -262,5 +262,8 @@ def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.n
                          f"variable of the expression (its variables: {', '.join(problem.variables)})", hint=hint)
     root = build(parsed, {n: problem.variables[n].shape for n in names}, problem.order)
     nodes = topo_order(root)
+    from .budget import check_evaluation
+
+    check_evaluation(nodes, f"evaluating {what}")
     with located(text):
         return np.asarray(evaluate(nodes, {n: problem.values[n] for n in names})[id(root)], dtype=float)

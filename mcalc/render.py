@@ -506,18 +506,10 @@ def check_view(r, precision: int = 4, height: int | None = None, words: Words = 
     what = "gradient" if r.kind == "gradient" else p.what
     parts = [header(p, precision, words=words), Text("")]
     if r.given is not None and r.given.shape == r.expected.shape:
-        if r.kind == "gradient":
-            v = p.wrt[0]
-            rlab, clab = shaped_labels(v.name, v.shape)
-            E, G = shaped(r.expected, v.shape), shaped(r.given, v.shape)
-            groups = (None, None)
-        else:
-            rows, cols = jacobian_sides(p)
-            rlab, rg = axis_labels(rows, p.order)
-            clab, cg = axis_labels(cols, p.order)
-            E, G, groups = shaped(r.expected, np.shape(r.expected)), shaped(r.given, np.shape(r.given)), (rg, cg)
+        E, G, rlab, clab, *groups = check_grids(r)
         rows_max = max(8, _max_rows(height) // 2)
-        more = "--format json has every entry of both"                       # check writes pretty or json
+        more = "--format json has every entry of both" if words is CLI else \
+            ".expected and .given have every entry"                           # check writes pretty or json
         parts += [SideBySide((Text(f"expected ({what})", style=STYLE["key"]),
                               BlockMatrix(E, rlab, clab, *groups, precision=precision, max_rows=rows_max,
                                           more=more)),
@@ -526,6 +518,20 @@ def check_view(r, precision: int = 4, height: int | None = None, words: Words = 
                                           max_rows=rows_max, more=more))), Text("")]
     parts.append(check_verdict(r))
     return Group(*parts)
+
+
+def check_grids(r) -> tuple:
+    """(expected, given, row labels, column labels, row groups, column groups) of an answer as shown: a gradient
+    in the variable's shape, a Jacobian or Hessian with its blocks."""
+    p = r.problem
+    if r.kind == "gradient":
+        v = p.wrt[0]
+        rlab, clab = shaped_labels(v.name, v.shape)
+        return shaped(r.expected, v.shape), shaped(r.given, v.shape), rlab, clab, None, None
+    rows, cols = jacobian_sides(p)
+    rlab, rg = axis_labels(rows, p.order)
+    clab, cg = axis_labels(cols, p.order)
+    return shaped(r.expected, np.shape(r.expected)), shaped(r.given, np.shape(r.given)), rlab, clab, rg, cg
 
 
 def check_verdict(r) -> Text:

@@ -205,10 +205,6 @@ def symbolic_shown(prob, fmt: str, symbolic: bool, det: bool = False) -> None:
     if (det or symbolic) and fmt in ("csv", "plain", "npy"):
         raise UsageError(f"--{'det' if det else 'symbolic'} shows in pretty, json, latex or markdown output, "
                          f"not {fmt}")
-    if symbolic:
-        from .symbolic import check_size
-
-        check_size(prob)
 
 
 def noted(prob, ignore_unused: bool):
@@ -233,6 +229,9 @@ def symbolic(function: str, prob, wanted: bool):
         return S.within_time(getattr(S, function), prob)[0]
     except ImportError:
         raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
+    except TooLargeError as e:               # (the numbers follow, with what was skipped and why)
+        sys.stderr.write(f"mcalc: note: symbolic entries skipped: {e.line()}\n")
+        return None
 
 
 # --- writing ---------------------------------------------------------------------------------------------------------

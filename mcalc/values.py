@@ -151,6 +151,9 @@ def _constant(t: str, name: Text):
             raise ValueSpecError(lambda w: f"{w.value_of(name)} cannot refer to variables ({', '.join(names)})",
                                  hint="values are numbers, lists like [[1, 2], [3, 4]], or constants like pi/4")
         nodes = topo_order(build(parsed, {}))
+        from .budget import check_evaluation
+
+        check_evaluation(nodes, "evaluating it")
         return evaluate(nodes, {})[id(nodes[-1])]
     except ValueSpecError:
         raise

@@ -378,7 +378,7 @@ def test_hess_npz_and_symbolic_limits(tmp_path):
     A = np.asarray(doc["values"]["A"])
     np.testing.assert_allclose(H, A + A.T)
     code, out, _ = run("x@A@x", "--wrt", "x", "--shape", "x=30,A=30x30", "--symbolic")
-    assert code == 2 and "symbolic Hessian of 30×30" in out
+    assert code == 0 and "symbolic entries skipped" in out and "symbolic Hessian of 30×30" in out   # (numbers follow)
     code, out, _ = run("x@A@x", "--wrt", "x", "--shape", "x=2,A=2x2", "--symbolic", "-f", "csv")
     assert code == 2 and "--symbolic shows in" in out
 

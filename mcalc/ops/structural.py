@@ -963,9 +963,17 @@ def _vector_or_matrix(label):
     return infer
 
 
+def _sort_work(node):
+    """A comparison sort: about log₂ n memory-bound passes over the entries (ENTRY_COST each)."""
+    from ..budget import ENTRY_COST
+
+    n = node.args[0].shape[_sort_axis(node)] if node.args[0].shape else 1
+    return ENTRY_COST * node.size * max(1, int(n).bit_length())
+
+
 register(Op("argsort", _vector_or_matrix("argsort"),
             lambda node, x: np.argsort(np.real(x), axis=_sort_axis(node) - node.args[0].ndim, kind="stable")
-            .astype(float), flat=True, kink=_sort_kink, sided=False, analytic=False, show=Show(kwargs=("axis",)),
+            .astype(float), flat=True, work=_sort_work, kink=_sort_kink, sided=False, analytic=False, show=Show(kwargs=("axis",)),
             sympy=no_symbolic("argsort"),
             example=("x * argsort(x)", "x=3"),
             help="the positions that sort the entries (stable; derivative 0)", family="structural"),
@@ -1057,7 +1065,7 @@ def _sort_jvp(node, tangents):
 register(Op("sort", _vector_or_matrix("sort"),
             lambda node, x: np.take_along_axis(x, np.argsort(np.real(x), axis=_sort_axis(node) - node.args[0].ndim,
                                                              kind="stable"), _sort_axis(node) - node.args[0].ndim),
-            jvp=_sort_jvp, kink=_sort_kink, sided=False, analytic=False, show=Show(kwargs=("axis",)),
+            jvp=_sort_jvp, kink=_sort_kink, sided=False, analytic=False, show=Show(kwargs=("axis",)), work=_sort_work,
             sympy=no_symbolic("sort"),
             example=("sort(x)", "x=3"), note="ties are kinks", help="the entries in increasing order (along an axis)",
             family="structural"),

@@ -190,7 +190,7 @@ def _compare(problem, kind, E, G, tol, words: Words = CLI, note: str | None = No
     if not r.diagnosis and kind == "jacobian" and E.ndim == 2:
         r.diagnosis = _blocks(problem, E, G, tol, bad2)
     if not r.diagnosis:
-        r.diagnosis = [f"{r.wrong_count} of {bad.size} entries are wrong (highlighted), and it is not one of the "
+        r.diagnosis = [f"{r.wrong_count} of {bad.size} entries are wrong, and it is not one of the "
                        f"usual slips (order, layout, transpose, sign, factor); {words.explain} shows the derivation"]
     return r
 

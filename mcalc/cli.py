@@ -13,6 +13,7 @@ import typer
 
 from . import __version__, emit
 from .cli_errors import Group
+from .cli_help import UNTYPED, Command
 
 app = typer.Typer(
     cls=Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,34 +31,51 @@ def _version(flag: bool):
 
 @app.callback()
 def _root(version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
-                                                 help="Show the version and exit.")] = False):
+                                                 help="Show the version and exit.")] = False,
+          install_completion: Annotated[bool, typer.Option(
+              "--install-completion", help="Install shell completion for your shell, or the one named after it "
+                                           "(bash, zsh, fish, powershell).")] = False,
+          show_completion: Annotated[bool, typer.Option(
+              "--show-completion", help="Print the completion script for your shell, or the one named after it, "
+                                        "to install by hand.")] = False):
     """Exact Jacobians of matrix expressions, cross-checked by finite differences."""
+    # (--install-completion and --show-completion are read by cli_errors.Group, before a shell name after them is
+    # taken for a command; the completion itself is set up only when the shell asks: completion.py)
 
 
 # --- options shared by the commands -----------------------------------------------------------------------------
 
 Expr = Annotated[str, typer.Argument(help='The expression, e.g. "A@B", "tanh(W@x + b)", "\\[r*cos(t), r*sin(t)]".',
-                                     show_default=False, metavar="EXPR")]
-Wrt = Annotated[list[str], typer.Option("--wrt", "-w", help="Variable(s) to differentiate with respect to: "
-                                        "repeat it or separate with commas (default: every variable).")]
-Shape = Annotated[list[str], typer.Option("--shape", "-s", help="Shapes: 2x2 for every variable without its own, "
-                                          "A=2x3, x=3 (vector), x=3x1 (column), s=scalar. Repeatable.")]
-Value = Annotated[list[str], typer.Option("--value", help='Values: A="\\[\\[1,2],\\[3,4]]", x="1 2 3", '
-                                          'A="1 2; 3 4", A=@file.npy|.csv|.txt, s=0.5. Repeatable.')]
-Seed = Annotated[int, typer.Option(help="Seed of the default values of variables without --value.", min=0)]
-Order = Annotated[str, typer.Option(help="Flatten order: row (alias C; numpy, PyTorch) or col (alias F; the vec "
-                                    "of the Kronecker identities).")]
-Layout = Annotated[str, typer.Option(help="numerator (one row per output entry) or denominator (its transpose).")]
-Fd = Annotated[Optional[str], typer.Option(help="Finite-difference check: central, forward, complex, richardson or "
-                                           "none. Default: central, with entries that disagree re-checked by the "
-                                           "complex step (or richardson).", show_default=False)]
-Tol = Annotated[Optional[float], typer.Option(help="Tolerance on the relative error between the analytic and "
-                                              "finite-difference Jacobians (default per method: central 1e-6, "
-                                              "forward 1e-4, richardson 1e-8, complex 1e-10).", show_default=False)]
-FdColumns = Annotated[str, typer.Option(help="Which wrt entries the check differentiates: auto (all of them when "
-                                        "that takes under about a second, else a sample), all, or a number.")]
+                                     show_default=False, metavar="EXPR", click_type=UNTYPED)]
+Wrt = Annotated[list[str], typer.Option("--wrt", "-w", metavar="NAME",
+                                        help="Variable(s) to differentiate with respect to: repeat it or separate "
+                                             "with commas (default: every variable).")]
+Shape = Annotated[list[str], typer.Option("--shape", "-s", metavar="SHAPE", help="Shapes: 2x2 for every variable "
+                                          "without its own, A=2x3, x=3 (vector), x=3x1 (column), s=scalar. "
+                                          "Repeatable.")]
+Value = Annotated[list[str], typer.Option("--value", metavar="NAME=VALUE", help='Values: A="\\[\\[1,2],\\[3,4]]", '
+                                          'x="1 2 3", A="1 2; 3 4", A=@file.npy|.csv|.txt, s=0.5. Repeatable.')]
+Seed = Annotated[int, typer.Option(metavar="N", help="Seed of the default values of variables without --value.",
+                                   min=0)]
+Order = Annotated[str, typer.Option(metavar="[row|col]",
+                                    help="Flatten order: row (also row-major, C: numpy, PyTorch) or col (also "
+                                         "column-major, F: the vec of the Kronecker identities), or a prefix.")]
+Layout = Annotated[str, typer.Option(metavar="[num|denom]",
+                                     help="numerator (num: one row per output entry) or denominator (denom: its "
+                                          "transpose).")]
+Fd = Annotated[Optional[str], typer.Option(metavar="METHOD",
+                                           help="Finite-difference check: central, forward, complex, richardson or "
+                                                "none. Default: central, with entries that disagree re-checked by "
+                                                "the complex step (or richardson).", show_default=False)]
+Tol = Annotated[Optional[float], typer.Option(metavar="TOL", help="Tolerance on the relative error between the "
+                                              "analytic and finite-difference Jacobians (default per method: central "
+                                              "1e-6, forward 1e-4, richardson 1e-8, complex 1e-10).",
+                                              show_default=False)]
+FdColumns = Annotated[str, typer.Option(metavar="[auto|all|N]",
+                                        help="Which wrt entries the check differentiates: auto (all of them when "
+                                             "that takes under about a second, else a sample), all, or a number.")]
 def _format_option(formats: str):
-    return Annotated[str, typer.Option("--format", "-f", help=formats)]
+    return Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=formats)]
 
 
 Format = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --out - for stdout), npz (sparse, "
@@ -68,11 +86,12 @@ CheckFormat = _format_option("pretty or json.")
 HessFormat = _format_option("pretty, json, csv, plain, npy (needs --out FILE, or --out - for stdout), latex or "
                             "markdown.")
 ExplainFormat = _format_option("pretty, json, plain (the closed form alone, in mcalc's syntax), latex or markdown.")
-Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Write the output to this file instead of stdout "
-                                            "('-': stdout).", show_default=False)]
-Precision = Annotated[Optional[int], typer.Option(help="Digits, 1-17: decimals in pretty output (default 4), "
-                                                  "significant digits in csv and plain (default: exact round-trip "
-                                                  "values). JSON always has every digit.", show_default=False)]
+Out = Annotated[Optional[str], typer.Option("--out", "-o", metavar="FILE", help="Write the output to this file "
+                                            "instead of stdout ('-': stdout).", show_default=False)]
+Precision = Annotated[Optional[int], typer.Option(metavar="DIGITS", help="Digits, 1-17: decimals in pretty output "
+                                                  "(default 4), significant digits in csv and plain (default: exact "
+                                                  "round-trip values). JSON always has every digit.",
+                                                  show_default=False)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stdout (--out files are still "
                                      "written); the exit code tells.")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also: the NO_COLOR variable, or a pipe).")]
@@ -103,7 +122,7 @@ NoFiles = Annotated[bool, typer.Option("--no-files", callback=_no_files, is_eage
 
 
 def _examples(*lines: str) -> str:
-    return "Examples:\n\n" + "\n\n".join(line.replace("[", "\\[") for line in lines)
+    return "Examples:\n\n" + "\n\n".join(lines)             # (written as they are: cli_help.Command prints them)
 
 
 Symbolic = Annotated[bool, typer.Option("--symbolic", help="Entries as symbols (x11, x12, ...; SymPy), for "
@@ -113,25 +132,25 @@ Symbolic = Annotated[bool, typer.Option("--symbolic", help="Entries as symbols (
 Det = Annotated[bool, typer.Option("--det", help="The determinant of a square Jacobian (a change of coordinates).")]
 Tensor = Annotated[bool, typer.Option("--tensor", help="The Jacobian as an array of shape output + input "
                                       "(json or npy).")]
-Vjp = Annotated[Optional[str], typer.Option(help="A cotangent v shaped like the output: print vᵀJ, shaped like the wrt "
-                                            "variable, without forming J.", show_default=False)]
-Jvp = Annotated[Optional[str], typer.Option(help="A tangent u shaped like the wrt variable: print J u, shaped like "
-                                            "the output, without forming J.", show_default=False)]
+Vjp = Annotated[Optional[str], typer.Option(metavar="V", help="A cotangent v shaped like the output: print vᵀJ, "
+                                            "shaped like the wrt variable, without forming J.", show_default=False)]
+Jvp = Annotated[Optional[str], typer.Option(metavar="U", help="A tangent u shaped like the wrt variable: print J u, "
+                                            "shaped like the output, without forming J.", show_default=False)]
 Spy = Annotated[bool, typer.Option("--spy", help="A picture of the sparsity and block structure, for Jacobians too "
                                    "large to print entry by entry.")]
 HessianFlag = Annotated[bool, typer.Option("--hessian", help="EXPECT is the Hessian of the scalar EXPR (the "
                                              "second derivatives), n×n for the n wrt entries.")]
-Hvp = Annotated[Optional[str], typer.Option(help="A direction v shaped like the wrt variable: print H v, shaped "
-                                            "like it, without forming H.", show_default=False)]
-Expect = Annotated[str, typer.Option("--expect", "-e", help="Your answer: an expression in the same variables "
-                                     "(kron(eye(2), B.T)), a matrix ([[1,2],[3,4]] or '1 2; 3 4'), or @file (.npy, "
-                                     ".csv, .txt). For a scalar EXPR, an answer shaped like the variable is taken as "
-                                     "the gradient.", show_default=False)]
-CheckTol = Annotated[Optional[float], typer.Option(help="Relative tolerance: an entry is right within "
-                                                   "tol·max|entries| (default 1e-8).", show_default=False)]
+Hvp = Annotated[Optional[str], typer.Option(metavar="V", help="A direction v shaped like the wrt variable: print "
+                                            "H v, shaped like it, without forming H.", show_default=False)]
+Expect = Annotated[str, typer.Option("--expect", "-e", metavar="ANSWER", help="Your answer: an expression in the "
+                                     "same variables (kron(eye(2), B.T)), a matrix ([[1,2],[3,4]] or '1 2; 3 4'), or "
+                                     "@file (.npy, .csv, .txt). For a scalar EXPR, an answer shaped like the variable "
+                                     "is taken as the gradient.", show_default=False)]
+CheckTol = Annotated[Optional[float], typer.Option(metavar="TOL", help="Relative tolerance: an entry is right "
+                                                   "within tol·max|entries| (default 1e-8).", show_default=False)]
 
 
-@app.command(epilog=_examples(
+@app.command(cls=Command, epilog=_examples(
     'mcalc jac "A@B" --wrt A --shape 2x2',
     'mcalc jac "A@B" --wrt A --shape 2x2 --order col',
     'mcalc jac "A@W + b" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2',
@@ -165,7 +184,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
                   results.tensor(result) if tensor else None, spy)
 
 
-@app.command(epilog=_examples(
+@app.command(cls=Command, epilog=_examples(
     'mcalc grad "2*sum(A)" --wrt A --shape 2x3',
     'mcalc grad "sum(A@W + b)" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2',
     'mcalc grad "trace(A@B)" --wrt A --shape 2x2 --symbolic',
@@ -190,7 +209,7 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     emit.gradient(o, result, *gradient_of(result), emit.symbolic("symbolic_gradient", prob, symbolic))
 
 
-@app.command(epilog=_examples(
+@app.command(cls=Command, epilog=_examples(
     'mcalc hess "x@A@x" --wrt x --shape x=3,A=3x3',
     'mcalc hess "sum(log(1 + exp(X@w)) - y*(X@w))" --wrt w --shape X=20x3,w=3,y=20',
     'mcalc hess "logdet(X)" --wrt X --shape 2x2 --order col',
@@ -220,7 +239,7 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     emit.hessian(o, result, hessian_info(hp, result.J), emit.symbolic("symbolic_hessian", hp, symbolic))
 
 
-@app.command(epilog=_examples(
+@app.command(cls=Command, epilog=_examples(
     'mcalc check "A@B" --wrt A --shape 2x2 --expect "kron(eye(2), B.T)"',
     'mcalc check "A@B" --wrt A --shape 2x2 --expect "kron(B.T, eye(2))" --order col',
     'mcalc check "trace(A@B)" --wrt A --shape 2x2 --expect "B.T"',
@@ -245,7 +264,7 @@ def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: V
     emit.check(o, check_text(hessian_problem(prob) if hessian else prob, expect, tol))
 
 
-@app.command(epilog=_examples(
+@app.command(cls=Command, epilog=_examples(
     'mcalc explain "A@B" --wrt A --shape 2x2',
     'mcalc explain "A@B" --wrt A --shape 2x2 --order col',
     'mcalc explain "X^3" --wrt X --shape 2x2',
@@ -275,7 +294,7 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
     emit.explanation(o, prob, ex, verified)
 
 
-@app.command(epilog=_examples("mcalc ops", "mcalc ops | grep softmax"))
+@app.command(cls=Command, epilog=_examples("mcalc ops", "mcalc ops | grep softmax"))
 def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per operation, by family, as the "
                                                "README's markdown table.")] = False):
     """Every function and operator of the language, with its derivative rule."""

@@ -1,5 +1,6 @@
 """How the command line fails: one line on stderr (plus the expression with a caret under the column, for errors
-inside it) and an exit code, never a traceback.
+inside it) and an exit code, never a traceback.  Click's usage errors read as mcalc's own: 'usage error: no such
+option: --wrtt (hint: did you mean --wrt?)', lower case, no full stop, the advice as a hint.
 
 Exit codes: 2 bad input or usage (mcalc's errors and click's usage errors), 3 a bug in mcalc (MCALC_DEBUG=1 shows
 the traceback), 130 interrupted.  The exit codes 0 and 1 of a command that ran are its own.
@@ -73,9 +74,13 @@ def fail(message: str, caret: str | None = None, code: int = 2):
 
 
 class Group(TyperGroup):
-    """Turns library errors and usage errors into one line on stderr and exit code 2, never a traceback."""
+    """Turns library errors and usage errors into one line on stderr and exit code 2, never a traceback.  Shell
+    completion (completion.py) is set up here, only when it is asked for."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from .completion import prepare
+
+        prepare(self)
         try:
             rv = super().main(args=args, prog_name="mcalc", complete_var=complete_var, standalone_mode=False,
                               **extra)
@@ -99,27 +104,60 @@ class Group(TyperGroup):
                  "MCALC_DEBUG=1 shows the traceback)", code=3)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def parse_args(self, ctx, args):
+        """mcalc --show-completion [SHELL] and --install-completion [SHELL], before click reads SHELL as a command."""
+        from .completion import OPTIONS, run
+
+        if args and args[0] in OPTIONS and not ctx.resilient_parsing:
+            run(args[0], list(args[1:]), ctx.info_name or "mcalc")
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
 
 def usage_message(e, argv: list[str]) -> str | None:
-    """A click usage error as one line (None when it has no text); an expression that starts with '-' and was
-    read as options ('-sum(x)': the option -s with the value um(x)) says so, and how to quote it."""
+    """A click usage error as one line in mcalc's style (None when it has no text), with a hint: a guess for a
+    misspelt command or option, the command an option belongs to (grad --det), or where the help is.  An
+    expression that starts with '-' and was read as options ('-sum(x)': the option -s with the value um(x)) says
+    so, and how to quote it."""
     message = e.format_message().replace("\n", " ").strip()
     if not message:
         return None
-    unknown = re.match(r"No such command '([^']*)'\.$", message)
+    message, _, guess = message.partition(" Did you mean ")          # (Typer's guess for a command)
+    message = re.sub(r" \(Possible options: [^)]*\)", "", message)   # (click's guesses for an option: see below)
+    message = message[:1].lower() + message[1:].rstrip(".")
+    hint = f"did you mean {guess.rstrip('?')}?" if guess else None
+    unknown = re.match(r"no such command '([^']*)'$", message)
     if unknown and unknown.group(1).lower() in ALIASES:              # the long names people type
-        message = f"{message} Did you mean '{ALIASES[unknown.group(1).lower()]}'?"
+        hint = f"did you mean '{ALIASES[unknown.group(1).lower()]}'?"
     ctx = getattr(e, "ctx", None)
-    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    option = re.match(r"No such option: (\S+)", message)
+    option = re.match(r"no such option: (\S+)", message)
+    if option and ctx is not None and re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)):
+        hint = option_hint(ctx, option.group(1))
     dashed = next((a for k, a in enumerate(argv) if re.match(r"-[^-].*[][()@*+/'^]", a)    # "-sum(x)", not the
                    and not (k and argv[k - 1].startswith("-"))), None)                        # value of an option
     if option and not re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)) or \
-            message.startswith("Missing argument") and dashed:
+            message.startswith("missing argument") and dashed:
         text = option.group(1) if option else dashed
         text = text if len(text) <= 30 else text[:27] + "..."
-        message = f"no such option: {text}" if option else f"{message.rstrip('.')}: '{text}' was read as options"
+        message = f"no such option: {text}" if option else f"{message}: '{text}' was read as options"
         command = next((a for a in argv if a in COMMANDS), "jac")
-        where = (" (hint: start an expression that begins with '-' with a space, \" -x\", or put it after the "
-                 f"options and '--': mcalc {command} --wrt x -- \"-x\")")
-    return f"usage error: {message}{where}"
+        hint = ("start an expression that begins with '-' with a space, \" -x\", or put it after the options and "
+                f"'--': mcalc {command} --wrt x -- \"-x\"")
+    if hint is None and ctx is not None:
+        hint = f"see '{ctx.command_path} --help'"
+    return f"usage error: {message}" + (f" (hint: {hint})" if hint else "")
+
+
+def option_hint(ctx, name: str) -> str | None:
+    """For an option the command lacks: the commands that have it (grad --det: jac's), or the command's own option
+    that it is a likely misspelling of (--wrtt: --wrt); else None."""
+    import difflib
+
+    root = ctx.find_root().command
+    others = [f"mcalc {n}" for n, c in getattr(root, "commands", {}).items()
+              if c is not ctx.command and any(name in p.opts for p in c.params)]
+    if others:
+        return f"{name} is an option of {' and '.join(others)}, not of {ctx.command_path}"
+    own = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+    close = difflib.get_close_matches(name, own, n=1, cutoff=0.7)
+    return f"did you mean {close[0]}?" if close else None

@@ -96,6 +96,7 @@ class Problem(Arranged):
     rules: LocalRules | None = None    # the values of the nodes and their local linear maps, once evaluated
     chosen: dict | None = None         # every variable's value, once defaults are drawn
     unused: tuple = ()                 # names given a --shape that the expression does not have
+    redrawn: tuple = ()                # names given values that mcalc drew anew (an answer judged elsewhere)
 
     @property
     def expression(self) -> str:
@@ -120,13 +121,19 @@ class Problem(Arranged):
         """The variables whose values mcalc chose."""
         return [name for name in self.variables if name not in self.given]
 
+    def value_origin(self, name: str) -> str:
+        """Who chose a variable's value: 'given' (the user), 'chosen' (mcalc) or 'redrawn' (mcalc, in place of the
+        user's value, to judge an answer at other values)."""
+        return "given" if name in self.given else "redrawn" if name in self.redrawn else "chosen"
+
     def elsewhere(self, k: int) -> Problem:
         """The same problem at another point: the differentiated variables and those without a given value are
         drawn anew (seed k away); given constants stay, since an answer may rightly rely on them (t summing to 1
         in the gradient softmax(z) - t of a cross-entropy)."""
         wrt = {v.name for v in self.wrt}
         kept = {name: value for name, value in self.given.items() if name not in wrt}
-        return replace(self, given=kept, seed=self.seed + 7919 * k, rules=None, chosen=None)
+        return replace(self, given=kept, seed=self.seed + 7919 * k, rules=None, chosen=None,
+                       redrawn=tuple(sorted(set(self.given) - set(kept)) + list(self.redrawn)))
 
     def evaluate(self) -> Problem:
         """Draw default values where needed and evaluate the expression (once)."""

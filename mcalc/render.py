@@ -3,8 +3,11 @@ No mathematics here: everything shown is computed before."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.containers import Lines
 from rich.text import Text
 
 from .errors import CLI, DomainError, Words
@@ -59,11 +62,48 @@ def _is_zero(t: str) -> bool:
         return False
 
 
+# --- text that keeps its indent --------------------------------------------------------------------------------
+
+_LEAD = re.compile(r" *(?:(?:[•✓✗⚠]|\d+\.) |[^\W\d]\w* = )?")
+
+
+class Hanging(Text):
+    """Text whose lines, when too long for the terminal, continue under their own start: after the key column
+    of 'key  value' lines (key: its width), a bullet, a mark (✓ ✗) or a number, and the line's own indent; not at
+    the margin."""
+
+    key = 0
+
+    def wrap(self, console, width: int, **how) -> Lines:
+        out = Lines()
+        for line in self.split("\n", allow_blank=True):
+            start = self.key if self.key and len(line) > self.key else 0
+            indent = _LEAD.match(line.plain, start).end()
+            if not 0 < indent <= width // 2 or line.cell_len <= width:
+                out.extend(Text.wrap(line, console, width, **how))
+                continue
+            head, body = line.divide([indent])
+            rest = Text.wrap(body, console, width - indent, **how)
+            out.append(head + rest[0])
+            out.extend(Text(" " * indent) + r for r in rest[1:])
+        return out
+
+
+def hanging(text: Text, key: int = 0) -> Hanging:
+    """The text as Hanging text (key: the width of a key column that starts every line)."""
+    h = Hanging(end=text.end, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap)
+    h.append(text)
+    h.key = key
+    return h
+
+
 # --- the block matrix ------------------------------------------------------------------------------------------
 
 class BlockMatrix:
     """A matrix with labelled rows and columns, separated into blocks by rules; truncated with ellipses (and a note
-    saying so) when it does not fit."""
+    saying so) when it does not fit.  Highlighted entries are coloured, or, where there is no colour (a pipe, a
+    file, NO_COLOR, TERM=dumb), marked [like this] with the columns kept aligned (MarkLegend says what it means).
+    A single column without a label (a vector shown in its own shape) has no header row."""
 
     def __init__(self, M, row_labels, col_labels, row_groups=None, col_groups=None, precision: int = 4,
                  highlight=(), max_rows: int = 40, more: str = "--format csv, json or npy has every entry"):
@@ -80,6 +120,11 @@ class BlockMatrix:
         self.row_groups = row_groups or [(0, 0)] * len(row_labels)
         self.col_groups = col_groups or [(0, 0)] * len(col_labels)
         self.max_rows, self.more = max_rows, more
+        self.headless = all(not label for label in col_labels)
+
+    def marked(self, console: Console) -> bool:
+        """Whether highlighted entries are marked with brackets: where colour cannot show them."""
+        return bool(self.highlight) and (console.no_color or console.color_system is None)
 
     @staticmethod
     def _pick(n: int, keep: int) -> list[int | None]:
@@ -123,30 +168,33 @@ class BlockMatrix:
             col_w = [max(len(label) for label in self.col_labels[:50] + self.col_labels[-50:]) + 2] * n
         return rows, label_w, col_w
 
-    def natural_width(self) -> int:
+    def natural_width(self, marks: bool = False) -> int:
         _, label_w, col_w = self._widths()
         n = len(col_w)
         rules = 2 * sum(self.col_groups[j] != self.col_groups[j - 1] for j in range(1, n))
-        return label_w + 2 + sum(w + 1 for w in col_w) + rules
+        return label_w + 2 + sum(w + 1 for w in col_w) + rules + (2 * n if marks else 0)
 
     def __rich_measure__(self, console, options):
         from rich.measure import Measurement
 
-        return Measurement(min(20, options.max_width), min(self.natural_width(), options.max_width))
+        return Measurement(min(20, options.max_width),
+                           min(self.natural_width(self.marked(console)), options.max_width))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         m, n = self.shape
         rows, label_w, col_w = self._widths()
+        pad = 2 if self.marked(console) else 0          # room for [ and ] around every entry of a column
+        col_w = [w + pad for w in col_w]
         cols = self._fit(col_w, max(options.max_width - label_w - 2, 10))
-        lines = [self._header(cols, col_w, label_w)]
-        lines.append(self._separator(cols, col_w, label_w, "heavy"))
+        lines = [] if self.headless else [self._header(cols, col_w, label_w, pad),
+                                          self._separator(cols, col_w, label_w, "heavy")]
         prev = None
         for i in rows:
             key = self.row_groups[i] if i is not None else None
             kind = self._rule(prev, key)
             if kind:
                 lines.append(self._separator(cols, col_w, label_w, kind))
-            lines.append(self._row(i, cols, col_w, label_w))
+            lines.append(self._row(i, cols, col_w, label_w, pad))
             prev = key if key is not None else prev
         yield from lines
         shown_r, shown_c = sum(i is not None for i in rows), sum(j is not None for j in cols)
@@ -164,13 +212,15 @@ class BlockMatrix:
             yield "cell", j, col_w[j] if j is not None else 1
             prev = key if key is not None else prev
 
-    def _header(self, cols, col_w, label_w) -> Text:
+    def _header(self, cols, col_w, label_w, pad: int = 0) -> Text:
         t = Text(" " * label_w + " │")
         for kind, j, w in self._walk(cols, col_w):
             if kind != "cell":
                 t.append(" ┃" if kind == "heavy" else " │", style=STYLE[kind if kind == "heavy" else "rule"])
-            else:
-                t.append(" " + ("…".rjust(w) if j is None else self.col_labels[j].rjust(w)), style=STYLE["in"])
+            elif j is None:
+                t.append(" " + "…".rjust(w), style=STYLE["in"])
+            else:                                       # (right-aligned with the entries, not with their marks)
+                t.append(" " + self.col_labels[j].rjust(w - pad // 2) + " " * (pad // 2), style=STYLE["in"])
         return t
 
     def _separator(self, cols, col_w, label_w, kind) -> Text:
@@ -180,12 +230,13 @@ class BlockMatrix:
             t.append(line + ("╋" if k == "heavy" else "┼") if k != "cell" else line * (w + 1), style=STYLE["rule"])
         return t
 
-    def _row(self, i, cols, col_w, label_w) -> Text:
+    def _row(self, i, cols, col_w, label_w, pad: int = 0) -> Text:
+        half = pad // 2
         if i is None:
             t = Text("⋮".rjust(label_w) + " │", style=STYLE["rule"])
             for kind, j, w in self._walk(cols, col_w):
-                t.append((" ┃" if kind == "heavy" else " │") if kind != "cell" else " " + "⋮".rjust(w),
-                         style=STYLE["rule"])
+                dots = "⋮".rjust(w) if j is None else "⋮".rjust(w - half) + " " * half
+                t.append((" ┃" if kind == "heavy" else " │") if kind != "cell" else " " + dots, style=STYLE["rule"])
             return t
         t = Text(self.row_labels[i].rjust(label_w), style=STYLE["out"])
         t.append(" │", style=STYLE["rule"])
@@ -195,9 +246,24 @@ class BlockMatrix:
             elif j is None:
                 t.append(" " + "…".rjust(w), style=STYLE["rule"])
             else:
+                bad = (i, j) in self.highlight
+                text = self.cell(i, j)
+                text = (f"[{text}]" if bad else f"{text} ").rjust(w) if pad else text.rjust(w)
                 t.append(" ")
-                t.append(styled(self.cell(i, j).rjust(w), (i, j) in self.highlight))
+                t.append(styled(text, bad))
         return t
+
+
+class MarkLegend:
+    """The line under matrices that mark entries [like this] (no colour) saying what the mark means; nothing
+    where colour shows them."""
+
+    def __init__(self, meaning: str, *matrices: BlockMatrix):
+        self.meaning, self.matrices = meaning, matrices
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if any(m.marked(console) for m in self.matrices):
+            yield Text(f"[ ] marks {self.meaning}", style=STYLE["note"])
 
 
 # --- the sparsity picture --------------------------------------------------------------------------------------
@@ -335,15 +401,28 @@ def header(p, precision: int = 4, last: tuple[str, str] | None = None, conventio
             rows.append(("layout", "numerator: one row per entry of f" if p.layout == "numerator"
                          else "denominator: one row per entry of the wrt variables"))
     for k, (name, value) in enumerate(p.values.items()):
-        note = f"  (chosen by mcalc; set with {words.value})" if name in p.defaulted else ""
-        rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + note))
+        rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + "  " +
+                     origin_note(p, name, words)))
     if last:
         rows.append(last)
     return key_lines(rows)
 
 
-def key_lines(rows) -> Text:
-    out = Text()
+def origin_note(p, name: str, words: Words = CLI) -> str:
+    """Who chose a variable's value: '(given)', or mcalc with its seed, maybe in place of the user's value (an
+    answer judged at other values than those given)."""
+    origin = p.value_origin(name)
+    if origin == "given":
+        return "(given)"
+    if origin == "redrawn":
+        return f"(chosen by mcalc, seed {p.seed}, in place of the value you gave: see below)"
+    return f"(chosen by mcalc, seed {p.seed}; set with {words.value})"
+
+
+def key_lines(rows) -> Hanging:
+    """'key     value' lines; a value's own lines, and the lines it wraps into, continue under it."""
+    out = Hanging()
+    out.key = 8
     for key, value in rows:
         lines = str(value).split("\n")
         out.append(f"{key:<8}", style=STYLE["key"])
@@ -363,10 +442,12 @@ SHRINK_NOTE = "error 4 times smaller or less with a step 16 times smaller: a jum
               "elu or x·|x| at 0 have, where central differences are first-order"
 
 
-def verdict(result) -> Text:
+def verdict(result) -> Hanging:
+    """Whether the finite differences agree; where not, the entries by label."""
     c = result.comparison
     if c is None:
-        return Text("finite-difference check skipped (--fd none)", style=STYLE["note"])
+        return hanging(Text(f"finite-difference check skipped ({result.skipped or '--fd none'})",
+                            style=STYLE["note"]))
     p = result.problem
     rows, cols = jacobian_sides(result.problem)
     rlab, _ = axis_labels(rows, p.order)
@@ -386,8 +467,8 @@ def verdict(result) -> Text:
                      f"analytic value as the step shrinks ({SHRINK_NOTE}): right")
     note = Text("".join(f"\n  {n}" for n in notes), style=STYLE["note"])
     if c.agree:
-        return Text("✓ ", style=STYLE["ok"]) + Text(f"{name} agree: {nums}") + note
-    t = Text("✗ ", style=STYLE["fail"])
+        return hanging(Text("✓ ", style=STYLE["ok"]) + Text(f"{name} agree: {nums}") + note)
+    t = hanging(Text("✗ ", style=STYLE["fail"]))
     if c.kinks:
         i, j, right, left, kind = c.kinks[0]
         if kind == "jump":
@@ -397,7 +478,9 @@ def verdict(result) -> Text:
             t.append(f"not differentiable: the one-sided slopes of {rlab[i]} in {clab[j]} are {right:.4g} and "
                      f"{left:.4g} (a kink, like abs or relu at 0)")
         if len(c.kinks) > 1:
-            t.append(f"; {len(c.kinks)} such entries")
+            where = ", ".join(f"{rlab[a]}/{clab[b]}" for a, b, *_ in c.kinks[:6])
+            more = f" and {len(c.kinks) - 6} more" if len(c.kinks) > 6 else ""
+            t.append(f"; {len(c.kinks)} such entries: {where}{more}")
         if not c.bad:
             return t
         t.append("\n✗ ", style=STYLE["fail"])
@@ -408,7 +491,18 @@ def verdict(result) -> Text:
         where = ", ".join(f"{rlab[a]}/{clab[b]}" for a, b in c.bad[1:6])
         more = f" and {c.bad_count - 6} more" if c.bad_count > 6 else ""
         t.append(f"; also at {where}{more}")
-    return t + note
+    t.append(note)
+    return t
+
+
+def disagreement_legend(result, *matrices) -> MarkLegend:
+    """What the marks of a result's matrix mean: entries where the check disagrees, or that have a kink."""
+    c = result.comparison
+    kinks, bad = bool(c and c.kinks), bool(c and c.bad)
+    what = "where analytic and finite differences disagree"
+    meaning = f"an entry that is not differentiable here, or {what}" if kinks and bad else \
+        "an entry that is not differentiable here" if kinks else f"an entry {what}"
+    return MarkLegend(meaning, *matrices)
 
 
 METHOD_NAMES = {"central": "central differences", "forward": "forward differences",
@@ -432,7 +526,8 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
     matrix = BlockMatrix(M, rlab, clab, rgrp, cgrp, precision, highlight=bad + kinks,
                          max_rows=_max_rows(height), more="--spy draws the whole sparsity pattern; --format csv, "
                          "json or npy has every entry, npz stores it sparse")
-    parts = [header(p, precision, jacobian_line(result)), Text(""), matrix, Text("")]
+    parts = [header(p, precision, jacobian_line(result)), Text(""), matrix, disagreement_legend(result, matrix),
+             Text("")]
     if symbolic is not None:
         parts += symbols_note(p)
     if det is not None:
@@ -451,7 +546,8 @@ def hess_view(result, info, precision: int = 4, height: int | None = None, symbo
     rows, cols = jacobian_sides(p)
     rlab, rgrp = axis_labels(rows, p.order)
     clab, cgrp = axis_labels(cols, p.order)
-    bad = result.comparison.bad if result.comparison else []
+    c = result.comparison
+    bad = c.bad + [(i, j) for i, j, *_ in c.kinks] if c else []
     M = result.J if symbolic is None else [[str(e) for e in row] for row in symbolic.tolist()]
     matrix = BlockMatrix(M, rlab, clab, rgrp, cgrp, precision, highlight=bad, max_rows=_max_rows(height),
                          more="--format csv, json or npy has every entry")
@@ -467,7 +563,8 @@ def hess_view(result, info, precision: int = 4, height: int | None = None, symbo
     if info["curvature"].asymmetry > 0:
         lines.append(("", f"symmetric to {info['curvature'].asymmetry:.2g} (max |H - Hᵀ|)"))
     notes = symbols_note(p.f) if symbolic is not None else []
-    return Group(header(p, precision, line), Text(""), matrix, *notes, Text(""), key_lines(lines), verdict(result))
+    return Group(header(p, precision, line), Text(""), matrix, disagreement_legend(result, matrix), *notes, Text(""),
+                 key_lines(lines), verdict(result))
 
 
 def grad_view(result, gradient, precision: int = 4, height: int | None = None, symbolic=None) -> Group:
@@ -475,14 +572,15 @@ def grad_view(result, gradient, precision: int = 4, height: int | None = None, s
     v = p.wrt[0]
     rlab, clab = shaped_labels(f"∂f/∂{v.name}", v.shape)
     shown = gradient if symbolic is None else symbolic
-    bad = result.comparison.bad if result.comparison else []
+    c = result.comparison
+    bad = c.bad + [(i, j) for i, j, *_ in c.kinks] if c else []
     cells = {_grad_position(p, i, j, v.shape) for i, j in bad}
     matrix = BlockMatrix(shaped(shown, v.shape), rlab, clab, precision=precision, highlight=cells,
                          max_rows=_max_rows(height))
     note = symbols_note(p) if symbolic is not None else []
     return Group(header(p, precision, ("∇f", f"shaped like {v.name} {fmt_shape(v.shape)}, "
                                               f"{result.mode} accumulation"), convention=False),
-                 Text(""), matrix, Text(""), *note, verdict(result))
+                 Text(""), matrix, disagreement_legend(result, matrix), Text(""), *note, verdict(result))
 
 
 def symbols_note(p) -> list[Text]:
@@ -510,12 +608,13 @@ def check_view(r, precision: int = 4, height: int | None = None, words: Words = 
         rows_max = max(8, _max_rows(height) // 2)
         more = "--format json has every entry of both" if words is CLI else \
             ".expected and .given have every entry"                           # check writes pretty or json
+        given = BlockMatrix(G, rlab, clab, *groups, precision=precision, highlight=r.wrong, max_rows=rows_max,
+                            more=more)
         parts += [SideBySide((Text(f"expected ({what})", style=STYLE["key"]),
                               BlockMatrix(E, rlab, clab, *groups, precision=precision, max_rows=rows_max,
                                           more=more)),
-                             (Text("your answer", style=STYLE["key"]),
-                              BlockMatrix(G, rlab, clab, *groups, precision=precision, highlight=r.wrong,
-                                          max_rows=rows_max, more=more))), Text("")]
+                             (Text("your answer", style=STYLE["key"]), given)),
+                  MarkLegend("a wrong entry of your answer", given), Text("")]
     parts.append(check_verdict(r))
     return Group(*parts)
 
@@ -534,13 +633,13 @@ def check_grids(r) -> tuple:
     return shaped(r.expected, np.shape(r.expected)), shaped(r.given, np.shape(r.given)), rlab, clab, rg, cg
 
 
-def check_verdict(r) -> Text:
+def check_verdict(r) -> Hanging:
     """Right, or wrong and how: the size, the diagnosis and the wrong entries by label."""
     what = "gradient" if r.kind == "gradient" else r.problem.what
     if r.right:
-        return Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
-                                                    f"{r.max_rel_error:.2g}, tol {r.tol:g})")
-    t = Text("✗ ", style=STYLE["fail"])
+        return hanging(Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
+                                                            f"{r.max_rel_error:.2g}, tol {r.tol:g})"))
+    t = hanging(Text("✗ ", style=STYLE["fail"]))
     if r.size_message:
         t.append(f"wrong size: {r.size_message}")
     elif r.wrong_count == 0:                    # (right here, undefined elsewhere)
@@ -576,7 +675,7 @@ class SideBySide:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.table import Table
 
-        widths = [max(m.natural_width(), len(title.plain)) for title, m in (self.left, self.right)]
+        widths = [max(m.natural_width(m.marked(console)), len(title.plain)) for title, m in (self.left, self.right)]
         if sum(widths) + 4 <= options.max_width:
             grid = Table.grid(padding=(0, 4))
             for w in widths:
@@ -591,7 +690,7 @@ class SideBySide:
 def explain_view(p, ex, check, words: Words = CLI) -> Group:
     """The derivation: differential, steps, closed form and its numerical check (check: (agree, max error))."""
     parts = [header(p, words=words), Text("")]
-    parts.append(Text("differential  ", style=STYLE["key"]) + Text(ex.differential))
+    parts.append(hanging(Text("differential  ", style=STYLE["key"]) + Text(ex.differential), key=14))
     parts.append(Text(""))
     steps = Text("steps", style=STYLE["key"])
     for k, step in enumerate(ex.steps, 1):
@@ -602,7 +701,7 @@ def explain_view(p, ex, check, words: Words = CLI) -> Group:
             shown = local["jacobian"] if local["jacobian"] is not None else "no closed form known"
             which = f" (through argument {local['position']})" if local["position"] else ""
             steps.append(f"\n       {local['label']}{which} = {shown}")
-    parts += [steps, Text("")]
+    parts += [hanging(steps), Text("")]
     m, n = p.root.size, sum(v.size for v in p.wrt)
     shape = (m, n) if p.layout == "numerator" else (n, m)
     order = "row-major" if p.order == "row" else "column-major"
@@ -643,7 +742,7 @@ def explain_view(p, ex, check, words: Words = CLI) -> Group:
         else:
             t.append("✓ ", style=STYLE["ok"])
             t.append(f"equals the analytic Jacobian at the values used (max abs error {err:.2g})")
-    parts.append(t)
+    parts.append(hanging(t))
     if ex.symbolic is not None:
         rows, cols = jacobian_sides(p)
         rlab, rg = axis_labels(rows, p.order)
@@ -692,6 +791,6 @@ def product_view(pr, precision: int = 4) -> Group:
     else:
         how = f"along {direction}" if pr.kind == "jvp" else "⟨vᵀJ, w⟩ = vᵀ(J w) along 3 random directions w"
         mark = Text("✓ ", style=STYLE["ok"]) if pr.agree else Text("✗ ", style=STYLE["fail"])
-        parts.append(mark + Text(f"{METHOD_NAMES[pr.method]} {'agree' if pr.agree else 'disagree'} {how}: "
-                                 f"rel err {pr.max_rel_error:.2g} (tol {pr.tol:g})"))
+        parts.append(hanging(mark + Text(f"{METHOD_NAMES[pr.method]} {'agree' if pr.agree else 'disagree'} {how}: "
+                                         f"rel err {pr.max_rel_error:.2g} (tol {pr.tol:g})")))
     return Group(*parts)

@@ -35,6 +35,9 @@ class HessianProblem(Problem):
     def defaulted(self) -> list[str]:
         return self.f.defaulted
 
+    def value_origin(self, name: str) -> str:
+        return self.f.value_origin(name)
+
     @property
     def out_shape(self) -> tuple:
         return self.f.out_shape

@@ -142,10 +142,17 @@ HessianFlag = Annotated[bool, typer.Option("--hessian", help="EXPECT is the Hess
                                              "second derivatives), n×n for the n wrt entries.")]
 Hvp = Annotated[Optional[str], typer.Option(metavar="V", help="A direction v shaped like the wrt variable: print "
                                             "H v, shaped like it, without forming H.", show_default=False)]
-Expect = Annotated[str, typer.Option("--expect", "-e", metavar="ANSWER", help="Your answer: an expression in the "
-                                     "same variables (kron(eye(2), B.T)), a matrix ([[1,2],[3,4]] or '1 2; 3 4'), or "
-                                     "@file (.npy, .csv, .txt). For a scalar EXPR, an answer shaped like the variable "
-                                     "is taken as the gradient.", show_default=False)]
+Expect = Annotated[Optional[str], typer.Option("--expect", "-e", metavar="ANSWER", help="Your answer: an "
+                                               "expression in the same variables (kron(eye(2), B.T)), a matrix "
+                                               "([[1,2],[3,4]] or '1 2; 3 4'), or @file (.npy, .csv, .txt). For a "
+                                               "scalar EXPR, an answer shaped like the variable is taken as the "
+                                               "gradient.", show_default=False)]
+CheckExpr = Annotated[Optional[str], typer.Argument(help='The expression, e.g. "A@B" (not with --set).',
+                                                    show_default=False, metavar="EXPR", click_type=UNTYPED)]
+ProblemSet = Annotated[Optional[str], typer.Option("--set", metavar="FILE", show_default=False,
+                                                   help="Check a problem set instead (TOML or JSON, - for stdin): "
+                                                        "one row per problem and a summary; exit 0 only when every "
+                                                        "answer is right. Files named in it are never read.")]
 CheckTol = Annotated[Optional[float], typer.Option(metavar="TOL", help="Relative tolerance: an entry is right "
                                                    "within tol·max|entries| (default 1e-8).", show_default=False)]
 
@@ -245,21 +252,31 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     'mcalc check "trace(A@B)" --wrt A --shape 2x2 --expect "B.T"',
     'mcalc check "x*y" --wrt x --value x="1 2" --value y="3 4" --expect "3 0; 0 4"',
     'mcalc check "A@B" --wrt A --shape 2x2 --expect @my_answer.npy',
-    'mcalc check "x@A@x" --wrt x --shape x=3,A=3x3 --hessian --expect "A + A.T"'))
-def check(expr: Expr, expect: Expect, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0,
+    'mcalc check "x@A@x" --wrt x --shape x=3,A=3x3 --hessian --expect "A + A.T"',
+    'mcalc check --set examples/problems.toml',
+    'mcalc check --set answers.json --format json'))
+def check(ctx: typer.Context, expr: CheckExpr = None, expect: Expect = None, wrt: Wrt = [], shape: Shape = [],
+          value: Value = [], seed: Seed = 0,
           order: Order = "row", layout: Layout = "numerator", tol: CheckTol = None, fmt: CheckFormat = "pretty",
           out: Out = None, precision: Precision = None, quiet: Quiet = False, no_color: NoColor = False,
           hessian: HessianFlag = False, no_files: NoFiles = False, max_work: MaxWork = None,
-        ignore_unused: IgnoreUnused = False):
+        ignore_unused: IgnoreUnused = False, problem_set: ProblemSet = None):
     """Is a hand-derived Jacobian, gradient or (--hessian) Hessian right? If not, where is it wrong, and which
     usual slip is it?
 
     Exit code 0 when right, 1 when wrong, 2 on bad input."""
+    from . import problemset
     from .check import check_text
     from .problem import prepare
     from .second import hessian_problem
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.CHECK_FORMATS)
+    if problem_set is not None:
+        problemset.alone(ctx, expr, expect)
+        s = problemset.check_set(problem_set)
+        o.emit(pretty=lambda p, h: problemset.view(s), json=lambda: problemset.as_json(s))
+        raise typer.Exit(s.exit_code)
+    problemset.required(ctx, expr, expect)
     prob = emit.noted(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), ignore_unused)
     emit.check(o, check_text(hessian_problem(prob) if hessian else prob, expect, tol))
 

@@ -361,7 +361,7 @@ def _refusal(e: McalcError, spec: Spec) -> str:
 def _verdict_line(r) -> str:
     """What is right or wrong, in one line: the size, then the diagnosis, most telling first."""
     if r.right:
-        return "; ".join(["right"] + [d for d in r.diagnosis if d != "right"]) if r.diagnosis else "right"
+        return printable("; ".join(r.diagnosis)) if r.diagnosis else "right"          # (right (as a column))
     parts = [f"wrong size: {r.size_message}"] if r.size_message else []
     parts += r.diagnosis
     if not parts:
@@ -434,7 +434,7 @@ class _SetView:
                  "refused": ("refused", "yellow")}
         for row in s.rows:
             mark, style = marks[row.verdict]
-            why = "" if row.message == "right" else row.message.removeprefix("right; ")
+            why = "" if row.message == "right" else row.message.removeprefix("right ")
             why = why if len(why) <= MESSAGE_WIDTH else why[:MESSAGE_WIDTH - 1] + "…"
             cell = Text(fit(why))
             if row.note:

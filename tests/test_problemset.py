@@ -128,7 +128,6 @@ def test_ascii_and_no_colour(monkeypatch):
     class AsciiFile(io.StringIO):
         encoding = "ascii"
 
-    code, doc = checked(EXAMPLE)
     s = problemset.check_set(str(EXAMPLE))
     buf = AsciiFile()
     Console(file=buf, width=100, no_color=True, highlight=False).print(problemset.view(s))
@@ -286,7 +285,7 @@ def test_defaults_are_shared_and_replaced(tmp_path):
                  '[[problem]]\nname = "alice"\nexpect = "kron(B.T, eye(2))"\n\n'
                  '[[problem]]\nname = "bob"\nexpect = "kron(eye(2), B.T)"\n\n'
                  '[[problem]]\nname = "carol"\norder = "row-major"\nanswer = "kron(eye(2), B.T)"\n')
-    code, doc = checked(s)
+    _, doc = checked(s)
     assert [p["verdict"] for p in doc["problems"]] == ["right", "wrong", "right"]
     assert doc["problems"][1]["message"].startswith("your answer is the Jacobian in row-major order")
     assert doc["problems"][2]["order"] == "row"
@@ -298,9 +297,11 @@ def test_shapes_as_tables_lists_and_text(tmp_path):
         {"expr": "A@x", "wrt": ["x"], "shape": {"A": [2, 3], "x": 3}, "expect": "A"},
         {"expr": "A@x", "wrt": "x", "shape": ["A=2x3", "x=3"], "expect": "A"},
         {"expr": "A@x", "wrt": "x", "shapes": "A=(2,3),x=3", "values": ["A=1 2 3; 4 5 6"], "expect": "1 2 3; 4 5 6"},
+        {"expr": "x@x", "wrt": "x", "shape": "x=2", "expect": [[2], [4]], "value": {"x": [1, 2]}},
     ]}))
     code, doc = checked(s)
     assert code == 0, doc
+    assert doc["problems"][3]["message"] == "right (as a column)"
 
 
 # --- a bad set is refused as a whole: exit 2, one line ---------------------------------------------------------
@@ -412,7 +413,7 @@ def test_files_are_refused_even_where_files_are_allowed(tmp_path, monkeypatch):
     path = tmp_path / "set.json"
     path.write_text(json.dumps([{"expr": "2*x", "wrt": "x", "expect": f"@{answer}"}]))
     monkeypatch.delenv("MCALC_NO_FILES", raising=False)
-    code, doc = checked(path)
+    _, doc = checked(path)
     assert doc["problems"][0]["verdict"] == "refused"
     assert values.NO_FILES_OPTION is False                          # (restored after the set)
 
@@ -426,7 +427,7 @@ def test_a_bug_in_one_problem_is_its_row(tmp_path, monkeypatch):
     monkeypatch.setattr(mcalc.check, "check_text", broken)
     path = tmp_path / "set.json"
     path.write_text(json.dumps([{"expr": "2*x", "wrt": "x", "expect": "2"}]))
-    code, doc = checked(path)
+    _, doc = checked(path)
     row = doc["problems"][0]
     assert row["verdict"] == "refused" and row["code"] == 3 and "internal error" in row["message"]
 

@@ -35,6 +35,7 @@ class Comparison:
     rechecked_columns: int = 0
     noise: float = 0.0                           # the finite differences' rounding bound, added to tol·scale
     converged: int = 0                           # entries whose differences approach J only as the step shrinks
+    probes: int = 0                              # random directions along which J u was checked (all columns)
 
     @property
     def agree(self) -> bool:
@@ -172,6 +173,13 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
                               "--fd-columns 1 checks one anyway")
     problem.evaluate()
     J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
+    if columns in ("auto", None) and n >= PROBE_FROM:
+        probed = _probe(problem, J, method, tol)
+        if isinstance(probed, Comparison):
+            return Result(problem, problem.arrange_sparse(J) if sparse else problem.arrange(J), None, probed,
+                          problem.mode)
+        if probed is not None and cols is not None:            # (the columns the probes point at, checked too)
+            cols = np.union1d(cols, probed).astype(np.intp)
     with located(problem.expression):
         try:
             fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
@@ -216,6 +224,63 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
     if sparse:
         return Result(problem, problem.arrange_sparse(J), None, cmp, problem.mode)
     return Result(problem, problem.arrange(J), problem.arrange(fr.J), cmp, problem.mode)
+
+
+PROBES = 3           # random directions of the default check
+PROBE_FROM = 32      # wrt entries from which directions are checked first (below, every column costs little)
+LEAF = 4             # columns a disagreement is narrowed down to before they are differentiated one by one
+NARROWING = 48       # the most directions spent narrowing disagreements down to columns
+
+
+def _probe(problem: Problem, J, method: str, tol: float | None):
+    """The default check of a Jacobian with many columns: J u against finite differences along PROBES random
+    directions u, each of which checks every column at once (a wrong entry is missed only if it cancels exactly,
+    with probability 0).  Returns the Comparison when they agree; else the columns the disagreement narrows down
+    to (halving the columns, a direction on each half), to be differentiated one by one with the sampled ones; or
+    None (a kink or jump along a direction, a step out of the domain: the columns tell better)."""
+    from .finite import probes
+
+    tol = DEFAULT_TOL[method] if tol is None else float(tol)
+    x = np.concatenate([np.ravel(problem.values[v.name]) for v in problem.wrt]).astype(float)
+    size = np.maximum(1.0, np.abs(x))
+    rng = np.random.default_rng(problem.seed)
+    n = x.size
+
+    def along(U):
+        with located(problem.expression):
+            pr = probes(problem.nodes, problem.values, problem.wrt, U, method)
+        E = np.asarray(J @ U)                                    # (one pass over J for all the directions)
+        scale = max(float(np.max(np.abs(E), initial=0.0)), float(np.max(np.abs(pr.values), initial=0.0)))
+        diff = np.abs(E - pr.values)
+        return pr, diff, scale, diff > tol * scale + pr.noise
+
+    def directions(cols, k):
+        r = rng.uniform(-1.0, 1.0, (cols.size, k))
+        U = np.zeros((n, k))
+        U[cols] = size[cols, None] * (r + np.copysign(0.5, r)) / 1.5        # (|entries| in [1/3, 1] of the size)
+        return U
+
+    try:
+        pr, diff, scale, bad = along(directions(np.arange(n), PROBES))
+        if pr.kinky:
+            return None
+        if not bad.any():
+            max_abs = float(diff.max(initial=0.0))
+            return Comparison(method, tol, max_abs, max_abs / scale if scale else 0.0, scale, checked_columns=n,
+                              total_columns=n, noise=pr.noise, probes=PROBES)
+        suspects, queue, spent = [], [np.arange(n)], 0
+        while queue and spent < NARROWING:
+            cols = queue.pop()
+            if cols.size <= LEAF:
+                suspects.extend(cols.tolist())
+                continue
+            for half in (cols[: cols.size // 2], cols[cols.size // 2:]):
+                spent += 1
+                if along(directions(half, 1))[3].any():
+                    queue.append(half)
+        return np.array(sorted(suspects), dtype=np.intp)
+    except McalcError:
+        return None
 
 
 def _columns_to_check(problem: Problem, method: str, columns, most: int | None = None):

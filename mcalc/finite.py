@@ -233,6 +233,54 @@ def _kinks(f, f0, js, hj, plus, minus, central, result: FiniteResult, cols, half
         result.kinks[(int(i), int(cols[c[k]]))] = (float(right2[i, k]), float(left2[i, k]), "kink")
 
 
+@dataclass
+class Probes:
+    values: np.ndarray        # (m, k): the derivative along each direction, by finite differences
+    noise: float              # bound on their rounding error
+    kinky: bool               # one-sided slopes that differ, or a change that does not shrink: a kink or a jump
+
+
+def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: str) -> Probes:
+    """J u by finite differences along each column u of U (n×k, the wrt variables side by side, row-major), all
+    variables moved at once: every column of J checked together, for two evaluations a direction (central).  The
+    step is the method's own along u, so entries of u should be about max(1, |x_j|), as a column's step is."""
+    root = nodes[-1]
+    deps = dependencies(nodes, wrt, structural=True)
+    base = evaluate(nodes, env)
+    f0 = np.asarray(base[id(root)], dtype=float).reshape(-1)
+    xs = [np.asarray(env[v.name], dtype=float) for v in wrt]
+    out, kinky, h = np.empty((root.size, U.shape[1])), False, _STEP[method]
+
+    def f(t, u):
+        e, offset = dict(env), 0
+        for v, x in zip(wrt, xs):
+            e[v.name] = x + t * u[offset:offset + v.size].reshape(v.shape)
+            offset += v.size
+        try:
+            return np.asarray(evaluate(nodes, e)[id(root)]).reshape(-1)
+        except DomainError as err:
+            raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
+                                  hint=_try_complex) from None
+
+    for k in range(U.shape[1]):
+        u = U[:, k]
+        if method == "complex":
+            out[:, k] = f(1j * h, u).imag / h
+            continue
+        plus = f(h, u)
+        if method == "forward":
+            out[:, k] = (plus - f0) / h
+            continue
+        minus = f(-h, u)
+        central = (plus - minus) / (2 * h)
+        out[:, k] = central if method == "central" else (4 * (f(h / 2, u) - f(-h / 2, u)) / h - central) / 3
+        right, left = (plus - f0) / h, (f0 - minus) / h
+        floor = 1e-3 * max(1.0, float(np.max(np.abs(central), initial=0.0)))
+        kinky |= bool(np.any(np.abs(right - left) > 0.1 * np.maximum(np.abs(right), np.abs(left)) + floor) or
+                      np.any(np.abs(plus - minus) > 1e-2 * np.maximum(1.0, np.abs(f0))))
+    return Probes(out, 10 * _ROUNDING[method] * EPS * _largest(nodes, base, deps) / h, kinky)
+
+
 def directional(nodes: list[Node], env: dict, v: Var, u: np.ndarray, method: str) -> tuple[np.ndarray, float]:
     """(the derivative of the root along u in the variable v, its rounding bound): J u without J."""
     root = nodes[-1]

@@ -74,13 +74,13 @@ def check_doc(c, skipped: str = "") -> dict:
     if c is None:
         return {"fd_method": None, "tol": None, "rounding_noise": None, "fd_checked_columns": None,
                 "second_opinion": None, "max_abs_error": None, "max_rel_error": None, "agree": None,
-                "fd_skipped": skipped or None}
+                "fd_skipped": skipped or None, "fd_random_directions": 0}
     return {
         "fd_method": c.method, "tol": c.tol, "rounding_noise": c.noise, "fd_checked_columns": c.checked_columns,
         "second_opinion": None if c.second_opinion is None else {
             "method": c.second_opinion, "rechecked_columns": c.rechecked_columns},
         "max_abs_error": c.max_abs_error, "max_rel_error": c.max_rel_error, "agree": c.agree,
-        "converged_as_the_step_shrinks": c.converged, "fd_skipped": None,
+        "converged_as_the_step_shrinks": c.converged, "fd_skipped": None, "fd_random_directions": c.probes,
     }
 
 

@@ -456,6 +456,9 @@ def verdict(result) -> Hanging:
     nums = f"abs err {c.max_abs_error:.2g}, rel err {c.max_rel_error:.2g} (tol {c.tol:g}{rounding})"
     name = METHOD_NAMES[c.method]
     notes = []
+    if c.probes:
+        notes.append(f"checked along {c.probes} random directions J u, every entry at once (--fd-columns all "
+                     "differentiates column by column)")
     if c.checked_columns < c.total_columns:
         notes.append(f"checked {c.checked_columns} of {c.total_columns} wrt entries, sampled to keep the check "
                      "fast (--fd-columns all checks every one)")

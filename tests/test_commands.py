@@ -72,8 +72,9 @@ def test_symbolic_output():
     assert "2*x21" in out and "symbols count from 1" in out
     doc = js("grad", "trace(X@X)", "--wrt", "X", "--shape", "2x2", "--symbolic")
     assert doc["gradient_symbolic"] == [["2*x11", "2*x21"], ["2*x12", "2*x22"]]
-    res = run("jac", "A@B", "--shape", "6x6", "--wrt", "A", "--symbolic")
-    assert res.exit_code == 2 and "readable" in res.stderr
+    res = run("jac", "A@B", "--shape", "6x6", "--wrt", "A", "--symbolic")      # skipped, with a note; numbers follow
+    assert res.exit_code == 0 and "symbolic entries skipped" in res.stderr and "readable" in res.stderr
+    assert "f[0,0]" in res.stdout
 
 
 def test_det_needs_a_square_jacobian():

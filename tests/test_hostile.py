@@ -191,7 +191,9 @@ def test_finite_differences_take_what_fits_and_say_what_they_skipped():
 
     r = mcalc("jac", "+".join(f"v{i}" for i in range(1500)), "-f", "json", timeout=30)
     doc = json.loads(r.stdout)
-    assert r.returncode == 0 and 0 < doc["fd_checked_columns"] < 1500 and doc["agree"]
+    assert r.returncode == 0 and doc["fd_random_directions"] == 3 and doc["agree"]
+    r = mcalc("jac", "+".join(f"v{i}" for i in range(1500)), "--fd", "richardson", "--fd-columns", "all", timeout=30)
+    assert r.returncode == 2 and "checking 1,500 columns" in r.stderr
     r = mcalc("grad", "sum(x@A@x)", "--wrt", "x", "--shape", "A=30x30,x=30", "--max-work", "3e6", "-f", "json")
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and doc["fd_method"] is None and "--max-work" in doc["fd_skipped"]

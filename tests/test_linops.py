@@ -236,3 +236,27 @@ def test_a_sums_row_densified(idx, w):
     G = Gather(idx, 1, None if w is None else np.array(w))
     expect = np.where(idx >= 0, 1.0 if w is None else np.array(w), 0.0)[None, :]
     assert np.array_equal(np.asarray(G.T.to_dense()), expect)
+
+
+def test_sums_of_structured_maps_fill_one_array(monkeypatch):
+    """A Sum densifies into one array: its fullest term written first, the others added in place (Kronecker
+    products with a diagonal factor touch only their nonzeros); never an array of its size per term.  Against
+    numpy's kron."""
+    import tracemalloc
+
+    r = np.random.default_rng(3)
+    n = 24
+    X = r.normal(size=(n, n))
+    X2 = X @ X
+    S = Sum([Kron(Diag(1.0, n), Dense(X2.T)), Kron(Dense(X), Dense(X.T)), Kron(Dense(X2), Diag(2.0, n))])
+    expect = np.kron(np.eye(n), X2.T) + np.kron(X, X.T) + 2 * np.kron(X2, np.eye(n))
+    tracemalloc.start()
+    try:
+        D = S.to_dense()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.allclose(D, expect) and peak < 1.3 * D.nbytes
+    out = np.ones_like(expect)
+    S.add_to(out)
+    assert np.allclose(out, expect + 1)

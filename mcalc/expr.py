@@ -36,6 +36,7 @@ class _Builder:
         self.parsed, self.shapes, self.order, self.unshaped = parsed, shapes, order, set(unshaped)
         self.vars: dict[str, Var] = {}
         self.bound: dict[str, Node] = {}
+        self.made: dict[int, Node] = {}
 
     def fail(self, cls, message, syn, hint=None):
         return cls(message, hint=hint, col=syn.point, source=self.parsed.source)
@@ -56,7 +57,9 @@ class _Builder:
                         f"(a matrix) or {x}=3 (a vector), or one for every variable: {w.eg('shape', '2x2')}")
             raise self.fail(ShapeError, e.message + where, syn, hint) from None
         self.guard(shape, syn)
-        return Node(op, args, shape, params, self.parsed.text(syn), syn.col)
+        node = Node(op, args, shape, params, self.parsed.text(syn), syn.col)
+        return self.made.setdefault(node.key, node)      # (M@w written twice is one node: evaluated, and
+        #                                                      differentiated, once)
 
     def guard(self, shape, syn):
         need = size_of(shape) * 8

@@ -763,12 +763,13 @@ class Sum(LinOp):
     def to_dense(self):
         """One array: the term that fills most of it written first, the others added in place (the terms of
         d(X³) at n = 64 are three 128 MiB Kronecker products; they were three arrays, and a copy)."""
-        first = max(self.terms, key=stored_or_full)
+        k = max(range(len(self.terms)), key=lambda i: stored_or_full(self.terms[i]))
+        first = self.terms[k]
         out = first.to_dense()
         if isinstance(first, (Dense, Transposed)) or not out.flags.writeable:   # (shared arrays: never added to)
             out = out.copy()
-        for t in self.terms:
-            if t is not first:
+        for i, t in enumerate(self.terms):
+            if i != k:                                   # (by place: one map may be a term twice, X + X)
                 t.add_to(out)
         return out
 
@@ -957,10 +958,10 @@ class Inverse(LinOp):
         self._inv, self._uses = None, 0
 
     def _formed(self, columns: int):
-        """The inverse, formed once it is applied again or to as many columns as it has rows (solving for n
-        right-hand sides costs about what inverting does)."""
+        """The inverse, formed once it is applied again (solving for n right-hand sides costs about what
+        inverting does, and the product with the inverse as much again: a gradient's single use solves)."""
         self._uses += 1
-        if self._inv is None and (self._uses > 1 or 2 * columns >= self.shape[0]):
+        if self._inv is None and self._uses > 1:
             self._inv = inverse(self.a)
         return self._inv
 

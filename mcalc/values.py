@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 
 from .errors import Text, UsageError, ValueSpecError, phrase, setting
-from .linops import all_entries_finite
 from .ops import fmt_shape
 
 _NAME = r"[^\W\d]\w*"                                # a Python name (α too, as expressions have them)
@@ -282,20 +281,37 @@ def as_value(v, name: Text = "value") -> np.ndarray:
                              hint="mcalc works with scalars, vectors and matrices")
     if a.size == 0:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
-    if not all_entries_finite(a):
+    smallest, largest = _magnitudes(a)
+    if not np.isfinite(largest):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
-    if _subnormal(a):
+    if smallest < np.finfo(float).tiny and _subnormal(a):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {np.finfo(float).tiny:.3g} in size (a "
                                        "subnormal number), where derivatives lose their digits",
                              hint="scale the problem, or write 0")
     return a
 
 
+def _magnitudes(a: np.ndarray) -> tuple[float, float]:
+    """(min |x|, max |x|) in one pass over the array, a cache-sized piece at a time through one buffer (no array
+    of its size): the largest is nan or inf where an entry is."""
+    r = a.reshape(-1)
+    buf = np.empty(min(r.size, 1 << 17))
+    smallest, largest = np.inf, 0.0
+    for i in range(0, r.size, buf.size):
+        piece = buf[: min(buf.size, r.size - i)]
+        np.abs(r[i:i + piece.size], out=piece)
+        lo, hi = float(piece.min()), float(piece.max())
+        smallest = min(smallest, lo)
+        if not hi <= largest:                          # (larger, or nan: kept, where max() would drop it)
+            largest = hi
+            if not np.isfinite(hi):
+                break
+    return smallest, largest
+
+
 def _subnormal(a: np.ndarray) -> bool:
+    """Whether an entry is subnormal, 0 < |x| < tiny (asked only when the smallest magnitude is below tiny)."""
     tiny = np.finfo(float).tiny
-    m = np.abs(a).min()
-    if m >= tiny:
-        return False
     return bool(np.any((a != 0) & (np.abs(a) < tiny)))
 
 

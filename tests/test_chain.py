@@ -187,3 +187,19 @@ def test_a_transpose_composes_as_a_selection():
 
     J = mcalc.jacobian("(A.T)[::2]", "A", shapes=["A=200x200"], sparse=True)
     assert J.shape == (20000, 40000) and J.nnz == 20000
+
+
+def test_a_subexpression_written_twice_is_one_node():
+    """sum(log(1 + exp(M@w)) - y*(M@w)): M@w is evaluated and differentiated once (the gradient of the logistic
+    loss pulled back through one matrix product), and the gradient is still Mᵀ(σ(Mw) - y)."""
+    import numpy as np
+
+    from mcalc import gradient
+    from mcalc.problem import prepare
+
+    p = prepare("sum(log(1 + exp(M@w)) - y*(M@w))", "w", None, "M=5x3,w=3,y=5", evaluate=False)
+    assert sum(n.op is not None and n.op.name == "matmul" for n in p.nodes) == 1
+    r = np.random.default_rng(0)
+    M, w, y = r.normal(size=(5, 3)), r.normal(size=3), (r.random(5) > 0.5) * 1.0
+    g = gradient("sum(log(1 + exp(M@w)) - y*(M@w))", "w", values={"M": M, "w": w, "y": y})
+    assert np.allclose(g, M.T @ (1 / (1 + np.exp(-M @ w)) - y))

@@ -260,3 +260,10 @@ def test_sums_of_structured_maps_fill_one_array(monkeypatch):
     out = np.ones_like(expect)
     S.add_to(out)
     assert np.allclose(out, expect + 1)
+
+
+def test_a_sum_holding_one_map_twice_counts_it_twice():
+    """d(X + X) with X one node: the Sum's two terms are the same object (the fullest is written first, the
+    other added: by place, not by identity)."""
+    K = Kron(Dense(np.array([[1.0], [2.0]])), Diag(1.0, 2))
+    assert np.array_equal(Sum([K, K]).to_dense(), 2 * K.to_dense())

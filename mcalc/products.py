@@ -64,7 +64,9 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
         with located(problem.expression):
             maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
-        value = np.array(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
+        value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
+        if not value.flags.writeable:                 # (a map's own array, kept between calls: the caller's copy)
+            value = value.copy()
     if not all_entries_finite(value):
         raise DomainError(f"the {kind} overflows at these values")
     result = Product(problem, kind, d, value)

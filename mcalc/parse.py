@@ -221,8 +221,13 @@ class _Parser:
                 warnings.simplefilter("ignore")
                 tree = ast.parse(self.code, mode="exec")
         except SyntaxError as e:
+            comma = "Perhaps you forgot a comma?" in (e.msg or "")
             msg = (e.msg or "invalid syntax").replace("Perhaps you forgot a comma?", "").strip().rstrip(".")
             hint = "check the operators and parentheses near the caret"
+            if comma and msg == "invalid syntax":     # (kron(eye(2) B.T): Python points at the first of the two)
+                msg = "two terms side by side"
+                hint = "separate arguments and entries with commas, kron(A, B) and [1, 2]; write A @ x for a " \
+                       "matrix product, or 2*x for a product with a number"
             lines = self.code.split("\n")
             line = max(1, min(e.lineno or 1, len(lines)))
             at = sum(len(t) + 1 for t in lines[:line - 1]) + (e.offset or 0) - 1

@@ -168,3 +168,15 @@ def test_clip_with_one_bound(text, f):
                                atol=1e-8)
     with pytest.raises(mcalc.ParseError, match="at least one bound"):
         mcalc.evaluate("clip(x, None, None)", {"x": x})
+
+
+@pytest.mark.parametrize("text", ["kron(eye(2) B.T)", "[1 2]", "f(x y)"])
+def test_a_missing_comma_is_named(text):
+    """Python says 'Perhaps you forgot a comma?' and points at the first of two terms: mcalc says so in its words
+    (it said only 'invalid syntax')."""
+    from mcalc.errors import ParseError
+    from mcalc.parse import parse
+
+    with pytest.raises(ParseError) as e:
+        parse(text)
+    assert "two terms side by side" in e.value.message and "commas" in e.value.hint

@@ -210,10 +210,9 @@ def symbolic_shown(prob, fmt: str, symbolic: bool, det: bool = False) -> None:
 def noted(prob, ignore_unused: bool):
     """The problem, after a note on stderr where a --shape names something the expression lacks while one of its
     variables gets mcalc's values (tanh(W@x + bb) with --shape b=3: a typo)."""
-    if not ignore_unused:
-        from .problem import unused_note
+    from .problem import broadcast_note, unused_note
 
-        note = unused_note(prob)
+    for note in (None if ignore_unused else unused_note(prob), broadcast_note(prob)):
         if note:
             sys.stderr.write(f"mcalc: note: {note}\n")
     return prob

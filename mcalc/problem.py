@@ -19,8 +19,10 @@ from . import values as V
 from .arrange import Arranged
 from .chain import LocalRules, assemble, assemble_sparse, check_jacobian_size, choose_mode, linear_maps
 from .defaults import choose_defaults
-from .errors import McalcError, UsageError
+from .errors import McalcError, ShapeError, UsageError
 from .expr import Node, Var, build, evaluate, topo_order
+from .tree import size_of
+from .ops import fmt_shape
 from .parse import Parsed, parse
 
 
@@ -206,13 +208,22 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     for name in vals:               # (a --shape for a name the expression lacks is harmless, as in a script
         if name not in names:       # that loops over expressions with one set of shapes; a value is a typo)
             listed = ", ".join(names) or "none"
+            close = _likely(name, names)
             raise UsageError(lambda w: f"{w.value} names '{name}', which is not a variable of the expression "
-                                       f"(its variables: {listed})")
+                                       f"(its variables: {listed})", hint=f"did you mean '{close}'?" if close else None)
     wrt_names = normalize_wrt(wrt, names) if names else []    # (with no variables, errors in building come first)
     shape_of = V.resolve_shapes(names, vals, named, default)
     unshaped = [] if default is not None else [n for n in names if n not in vals and n not in named]
-    root, nodes = _typed(parsed.source, tuple(sorted((k, tuple(v)) for k, v in shape_of.items())), order,
-                         tuple(unshaped))
+    try:
+        root, nodes = _typed(parsed.source, tuple(sorted((k, tuple(v)) for k, v in shape_of.items())), order,
+                             tuple(unshaped))
+    except ShapeError as e:         # (W@x with --shape W=3x4,X=4: x is a scalar because X was meant for it)
+        pairs = [(n, _likely(n, unshaped)) for n in named if n not in names]
+        said = "; ".join(f"--shape names '{n}', which the expression lacks: did you mean '{v}'?" for n, v in pairs
+                         if v)
+        if said:
+            e.hint = said
+        raise
     nodes = list(nodes)
     if not names:
         normalize_wrt(wrt, names)
@@ -224,11 +235,34 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     return problem.evaluate() if evaluate else problem
 
 
+def _likely(name: str, candidates) -> str | None:
+    """The candidate a misspelled name most likely meant (X for x, bb for b, bias for b), or None."""
+    import difflib
+
+    candidates = list(candidates)
+    same = [c for c in candidates if c.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, candidates, n=1, cutoff=0.5) or \
+        [c for c in candidates if len(c) == 1 and name.lower().startswith(c.lower())]
+    return close[0] if close else None
+
+
+def broadcast_note(problem: Problem) -> str | None:
+    """A * that broadcasts a vector or a row across a matrix where @ would fit too (x'*A*x, A*x, as MATLAB writes
+    products): numpy's element-wise product, said with the matrix product it may have meant; None otherwise."""
+    for node in problem.nodes:
+        if node.op is None or node.op.name != "mul" or len(node.args) != 2:
+            continue
+        a, b = (x.shape for x in node.args)
+        if len(a) and len(b) and max(len(a), len(b)) == 2 and a != b and a[-1] == b[0] and \
+                min(size_of(a), size_of(b)) > 1 and node.text and "*" in node.text:
+            return (f"{node.text} is element-wise with broadcasting, as numpy's *: {fmt_shape(a)} * {fmt_shape(b)} "
+                    f"gives {fmt_shape(node.shape)}; the matrix product (MATLAB's *) is @")
+    return None
+
+
 def unused_note(problem: Problem) -> str | None:
     """A --shape for a name the expression lacks while one of its variables gets mcalc's values: a likely typo
     (bb for b), said with the pairing; None when nothing is amiss."""
-    import difflib
-
     if not problem.unused:
         return None
     defaulted = [n for n in problem.defaulted if n not in problem.given]
@@ -236,10 +270,9 @@ def unused_note(problem: Problem) -> str | None:
         return None
     pairs = []
     for name in problem.unused:                      # (only a likely pairing: a script's spare shapes say nothing)
-        close = [d for d in defaulted if d.lower() == name.lower()] or \
-            difflib.get_close_matches(name, defaulted, n=1, cutoff=0.5)
+        close = _likely(name, defaulted)
         if close:
-            pairs.append((name, close[0]))
+            pairs.append((name, close))
     if not pairs:
         return None
     said = "; ".join(f"'{n}' is not in the expression, and {v} got values chosen by mcalc: did you mean '{v}'?"

@@ -407,3 +407,18 @@ def test_hints_for_matlab_and_math_habits(args, fragment):
 
     r = CliRunner().invoke(app, ["jac", *args])
     assert r.exit_code == 2 and fragment in r.output, r.output
+
+
+def test_matlab_products_and_misspelled_names_get_pointed_hints():
+    """x'*A*x broadcasts (numpy's *): a note names @; --shape X=4 for W@x names x in the shape error; --value
+    bias=... names b (issue 12's tester found these three silent)."""
+    res = run("grad", "x'*A*x", "--shape", "x=3x1,A=3x3")
+    assert res.exit_code == 2 and "x'*A is element-wise with broadcasting" in res.stderr and "is @" in res.stderr
+    res = run("jac", "A*x", "--shape", "A=3x3,x=3", "-q")
+    assert res.exit_code == 0 and "matrix product (MATLAB's *) is @" in res.stderr
+    res = run("jac", "A*B", "--shape", "2x2", "-q")                 # same shapes: a Hadamard product, no note
+    assert res.exit_code == 0 and "note" not in res.stderr
+    res = run("jac", "W@x", "--shape", "W=3x4,X=4")
+    assert res.exit_code == 2 and "did you mean 'x'?" in res.stderr
+    res = run("jac", "W@x + b", "--shape", "W=3x4,x=4,b=3", "--value", "bias=1")
+    assert res.exit_code == 2 and "did you mean 'b'?" in res.stderr

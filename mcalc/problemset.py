@@ -33,6 +33,7 @@ import difflib
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field, replace
 
 from .errors import CLI, McalcError, printable
@@ -47,6 +48,23 @@ TOP_KEYS = ("title", "defaults", "problem", "problems")
 # How messages name the settings in a set: as its keys (shape = "A=2x2"), not as options (--shape A=2x2).
 SET_WORDS = replace(CLI, shape="shape", value="value", with_value="in value", wrt="wrt", order="order",
                     layout="layout", tol="tol", separator=" = ", quote='"')
+
+
+@dataclass(frozen=True)
+class BadAnswer:
+    """An answer of a type no answer has (a table, null): refused in its problem's row, not as the set's error."""
+
+    reason: str
+
+
+SET_SECONDS = 120.0            # a set runs at most this long (MCALC_SET_SECONDS); the problems left are refused
+
+
+def _set_seconds() -> float:
+    try:
+        return max(1.0, float(os.environ.get("MCALC_SET_SECONDS", SET_SECONDS)))
+    except ValueError:
+        return SET_SECONDS
 
 
 class SetError(McalcError):
@@ -243,6 +261,8 @@ def _keys(raw: dict, where: str, allowed: tuple) -> dict:
         if k in out:
             raise SetError(f"{where} gives {k} twice ('{_shown(key)}' is the second)")
         bad = _bad_type(k, v)
+        if bad and k == "expect":                   # (the student's answer: that problem's row is refused)
+            v, bad = BadAnswer(bad), None
         if bad:
             raise SetError(f"{where}: {k} {bad}")
         if k in ("order", "layout"):
@@ -288,8 +308,8 @@ def _did_you_mean(key: str, allowed) -> str:
 
 
 def _type_name(v) -> str:
-    return {dict: "table", list: "list", str: "text", bool: "boolean", int: "number", float: "number"}.get(
-        type(v), type(v).__name__)
+    return {dict: "table", list: "list", str: "text", bool: "boolean", int: "number", float: "number",
+            type(None): "null"}.get(type(v), type(v).__name__)
 
 
 def _shown(text, most: int = 60) -> str:
@@ -307,8 +327,11 @@ def check_set(path: str) -> SetResult:
     result = SetResult("<stdin>" if path == "-" else path, title)
     before = values.NO_FILES_OPTION
     values.NO_FILES_OPTION = True                   # (a set's text is untrusted: it never names a file to read)
+    deadline, seconds = time.monotonic() + _set_seconds(), _set_seconds()
     try:
-        result.rows = [check_one(s) for s in specs]
+        result.rows = [check_one(s) if time.monotonic() < deadline else
+                       Row(s, "refused", 2, f"not checked: the set ran past its {seconds:g} s (MCALC_SET_SECONDS)")
+                       for s in specs]
     finally:
         values.NO_FILES_OPTION = before
     return result
@@ -320,6 +343,8 @@ def check_one(spec: Spec) -> Row:
     from .second import hessian_problem
     from .values import parse_value
 
+    if isinstance(spec.expect, BadAnswer):
+        return Row(spec, "refused", 2, f"the answer (expect) {spec.expect.reason}")
     try:
         prob = prepare(spec.expr, spec.wrt, spec.value, spec.shape, spec.order, spec.layout, spec.seed,
                        evaluate=False)

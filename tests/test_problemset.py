@@ -435,3 +435,25 @@ def test_a_bug_in_one_problem_is_its_row(tmp_path, monkeypatch):
 if __name__ == "__main__":
     doc, _ = generated_set(int(sys.argv[2]) if len(sys.argv) > 2 else 200)
     Path(sys.argv[1]).write_text(json.dumps(doc, indent=1))
+
+
+def test_a_malformed_answer_refuses_its_row_only(tmp_path, monkeypatch):
+    """An answer is the student's text: a table or null as expect refuses that problem's row, and the others are
+    checked (it refused the whole set, exit 2); a set that runs past MCALC_SET_SECONDS refuses the rest."""
+    import json as _json
+
+    from mcalc import problemset
+
+    f = tmp_path / "s.json"
+    f.write_text(_json.dumps({"problems": [
+        {"expr": "A@B", "wrt": "A", "shape": "2x2", "expect": "kron(eye(2), B.T)"},
+        {"expr": "A@B", "wrt": "A", "shape": "2x2", "expect": {"a": 1}},
+        {"expr": "A@B", "wrt": "A", "shape": "2x2", "expect": None},
+        {"expr": "trace(A@B)", "wrt": "A", "shape": "2x2", "expect": "B.T"}]}))
+    s = problemset.check_set(str(f))
+    assert [r.verdict for r in s.rows] == ["right", "refused", "refused", "right"]
+    assert "not a table" in s.rows[1].message and "not a null" in s.rows[2].message
+    clock = iter([0.0] + [1e9] * 10)
+    monkeypatch.setattr(problemset.time, "monotonic", lambda: next(clock))
+    s = problemset.check_set(str(f))
+    assert all(r.verdict == "refused" and "MCALC_SET_SECONDS" in r.message for r in s.rows)

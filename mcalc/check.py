@@ -242,6 +242,8 @@ def _slips(problem, kind, E, G, tol, words: Words = CLI) -> tuple[list[str], flo
         E2, X = _as_2d(E), problem.wrt[0].name
         candidates = [("", E), (f"the transpose of the gradient: ∂f/∂{X} written with the shape of {X}ᵀ, as "
                                 f"numerator-layout texts do; mcalc's gradient has the shape of {X}", E2.T)]
+    if not np.any(G):                                 # (not "the right one times 0")
+        return ["your answer is all zeros, and the right one is not"], None
     for what, C in candidates:
         c = _fit(C, _as_2d(G) if C.ndim == 2 else G, tol)
         if c is None or (not what and abs(c - 1) <= tol):

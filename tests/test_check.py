@@ -162,3 +162,12 @@ def test_kinked_functions_are_checked_on_both_sides_of_the_kink():
         p = prepare("sum(relu(W@x+b))", "x", shapes="W=3x4,x=4,b=3", seed=seed)
         assert not check_text(p, "W.T@ones(3)").right and check_text(p, "W.T@step(W@x+b)").right
         assert check_text(prepare("sum(abs(x))", "x", shapes="x=3", seed=seed), "sign(x)").right
+
+
+def test_an_all_zero_answer_is_called_so():
+    """Not 'the right one times 0' (issue 12's tester)."""
+    from mcalc.check import check_text
+    from mcalc.problem import prepare
+
+    r = check_text(prepare("A@B", "A", None, "2x2"), "zeros(4, 4)")
+    assert not r.right and r.diagnosis[0] == "your answer is all zeros, and the right one is not"

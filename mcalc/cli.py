@@ -186,8 +186,8 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         emit.product(o, product(prob, kind, direction, fd, tol))
     emit.symbolic_shown(prob, o.fmt, symbolic, det)
     result = compute(prob, fd, tol, fd_columns, sparse=o.fmt == "npz" or spy and emit.have_scipy())
-    sym = emit.symbolic("symbolic_jacobian", prob, symbolic)
-    emit.jacobian(o, result, sym, results.determinant(result, sym) if det else None,
+    sym = emit.symbolic("symbolic_jacobian", prob, symbolic, o.fmt)
+    emit.jacobian(o, result, sym, emit.determinant(result, sym) if det else None,
                   results.tensor(result) if tensor else None, spy)
 
 
@@ -213,7 +213,7 @@ def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     require_gradient(prob)
     emit.symbolic_shown(prob, o.fmt, symbolic)
     result = compute(prob, fd, tol, fd_columns)
-    emit.gradient(o, result, *gradient_of(result), emit.symbolic("symbolic_gradient", prob, symbolic))
+    emit.gradient(o, result, *gradient_of(result), emit.symbolic("symbolic_gradient", prob, symbolic, o.fmt))
 
 
 @app.command(cls=Command, epilog=_examples(
@@ -243,7 +243,7 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
         emit.product(o, product(hp, "jvp", hvp, fd, tol))
     emit.symbolic_shown(hp.f, o.fmt, symbolic)
     result = compute(hp, fd, tol, fd_columns)
-    emit.hessian(o, result, hessian_info(hp, result.J), emit.symbolic("symbolic_hessian", hp, symbolic))
+    emit.hessian(o, result, hessian_info(hp, result.J), emit.symbolic("symbolic_hessian", hp, symbolic, o.fmt))
 
 
 @app.command(cls=Command, epilog=_examples(
@@ -307,7 +307,7 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
     verified = verify_closed_form(prob, ex)
     if symbolic:
         emit.symbolic_shown(prob, o.fmt, symbolic)
-        ex.symbolic = emit.symbolic("symbolic_jacobian", prob, symbolic)
+        ex.symbolic = emit.symbolic("symbolic_jacobian", prob, symbolic, o.fmt)
     emit.explanation(o, prob, ex, verified)
 
 

@@ -218,19 +218,31 @@ def noted(prob, ignore_unused: bool):
     return prob
 
 
-def symbolic(function: str, prob, wanted: bool):
-    """The symbolic Jacobian or gradient (symbolic_jacobian, symbolic_gradient) when wanted; SymPy loads now."""
+def symbolic(function: str, prob, wanted: bool, fmt: str = "pretty"):
+    """The symbolic Jacobian, gradient or Hessian (symbolic_jacobian, ...) when wanted; SymPy loads now.  JSON
+    takes every entry that builds in time; the other formats those that stay readable (symbolic.READABLE)."""
     if not wanted:
         return None
     from . import symbolic as S
 
     try:
-        return S.within_time(getattr(S, function), prob)[0]
+        return S.within_time(getattr(S, function), prob, readable=fmt != "json")[0]
     except ImportError:
         raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
     except TooLargeError as e:               # (the numbers follow, with what was skipped and why)
         sys.stderr.write(f"mcalc: note: symbolic entries skipped: {e.line()}\n")
         return None
+
+
+def determinant(result, symbolic):
+    """--det: the determinant, with its symbolic form where that builds in time (else a note, and the number)."""
+    from .results import determinant as det
+
+    try:
+        return det(result, symbolic)
+    except TooLargeError as e:
+        sys.stderr.write(f"mcalc: note: symbolic determinant skipped: {e.line()}\n")
+        return det(result, None)
 
 
 # --- writing ---------------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
          **({"kind": "kink", "right_slope": r, "left_slope": left} if kind == "kink" else
             {"kind": "jump", "jump": r + left})} for i, j, r, left, kind in c.kinks]
     if symbolic is not None:
-        doc["jacobian_symbolic"] = [[str(e) for e in row] for row in symbolic.tolist()]
+        doc["jacobian_symbolic"] = _symbolic_texts(symbolic)
     if det is not None:
         doc.update(det)
     if tensor is not None:
@@ -123,6 +123,13 @@ def hess_json(result, info, symbolic=None) -> str:
                 "gradient_formula_mcalc": info["gradient_mc"], "formula": info["formula"],
                 "formula_mcalc": info["formula_mc"], "names": dict(info.get("names", []))})
     return dumps(doc)
+
+
+def _symbolic_texts(M) -> list:
+    """A symbolic matrix's entries as text, written once by mcalc.symbolic (polynomials without SymPy's printer)."""
+    from .symbolic import texts
+
+    return texts(M)
 
 
 def grad_json(result, gradient, F, symbolic=None) -> str:
@@ -155,7 +162,7 @@ def explain_json(p, ex, check) -> str:
            "gradient_formula_latex": ex.gradient_latex(),
            "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:
-        doc["jacobian_symbolic"] = [[str(e) for e in row] for row in ex.symbolic.tolist()]
+        doc["jacobian_symbolic"] = _symbolic_texts(ex.symbolic)
     return dumps(doc)
 
 

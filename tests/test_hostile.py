@@ -267,5 +267,5 @@ def test_repeat_is_shaped_without_being_built():
             got = ValueError
         assert got == expect, (shape, reps, axis)
     for f in ("tile", "repeat"):
-        r = mcalc("grad", f"sum({f}(x, 100000))", "--shape", "x=10000")
-        assert r.returncode == 2 and "floating-point operations" in r.stderr
+        r = mcalc("grad", f"sum({f}(x, 100000))", "--shape", "x=10000")      # (by work, or by memory where
+        assert r.returncode == 2 and "mcalc allows itself" in r.stderr, r.stderr  # less of it is free)

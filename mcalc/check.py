@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import CLI, McalcError, UsageError, Words
-from .labels import axis_labels, jacobian_sides
+from .labels import axis_labels, entry_name, jacobian_entry, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
 from .tolerance import DEFAULT_TOL, close, max_relative_error, wrong_entries
@@ -129,18 +129,18 @@ def named_wrong(r: CheckResult) -> list[tuple[str, float, float]]:
     p = r.problem
     E = _as_2d(np.asarray(r.expected))
     G = np.asarray(r.given).reshape(E.shape)
-    if r.kind != "gradient":
-        rows, cols = jacobian_sides(p)
-        rlab, clab = axis_labels(rows, p.order)[0], axis_labels(cols, p.order)[0]
     items = []
     for i, j in r.wrong:
         if r.kind == "gradient":
             v = p.wrt[0]
             k = int(np.ravel_multi_index((i, j), E.shape))
             at = f"[{','.join(str(int(c)) for c in np.unravel_index(k, v.shape))}]" if v.shape else ""
-            label = f"∂f/∂{v.name}{at}"
+            label = entry_name("f", f"{v.name}{at}", gradient=True)
         else:
-            label = f"{rlab[i]} wrt {clab[j]}" if i < len(rlab) and j < len(clab) else f"entry ({i}, {j})"
+            try:
+                label = entry_name(*jacobian_entry(p, i, j))
+            except IndexError:
+                label = f"entry ({i}, {j})"
         items.append((label, float(E[i, j]), float(G[i, j])))
     return items
 

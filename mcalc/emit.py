@@ -9,6 +9,7 @@ canonical command and the machine formats start fast.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -77,15 +78,18 @@ class Output:
         return cls(fmt, out, precision, quiet, no_color)
 
     def emit(self, array=None, pretty=None, json=None, typeset=None, text=None) -> None:
-        """Write the result in the format: pretty(digits, height) a renderable, json() and typeset(fmt, digits)
-        text, array a matrix (csv, plain, npy, npz), text the plain form where it is not a matrix."""
+        """Write the result in the format: pretty(digits, height) a renderable, json() a JSON document (arrays in
+        it are written as they are converted) or its text, typeset(fmt, digits) text or pieces of text, array a
+        matrix (csv, plain, npy, npz), text the plain form where it is not a matrix.  Nothing is copied whole:
+        a matrix goes to the file or stdout a band of rows at a time."""
         if self.out is None and self.quiet:
             return
         fmt, out, digits = self.fmt, self.out, 4 if self.precision is None else self.precision
         if fmt == "pretty":
             _print_rich(lambda height: pretty(digits, height), out, self.no_color)
         elif fmt == "json":
-            _write(json(), out)
+            doc = json()
+            _write(doc if isinstance(doc, str) else lambda f: O().write_json(doc, f), out)
         elif fmt in ("latex", "markdown"):
             if typeset is None:
                 raise UsageError(f"--format {fmt} is not available here")
@@ -96,11 +100,9 @@ class Output:
             ndim = len(getattr(array, "shape", ()))
             if ndim > 2:
                 raise UsageError(f"--format {fmt} writes matrices; use json or npy for an array of {ndim} dimensions")
-            _write(O().matrix_text(array, "," if fmt == "csv" else " ", self.precision), out)
-        elif fmt == "npz":
-            _write(O().npz_bytes(array), out)
+            _write(lambda f: O().write_matrix_text(f, array, "," if fmt == "csv" else " ", self.precision), out)
         else:
-            _write(O().npy_bytes(array), out)
+            _write(lambda f: (O().write_npz if fmt == "npz" else O().write_npy)(f, array), out, binary=True)
 
 
 # --- what each command shows, and its exit code ------------------------------------------------------------------
@@ -113,7 +115,7 @@ def jacobian(o: Output, result, symbolic=None, det=None, tensor=None, spy: bool 
         o.emit(array=result.J if tensor is None else tensor,
                pretty=lambda r, h: R().jac_view(result, r, h, symbolic, det) if tensor is None else
                R().tensor_view(result, tensor, r),
-               json=lambda: O().jac_json(result, symbolic, det, tensor),
+               json=lambda: O().jac_doc(result, symbolic, det, tensor),
                typeset=lambda f, r: O().jac_typeset(result, f, r, symbolic, det))
     exit_with_verdict(result, o.fmt)
 
@@ -121,7 +123,7 @@ def jacobian(o: Output, result, symbolic=None, det=None, tensor=None, spy: bool 
 def hessian(o: Output, result, info, symbolic=None) -> NoReturn:
     """hess: the Hessian with its eigenvalues and curvature; exit 1 when its check disagrees."""
     o.emit(array=result.J, pretty=lambda r, h: R().hess_view(result, info, r, h, symbolic),
-           json=lambda: O().hess_json(result, info, symbolic),
+           json=lambda: O().hess_doc(result, info, symbolic),
            typeset=lambda f, r: O().jac_typeset(result, f, r, symbolic))
     exit_with_verdict(result, o.fmt)
 
@@ -129,20 +131,20 @@ def hessian(o: Output, result, info, symbolic=None) -> NoReturn:
 def gradient(o: Output, result, g, F, symbolic=None) -> NoReturn:
     """grad: the gradient shaped like its variable, and its finite-difference counterpart F."""
     o.emit(array=g, pretty=lambda r, h: R().grad_view(result, g, r, h, symbolic),
-           json=lambda: O().grad_json(result, g, F, symbolic),
+           json=lambda: O().grad_doc(result, g, F, symbolic),
            typeset=lambda f, r: O().grad_typeset(result, g, f, r, symbolic))
-    exit_with_verdict(result, o.fmt)
+    exit_with_verdict(result, o.fmt, gradient=True)
 
 
 def product(o: Output, pr) -> NoReturn:
     """--vjp and --jvp: the product, shaped like the variable or the output; exit 1 when its check disagrees."""
-    o.emit(array=pr.value, pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_json(pr))
+    o.emit(array=pr.value, pretty=lambda r, h: R().product_view(pr, r), json=lambda: O().product_doc(pr))
     raise typer.Exit(0 if pr.agree is not False else 1)
 
 
 def check(o: Output, r) -> NoReturn:
     """check: the verdict on an answer; exit 0 when it is right, 1 when it is wrong."""
-    o.emit(pretty=lambda p, h: R().check_view(r, p, h), json=lambda: O().check_json(r))
+    o.emit(pretty=lambda p, h: R().check_view(r, p, h), json=lambda: O().answer_doc(r))
     raise typer.Exit(0 if r.right else 1)
 
 
@@ -168,16 +170,16 @@ def explanation(o: Output, prob, ex, verified) -> None:
         raise type(e)(f"the closed form cannot be checked at this size: {e.message}",
                       hint="the pretty and json formats show it unchecked; smaller shapes check the same rule")
     o.emit(text=None if text is None else text + "\n", pretty=lambda p, h: R().explain_view(prob, ex, verified),
-           json=lambda: O().explain_json(prob, ex, verified), typeset=lambda f, p: O().explain_typeset(prob, ex, f))
+           json=lambda: O().explain_doc(prob, ex, verified), typeset=lambda f, p: O().explain_typeset(prob, ex, f))
 
 
-def exit_with_verdict(result, fmt: str) -> NoReturn:
+def exit_with_verdict(result, fmt: str, gradient: bool = False) -> NoReturn:
     """Exit 0 when the check agrees (or was skipped), else 1; formats without a verdict of their own (csv,
-    plain, npy, latex, markdown) say why on stderr, in one line."""
+    plain, npy, latex, markdown) say why on stderr, in one line (naming entries as a gradient's, for grad)."""
     if result.comparison is None or result.comparison.agree:
         raise typer.Exit(0)
     if fmt not in ("pretty", "json"):
-        line = R().verdict(result).plain.splitlines()[0].lstrip("✗ ")
+        line = R().verdict(result, gradient).plain.splitlines()[0].lstrip("✗ ")
         sys.stderr.write(f"mcalc: {line}\n")
     raise typer.Exit(1)
 
@@ -247,20 +249,49 @@ def determinant(result, symbolic):
 
 # --- writing ---------------------------------------------------------------------------------------------------------
 
-def _write(data, out: str | None) -> None:
+def _write(data, out: str | None, binary: bool = False) -> None:
+    """Write to out (None: stdout) data: text, bytes, pieces of text, or a writer, a function that writes to the
+    open file (binary: a binary file; to stdout, through write() alone, so that a closed pipe is a
+    BrokenPipeError, not numpy's OSError)."""
+    binary = binary or isinstance(data, bytes)
+    if isinstance(data, (str, bytes)):
+        write = _pieces([data])
+    elif callable(data):
+        write = data
+    else:
+        write = _pieces(data)
     if out is None:
         with writing():
-            if isinstance(data, bytes):
-                sys.stdout.buffer.write(data)
-            else:
-                sys.stdout.write(data)
+            write(_Sink(sys.stdout.buffer) if binary else sys.stdout)
             sys.stdout.flush()
         return
     try:
-        with open(out, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
+        with open(out, "wb" if binary else "w") as f:
+            write(f)
     except OSError as e:
-        raise UsageError(f"cannot write '{out}': {e.strerror}") from None
+        raise UsageError(f"cannot write '{out}': {e.strerror or e}") from None
+
+
+def _pieces(pieces):
+    def write(f):
+        for piece in pieces:
+            f.write(piece)
+    return write
+
+
+class _Sink(io.RawIOBase):
+    """A binary stream that only writes: numpy then writes in pieces (not with tofile, whose OSError on a closed
+    pipe would hide the BrokenPipeError), and zipfile without seeking."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return self.stream.write(data)
 
 
 @contextlib.contextmanager

@@ -56,6 +56,19 @@ def label_at(parts, order: str, k: int) -> str:
     raise IndexError(k)
 
 
+def entry_name(out: str, wrt: str, gradient: bool = False) -> str:
+    """How verdicts and lists name one entry of a derivative: 'f[1,1] wrt A[0,1]' (the output entry, then the
+    input entry, in either layout), or '∂f/∂A[0,1]' for an entry of a gradient, as the gradient's own labels say."""
+    return f"∂{out}/∂{wrt}" if gradient else f"{out} wrt {wrt}"
+
+
+def jacobian_entry(p, i: int, j: int) -> tuple[str, str]:
+    """(output label, input label) of entry (i, j) of a problem's Jacobian, whichever its layout."""
+    rows, cols = jacobian_sides(p)
+    a, b = label_at(rows, p.order, i), label_at(cols, p.order, j)
+    return (a, b) if p.layout == "numerator" else (b, a)
+
+
 def jacobian_sides(p):
     """(row parts, column parts) of a problem's Jacobian as [(name, shape)]: numerator rows are the output
     entries."""

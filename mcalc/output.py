@@ -1,8 +1,12 @@
-"""Machine-readable and typeset outputs: JSON, CSV, plain text, .npy, LaTeX and Markdown.  No mathematics here."""
+"""Machine-readable and typeset outputs: JSON, CSV, plain text, .npy, .npz, LaTeX and Markdown.  No mathematics here.
+
+A large matrix is written as it is converted, a band of rows at a time, to the open file or stdout: no output
+holds a second copy of the Jacobian (its text, its nested lists or its .npy bytes) in memory."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 
@@ -10,48 +14,104 @@ from .chain import as_matrix_shape
 from .labels import axis_labels, jacobian_sides, shaped, shaped_labels
 
 FORMATS = ("pretty", "json", "csv", "plain", "npy", "npz", "latex", "markdown")
+BAND = 1 << 15              # entries converted to text (or nested lists) at a time
 
 
-def _number(v: float, precision: int | None) -> str:
-    return repr(float(v)) if precision is None else f"{v:.{precision}g}"
+def bands(M: np.ndarray):
+    """M in slices along its first axis of about BAND entries each (M itself when it has no axis)."""
+    M = np.asanyarray(M)
+    if M.ndim == 0:
+        yield M
+        return
+    per = max(1, BAND // max(1, M[:1].size))
+    for a in range(0, M.shape[0], per):
+        yield M[a:a + per]
 
 
-def matrix_text(M: np.ndarray, sep: str, precision: int | None) -> str:
+def write_matrix_text(f, M: np.ndarray, sep: str, precision: int | None) -> None:
     """Rows of numbers: shortest round-trip repr by default, so nothing is lost; --precision rounds."""
     M = np.atleast_2d(M)
     if M.ndim > 2:
         raise ValueError("matrix_text takes at most 2 dimensions")
-    return "".join(sep.join(_number(v, precision) for v in row) + "\n" for row in M)
+    number = repr if precision is None else f"{{:.{precision}g}}".format
+    for band in bands(M):
+        f.write("".join(sep.join(map(number, row)) + "\n" for row in np.asarray(band, dtype=float).tolist()))
 
 
-def npy_bytes(M: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, M)
+def matrix_text(M: np.ndarray, sep: str, precision: int | None) -> str:
+    buf = io.StringIO()
+    write_matrix_text(buf, M, sep, precision)
     return buf.getvalue()
 
 
-def npz_bytes(J) -> bytes:
+def write_npy(f, M: np.ndarray) -> None:
+    """M in numpy's .npy format, written straight to f (a file's own buffer, or in 16 MiB pieces)."""
+    np.save(f, np.asanyarray(M))
+
+
+def write_npz(f, J) -> None:
     """A Jacobian in scipy.sparse's .npz format (scipy.sparse.load_npz reads it), from a sparse or dense one;
     uncompressed, like .npy: compressing a large Jacobian takes several times longer than computing it."""
     from scipy import sparse
 
-    buf = io.BytesIO()
-    sparse.save_npz(buf, J if sparse.issparse(J) else sparse.csr_array(np.asarray(J)), compressed=False)
-    return buf.getvalue()
+    sparse.save_npz(f, J if sparse.issparse(J) else sparse.csr_array(np.asarray(J)), compressed=False)
 
 
-def _with_nulls(M: np.ndarray) -> list:
-    """Nested lists with None (JSON null) where M is nan: entries the finite-difference check did not compute."""
-    M = np.asarray(M, dtype=float)
-    if not np.isnan(M).any():
-        return M.tolist()
-    return np.where(np.isnan(M), None, M.astype(object)).tolist()
+# --- JSON ------------------------------------------------------------------------------------------------------------
+
+class Nulls:
+    """An array written to JSON with null where it is nan (entries the finite-difference check did not compute)."""
+
+    def __init__(self, array):
+        self.array = np.asarray(array, dtype=float)
+
+
+def _listed(a: np.ndarray, nulls: bool):
+    if nulls and np.isnan(a).any():
+        return np.where(np.isnan(a), None, a.astype(object)).tolist()
+    return a.tolist()
+
+
+def write_json(doc, f) -> None:
+    """doc as json.dumps writes it, plus a newline; arrays in it (numpy's, or Nulls) are written a band of rows at
+    a time, as the nested lists they hold."""
+    _write_json(doc, f)
+    f.write("\n")
+
+
+def _write_json(v, f) -> None:
+    if isinstance(v, (np.ndarray, Nulls)):
+        _write_array(*((v.array, True) if isinstance(v, Nulls) else (v, False)), f)
+    elif isinstance(v, dict) and all(isinstance(key, str) for key in v):
+        f.write("{")
+        for k, (key, value) in enumerate(v.items()):
+            f.write((", " if k else "") + json.dumps(key) + ": ")
+            _write_json(value, f)
+        f.write("}")
+    else:
+        f.write(json.dumps(v))
+
+
+def _write_array(a: np.ndarray, nulls: bool, f) -> None:
+    """An array as JSON's nested lists, a band of rows at a time (of each slice in turn, when one is larger)."""
+    if a.ndim == 0:
+        f.write(json.dumps(_listed(a, nulls)))
+        return
+    f.write("[")
+    if a.ndim > 2 and a[:1].size > BAND:
+        for k in range(a.shape[0]):
+            f.write(", " if k else "")
+            _write_array(a[k], nulls, f)
+    else:
+        for k, band in enumerate(bands(a)):
+            f.write((", " if k else "") + json.dumps(_listed(band, nulls))[1:-1])
+    f.write("]")
 
 
 def dumps(doc: dict) -> str:
-    import json
-
-    return json.dumps(doc) + "\n"
+    buf = io.StringIO()
+    write_json(doc, buf)
+    return buf.getvalue()
 
 
 def problem_doc(p) -> dict:
@@ -64,7 +124,7 @@ def problem_doc(p) -> dict:
         "output_shape": list(p.out_shape),
         "input_shapes": {v.name: list(v.shape) for v in p.wrt},
         "shapes": {name: list(v.shape) for name, v in p.variables.items()},
-        "values": {name: np.asarray(val).tolist() for name, val in p.values.items()},
+        "values": {name: np.asarray(val) for name, val in p.values.items()},
         "defaulted": list(p.defaulted),
     }
 
@@ -84,18 +144,15 @@ def check_doc(c, skipped: str = "") -> dict:
     }
 
 
-def jac_json(result, symbolic=None, det=None, tensor=None) -> str:
-    return dumps(jac_doc(result, symbolic, det, tensor))
-
-
 def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
+    """jac's JSON document (write_json writes it; its arrays stay arrays until then)."""
     p, c = result.problem, result.comparison
     rows, cols = jacobian_sides(p)
     row_labels, _ = axis_labels(rows, p.order)
     col_labels, _ = axis_labels(cols, p.order)
     doc = {**problem_doc(p), "mode": result.mode, "row_labels": row_labels, "column_labels": col_labels,
-           "jacobian": result.J.tolist(),
-           "finite_difference": None if result.F is None else _with_nulls(result.F), **check_doc(c, result.skipped)}
+           "jacobian": np.asarray(result.J),
+           "finite_difference": None if result.F is None else Nulls(result.F), **check_doc(c, result.skipped)}
     doc["disagreements"] = [] if c is None else [
         {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
          "analytic": float(result.J[i, j]), "finite_difference": float(result.F[i, j])} for i, j in c.bad]
@@ -108,21 +165,21 @@ def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
     if det is not None:
         doc.update(det)
     if tensor is not None:
-        doc["tensor"] = tensor.tolist()
+        doc["tensor"] = np.asarray(tensor)
     return doc
 
 
-def hess_json(result, info, symbolic=None) -> str:
+def hess_doc(result, info, symbolic=None) -> dict:
     doc = jac_doc(result, symbolic)
     doc["hessian"] = doc.pop("jacobian")
     if symbolic is not None:
         doc["hessian_symbolic"] = doc.pop("jacobian_symbolic")
     c = info["curvature"]
-    doc.update({"eigenvalues": c.eigenvalues.tolist(), "definiteness": c.definiteness, "constant": c.constant,
+    doc.update({"eigenvalues": np.asarray(c.eigenvalues), "definiteness": c.definiteness, "constant": c.constant,
                 "curvature": c.statement, "asymmetry": c.asymmetry, "gradient_formula": info["gradient"],
                 "gradient_formula_mcalc": info["gradient_mc"], "formula": info["formula"],
                 "formula_mcalc": info["formula_mc"], "names": dict(info.get("names", []))})
-    return dumps(doc)
+    return doc
 
 
 def _symbolic_texts(M) -> list:
@@ -132,26 +189,27 @@ def _symbolic_texts(M) -> list:
     return texts(M)
 
 
-def grad_json(result, gradient, F, symbolic=None) -> str:
-    doc = {**problem_doc(result.problem), "mode": result.mode, "gradient": np.asarray(gradient).tolist(),
-           "finite_difference": None if F is None else _with_nulls(F), **check_doc(result.comparison, result.skipped)}
+def grad_doc(result, gradient, F, symbolic=None) -> dict:
+    doc = {**problem_doc(result.problem), "mode": result.mode, "gradient": np.asarray(gradient),
+           "finite_difference": None if F is None else Nulls(F), **check_doc(result.comparison, result.skipped)}
     if symbolic is not None:
         doc["gradient_symbolic"] = np.vectorize(str, otypes=[object])(symbolic).tolist()
-    return dumps(doc)
+    return doc
 
 
-def check_json(r) -> str:
+def answer_doc(r) -> dict:
+    """check's JSON document: the verdict on an answer, both matrices, the wrong entries and the diagnosis."""
     p = r.problem
     doc = {**problem_doc(p), "kind": "hessian" if r.kind == "jacobian" and p.what == "Hessian" else r.kind, "right": r.right, "tol": r.tol,
-           "expected": np.asarray(r.expected).tolist(),
-           "given": None if r.given is None else np.asarray(r.given).tolist(),
+           "expected": np.asarray(r.expected),
+           "given": None if r.given is None else np.asarray(r.given),
            "max_abs_error": r.max_abs_error, "max_rel_error": r.max_rel_error, "wrong_count": r.wrong_count,
            "wrong_entries": [{"row": i, "column": j} for i, j in r.wrong], "diagnosis": r.diagnosis,
            "size_message": r.size_message, "judged_elsewhere": r.elsewhere}
-    return dumps(doc)
+    return doc
 
 
-def explain_json(p, ex, check) -> str:
+def explain_doc(p, ex, check) -> dict:
     agree, err = check if check is not None else (None, None)
     why, err = (None, err) if isinstance(err, float) else (getattr(err, "message", None), None)
     doc = {**problem_doc(p), "differential": ex.differential, "formula": ex.mc, "formula_pretty": ex.pretty,
@@ -163,29 +221,39 @@ def explain_json(p, ex, check) -> str:
            "differential_mcalc": ex.differential_mc, "differential_latex": ex.differential_latex}
     if ex.symbolic is not None:
         doc["jacobian_symbolic"] = _symbolic_texts(ex.symbolic)
-    return dumps(doc)
+    return doc
 
 
-def product_json(pr) -> str:
+def product_doc(pr) -> dict:
     kind = "hvp" if pr.problem.what == "Hessian" else pr.kind
-    doc = {**problem_doc(pr.problem), "kind": kind, kind: np.asarray(pr.value).tolist(),
-           "direction": np.asarray(pr.direction).tolist(), "fd_method": pr.method, "tol": pr.tol or None,
+    doc = {**problem_doc(pr.problem), "kind": kind, kind: np.asarray(pr.value),
+           "direction": np.asarray(pr.direction), "fd_method": pr.method, "tol": pr.tol or None,
            "max_abs_error": pr.max_abs_error if pr.method else None,
            "max_rel_error": pr.max_rel_error if pr.method else None, "agree": pr.agree}
-    return dumps(doc)
+    return doc
 
 
 # --- LaTeX and Markdown --------------------------------------------------------------------------------------------
 
-def _cells(M, precision: int):
-    """The entries as text: numbers formatted together (as in the pretty view), or symbolic entries."""
+def _text_rows(M, precision: int):
+    """The entries as text, a row at a time: numbers formatted together (as in the pretty view), or symbolic
+    entries."""
     if isinstance(M, np.ndarray) and M.dtype != object:
         from .render import number_format
 
         M = np.atleast_2d(M)
         fmt = number_format(M, precision)
-        return [[fmt(v) for v in row] for row in M]
-    return [[e for e in row] for row in (M.tolist() if hasattr(M, "tolist") else M)]
+        for band in bands(M):
+            yield from ([fmt(v) for v in row] for row in np.asarray(band, dtype=float).tolist())
+    else:
+        yield from ([e for e in row] for row in (M.tolist() if hasattr(M, "tolist") else M))
+
+
+def _size(M) -> tuple[int, int]:
+    """(rows, columns) of numbers, a SymPy matrix or a 2-D list of entries."""
+    if isinstance(M, np.ndarray):
+        return np.atleast_2d(M).shape
+    return tuple(M.shape) if hasattr(M, "shape") else (len(M), len(M[0]))
 
 
 def _tex_cell(e) -> str:
@@ -196,44 +264,61 @@ def _tex_cell(e) -> str:
     return sympy.latex(e)
 
 
+def latex_lines(M, row_groups=None, col_groups=None, precision: int = 4, labels=None, display: bool = False):
+    """A bmatrix, a line at a time; with rules between blocks (an array with | and \\hline) where the matrix has
+    blocks.  display: in display math, ready to paste into a document (the comments, with the labels, outside)."""
+    m, n = _size(M)
+    blocks = row_groups is not None and (len(set(row_groups)) > 1 or len(set(col_groups)) > 1)
+    if labels:
+        yield f"% rows: {', '.join(labels[0])}"
+        yield f"% columns: {', '.join(labels[1])}"
+    if display:
+        yield "\\["
+    rows = ([_tex_cell(e) for e in row] for row in _text_rows(M, precision))
+    if not blocks and n <= 10:                  # amsmath's bmatrix has 10 columns at most
+        yield "\\begin{bmatrix}"
+        yield from ("  " + " & ".join(row) + (" \\\\" if i < m - 1 else "") for i, row in enumerate(rows))
+        yield "\\end{bmatrix}"
+    else:
+        row_groups = row_groups or [0] * m
+        col_groups = col_groups or [0] * n
+        spec = ""
+        for j in range(n):
+            if j and col_groups[j] != col_groups[j - 1]:
+                spec += "|"
+            spec += "c"
+        yield f"\\left[\\begin{{array}}{{{spec}}}"
+        for i, row in enumerate(rows):
+            if i and row_groups[i] != row_groups[i - 1]:
+                yield "  \\hline"
+            yield "  " + " & ".join(row) + " \\\\"
+        yield "\\end{array}\\right]"
+    if display:
+        yield "\\]"
+
+
 def latex_matrix(M, row_groups=None, col_groups=None, precision: int = 4, labels=None) -> str:
     """A bmatrix; with rules between blocks (an array with | and \\hline) where the matrix has blocks."""
-    cells = [[_tex_cell(e) for e in row] for row in _cells(M, precision)]
-    n = len(cells[0])
-    blocks = row_groups is not None and (len(set(row_groups)) > 1 or len(set(col_groups)) > 1)
-    lines = []
-    if labels:
-        lines.append(f"% rows: {', '.join(labels[0])}")
-        lines.append(f"% columns: {', '.join(labels[1])}")
-    if not blocks and n <= 10:                  # amsmath's bmatrix has 10 columns at most
-        body = " \\\\\n".join("  " + " & ".join(row) for row in cells)
-        return "\n".join(lines + ["\\begin{bmatrix}", body, "\\end{bmatrix}"]) + "\n"
-    row_groups = row_groups or [0] * len(cells)
-    col_groups = col_groups or [0] * n
-    spec = ""
-    for j in range(n):
-        if j and col_groups[j] != col_groups[j - 1]:
-            spec += "|"
-        spec += "c"
-    rows = []
-    for i, row in enumerate(cells):
-        if i and row_groups[i] != row_groups[i - 1]:
-            rows.append("  \\hline")
-        rows.append("  " + " & ".join(row) + " \\\\")
-    return "\n".join(lines + [f"\\left[\\begin{{array}}{{{spec}}}", *rows, "\\end{array}\\right]"]) + "\n"
+    return "".join(line + "\n" for line in latex_lines(M, row_groups, col_groups, precision, labels))
+
+
+def markdown_lines(M, row_labels, col_labels, precision: int = 4):
+    """A Markdown table, a line at a time: the labels, then a row per row of M."""
+    code = not (isinstance(M, np.ndarray) and M.dtype != object)
+    fmt = (lambda e: f"`{e}`") if code else str
+    yield "| | " + " | ".join(f"`{c}`" if c else "" for c in col_labels) + " |"
+    yield "|---|" + "---:|" * len(col_labels)
+    yield from (f"| `{r}` | " + " | ".join(fmt(e) for e in row) + " |"
+                for r, row in zip(row_labels, _text_rows(M, precision)))
 
 
 def markdown_matrix(M, row_labels, col_labels, precision: int = 4) -> str:
-    cells = _cells(M, precision)
-    code = not (isinstance(M, np.ndarray) and M.dtype != object)
-    fmt = (lambda e: f"`{e}`") if code else str
-    out = ["| | " + " | ".join(f"`{c}`" if c else "" for c in col_labels) + " |",
-           "|---|" + "---:|" * len(col_labels)]
-    out += [f"| `{r}` | " + " | ".join(fmt(e) for e in row) + " |" for r, row in zip(row_labels, cells)]
-    return "\n".join(out) + "\n"
+    return "".join(line + "\n" for line in markdown_lines(M, row_labels, col_labels, precision))
 
 
-def jac_typeset(result, fmt: str, precision: int, symbolic=None, det=None) -> str:
+def jac_typeset(result, fmt: str, precision: int, symbolic=None, det=None):
+    """The Jacobian in LaTeX or Markdown, in pieces of text written one after the other (a line of the matrix at
+    a time)."""
     p = result.problem
     rows, cols = jacobian_sides(p)
     rlab, rg = axis_labels(rows, p.order)
@@ -243,11 +328,14 @@ def jac_typeset(result, fmt: str, precision: int, symbolic=None, det=None) -> st
         d = det.get("determinant_symbolic")
         det_tex = _det_latex(d) if d is not None else f"{det['determinant']:.6g}"
     if fmt == "latex":
-        tex = _display(latex_matrix(M, rg, cg, precision, (rlab, clab)))
-        return tex + (f"\\[ \\det J = {det_tex} \\]\n" if det is not None else "")
-    title = f"{p.what} of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})"
-    text = f"{title}\n\n" + markdown_matrix(M, rlab, clab, precision)
-    return text + (f"\n$\\det J = {det_tex}$\n" if det is not None else "")
+        yield from (line + "\n" for line in latex_lines(M, rg, cg, precision, (rlab, clab), display=True))
+        if det is not None:
+            yield f"\\[ \\det J = {det_tex} \\]\n"
+        return
+    yield f"{p.what} of `{p.expression}` wrt {', '.join(v.name for v in p.wrt)} ({p.order}-major, {p.layout})\n\n"
+    yield from (line + "\n" for line in markdown_lines(M, rlab, clab, precision))
+    if det is not None:
+        yield f"\n$\\det J = {det_tex}$\n"
 
 
 def _det_latex(text: str) -> str:
@@ -262,17 +350,9 @@ def grad_typeset(result, gradient, fmt: str, precision: int, symbolic=None) -> s
     M = shaped(gradient, v.shape) if symbolic is None else \
         np.asarray(symbolic, dtype=object).reshape(as_matrix_shape(v.shape)).tolist()
     if fmt == "latex":
-        return _display(latex_matrix(M, precision=precision))
+        return "".join(line + "\n" for line in latex_lines(M, precision=precision, display=True))
     rlab, clab = shaped_labels(v.name, v.shape)
     return f"Gradient of `{p.expression}` wrt {v.name}\n\n" + markdown_matrix(M, rlab, clab, precision)
-
-
-def _display(tex: str) -> str:
-    """A matrix in display math, ready to paste into a document (comments, with the labels, stay outside)."""
-    lines = tex.rstrip("\n").split("\n")
-    comments = [line for line in lines if line.startswith("%")]
-    body = [line for line in lines if not line.startswith("%")]
-    return "\n".join(comments + ["\\[", *body, "\\]"]) + "\n"
 
 
 def explain_typeset(p, ex, fmt: str) -> str:
@@ -295,7 +375,7 @@ def explain_typeset(p, ex, fmt: str) -> str:
         if ex.formula is None:
             lines.append(f"% no closed form known for {', '.join(ex.missing)}")
         if ex.symbolic is not None:
-            lines.append(_display(latex_matrix(ex.symbolic)).rstrip("\n"))
+            lines += latex_lines(ex.symbolic, display=True)
         return "\n".join(lines) + "\n"
     out = [f"**Differential**: ${ex.differential_latex}$", "", "**Steps**", ""]
     for k, step in enumerate(ex.steps, 1):

@@ -467,7 +467,7 @@ class _SetView:
                             style=STYLE["note"])
             table.add_row(str(row.spec.index), Text(fit(_shown(row.spec.label, 80))), Text(fit(mark), style=style),
                           cell)
-        head = Text("problem set  ", style=STYLE["key"]) + Text(fit(_shown(s.source, 200)))
+        head = Text.assemble(("problem set  ", STYLE["key"]), fit(_shown(s.source, 200)))
         if s.title:
             head.append(fit(f": {_shown(s.title, 200)}"))
         ok = s.all_right
@@ -475,7 +475,7 @@ class _SetView:
         yield Text("")
         yield table
         yield Text("")
-        yield Text(fit("✓ " if ok else "✗ "), style=STYLE["ok"] if ok else STYLE["fail"]) + Text(s.summary())
+        yield Text.assemble((fit("✓ " if ok else "✗ "), STYLE["ok"] if ok else STYLE["fail"]), s.summary())
 
 
 def _ascii(text: str) -> str:

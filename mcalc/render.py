@@ -12,7 +12,8 @@ from rich.text import Text
 
 from .errors import CLI, DomainError, Words
 from .chain import as_matrix_shape, flatten_perm
-from .labels import axis_blocks, axis_labels, jacobian_sides, label_at, shaped, shaped_labels
+from .labels import (axis_blocks, axis_labels, entry_name, jacobian_entry, jacobian_sides, label_at, shaped,
+                     shaped_labels)
 from .ops import fmt_shape
 
 STYLE = {"pos": "bold cyan", "neg": "bold magenta", "zero": "dim", "rule": "dim", "heavy": "bright_black",
@@ -22,24 +23,44 @@ STYLE = {"pos": "bold cyan", "neg": "bold magenta", "zero": "dim", "rule": "dim"
 
 # --- numbers -------------------------------------------------------------------------------------------------
 
+CHUNK = 1 << 16            # entries looked at together when a whole matrix is measured
+
+
+def _chunks(values):
+    """The entries of values in C order, as float arrays of at most CHUNK entries: a large matrix is measured
+    without a copy of it (nor of its absolute values, nor a mask of it)."""
+    a = np.asanyarray(values)
+    if a.size:
+        yield from np.nditer(a, flags=["external_loop", "buffered", "zerosize_ok"], buffersize=CHUNK, order="C",
+                             op_dtypes=[np.float64], casting="unsafe")
+
+
 def number_format(values: np.ndarray, precision: int):
     """One formatter for a whole matrix, so its columns align: integers as integers, moderate magnitudes with a
     common number of decimals, the rest in scientific notation.  Rounding noise is not news: entries within
-    1e-12 of the matrix's largest are shown as 0, and entries within 1e-10 of an integer as that integer."""
-    finite = np.asarray(values, dtype=float).ravel()
-    tiny = 1e-12 * float(np.abs(finite).max(initial=0.0))
-    finite = np.where(np.abs(finite) <= tiny, 0.0, finite)
-    nonzero = np.abs(finite[finite != 0])
+    1e-12 of the matrix's largest are shown as 0, and entries within 1e-10 of an integer as that integer.
+    (The pretty view passes the entries it shows; typeset output, every entry, a chunk at a time.)"""
+    tiny = 1e-12 * float(np.max([np.abs(c).max() for c in _chunks(values)], initial=0.0))
+    integers, top, low, first = True, [], [], []
+    for c in _chunks(values):
+        c = np.where(np.abs(c) <= tiny, 0.0, c)
+        nonzero = np.abs(c[c != 0])
+        if nonzero.size:
+            top.append(nonzero.max())
+            low.append(nonzero.min())
+        integers = integers and bool(np.all(np.abs(c - np.round(c)) <= 1e-10 * np.maximum(1.0, np.abs(c))))
+        if len(first) < 10000:
+            first += c[:10000 - len(first)].tolist()
+    largest = float(np.max(top)) if top else 0.0
 
     def zero_or(fmt):
         return lambda v: "0" if abs(v) <= tiny else fmt(v)
 
-    near_int = np.abs(finite - np.round(finite)) <= 1e-10 * np.maximum(1.0, np.abs(finite))
-    if finite.size and np.all(near_int) and (not nonzero.size or nonzero.max() < 1e12):
+    if first and integers and (not top or largest < 1e12):
         return zero_or(lambda v: f"{round(v):d}")
-    if not nonzero.size or (nonzero.max() < 1e6 and nonzero.min() >= 10.0 ** -precision):
+    if not top or (largest < 1e6 and float(np.min(low)) >= 10.0 ** -precision):
         decimals = precision
-        texts = [f"{v:.{precision}f}" for v in finite[:10000]]
+        texts = [f"{v:.{precision}f}" for v in first]
         while decimals > 1 and all(t.endswith("0") for t in texts if "." in t):
             texts = [t[:-1] for t in texts]
             decimals -= 1
@@ -105,22 +126,33 @@ class BlockMatrix:
     file, NO_COLOR, TERM=dumb), marked [like this] with the columns kept aligned (MarkLegend says what it means).
     A single column without a label (a vector shown in its own shape) has no header row."""
 
+    WIDE = 2000        # columns measured one by one; beyond that, the first HEAD and the last two (wider than
+    HEAD = 1000        # any terminal): the entries formatted are those that can be shown, never the whole matrix
+
     def __init__(self, M, row_labels, col_labels, row_groups=None, col_groups=None, precision: int = 4,
                  highlight=(), max_rows: int = 40, more: str = "--format csv, json or npy has every entry"):
         """M: numbers (formatted together, aligned) or a 2-D list of texts (symbolic entries)."""
-        if isinstance(M, np.ndarray) and M.dtype != object:
-            M = np.asarray(M, dtype=float)
-            fmt = number_format(M, precision)
-            self.cell = lambda i, j: fmt(M[i, j])
-        else:
-            self.cell = lambda i, j: M[i][j]
-        self.shape = (len(row_labels), len(col_labels))
+        self.shape = m, n = (len(row_labels), len(col_labels))
         self.highlight = set(highlight)
         self.row_labels, self.col_labels = row_labels, col_labels
         self.row_groups = row_groups or [(0, 0)] * len(row_labels)
         self.col_groups = col_groups or [(0, 0)] * len(col_labels)
         self.max_rows, self.more = max_rows, more
         self.headless = all(not label for label in col_labels)
+        self.rows = self._pick(m, max_rows)
+        self.cols = list(range(n)) if n <= self.WIDE else list(range(self.HEAD)) + [n - 2, n - 1]
+        shown = [i for i in self.rows if i is not None]
+        if isinstance(M, np.ndarray) and M.dtype != object:
+            window = np.asarray(M[np.ix_(shown, self.cols)], dtype=float)     # (a copy of these entries alone)
+            fmt = number_format(window, precision)
+            texts = [[fmt(v) for v in row] for row in window.tolist()]
+        else:
+            texts = [[M[i][j] for j in self.cols] for i in shown]
+        self.texts, self.at = dict(zip(shown, texts)), {j: k for k, j in enumerate(self.cols)}
+
+    def cell(self, i: int, j: int) -> str:
+        """The text of entry (i, j), one of those that can be shown."""
+        return self.texts[i][self.at[j]]
 
     def marked(self, console: Console) -> bool:
         """Whether highlighted entries are marked with brackets: where colour cannot show them."""
@@ -134,17 +166,21 @@ class BlockMatrix:
         tail = min(2, keep - 1)
         return list(range(keep - tail)) + [None] + list(range(n - tail, n))
 
-    def _fit(self, col_w, budget: int) -> list[int | None]:
+    def _rules(self) -> int:
+        """The width of the rules between column blocks, were every column shown."""
+        g = self.col_groups
+        return 2 * sum(g[j] != g[j - 1] for j in range(1, len(g)))
+
+    def _fit(self, col_w: dict, budget: int) -> list[int | None]:
         """The columns that fit in budget characters: all, or a head, an ellipsis and the last two."""
-        n = len(col_w)
-        rules = 2 * sum(self.col_groups[j] != self.col_groups[j - 1] for j in range(1, n))
-        if sum(w + 1 for w in col_w) + rules <= budget:
+        n = self.shape[1]
+        if len(col_w) == n and sum(w + 1 for w in col_w.values()) + self._rules() <= budget or n == 1:
             return list(range(n))
         tail = list(range(max(n - 2, 1), n))
         used = sum(col_w[j] + 3 for j in tail) + 4
         head = []
-        for j in range(tail[0]):
-            if used + col_w[j] + 3 > budget:
+        for j in self.cols[:tail[0]]:
+            if j >= tail[0] or used + col_w[j] + 3 > budget:
                 break
             head.append(j)
             used += col_w[j] + 3
@@ -158,21 +194,19 @@ class BlockMatrix:
         return "heavy" if a[0] != b[0] else "light"
 
     def _widths(self):
-        """(rows shown, label width, column widths)."""
-        m, n = self.shape
-        rows = self._pick(m, self.max_rows)
-        label_w = max((len(self.row_labels[i]) for i in rows if i is not None), default=1)
-        col_w = [max(len(self.col_labels[j]), *(len(self.cell(i, j)) for i in rows if i is not None))
-                 for j in range(n)] if n <= 2000 else None
-        if col_w is None:                      # too many columns to measure: a fixed width does
-            col_w = [max(len(label) for label in self.col_labels[:50] + self.col_labels[-50:]) + 2] * n
-        return rows, label_w, col_w
+        """(rows shown, label width, width of each column that can be shown)."""
+        shown = [i for i in self.rows if i is not None]
+        label_w = max((len(self.row_labels[i]) for i in shown), default=1)
+        col_w = {j: max(len(self.col_labels[j]), *(len(self.texts[i][k]) for i in shown))
+                 for k, j in enumerate(self.cols)}
+        return self.rows, label_w, col_w
 
     def natural_width(self, marks: bool = False) -> int:
         _, label_w, col_w = self._widths()
-        n = len(col_w)
-        rules = 2 * sum(self.col_groups[j] != self.col_groups[j - 1] for j in range(1, n))
-        return label_w + 2 + sum(w + 1 for w in col_w) + rules + (2 * n if marks else 0)
+        n = self.shape[1]
+        unmeasured = (n - len(col_w)) * (min(col_w.values(), default=1) + 1)     # (at least that wide)
+        marks_w = 2 * n if marks else 0
+        return label_w + 2 + sum(w + 1 for w in col_w.values()) + unmeasured + self._rules() + marks_w
 
     def __rich_measure__(self, console, options):
         from rich.measure import Measurement
@@ -184,7 +218,7 @@ class BlockMatrix:
         m, n = self.shape
         rows, label_w, col_w = self._widths()
         pad = 2 if self.marked(console) else 0          # room for [ and ] around every entry of a column
-        col_w = [w + pad for w in col_w]
+        col_w = {j: w + pad for j, w in col_w.items()}
         cols = self._fit(col_w, max(options.max_width - label_w - 2, 10))
         lines = [] if self.headless else [self._header(cols, col_w, label_w, pad),
                                           self._separator(cols, col_w, label_w, "heavy")]
@@ -238,8 +272,7 @@ class BlockMatrix:
                 dots = "⋮".rjust(w) if j is None else "⋮".rjust(w - half) + " " * half
                 t.append((" ┃" if kind == "heavy" else " │") if kind != "cell" else " " + dots, style=STYLE["rule"])
             return t
-        t = Text(self.row_labels[i].rjust(label_w), style=STYLE["out"])
-        t.append(" │", style=STYLE["rule"])
+        t = Text.assemble((self.row_labels[i].rjust(label_w), STYLE["out"]), (" │", STYLE["rule"]))
         for kind, j, w in self._walk(cols, col_w):
             if kind != "cell":
                 t.append(" ┃" if kind == "heavy" else " │", style=STYLE["rule"])
@@ -311,12 +344,22 @@ class Spy:
     def __init__(self, J, rows, cols, order: str, max_rows: int = 32):
         self.J, self.rows, self.cols, self.order, self.max_rows = J, rows, cols, order, max_rows
 
-    def nonzeros(self) -> tuple[np.ndarray, np.ndarray]:
-        if hasattr(self.J, "tocoo"):
-            coo = self.J.tocoo()
-            keep = coo.data != 0
-            return np.asarray(coo.row)[keep], np.asarray(coo.col)[keep]
-        return np.nonzero(np.asarray(self.J))
+    def counts(self, r_cell: np.ndarray, c_cell: np.ndarray, rows: int, cols: int) -> np.ndarray:
+        """The number of nonzero entries in each of rows × cols cells (r_cell, c_cell: the cell of each row and
+        column of J), counted a band of rows at a time: no array of J's size (its nonzeros' indices) is made."""
+        J = self.J.tocsr() if hasattr(self.J, "tocsr") else self.J
+        counts = np.zeros(rows * cols, dtype=np.int64)
+        per = max(1, 16 * CHUNK // max(1, J.shape[1]))
+        for a in range(0, J.shape[0], per):
+            band = J[a:a + per]
+            if hasattr(band, "tocoo"):
+                coo = band.tocoo()
+                keep = coo.data != 0
+                i, j = np.asarray(coo.row)[keep], np.asarray(coo.col)[keep]
+            else:
+                i, j = np.nonzero(np.asarray(band))
+            counts += np.bincount(r_cell[a + i] * cols + c_cell[j], minlength=counts.size)
+        return counts.reshape(rows, cols)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         m, n = self.J.shape
@@ -325,16 +368,15 @@ class Spy:
         height = self.max_rows
         r_cell, r_keys = _cells(*axis_blocks(self.rows, self.order), height)
         c_cell, c_keys = _cells(*axis_blocks(self.cols, self.order), width)
-        i, j = self.nonzeros()
-        counts = np.bincount(r_cell[i] * len(c_keys) + c_cell[j], minlength=len(r_keys) * len(c_keys))
-        counts = counts.reshape(len(r_keys), len(c_keys))
+        counts = self.counts(r_cell, c_cell, len(r_keys), len(c_keys))
         r_size, c_size = np.bincount(r_cell), np.bincount(c_cell)
         share = counts / np.outer(r_size, c_size)
         r_first = np.concatenate([[0], np.cumsum(r_size)[:-1]])
         for a in range(len(r_keys)):
             if a and r_keys[a][:2] != r_keys[a - 1][:2]:
                 yield self._rule(label_w, c_keys, r_keys[a][0] != r_keys[a - 1][0])
-            t = Text(label_at(self.rows, self.order, int(r_first[a])).rjust(label_w) + " │", style=STYLE["out"])
+            t = Text()
+            t.append(label_at(self.rows, self.order, int(r_first[a])).rjust(label_w) + " │", style=STYLE["out"])
             for b in range(len(c_keys)):
                 if b and c_keys[b][:2] != c_keys[b - 1][:2]:
                     t.append("┃" if c_keys[b][0] != c_keys[b - 1][0] else "│", style=STYLE["rule"])
@@ -379,11 +421,16 @@ def spy_view(result, height: int | None = None) -> Group:
 def array_text(a: np.ndarray, precision: int = 4, prefix: str = "") -> str:
     """A value as numpy prints it (summarised when large), continuation lines aligned under prefix."""
     a = np.asarray(a, dtype=float)
-    fmt = number_format(a, precision)
+    fmt = number_format(a if a.size <= 64 else a[np.ix_(*map(_edges, a.shape))], precision)   # (what is shown)
     if a.ndim == 0:
         return prefix + fmt(float(a))
     return prefix + np.array2string(a, separator=", ", threshold=64, edgeitems=3, max_line_width=100,
                                     formatter={"float_kind": fmt}, prefix=prefix)
+
+
+def _edges(n: int) -> list[int]:
+    """The indices along an axis that a summarised array shows (numpy's three at each end)."""
+    return list(range(n)) if n <= 6 else [0, 1, 2, n - 3, n - 2, n - 1]
 
 
 def header(p, precision: int = 4, last: tuple[str, str] | None = None, convention: bool = True,
@@ -442,16 +489,18 @@ SHRINK_NOTE = "error 4 times smaller or less with a step 16 times smaller: a jum
               "elu or x·|x| at 0 have, where central differences are first-order"
 
 
-def verdict(result) -> Hanging:
-    """Whether the finite differences agree; where not, the entries by label."""
+def verdict(result, gradient: bool = False) -> Hanging:
+    """Whether the finite differences agree; where not, the entries by label (labels.entry_name: as a gradient's
+    entries where gradient)."""
     c = result.comparison
     if c is None:
         return hanging(Text(f"finite-difference check skipped ({result.skipped or '--fd none'})",
                             style=STYLE["note"]))
     p = result.problem
-    rows, cols = jacobian_sides(result.problem)
-    rlab, _ = axis_labels(rows, p.order)
-    clab, _ = axis_labels(cols, p.order)
+
+    def at(i, j):
+        return entry_name(*jacobian_entry(p, i, j), gradient=gradient)
+
     rounding = f" + rounding {c.noise / c.scale:.2g}" if c.scale and c.noise > c.tol * c.scale else ""
     nums = f"abs err {c.max_abs_error:.2g}, rel err {c.max_rel_error:.2g} (tol {c.tol:g}{rounding})"
     name = METHOD_NAMES[c.method]
@@ -470,28 +519,29 @@ def verdict(result) -> Hanging:
                      f"analytic value as the step shrinks ({SHRINK_NOTE}): right")
     note = Text("".join(f"\n  {n}" for n in notes), style=STYLE["note"])
     if c.agree:
-        return hanging(Text("✓ ", style=STYLE["ok"]) + Text(f"{name} agree: {nums}") + note)
+        return hanging(Text.assemble(("✓ ", STYLE["ok"]), f"{name} agree: {nums}", note))
     t = hanging(Text("✗ ", style=STYLE["fail"]))
     if c.kinks:
         i, j, right, left, kind = c.kinks[0]
+        out, wrt = jacobian_entry(p, i, j)
         if kind == "jump":
-            t.append(f"not differentiable: {rlab[i]} jumps by {right + left:.4g} at this {clab[j]} (a discontinuity, "
+            t.append(f"not differentiable: {out} jumps by {right + left:.4g} at this {wrt} (a discontinuity, "
                      "like sign or step at 0)")
         else:
-            t.append(f"not differentiable: the one-sided slopes of {rlab[i]} in {clab[j]} are {right:.4g} and "
+            t.append(f"not differentiable: the one-sided slopes of {out} in {wrt} are {right:.4g} and "
                      f"{left:.4g} (a kink, like abs or relu at 0)")
         if len(c.kinks) > 1:
-            where = ", ".join(f"{rlab[a]}/{clab[b]}" for a, b, *_ in c.kinks[:6])
+            where = ", ".join(at(a, b) for a, b, *_ in c.kinks[:6])
             more = f" and {len(c.kinks) - 6} more" if len(c.kinks) > 6 else ""
             t.append(f"; {len(c.kinks)} such entries: {where}{more}")
         if not c.bad:
             return t
         t.append("\n✗ ", style=STYLE["fail"])
     i, j = c.bad[0]
-    t.append(f"{name} disagree: {nums}; worst at {rlab[i]} / {clab[j]}: "
+    t.append(f"{name} disagree: {nums}; worst at {at(i, j)}: "
              f"analytic {result.J[i, j]:.12g}, finite difference {result.F[i, j]:.12g}")
     if c.bad_count > 1:
-        where = ", ".join(f"{rlab[a]}/{clab[b]}" for a, b in c.bad[1:6])
+        where = ", ".join(at(a, b) for a, b in c.bad[1:6])
         more = f" and {c.bad_count - 6} more" if c.bad_count > 6 else ""
         t.append(f"; also at {where}{more}")
     t.append(note)
@@ -583,7 +633,8 @@ def grad_view(result, gradient, precision: int = 4, height: int | None = None, s
     note = symbols_note(p) if symbolic is not None else []
     return Group(header(p, precision, ("∇f", f"shaped like {v.name} {fmt_shape(v.shape)}, "
                                               f"{result.mode} accumulation"), convention=False),
-                 Text(""), matrix, disagreement_legend(result, matrix), Text(""), *note, verdict(result))
+                 Text(""), matrix, disagreement_legend(result, matrix), Text(""), *note,
+                 verdict(result, gradient=True))
 
 
 def symbols_note(p) -> list[Text]:
@@ -640,8 +691,8 @@ def check_verdict(r) -> Hanging:
     """Right, or wrong and how: the size, the diagnosis and the wrong entries by label."""
     what = "gradient" if r.kind == "gradient" else r.problem.what
     if r.right:
-        return hanging(Text("✓ ", style=STYLE["ok"]) + Text(f"right: it is the {what} (max rel error "
-                                                            f"{r.max_rel_error:.2g}, tol {r.tol:g})"))
+        return hanging(Text.assemble(("✓ ", STYLE["ok"]), f"right: it is the {what} (max rel error "
+                                                          f"{r.max_rel_error:.2g}, tol {r.tol:g})"))
     t = hanging(Text("✗ ", style=STYLE["fail"]))
     if r.size_message:
         t.append(f"wrong size: {r.size_message}")
@@ -693,9 +744,9 @@ class SideBySide:
 def explain_view(p, ex, check, words: Words = CLI) -> Group:
     """The derivation: differential, steps, closed form and its numerical check (check: (agree, max error))."""
     parts = [header(p, words=words), Text("")]
-    parts.append(hanging(Text("differential  ", style=STYLE["key"]) + Text(ex.differential), key=14))
+    parts.append(hanging(Text.assemble(("differential  ", STYLE["key"]), ex.differential), key=14))
     parts.append(Text(""))
-    steps = Text("steps", style=STYLE["key"])
+    steps = Text.assemble(("steps", STYLE["key"]))
     for k, step in enumerate(ex.steps, 1):
         steps.append(f"\n  {k}. {step['expression']}", style=STYLE["out"])
         steps.append(f"   {step['rule']}", style=STYLE["note"])
@@ -708,7 +759,7 @@ def explain_view(p, ex, check, words: Words = CLI) -> Group:
     m, n = p.root.size, sum(v.size for v in p.wrt)
     shape = (m, n) if p.layout == "numerator" else (n, m)
     order = "row-major" if p.order == "row" else "column-major"
-    t = Text(f"Jacobian ({shape[0]}×{shape[1]}, {order}, {p.layout} layout)", style=STYLE["key"])
+    t = Text.assemble((f"Jacobian ({shape[0]}×{shape[1]}, {order}, {p.layout} layout)", STYLE["key"]))
     if ex.formula is None:
         why = ", ".join(ex.missing)
         t.append(f"\n  {why[1:-1]}: {words.jacobian} computes it numerically" if why.startswith("(") else
@@ -793,7 +844,7 @@ def product_view(pr, precision: int = 4) -> Group:
         parts.append(Text("finite-difference check skipped (--fd none)", style=STYLE["note"]))
     else:
         how = f"along {direction}" if pr.kind == "jvp" else "⟨vᵀJ, w⟩ = vᵀ(J w) along 3 random directions w"
-        mark = Text("✓ ", style=STYLE["ok"]) if pr.agree else Text("✗ ", style=STYLE["fail"])
-        parts.append(hanging(mark + Text(f"{METHOD_NAMES[pr.method]} {'agree' if pr.agree else 'disagree'} {how}: "
-                                         f"rel err {pr.max_rel_error:.2g} (tol {pr.tol:g})")))
+        mark = ("✓ ", STYLE["ok"]) if pr.agree else ("✗ ", STYLE["fail"])
+        parts.append(hanging(Text.assemble(mark, f"{METHOD_NAMES[pr.method]} {'agree' if pr.agree else 'disagree'} "
+                                                 f"{how}: rel err {pr.max_rel_error:.2g} (tol {pr.tol:g})")))
     return Group(*parts)

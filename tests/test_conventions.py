@@ -61,9 +61,10 @@ def test_jac_grad_and_hess_mark_and_list_disagreements():
     assert r.exit_code == 1
     assert "[-22.0966]" in r.output and "[-525.2963]" in r.output and "[862.3189]" in r.output
     assert "[ ] marks an entry where analytic and finite differences disagree" in r.output
-    assert "also at f[1]/x[1], f[0]/x[0]" in " ".join(r.output.split())
+    assert "also at f[1] wrt x[1], f[0] wrt x[0]" in " ".join(r.output.split())
     r = run("grad", "sum(sin(1000*x))", "--wrt", "x", "--value", "x=0.3 0.4", "--fd", "central", "--tol", "1e-12")
     assert r.exit_code == 1 and "[-525.2963]" in r.output and "[ ] marks" in r.output
+    assert "worst at ∂f/∂x[" in r.output and "also at ∂f/∂x[" in r.output      # as the gradient's labels say
     r = run("hess", "sum(sin(1000*x))", "--wrt", "x", "--value", "x=0.3 0.4", "--fd", "central", "--tol", "1e-12")
     assert r.exit_code == 1 and "[999755.8399]" in r.output and "[ ] marks" in r.output
     r = run("jac", "A@B", "--wrt", "A", "--shape", "2x2")                   # nothing to mark: no legend
@@ -75,7 +76,7 @@ def test_kinks_are_marked_and_every_one_is_listed():
     assert r.exit_code == 1
     assert _rows(r.output, "f[0]")[0].split()[2] == "[0]" and _rows(r.output, "f[2]")[0].split()[-1] == "[0]"
     assert "[ ] marks an entry that is not differentiable here" in r.output
-    assert "2 such entries: f[0]/x[0], f[2]/x[2]" in " ".join(r.output.split())
+    assert "2 such entries: f[0] wrt x[0], f[2] wrt x[2]" in " ".join(r.output.split())
 
 
 # --- the header says who chose each value ----------------------------------------------------------------------------

@@ -70,3 +70,66 @@ def test_view_has_header_matrix_and_verdict():
     for fragment in ("f       A@x", "wrt     A (2, 2)", "row-major", "x = [1, 2]", "(chosen by mcalc",
                      "J       2×4", "✓ central differences agree"):
         assert fragment in out, fragment
+
+
+# --- styles stay on their own words ----------------------------------------------------------------------------
+
+def ansi(renderable, width=120):
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=True, color_system="truecolor", highlight=False).print(renderable)
+    return buf.getvalue()
+
+
+def sgr_before(out: str, text: str) -> str:
+    """The last SGR code before text's first occurrence in out: what text is printed in."""
+    import re
+
+    codes = re.findall(r"\x1b\[[0-9;]*m", out[:out.index(text)])
+    return codes[-1] if codes else ""
+
+
+def test_a_mark_or_key_does_not_colour_the_words_after_it():
+    from mcalc.check import check_text
+    from mcalc.explain import explain
+    from mcalc.products import product
+    from mcalc.render import check_verdict, explain_view, product_view, verdict
+
+    plain = "\x1b[0m"                                            # (a reset: nothing bold, nothing green)
+    out = ansi(verdict(compute(prepare("A@B", "A", shapes="2x2"))))
+    assert "\x1b[1;32m✓" in out and sgr_before(out, "central differences agree") == plain
+    p = prepare("A@B", "A", shapes="2x2")
+    out = ansi(check_verdict(check_text(p, "kron(eye(2), B.T)")))
+    assert sgr_before(out, "right: it is the Jacobian") == plain
+    ex = explain(p.nodes, p.wrt, p.order, p.layout)
+    out = ansi(explain_view(p, ex, (True, 0.0)))
+    assert "\x1b[1mdifferential" in out and sgr_before(out, ex.differential) == plain
+    assert sgr_before(out, "equals the analytic Jacobian") == plain
+    out = ansi(product_view(product(prepare("A@B", "A", shapes="2x2"), "jvp", "ones(2, 2)", None, None)))
+    assert sgr_before(out, "differences agree along u") == plain
+
+
+def test_row_labels_do_not_colour_the_entries_of_their_row():
+    out = ansi(BlockMatrix(np.array([[0.0, -1.0, 2.0]]), ["f[0]"], ["x[0]", "x[1]", "x[2]"]))
+    row = next(line for line in out.splitlines() if "f[0]" in line)
+    assert sgr_before(row, " 0") == "\x1b[2m"                   # a zero: dim alone, not the label's bold yellow
+    assert sgr_before(row, "-1") == "\x1b[1;35m" and sgr_before(row, " 2") == "\x1b[1;36m"
+
+
+# --- one name for an entry -------------------------------------------------------------------------------------
+
+def test_an_entry_is_named_output_wrt_input_in_either_layout_or_as_a_gradient_entry():
+    from mcalc.check import check_text, named_wrong
+    from mcalc.labels import entry_name, jacobian_entry
+    from mcalc.render import verdict
+
+    assert entry_name("f[1,1]", "A[0,1]") == "f[1,1] wrt A[0,1]" and entry_name("f", "x[2]", True) == "∂f/∂x[2]"
+    for layout in ("numerator", "denominator"):
+        p = prepare("A@B", "A", shapes="2x2", layout=layout)
+        i, j = (1, 2) if layout == "numerator" else (2, 1)
+        assert jacobian_entry(p, i, j) == ("f[0,1]", "A[1,0]")
+        r = check_text(p, "kron(B.T, eye(2))" if layout == "numerator" else "kron(B, eye(2))")
+        assert all(label.startswith("f[") and " wrt A[" in label for label, *_ in named_wrong(r))
+    result = compute(prepare("sum(sin(1000*x))", "x", {"x": [0.3, 0.4]}), "central", tol=1e-12)
+    text = " ".join(verdict(result, gradient=True).plain.split())
+    assert "worst at ∂f/∂x[" in text and "also at ∂f/∂x[" in text
+    assert "worst at f wrt x[" in " ".join(verdict(result).plain.split())

@@ -113,6 +113,13 @@ class Explanation:
             self.not_verified_because = verified[1].phrased(API).message
 
     @property
+    def hessian(self) -> np.ndarray | None:
+        """The Hessian (explain(..., hessian=True)): the same array as .jacobian, under the name its repr shows."""
+        if self.kind != "hessian":
+            raise AttributeError("hessian: this explains a Jacobian (explain(..., hessian=True) explains a Hessian)")
+        return self.jacobian
+
+    @property
     def labels(self) -> tuple[list[str], list[str]]:
         return self.row_labels, self.col_labels
 

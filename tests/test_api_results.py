@@ -332,3 +332,17 @@ def test_explain_and_check_import_nothing_heavy():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sympy', 'scipy', 'IPython', 'rich'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_an_explained_hessian_is_named_hessian():
+    """explain(..., hessian=True) shows hessian=array(...) in its repr: .hessian is that array (it raised
+    AttributeError); a Jacobian's explanation has none."""
+    import numpy as np
+
+    import mcalc
+
+    A = np.array([[2.0, 1.0], [0.0, 3.0]])
+    e = mcalc.explain("x@A@x", "x", values={"x": [1.0, 2.0], "A": A}, hessian=True)
+    assert np.allclose(e.hessian, A + A.T) and e.hessian is e.jacobian
+    with pytest.raises(AttributeError):
+        mcalc.explain("A@B", "A", shapes="2x2").hessian

@@ -135,7 +135,10 @@ def usage_message(e, argv: list[str]) -> str | None:
         hint = option_hint(ctx, option.group(1))
     dashed = next((a for k, a in enumerate(argv) if re.match(r"-[^-].*[][()@*+/'^]", a)    # "-sum(x)", not the
                    and not (k and argv[k - 1].startswith("-"))), None)                        # value of an option
-    if option and not re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)) or \
+    takes_expression = ctx is None or any(p.name == "expr" for p in getattr(ctx.command, "params", ()))
+    if option and not takes_expression:              # (mcalc -v, mcalc ops -f: no expression to quote)
+        hint = option_hint(ctx, option.group(1)) or _other_case(ctx, option.group(1))
+    elif option and not re.fullmatch(r"--[A-Za-z][\w-]*", option.group(1)) or \
             message.startswith("missing argument") and dashed:
         text = option.group(1) if option else dashed
         text = text if len(text) <= 30 else text[:27] + "..."
@@ -148,6 +151,12 @@ def usage_message(e, argv: list[str]) -> str | None:
     return f"usage error: {message}" + (f" (hint: {hint})" if hint else "")
 
 
+def _other_case(ctx, name: str) -> str | None:
+    """-v for -V: the command's option spelled in the other case, as a guess."""
+    opts = [o for p in getattr(ctx.command, "params", ()) for o in getattr(p, "opts", ())]
+    return f"did you mean {name.swapcase()}?" if name.swapcase() in opts else None
+
+
 def option_hint(ctx, name: str) -> str | None:
     """For an option the command lacks: the commands that have it (grad --det: jac's), or the command's own option
     that it is a likely misspelling of (--wrtt: --wrt); else None."""
@@ -157,7 +166,8 @@ def option_hint(ctx, name: str) -> str | None:
     others = [f"mcalc {n}" for n, c in getattr(root, "commands", {}).items()
               if c is not ctx.command and any(name in p.opts for p in c.params)]
     if others:
-        return f"{name} is an option of {' and '.join(others)}, not of {ctx.command_path}"
+        listed = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+        return f"{name} is an option of {listed}, not of {ctx.command_path}"
     own = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
     close = difflib.get_close_matches(name, own, n=1, cutoff=0.7)
     return f"did you mean {close[0]}?" if close else None

@@ -245,3 +245,14 @@ def test_completion_is_set_up_only_when_asked():
 
     group = get_command(app)
     assert all(p._custom_shell_complete is None for c in group.commands.values() for p in c.params)
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["ops", "-f", "json"], "-f is an option of mcalc jac, mcalc grad, mcalc hess, mcalc check and mcalc explain"),
+    (["-v"], "did you mean -V?"),
+])
+def test_a_command_without_an_expression_gets_no_hint_about_expressions(args, fragment):
+    """mcalc ops and mcalc itself take no expression: an unknown short option is not 'an expression that begins
+    with -' there (issue 12's tester)."""
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and fragment in res.stderr and "expression" not in res.stderr, res.stderr

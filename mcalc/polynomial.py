@@ -10,6 +10,7 @@ monomials to nonzero coefficients (int or Fraction).  Numbers mix with polynomia
 
 from __future__ import annotations
 
+import math
 import numbers
 from fractions import Fraction
 
@@ -201,3 +202,24 @@ def determinant(rows: list) -> Poly | int | Fraction:
             here[cols] = total
         below = here
     return below[tuple(range(n))]
+
+
+# --- counting, for the estimates of mcalc.symbolic --------------------------------------------------------------
+
+def monomials(symbols: float, degree: int) -> float:
+    """How many monomials of degree at most `degree` there are in `symbols` symbols: C(symbols + degree, degree)."""
+    if symbols <= 0 or degree <= 0:
+        return 1.0
+    return math.exp(min(700.0, math.lgamma(symbols + degree + 1) - math.lgamma(symbols + 1)
+                        - math.lgamma(degree + 1)))
+
+
+def determinant_pairs(n: int, terms: float, degree: int, symbols: float) -> float:
+    """The term pairs determinant() multiplies for n×n entries of `terms` terms of degree `degree` in `symbols`
+    symbols: for each r, C(n, r) minors of r rows, each the sum of r products of an entry and a minor of r - 1 rows
+    (at most (r-1)!·terms^(r-1) terms, and at most the monomials of its degree)."""
+    total = 0.0
+    for r in range(1, n + 1):
+        minor = min(math.factorial(r - 1) * terms ** (r - 1), monomials(symbols, (r - 1) * degree))
+        total += math.comb(n, r) * r * terms * minor
+    return total

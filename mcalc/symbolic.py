@@ -5,9 +5,11 @@ Every variable becomes an array of symbols named as students write them: a matri
 The expression is evaluated on numpy object arrays, node by node.  Polynomial operations (sums, products, matrix
 products and powers, determinants, and everything that only moves, sums or scales entries) on polynomial arguments
 are computed as sparse polynomials (mcalc.polynomial): expanded, differentiated term by term, and printed as SymPy
-prints them, without SymPy's expression trees.  Every other operation (exp, inv, softmax, ...) takes SymPy's
-expressions, through its registry entry's `sympy` or its forward function on objects, and polynomial arguments
-enter it expanded.  The Jacobian is then differentiated entry by entry, only by the symbols an entry contains.
+prints them, without SymPy's expression trees.  What an operation does to polynomial entries, and what that costs,
+is its registry entry's (Op.poly, a PolyRule; Op.spread and Op.growth for the estimates): this module knows no
+operation, only their families.  Every other operation (exp, inv, softmax, ...) takes SymPy's expressions,
+through its registry entry's `sympy` or its forward function on objects, and polynomial arguments enter it
+expanded.  The Jacobian is then differentiated entry by entry, only by the symbols an entry contains.
 
 What limits the symbolic forms is their cost, estimated before anything is built (estimate), checked again from
 the real sizes before each product (_Clock) and before the Jacobian, and measured by a timer as the backstop
@@ -26,9 +28,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import polynomial
 from .errors import TooLargeError, UsageError
 from .expr import Const, Var
-from .polynomial import Poly, text
+from .ops.core import poly_moves
+from .polynomial import Poly, determinant_pairs, monomials, text
 
 SYMBOLIC_SECONDS = 5.0      # what the symbolic forms may take, estimated and then timed
 READABLE = 400              # entries that pretty, LaTeX and Markdown output show in a readable table (JSON: all)
@@ -265,7 +269,7 @@ class Size:
 
     @classmethod
     def polynomial(cls, terms, degree, symbols) -> Size:
-        terms = min(terms, _monomials(symbols, degree))
+        terms = min(terms, monomials(symbols, degree))
         return cls(True, terms, degree, symbols, terms * (degree + 1))
 
     @classmethod
@@ -273,16 +277,67 @@ class Size:
         return cls(False, 1, 1, symbols, ops)
 
 
-def _monomials(symbols: float, degree: int) -> float:
-    """How many monomials of degree at most `degree` there are in `symbols` symbols: C(symbols + degree, degree)."""
-    if symbols <= 0 or degree <= 0:
-        return 1.0
-    return math.exp(min(700.0, math.lgamma(symbols + degree + 1) - math.lgamma(symbols + 1)
-                        - math.lgamma(degree + 1)))
+class Context:
+    """What a registry entry's rule on polynomial entries (Op.poly, a PolyRule of ops/core.py) is given as S:
+    the polynomial module (S.P), the unit costs; for its cost, how many entries of its arguments an entry involves
+    (S.spread) and how many symbols it can hold (S.symbols), by which S.size bounds an entry; for its value, the
+    clock (S.afford) and SymPy (S.sympy, S.expression)."""
+
+    P = polynomial
+    C_PAIR, C_TERM, C_ENTRY = C_PAIR, C_TERM, C_ENTRY
+    write_cost = staticmethod(_write_cost)
+    objects = staticmethod(_objects)
+
+    def __init__(self, spread: float = 1, symbols: float = 0, clock: _Clock | None = None,
+                 names: _Symbols | None = None):
+        self.spread, self.symbols, self.clock, self.names = spread, symbols, clock, names
+
+    # --- cost: sizes of an entry, bounded by the node's symbols --------------------------------------------------
+
+    def size(self, terms, degree, symbols=None) -> Size:
+        return Size.polynomial(terms, degree, self.symbols if symbols is None else symbols)
+
+    def expression_size(self, ops) -> Size:
+        return Size.expression(ops, self.symbols)
+
+    # --- value ---------------------------------------------------------------------------------------------------
+
+    def afford(self, seconds: float, what: str) -> None:
+        """Refuse a step that would not fit in the time left (counted from its operands' real sizes)."""
+        self.clock.afford(seconds, what)
+
+    @staticmethod
+    def terms(a: np.ndarray) -> np.ndarray:
+        """The terms of each entry, as floats."""
+        return np.vectorize(_terms, otypes=[float])(a) if a.size else np.zeros(a.shape)
+
+    @staticmethod
+    def computed(f, *args):
+        """f(*args) on object arrays, where it gives polynomials (numbers made ints and Fractions); None where it
+        does not, or refuses objects."""
+        try:
+            with np.errstate(all="ignore"):
+                out = _numbers(f(*args))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+        return out if _is_poly(out) else None
+
+    def determinant(self, x: np.ndarray):
+        """det of a square array of polynomials (expanded), its cost counted first."""
+        return _poly_det(x, self.clock)
+
+    @property
+    def sympy(self):
+        import sympy
+
+        return sympy
+
+    def expression(self, e):
+        """An entry as SymPy's expression."""
+        return expression(e, self.names)
 
 
-POLYNOMIAL = {"neg", "add", "sub", "mul", "div", "matmul", "dot", "outer", "kron", "einsum", "power", "square",
-              "matpow", "det"}
+ELEMENT_WISE = ("element-wise", "piecewise", "arithmetic")      # families whose entries each involve one entry
 
 
 def _linear(op) -> bool:
@@ -291,145 +346,29 @@ def _linear(op) -> bool:
     return op.linear is not None and op.sympy is None
 
 
-def _inner(node) -> int:
-    """How many products a product's entry sums: the inner size of a matrix product, the summed indices of an
-    einsum."""
-    name = node.op.name
-    if name in ("matmul", "dot"):
-        a = node.args[0]
-        return a.shape[-1] if a.ndim else 1
-    if name == "einsum":
-        from .ops.einsum import parse_spec
-
-        ins, out = parse_spec(node.params["subscripts"], [a.shape for a in node.args])
-        sizes = {}
-        for spec, a in zip(ins, node.args):
-            sizes.update(zip(spec, a.shape))
-        return math.prod(n for i, n in sizes.items() if i not in out)
-    return 1
+_MOVES = poly_moves()
 
 
-def _exponent(node):
-    """The exponent of power as one whole number ≥ 0, where it is one (else None)."""
-    e = node.args[1]
-    if not isinstance(e, Const) or e.value.size == 0:
-        return None
-    values = np.unique(e.value)
-    if values.size != 1 or not float(values[0]).is_integer() or values[0] < 0:
-        return None
-    return int(values[0])
-
-
-def _polynomial_rule(node, sizes) -> tuple[Size, float] | None:
-    """The size of a polynomial operation's entries and the seconds to build them, from its arguments' sizes; None
-    where the result is not a polynomial (or the arguments are not)."""
-    op, m = node.op, node.size
-    if not all(s.poly for s in sizes) or not (op.name in POLYNOMIAL or _linear(op)):
-        return None
-    name = op.name
-    t = [s.terms for s in sizes]
-    v = min(_spread(node) * sum(s.symbols for s in sizes), _all_symbols(node))
-    if name in ("add", "sub"):
-        return Size.polynomial(sum(t), max(s.degree for s in sizes), v), m * sum(t) * C_TERM
-    if name == "div":
-        if sizes[1].degree > 0:
-            return None
-        return Size.polynomial(t[0], sizes[0].degree, v), m * t[0] * C_TERM
-    if name in ("mul", "matmul", "dot", "outer", "kron", "einsum"):
-        k, pairs = _inner(node), math.prod(t)
-        return Size.polynomial(k * pairs, sum(s.degree for s in sizes), v), m * k * pairs * C_PAIR
-    if name in ("power", "square"):
-        p = 2 if name == "square" else _exponent(node)
-        if p is None:
-            return None
-        size = Size.polynomial(t[0] ** p, sizes[0].degree * p, v)
-        return size, m * size.terms * max(1, p.bit_length()) * C_PAIR
-    if name == "matpow":
-        return _matpow_size(node, sizes[0], v)
-    if name == "det":
-        return _det_size(node, sizes[0], v)
-    k = _summed(node)
-    return Size.polynomial(k * max(t), max(s.degree for s in sizes), v), m * k * max(t) * C_TERM
-
-
-def _det_size(node, arg: Size, symbols) -> tuple[Size, float]:
-    """det of n×n by Laplace expansion (polynomial.determinant): n! products of n entries at most."""
-    n = node.args[0].shape[0]
-    size = Size.polynomial(math.factorial(n) * arg.terms ** n, n * arg.degree, symbols)
-    return size, _det_pairs(n, arg.terms, arg.degree, symbols) * C_PAIR
-
-
-def _det_pairs(n: int, terms: float, degree: int, symbols: float) -> float:
-    """The term pairs polynomial.determinant multiplies: for each r, C(n, r) minors of r rows, each the sum of r
-    products of an entry (terms) and a minor of r - 1 rows (at most (r-1)!·terms^(r-1) terms, and at most the
-    monomials of its degree)."""
-    total = 0.0
-    for r in range(1, n + 1):
-        minor = min(math.factorial(r - 1) * terms ** (r - 1), _monomials(symbols, (r - 1) * degree))
-        total += math.comb(n, r) * r * terms * minor
-    return total
-
-
-def _matpow_size(node, arg: Size, symbols) -> tuple[Size, float] | None:
-    """X^k by squaring, as _poly_matpow computes it.  The terms of an entry of a product of powers are bounded by
-    the walks through the matrix (n^(k-1) for a matrix of symbols) and by the monomials of that degree; a monomial
-    of X^k is a multiset of k entries that forms a walk from the entry's row to its column, which n - 1 balance
-    conditions cut by about a factor k each (measured on 3×3, k = 10 and 20: within 3× of the real count)."""
-    k, n = node.params["k"], node.shape[0]
-    if k < 0:
-        return None
-    if k == 0:
-        return Size.polynomial(1, 0, 0), node.size * C_ENTRY
-    powers, seconds = {1: arg.terms}, 0.0
-
-    def terms(j):
-        walks = n ** (j - 1) * arg.terms ** j
-        return max(1.0, min(walks, _monomials(symbols, j * arg.degree) / j ** min(n - 1, j)))
-
-    for a, b in _power_steps(k):
-        seconds += n ** 3 * powers[a] * powers[b] * C_PAIR
-        powers[a + b] = terms(a + b)
-    return Size.polynomial(powers[k], k * arg.degree, symbols), seconds
-
-
-def _power_steps(k: int) -> list[tuple[int, int]]:
-    """The products (a, b) → a + b of X^k by squaring, from X^1."""
-    steps, result, base = [], None, 1
-    while True:
-        if k & 1:
-            if result is not None:
-                steps.append((result, base))
-            result = base if result is None else result + base
-        k >>= 1
-        if not k:
-            return steps
-        steps.append((base, base))
-        base *= 2
-
-
-def _summed(node) -> int:
-    """How many entries of its argument an entry of a linear operation sums: a reduction's, the diagonal of a
-    trace, up to a whole axis for cumsum; 1 for what only moves or scales entries."""
-    op, a = node.op, node.args[0]
-    if op.name == "trace":
-        return min(a.shape) if a.shape else 1
-    if op.name == "cumsum":
-        return max(a.shape, default=1)
-    if op.family == "reductions":
-        return max(1, max(x.size for x in node.args) // max(1, node.size))
-    return 1
+def _rule(op):
+    """What an operation does to polynomial entries (a PolyRule): its registry entry's, or for one that moves, sums
+    or scales entries, its forward function on them; None: it has no polynomial form."""
+    if op.poly is not None:
+        return op.poly
+    return _MOVES if _linear(op) else None
 
 
 def _spread(node) -> float:
-    """How many entries of its arguments an entry of a node can involve: 1 for an element-wise operation, the
-    inner size of a product, the entries summed by a reduction, every entry for a matrix function."""
+    """How many entries of its arguments an entry of a node can involve: the registry entry's count (Op.spread: the
+    inner size of a product, the diagonal of a trace), else the entries summed by a reduction, every entry for a
+    matrix function or any other, 1 for an element-wise operation or one that moves entries."""
     op = node.op
-    if op.name in ("matmul", "dot", "einsum"):
-        return _inner(node)
-    if op.family == "matrix functions" or (op.family not in ("element-wise", "piecewise", "arithmetic") and
-                                           not _linear(op) and op.name not in ("outer", "kron")):
+    if op.spread is not None:
+        return op.spread(node)
+    if op.family == "matrix functions" or (op.family not in ELEMENT_WISE and not _linear(op)):
         return max(a.size for a in node.args)
-    return _summed(node) if _linear(op) else 1
+    if _linear(op) and op.family == "reductions":
+        return max(1, max(x.size for x in node.args) // max(1, node.size))
+    return 1
 
 
 def _all_symbols(node) -> float:
@@ -448,52 +387,31 @@ def _all_symbols(node) -> float:
 
 def _growth(node) -> float:
     """The operations of an entry of a matrix function of symbols, per operation of its argument's entries, as
-    SymPy's counterparts build them (counted for n = 2..5): a determinant n!·n (det 5×5: 599), an inverse or a
-    negative power 1.2·n!·n (inv 5×5: 695 an entry), a solve 3·n!·n (4×4: 312), a Cholesky factor about n³
-    (3×3: 8), a pseudo-inverse or least squares 10·k!·k·n for k×n or n×k (pinv 3×2: 92), QR's nested square roots
-    of Gram-Schmidt 14·935^(k-2) for k columns (2×2: 14, 3×3: 13 087); eigen- and singular-value closed forms
-    (k!)²·k³ (2×2: 15 and 33)."""
-    name, shape = node.op.name, node.args[0].shape
-    n = shape[0] if shape else 1
-    f = math.factorial
-    if name in ("det", "logdet", "adj", "detsign"):
-        return f(n) * n
-    if name in ("inv", "matpow"):
-        return 1.2 * f(n) * n
-    if name == "solve":
-        return 3 * f(n) * n
-    if name == "cholesky":
-        return n ** 3
-    if name in ("qr_q", "qr_r"):
-        return 14 * 935.0 ** (min(shape) - 2) * max(shape) / min(shape)
-    if name in ("pinv", "lstsq"):
-        k = min(shape)
-        return 10 * f(k) * k * max(shape)
+    SymPy's counterparts build them: the registry entry's measure (Op.growth: det n×n n!·n, inv 1.2·n!·n, ...),
+    else the fastest of those measured, (k!)²·k³ for the smaller dimension k."""
+    if node.op.growth is not None:
+        return node.op.growth(node)
+    shape = node.args[0].shape
     k = min(shape) if shape else 1
-    return f(k) ** 2 * k ** 3
+    return math.factorial(k) ** 2 * k ** 3
 
 
-def _expression_rule(node, sizes) -> tuple[Size, float]:
+def _expression_rule(node, sizes, S: Context) -> tuple[Size, float]:
     """The size of a SymPy expression's entries and the seconds to build them: a sum or product of its arguments'
     sizes, a function applied to them (one atom), a matrix function by its growth (_growth), anything else as if
     each entry involved all of its arguments' entries (softmax, norm)."""
-    op, m = node.op, node.size
+    op, m, v = node.op, node.size, S.symbols
     ops = [s.ops for s in sizes]
-    v = min(_spread(node) * sum(s.symbols for s in sizes), _all_symbols(node))
-    name = op.name
     build = C_BUILD
-    if name in FROM_DETERMINANT and sizes[0].poly:
-        det, seconds = _det_size(node, sizes[0], v)
-        return Size.expression(det.ops + 2, v), seconds + det.terms * _write_cost(det.degree)
-    if name in ("add", "sub", "mul", "div", "neg", "power", "square") or op.family in ("element-wise", "piecewise"):
+    if op.family in ELEMENT_WISE:
         size = Size.expression(sum(ops) + 4, v)
-    elif name in ("matmul", "dot", "outer", "kron", "einsum"):
-        size = Size.expression(_inner(node) * (sum(ops) + 2), v)
+    elif op.family == "products":
+        size = Size.expression(S.spread * (sum(ops) + 2), v)
     elif op.family == "matrix functions":
         size = Size.expression(_growth(node) * max(ops), v)
         build = C_BUILD_MATRIX
     elif _linear(op):
-        size = Size.expression(_summed(node) * (max(ops) + 1), v)
+        size = Size.expression(S.spread * (max(ops) + 1), v)
     else:
         size = Size.expression(2 * sum(a.size * s for a, s in zip(node.args, ops)) + 4, v)
     converted = sum(a.size * s.terms * _write_cost(s.degree) for a, s in zip(node.args, sizes) if s.poly)
@@ -501,7 +419,8 @@ def _expression_rule(node, sizes) -> tuple[Size, float]:
 
 
 def node_sizes(problem) -> tuple[dict, float]:
-    """Every needed node's Size, and the seconds to build them all."""
+    """Every needed node's Size, and the seconds to build them all: by its registry entry's polynomial rule where
+    its arguments are polynomials and it has one, else as SymPy's expression."""
     sizes, seconds = {}, 0.0
     for node in _needed(problem.root):
         if isinstance(node, Var):
@@ -513,9 +432,12 @@ def node_sizes(problem) -> tuple[dict, float]:
             sizes[id(node)] = Size.polynomial(1, 0, 0)
         else:
             args = [sizes[id(a)] for a in node.args]
-            rule = _polynomial_rule(node, args) or _expression_rule(node, args)
-            sizes[id(node)] = rule[0]
-            seconds += rule[1]
+            spread = _spread(node)
+            S = Context(spread, min(spread * sum(s.symbols for s in args), _all_symbols(node)))
+            rule = _rule(node.op)
+            found = rule.cost(S, node, *args) if rule is not None and all(s.poly for s in args) else None
+            sizes[id(node)], step = found or _expression_rule(node, args, S)
+            seconds += step
     return sizes, seconds
 
 
@@ -594,73 +516,17 @@ def _terms(e) -> int:
     return len(e) if isinstance(e, Poly) else 1
 
 
-def _product_pairs(node, args) -> float:
-    """The term pairs a polynomial product multiplies, counted from its operands."""
-    lens = [np.vectorize(_terms, otypes=[float])(a) if a.size else np.zeros(a.shape) for a in args]
-    name = node.op.name
-    if name in ("matmul", "dot"):
-        return float(np.sum(np.matmul(lens[0], lens[1]))) if lens[0].ndim and lens[1].ndim else \
-            float(np.sum(lens[0] * lens[1]))
-    if name in ("outer", "kron"):
-        return float(np.sum(lens[0]) * np.sum(lens[1]))
-    if name == "mul":
-        a, b = np.broadcast_arrays(lens[0], lens[1])
-        return float(np.sum(a * b))
-    return 0.0
-
-
-def _poly_matpow(x: np.ndarray, k: int, clock: _Clock) -> np.ndarray:
-    """X^k by squaring, each product counted from its operands' real sizes before it is computed."""
-    if k == 0:
-        return _objects(np.eye(x.shape[0], dtype=int).astype(object))
-    powers = {1: x}
-    for a, b in _power_steps(k):
-        lens = [np.vectorize(_terms, otypes=[float])(powers[j]) for j in (a, b)]
-        clock.afford(float(np.sum(lens[0] @ lens[1])) * C_PAIR, f"the matrix power X^{a + b} on the way to X^{k}")
-        powers[a + b] = powers[a] @ powers[b]
-    return powers[k]
-
-
-FROM_DETERMINANT = {"logdet": lambda sp, d: sp.log(d), "detsign": lambda sp, d: sp.sign(d)}   # (d log|det| =
-#                     d log det where both exist, as the registry's counterpart has it)
-
-
-def _poly_value(node, args, clock: _Clock):
-    """A polynomial operation's value on polynomial arguments, or None where it has none (a division by a symbol,
-    a power that is not a whole number ≥ 0, an inverse)."""
-    name = node.op.name
-    if not (name in POLYNOMIAL or _linear(node.op)) or not all(_is_poly(a) for a in args):
-        return None
-    if name == "div" and not all(isinstance(e, (int, Fraction)) and e for e in args[1].flat):
-        return None
-    if name == "power" and _exponent(node) is None:
-        return None
-    if name == "matpow":
-        return None if node.params["k"] < 0 else _poly_matpow(args[0], node.params["k"], clock)
-    if name == "det":
-        return _objects(_poly_det(args[0], clock))
-    clock.afford(_product_pairs(node, args) * C_PAIR, f"the product {node.op.name} of {node.args[0].shape} entries")
-    try:
-        with np.errstate(all="ignore"):
-            out = _numbers(node.op.sympy(None, node, *args) if name == "einsum" else node.op.fwd(node, *args))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    return out if _is_poly(out) else None
-
-
 def _poly_det(x: np.ndarray, clock: _Clock):
-    """det of a square array of polynomials, its term pairs counted first (_det_pairs, from the entries' real
-    terms, degree and symbols)."""
-    from .polynomial import determinant
-
+    """det of a square array of polynomials, its term pairs counted first (determinant_pairs, from the entries'
+    real terms, degree and symbols)."""
     if not x.size:
         return 1
     entries = [e for e in x.flat if isinstance(e, Poly)]
     symbols = len({i for e in entries for m in e.terms for i in m})
-    pairs = _det_pairs(x.shape[0], max(map(len, entries), default=1), max((e.degree for e in entries), default=0),
-                       symbols)
+    pairs = determinant_pairs(x.shape[0], max(map(len, entries), default=1),
+                              max((e.degree for e in entries), default=0), symbols)
     clock.afford(pairs * C_PAIR, f"the determinant of a {x.shape[0]}×{x.shape[0]} matrix")
-    return determinant(x.tolist())
+    return polynomial.determinant(x.tolist())
 
 
 def _numbers(v) -> np.ndarray:
@@ -675,12 +541,13 @@ def _numbers(v) -> np.ndarray:
 
 def symbolic_values(problem, symbols: _Symbols | None = None, clock: _Clock | None = None):
     """The value of every needed node, as object arrays of polynomials (Poly, int, Fraction) where the node is a
-    polynomial, else of SymPy's expressions: each operation's SymPy counterpart from the registry, or its numpy
-    forward function where numpy handles objects (sums, products, indexing, stacking)."""
+    polynomial (its registry entry's rule on polynomial entries), else of SymPy's expressions: each operation's
+    SymPy counterpart from the registry, or its numpy forward function where numpy handles objects."""
     import sympy
 
     symbols = symbols or _symbols(problem)
     clock = clock or _Clock()
+    S = Context(clock=clock, names=symbols)
     vals = {}
     for node in _needed(problem.root):
         if isinstance(node, Var):
@@ -691,10 +558,8 @@ def symbolic_values(problem, symbols: _Symbols | None = None, clock: _Clock | No
             vals[id(node)] = _objects(np.vectorize(_constant, otypes=[object])(node.op.fwd(node)))
         else:
             args = [vals[id(a)] for a in node.args]
-            out = _poly_value(node, args, clock)
-            if out is None and node.op.name in FROM_DETERMINANT and _is_poly(args[0]):
-                d = expression(_poly_det(args[0], clock), symbols)
-                out = _objects(FROM_DETERMINANT[node.op.name](sympy, d))
+            rule = _rule(node.op)
+            out = rule.value(S, node, *args) if rule is not None and all(map(_is_poly, args)) else None
             if out is None:
                 args = [_expressions(a, symbols) for a in args]
                 f = node.op.sympy

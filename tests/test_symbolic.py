@@ -229,3 +229,49 @@ def test_names_sympy_would_misread_are_found_without_asking_it_each_time():
         except Exception:  # noqa: BLE001
             misread = True
         assert S._reserved(n) == misread, n
+
+
+# --- the registry's rules on polynomial entries -------------------------------------------------------------------
+
+def _polynomial_cases():
+    from mcalc.ops import OPS
+
+    cases = [OPS[name].example for name, op in sorted(OPS.items()) if op.example is not None and S._rule(op)]
+    return cases + [("x ** 3 / 2 - x", "x=3"), ("X^0 + X^3", "X=2x2"), ("logdet(A @ A)", "A=2x2"),
+                    ("slogdet(A)[0] * det(A)", "A=3x3"), ("einsum('ij,jk,kl->il', A, B, A)", "A=2x2,B=2x2"),
+                    ("kron(x, A) @ y", "x=2,A=2x2,y=4"), ("trace(cumsum(A @ A, axis=0))", "A=3x3")]
+
+
+@pytest.mark.parametrize("expr,spec", _polynomial_cases())
+def test_every_rule_on_polynomials_gives_sympys_entries(expr, spec):
+    """Each node an operation's registry rule builds from polynomial entries (Op.poly) equals what SymPy's
+    counterpart (or its forward function on SymPy's expressions) builds from the same entries, expanded; and its
+    estimate is a polynomial wherever the rule gave one."""
+    p = prepare(expr, None, shapes=spec, seed=3)
+    vals, symbols = S.symbolic_values(p)
+    sizes, _ = S.node_sizes(p)
+    for node in S._needed(p.root):
+        if node.op is None or not node.args or not all(S._is_poly(vals[id(a)]) for a in node.args):
+            continue
+        args = [S._expressions(vals[id(a)], symbols) for a in node.args]
+        f = node.op.sympy
+        want = np.asarray(f(sympy, node, *args) if f is not None else node.op.fwd(node, *args), dtype=object)
+        got = vals[id(node)]
+        assert got.shape == want.shape, node.op.name
+        for g, w in zip(got.flat, want.flat):
+            assert sympy.expand(S.expression(g, symbols) - sympy.sympify(w)) == 0, (node.op.name, g, w)
+        if S._is_poly(got) and S._rule(node.op) is not None and S._rule(node.op).value is not None:
+            assert sizes[id(node)].poly, node.op.name
+
+
+def test_the_symbolic_engine_names_no_operation():
+    """What an operation does to symbolic entries, and what that costs, is its registry entry's (Op.poly, spread,
+    growth): symbolic.py names no operation (only the flatten orders, 'row' and 'col', which are ops' names too)."""
+    import ast
+    from pathlib import Path
+
+    from mcalc.ops import FUNCTIONS, OPS
+
+    tree = ast.parse(Path(S.__file__).read_text())
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert strings & (set(OPS) | set(FUNCTIONS)) <= {"row", "col"}

@@ -18,7 +18,8 @@ from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
 from ..printing import number as number_text
 from ..tree import Const, Node, Var, call
 from . import maps
-from .core import Op, Show, broadcast_infer, first_bad, lift, lifted, real, register
+from .core import (Op, PolyRule, Show, broadcast_infer, first_bad, lift, lifted, poly_power, poly_product, poly_sum,
+                   real, register)
 
 
 def scaled(coef: Node, arg: Node, out: Node, order: str) -> Node:
@@ -611,15 +612,17 @@ register(Op("add", broadcast_infer("'+'"), lifted(np.add), jvp=_linear_jvp(1), l
             rewrite=(_add_rules,), as_linop=lambda node, read: _sum_linop(node, read, 1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "+"), uni=lambda p, node: _sum_terms(p, node, "+"),
                       tex=lambda p, node: _sum_terms(p, node, "+")),
-            example=("A + b", "A=2x3,b=3"), operator="a + b", help="element-wise, with numpy broadcasting",
-            family="arithmetic"), spelled=("add",), operands=2, help="a + b, as numpy.add")
+            poly=poly_sum(), example=("A + b", "A=2x3,b=3"), operator="a + b",
+            help="element-wise, with numpy broadcasting", family="arithmetic"),
+         spelled=("add",), operands=2, help="a + b, as numpy.add")
 register(Op("sub", broadcast_infer("'-'"), lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
             rewrite=(_sub_rule,),
             as_linop=lambda node, read: _sum_linop(node, read, -1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "-"), uni=lambda p, node: _sum_terms(p, node, "-"),
                       tex=lambda p, node: _sum_terms(p, node, "-")),
-            example=("A - B", "A=2x2,B=2x2"), operator="a - b", help="element-wise, with numpy broadcasting",
-            family="arithmetic"), spelled=("subtract",), operands=2, help="a - b, as numpy.subtract")
+            poly=poly_sum(), example=("A - B", "A=2x2,B=2x2"), operator="a - b",
+            help="element-wise, with numpy broadcasting", family="arithmetic"),
+         spelled=("subtract",), operands=2, help="a - b, as numpy.subtract")
 
 
 def _mul_linear(node, i, order):
@@ -645,7 +648,7 @@ def _bilinear_jvp(node, tangents):
 
 
 register(Op("mul", broadcast_infer("'*'"), lifted(np.multiply), jvp=_bilinear_jvp, linear=_mul_linear,
-            rewrite=(_mul_rules,), as_linop=_mul_linop,
+            rewrite=(_mul_rules,), as_linop=_mul_linop, poly=poly_product(),
             show=Show(mc=_show_mul, uni=_show_mul, tex=_show_mul, prec=PRODUCT),
             example=("x * y", "x=3,y=3"), operator="a * b", help="element-wise, with numpy broadcasting",
             family="arithmetic"), spelled=("multiply",), operands=2, help="a * b, as numpy.multiply")
@@ -671,9 +674,23 @@ def _div_jvp(node, tangents):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
+def _div_poly(S, node, a, b):
+    """By nonzero numbers only (a polynomial divided by a symbol is none)."""
+    if not all(isinstance(e, (int, Fraction)) and e for e in b.flat):
+        return None
+    return S.computed(node.op.fwd, node, a, b)
+
+
+def _div_poly_cost(S, node, a, b):
+    if b.degree > 0:
+        return None
+    return S.size(a.terms, a.degree), node.size * a.terms * S.C_TERM
+
+
 register(Op("div", broadcast_infer("'/'"), lifted(np.divide), jvp=_div_jvp,
             linear=lambda node, i, order: scaled(1 / node.args[1], node.args[0], node, order) if i == 0 else None,
-            rewrite=(_div_rules,), domain=_div_domain, show=Show(mc=_show_div, uni=_show_div, tex=_show_div),
+            rewrite=(_div_rules,), domain=_div_domain, poly=PolyRule(_div_poly, _div_poly_cost),
+            show=Show(mc=_show_div, uni=_show_div, tex=_show_div),
             example=("x / y", "x=3,y=3"), operator="a / b", help="element-wise, with numpy broadcasting",
             family="arithmetic"), spelled=("divide", "true_divide"), operands=2, help="a / b, as numpy.divide")
 
@@ -726,8 +743,19 @@ def _power_jvp(node, tangents):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
+def whole_exponent(node: Node) -> int | None:
+    """The exponent of a power as one whole number ≥ 0, where it is one (else None): a polynomial stays one."""
+    e = node.args[1]
+    if not isinstance(e, Const) or e.value.size == 0:
+        return None
+    values = np.unique(e.value)
+    if values.size != 1 or not float(values[0]).is_integer() or values[0] < 0:
+        return None
+    return int(values[0])
+
+
 register(Op("power", broadcast_infer("'**'"), lifted(np.power), jvp=_power_jvp, rewrite=(_power_rules,),
-            domain=_pow_domain,
+            domain=_pow_domain, poly=poly_power(whole_exponent),
             show=Show(mc=lambda p, node: show_power(p, *node.args), uni=lambda p, node: show_power(p, *node.args),
                       tex=lambda p, node: show_power(p, *node.args), prec=POWER),
             example=("x ** y", "x=3,y=3"), operator="a ** b", help="element-wise power", family="arithmetic"),

@@ -21,10 +21,19 @@ An Op holds everything mcalc knows about one operation:
     expand     (node) → its meaning in other operations, for operations mcalc uses inside derivatives only
     show       how it is printed in mcalc syntax, Unicode and LaTeX
     sympy      (sympy module, node, *values) → its SymPy counterpart (default: fwd on object arrays)
+    poly       a PolyRule: what it does to polynomial entries, read by mcalc.symbolic two ways, its value and its
+               cost (default: an op with a linear map and no SymPy counterpart moves, sums or scales entries,
+               poly_moves())
+    spread     (node) → how many entries of its arguments one entry of its value involves (the inner size of a
+               matrix product, the diagonal of a trace); default: 1 for element-wise ops and those that move
+               entries, the entries summed for a linear reduction, every entry for anything else (softmax, inv)
+    growth     (node) → for a matrix function, the operations of an entry of its SymPy counterpart per operation
+               of its argument's entries (det n×n: n!·n)
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -52,13 +61,13 @@ class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
                  "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
                  "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole", "requires",
-                 "verify", "adjoint", "orthonormal")
+                 "verify", "adjoint", "orthonormal", "poly", "spread", "growth")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
                  interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
-                 verify=None, adjoint=None, orthonormal=None):
+                 verify=None, adjoint=None, orthonormal=None, poly=None, spread=None, growth=None):
         if jvp is None and expand is not None:     # (an operation inside derivatives: differentiated through its
             jvp = via(expand)                       # meaning, for second derivatives)
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
@@ -75,6 +84,7 @@ class Op:
         self.verify = verify               # (node, value, *values) → message: a domain read off the value itself
         self.adjoint = adjoint
         self.orthonormal = orthonormal
+        self.poly, self.spread, self.growth = poly, spread, growth
 
     @property
     def flat(self) -> bool:
@@ -326,6 +336,80 @@ def no_symbolic(name: str):
         raise UsageError(f"mcalc has no symbolic form of {name}", hint="drop --symbolic")
     refuse.none = True
     return refuse
+
+
+# --- polynomial entries --------------------------------------------------------------------------------------------
+
+class PolyRule:
+    """What an operation does to polynomial entries (mcalc.polynomial: sums, products, powers, determinants of
+    symbols, built expanded), read two ways by mcalc.symbolic, which passes S (its Context: the polynomial module
+    S.P, the unit costs, the node's bounds, the clock, SymPy):
+
+        value  (S, node, *values) → the node's entries from its arguments' (object arrays of Poly, int and
+               Fraction): polynomials, or SymPy's expressions built from polynomials (log|det|); None where they
+               have no such form (a division by a symbol), so that SymPy's counterpart builds them
+        cost   (S, node, *sizes) → (the Size of an entry, the seconds to build them all) from the arguments' Sizes,
+               before anything is built; None where value gives None
+    """
+
+    __slots__ = ("value", "cost")
+
+    def __init__(self, value, cost):
+        self.value, self.cost = value, cost
+
+
+def _forward(S, node, *values):
+    return S.computed(node.op.fwd, node, *values)
+
+
+def _moves_cost(S, node, *sizes):
+    k, t = S.spread, max(s.terms for s in sizes)
+    return S.size(k * t, max(s.degree for s in sizes)), node.size * k * t * S.C_TERM
+
+
+def poly_moves() -> PolyRule:
+    """What moves, sums or scales entries (transpose, index, sum, trace, -x): its forward function on them; an entry
+    the sum of `spread` entries of its arguments."""
+    return PolyRule(_forward, _moves_cost)
+
+
+def _sum_cost(S, node, *sizes):
+    t = sum(s.terms for s in sizes)
+    return S.size(t, max(s.degree for s in sizes)), node.size * t * S.C_TERM
+
+
+def poly_sum() -> PolyRule:
+    """a + b, a - b: the terms of the entries added."""
+    return PolyRule(_forward, _sum_cost)
+
+
+def poly_product(apply=None) -> PolyRule:
+    """Entries multiplied, `spread` products summed for each entry (a * b, A @ B, kron, einsum): every pair of
+    terms.  The pairs are counted from the operands' real terms before they are multiplied (the operation run on
+    their numbers of terms); apply: the operation on object arrays, where its forward function is not (einsum's)."""
+    def value(S, node, *values):
+        pairs = float(np.sum(node.op.fwd(node, *(S.terms(v) for v in values))))
+        S.afford(pairs * S.C_PAIR, f"the product {node.op.name} of {node.args[0].shape} entries")
+        return S.computed(apply or node.op.fwd, node, *values)
+
+    def cost(S, node, *sizes):
+        k, pairs = S.spread, math.prod(s.terms for s in sizes)
+        return S.size(k * pairs, sum(s.degree for s in sizes)), node.size * k * pairs * S.C_PAIR
+    return PolyRule(value, cost)
+
+
+def poly_power(exponent) -> PolyRule:
+    """x ** p, exponent(node) → p where it is one whole number ≥ 0 (else None: no polynomial), by squaring."""
+    def value(S, node, *values):
+        return None if exponent(node) is None else S.computed(node.op.fwd, node, *values)
+
+    def cost(S, node, x, *_):
+        p = exponent(node)
+        if p is None:
+            return None
+        size = S.size(x.terms ** p, x.degree * p)
+        return size, node.size * size.terms * max(1, p.bit_length()) * S.C_PAIR
+    return PolyRule(value, cost)
 
 
 # --- derivatives through a meaning -----------------------------------------------------------------------------

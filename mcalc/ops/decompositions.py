@@ -19,6 +19,8 @@ that numpy defines to return a tuple are indexed as in numpy: eigh(X)[1], slogde
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError, UsageError
@@ -26,7 +28,7 @@ from ..printing import ATOM
 from ..tree import call, fmt_shape
 from . import maps
 from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Refused, no_symbolic, Show, Symmetric, choice, flag, real, register, square, via
-from .linalg import MAX_MATRIX_POWER, solve
+from .linalg import MAX_MATRIX_POWER, det_growth, of_determinant, solve
 
 
 def _sym(x):
@@ -132,7 +134,9 @@ def _solve_linear(node, i, order):
 
 
 register(Op("solve", _solve_infer, _solve_fwd, jvp=_solve_jvp, linear=_solve_linear, needs_invertible=True, work=_cube,
-            sympy=_sympy_matrix(lambda sp, A, b: A.LUsolve(b)), example=("solve(A, b)", "A=2x2,b=2"),
+            sympy=_sympy_matrix(lambda sp, A, b: A.LUsolve(b)),
+            growth=lambda node: 3 * det_growth(node),                   # (SymPy's LUsolve, 4×4: 312 an entry)
+            example=("solve(A, b)", "A=2x2,b=2"),
             help="x with A x = b (b a vector or a matrix)", family="matrix functions"),
          spelled=("solve",), operands=2, help="x with A x = b, as numpy.linalg.solve: d x = A⁻¹ (db - dA x)")
 
@@ -150,6 +154,13 @@ def _full_rank(node, A):
     return None
 
 
+def _pinv_growth(node) -> float:
+    """SymPy's pseudo-inverse (and least squares) of k×n or n×k: 10·k!·k·n (pinv 3×2: 92 an entry)."""
+    shape = node.args[0].shape
+    k = min(shape)
+    return 10 * math.factorial(k) * k * max(shape)
+
+
 def _pinv_jvp(node, tangents):
     (dA,) = tangents
     A, P = node.args[0], node
@@ -158,7 +169,8 @@ def _pinv_jvp(node, tangents):
 
 
 register(Op("pinv", _pinv_infer, lambda node, x: np.linalg.pinv(x), jvp=_pinv_jvp, domain=_full_rank,
-            analytic=False, sympy=_sympy_matrix(lambda sp, A: A.pinv()), example=("pinv(A)", "A=3x2"),
+            analytic=False, sympy=_sympy_matrix(lambda sp, A: A.pinv()), growth=_pinv_growth,
+            example=("pinv(A)", "A=3x2"),
             show=Show(uni=lambda p, node: (p.sup(p(node.args[0], ATOM), "⁺"), ATOM),
                       tex=lambda p, node: (p.sup(p(node.args[0], ATOM), "{+}"), ATOM)),
             help="the Moore-Penrose pseudo-inverse (of a full-rank matrix)", family="matrix functions"),
@@ -181,7 +193,8 @@ def _lstsq_fwd(node, A, b):
 
 register(Op("lstsq", _lstsq_infer, _lstsq_fwd, jvp=via(lambda node: call("pinv", node.args[0]) @ node.args[1]),
             domain=lambda node, A, b: _full_rank(node, A), analytic=False,
-            sympy=_sympy_matrix(lambda sp, A, b: A.pinv() * b), show=Show(mc=_show_item("lstsq", 0)),
+            sympy=_sympy_matrix(lambda sp, A, b: A.pinv() * b), growth=_pinv_growth,
+            show=Show(mc=_show_item("lstsq", 0)),
             example=("lstsq(A, b)[0]", "A=3x2,b=3"), help="the least-squares solution of A x ≈ b (A of full column "
                                                           "rank)", family="matrix functions"))
 FUNCTIONS["lstsq"] = Fn("lstsq", operands=2, literals=("rcond",), kinds={"rcond": choice(None)},
@@ -194,6 +207,7 @@ FUNCTIONS["lstsq"] = Fn("lstsq", operands=2, literals=("rcond",), kinds={"rcond"
 
 register(Op("detsign", lambda shapes, **_: _square("slogdet")(shapes) and (), lambda node, x: np.sign(np.linalg.det(real(x))), flat=True,
             analytic=False, sympy=_sympy_matrix(lambda sp, A: sp.sign(A.det())), example=("slogdet(A)[0] * A", "A=2x2"),
+            poly=of_determinant(lambda sp, d: sp.sign(d)), growth=det_growth,
             show=Show(mc=_show_item("slogdet", 0), uni="sign(det #)", tex="\\operatorname{sign}\\left(\\det #\\right)"),
             help="the sign of the determinant (derivative 0)", family="matrix functions"))
 FUNCTIONS["slogdet"] = Fn("logdet", parts=(("sign", "detsign"), ("logabsdet", "logdet")),
@@ -239,7 +253,7 @@ def _cholesky_jvp(node, tangents):
 
 
 register(Op("cholesky", _square("cholesky"), _cholesky, jvp=_cholesky_jvp, requires=symmetric("cholesky"), interval=PositiveDefinite(),
-            analytic=False, work=_cube,
+            analytic=False, work=_cube, growth=lambda node: node.args[0].shape[0] ** 3,     # (3×3: 8 an entry)
             sympy=_sympy_matrix(lambda sp, X: ((X + X.T) / 2).cholesky(hermitian=False)),
             example=("cholesky(X)", "X=2x2"), help="L with L Lᵀ = X, lower triangular (X symmetric positive definite)",
             family="matrix functions"),
@@ -266,6 +280,13 @@ def _qr_m(node):
     return call("qr_q", A), call("qr_r", A), call("inv", call("qr_r", A))
 
 
+def _qr_growth(node) -> float:
+    """SymPy's QR: Gram-Schmidt's nested square roots, 14·935^(k-2) for k columns (2×2: 14, 3×3: 13 087 an
+    entry)."""
+    shape = node.args[0].shape
+    return 14 * 935.0 ** (min(shape) - 2) * max(shape) / min(shape)
+
+
 def _qr_r_jvp(node, tangents):
     (dA,) = tangents
     Q, R, Ri = _qr_m(node)
@@ -290,13 +311,14 @@ def _qr_q_jvp(node, tangents):
 
 
 register(Op("qr_q", _qr_infer, lambda node, x: _qr(x)[0], jvp=_qr_q_jvp, domain=_full_rank, analytic=False,
-            orthonormal=_orthonormal_columns,
+            orthonormal=_orthonormal_columns, growth=_qr_growth,
             sympy=_sympy_matrix(lambda sp, A: A.QRdecomposition()[0]), show=Show(mc=_show_item("qr", 0),
                                                                                  uni="Q(#)", tex="Q\\left(#\\right)"),
             example=("qr(A)[0]", "A=3x2"), help="Q of A = Q R, orthonormal columns (R's diagonal positive)",
             family="matrix functions"))
 register(Op("qr_r", lambda shapes, **_: (_qr_infer(shapes)[1],) * 2, lambda node, x: _qr(x)[1], jvp=_qr_r_jvp,
             domain=_full_rank, analytic=False, sympy=_sympy_matrix(lambda sp, A: A.QRdecomposition()[1]),
+            growth=_qr_growth,
             show=Show(mc=_show_item("qr", 1), uni="R(#)", tex="R\\left(#\\right)"),
             example=("qr(A)[1]", "A=3x2"), help="R of A = Q R, upper triangular with a positive diagonal",
             family="matrix functions"))
@@ -362,6 +384,12 @@ def _sympy_eigvalsh(sp, node, x):
     return np.array([(a + d) / 2 - r, (a + d) / 2 + r], dtype=object)
 
 
+def _closed_form_growth(node) -> float:
+    """SymPy's closed forms of eigen- and singular values: (k!)²·k³ for k of them (2×2: 15 and 33 an entry)."""
+    k = min(node.args[0].shape)
+    return math.factorial(k) ** 2 * k ** 3
+
+
 def _eig_domain(node, x):
     return _gap_check(np.linalg.eigvalsh(_sym(np.real(x))), "eigenvalues", node)
 
@@ -371,7 +399,7 @@ register(Op("eigvalsh", lambda shapes, **_: (_square("eigvalsh")(shapes)[0],),
             verify=lambda node, w, x: _gap_check(np.real(w), "eigenvalues", node),
             jvp=lambda node, t: call("diag", call("eigh_vectors", node.args[0]).T @ t[0] @ call("eigh_vectors",
                                                                                                  node.args[0])),
-            interval=Symmetric(), analytic=False, work=_cube, sympy=_sympy_eigvalsh,
+            interval=Symmetric(), analytic=False, work=_cube, sympy=_sympy_eigvalsh, growth=_closed_form_growth,
             show=Show(uni="λ(#)", tex="\\lambda\\left(#\\right)"), example=("eigvalsh(X)", "X=2x2"),
             help="the eigenvalues of a symmetric matrix, ascending", family="matrix functions"),
          spelled=("eigvalsh",), help="eigenvalues of a symmetric matrix, ascending: d λᵢ = uᵢᵀ dX uᵢ")
@@ -488,7 +516,7 @@ def _sympy_svdvals(sp, node, x):
 register(Op("svdvals", _svd_infer("s"), _svd_fwd("s"),
             jvp=lambda node, t: call("diag", call("svd_u", node.args[0], full_matrices=False).T @ t[0]
                                      @ call("svd_vh", node.args[0], full_matrices=False).T),
-            verify=_svd_domain, analytic=False, work=_cube, sympy=_sympy_svdvals,
+            verify=_svd_domain, analytic=False, work=_cube, sympy=_sympy_svdvals, growth=_closed_form_growth,
             show=Show(uni="σ(#)", tex="\\sigma\\left(#\\right)"), example=("svdvals(A)", "A=3x2"),
             help="the singular values, descending", family="matrix functions"),
          spelled=("svdvals",), help="the singular values, descending (scipy.linalg.svdvals): d σᵢ = uᵢᵀ dA vᵢ")

@@ -11,12 +11,14 @@ outer product.  mcalc's arrays have at most two axes, so an intermediate with th
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
 from ..printing import CALL
 from ..tree import Var, call, fmt_shape
-from .core import FUNCTIONS, Fn, Op, ParamError, Show, register
+from .core import FUNCTIONS, Fn, Op, ParamError, Show, poly_product, register
 
 
 def parse_spec(spec, shapes) -> tuple[list[str], str]:
@@ -140,9 +142,24 @@ def _jvp(node, tangents):
     return total
 
 
-def _sympy(sp, node, *xs):
+def _on_objects(node, *xs):
+    """numpy's einsum on object arrays (SymPy's expressions, polynomials): without batch axes nor optimize."""
     ins, out = parse_spec(node.params["subscripts"], [a.shape for a in node.args])
     return np.einsum(",".join(ins) + "->" + out, *[np.asarray(x, dtype=object) for x in xs])
+
+
+def _index_sizes(node) -> dict:
+    ins, _ = parse_spec(node.params["subscripts"], [a.shape for a in node.args])
+    sizes = {}
+    for spec, a in zip(ins, node.args):
+        sizes.update(zip(spec, a.shape))
+    return sizes
+
+
+def _summed(node) -> int:
+    """The products an entry sums: the sizes of the summed indices multiplied."""
+    _, out = parse_spec(node.params["subscripts"], [a.shape for a in node.args])
+    return math.prod(n for i, n in _index_sizes(node).items() if i not in out)
 
 
 def _show(p, node):
@@ -167,18 +184,12 @@ _subscripts.words = "einsum subscripts"
 
 def _work(node):
     """The loop numpy runs over every index once (its plain einsum): the product of all the index sizes."""
-    ins, _ = parse_spec(node.params["subscripts"], [a.shape for a in node.args])
-    sizes = {}
-    for spec, a in zip(ins, node.args):
-        sizes.update(zip(spec, a.shape))
-    work = 1
-    for n in sizes.values():
-        work *= n
-    return 10 * work * len(node.args)
+    return 10 * math.prod(_index_sizes(node).values()) * len(node.args)
 
 
-register(Op("einsum", _infer, _fwd, jvp=_jvp, sympy=_sympy, show=Show(mc=_show, uni=_show, tex=_show), work=_work,
-            example=("einsum('ij,jk->ik', A, B)", "A=2x3,B=3x2"),
+register(Op("einsum", _infer, _fwd, jvp=_jvp, sympy=lambda sp, node, *xs: _on_objects(node, *xs),
+            poly=poly_product(apply=_on_objects), spread=_summed, show=Show(mc=_show, uni=_show, tex=_show),
+            work=_work, example=("einsum('ij,jk->ik', A, B)", "A=2x3,B=3x2"),
             help="Einstein summation over explicit (or numpy's implicit) subscripts", family="products"),
          spelled=("einsum",), operands=-1, lead=1, literals=("subscripts", "optimize"),
          kinds={"subscripts": _subscripts, "optimize": lambda v, shapes: None}, required=1,

@@ -12,16 +12,17 @@ from ..tree import REGISTRY, Const, call, fn
 from . import special
 from .core import (FUNCTIONS, Fn, Interval, Op, ParamError, Show, no_symbolic, above, at_least, between, broadcast_infer, entry_text, flag, integer,
                    lift, nonzero,
-                   lifted, number, register, same_shape, times, total)
+                   lifted, number, poly_power, register, same_shape, times, total)
 
 
 def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=None, uni=None, tex=None,
                 tex_name=None, prec=CALL, help="", note="", example=None, analytic=True, saturates=False, kink=False,
-                flat=False, symbol=None, aliases=(), literals=(), kinds=None, lead=0, show=None):
+                flat=False, symbol=None, aliases=(), literals=(), kinds=None, lead=0, show=None, poly=None):
     """Register an element-wise function f with derivative deriv(x, y) (a node, or a number); flat: piecewise
     constant, so that its derivative is 0 wherever it has one (sign, step).  literals: its parameters (leaky_relu's
     negative_slope), read by their kinds and passed to f, deriv and sympy as keywords; lead: how many of them come
-    before the argument (polygamma(n, x))."""
+    before the argument (polygamma(n, x)); poly: what it does to polynomial entries, where they stay polynomials
+    (square)."""
 
     def jvp(node, tangents):
         (dx,) = tangents
@@ -37,7 +38,7 @@ def elementwise(name, f, deriv=None, *, domain: Interval | None = None, sympy=No
                        show=show or Show(uni=uni, tex=tex, tex_name=tex_name, prec=prec, kwargs=literals),
                        sympy=symbolic if sympy else None, example=example or (f"{name}(x)", "x=3"),
                        help=help or f"element-wise {name}", note=note, analytic=analytic, saturates=saturates,
-                       kink_at_zero=kink, flat=flat, symbol=symbol, family="element-wise"),
+                       kink_at_zero=kink, flat=flat, symbol=symbol, poly=poly, family="element-wise"),
                     spelled=(name, *aliases), help=help or f"element-wise {name}", literals=literals, kinds=kinds,
                     lead=lead)
 
@@ -91,7 +92,7 @@ elementwise("sigmoid", _sigmoid, lambda x, y: y * (1 - y), sympy=lambda sp, v: 1
             tex=r"\sigma\left(#\right)", saturates=True, aliases=("expit",))
 elementwise("softplus", _softplus, lambda x, y: fn.sigmoid(x), sympy=lambda sp, v: sp.log(1 + sp.exp(v)),
             saturates=True)
-elementwise("square", np.square, lambda x, y: 2 * x, sympy=lambda sp, v: v ** 2)
+elementwise("square", np.square, lambda x, y: 2 * x, sympy=lambda sp, v: v ** 2, poly=poly_power(lambda node: 2))
 elementwise("relu", lambda x: np.maximum(x, 0.0), lambda x, y: fn.step(x),
             sympy=_kinked("relu", lambda sp, x: sp.Max(x, 0), lambda sp, x: _step(sp, x)),
             note="0 at x = 0", analytic=False, kink=True)

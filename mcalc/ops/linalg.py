@@ -4,6 +4,7 @@ d log|det X| = tr(X⁻¹ dX), d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ."""
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..algebra import make
 from ..printing import ATOM, POWER
 from ..tree import call
 from . import maps
-from .core import Op, Refused, Show, real, register, square
+from .core import Op, PolyRule, Refused, Show, real, register, square
 
 
 MAX_MATRIX_POWER = 100          # X^k builds k terms of its differential
@@ -119,9 +120,21 @@ def _inv_rules(node):
     return None
 
 
+def det_growth(node) -> float:
+    """SymPy's determinant of an n×n matrix: n!·n operations per operation of an entry (det 5×5: 599; growths are
+    counted for n = 2..5, Op.growth)."""
+    n = node.args[0].shape[0]
+    return math.factorial(n) * n
+
+
+def _inverse_growth(node) -> float:
+    """SymPy's inverse (and negative powers): 1.2·n!·n (inv 5×5: 695 an entry)."""
+    return 1.2 * det_growth(node)
+
+
 register(Op("inv", _square_infer("inv"), lambda node, x: inverse(x), as_linop=_inverse_map, rewrite=(_inv_rules,),
             jvp=lambda node, t: None if t[0] is None else -node @ t[0] @ node,
-            needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.inv()),
+            needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.inv()), growth=_inverse_growth,
             show=Show(mc=_show_inverse, uni=_show_inverse, tex=_show_inverse, prec=ATOM),
             example=("inv(A)", "A=2x2"), help="matrix inverse", family="matrix functions"),
          spelled=("inv",), help="matrix inverse")
@@ -147,13 +160,33 @@ def _adj_fwd(node, x):
 
 register(Op("adj", _square_infer("adj"), _adj_fwd,
             expand=lambda node: call("det", node.args[0]) * call("inv", node.args[0]),
-            show=Show(uni="adj(#)", tex="\\operatorname{adj}\\left(#\\right)"),
+            growth=det_growth, show=Show(uni="adj(#)", tex="\\operatorname{adj}\\left(#\\right)"),
             help="the adjugate det(X) X⁻¹, also of a singular X (d det X = tr(adj(X) dX))",
             family="matrix functions"))
 
+def _det_poly_cost(S, node, x):
+    """Laplace expansion (polynomial.determinant): n! products of n entries at most."""
+    n = node.args[0].shape[0]
+    size = S.size(math.factorial(n) * x.terms ** n, n * x.degree)
+    return size, S.P.determinant_pairs(n, x.terms, x.degree, S.symbols) * S.C_PAIR
+
+
+def of_determinant(f) -> PolyRule:
+    """f(sympy, d) of the determinant d of polynomial entries (log|det|, its sign): SymPy's function of the
+    expanded polynomial determinant, which costs that determinant and the writing of its terms."""
+    def value(S, node, x):
+        return S.objects(f(S.sympy, S.expression(S.determinant(x))))
+
+    def cost(S, node, x):
+        det, seconds = _det_poly_cost(S, node, x)
+        return S.expression_size(det.ops + 2), seconds + det.terms * S.write_cost(det.degree)
+    return PolyRule(value, cost)
+
+
 register(Op("det", _square_infer("det", scalar=True), lambda node, x: np.linalg.det(x),
             jvp=lambda node, t: None if t[0] is None else call("trace", call("adj", node.args[0]) @ t[0]),
-            needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.det()),
+            needs_invertible=True, work=_cube, sympy=_matrix_sympy(lambda sp, M: M.det()), growth=det_growth,
+            poly=PolyRule(lambda S, node, x: S.objects(S.determinant(x)), _det_poly_cost),
             show=Show(tex_name="\\det"), example=("det(A)", "A=3x3"), help="determinant",
             family="matrix functions"),
          spelled=("det",), help="determinant")
@@ -188,6 +221,7 @@ register(Op("logdet", _square_infer("logdet", scalar=True), _logdet_fwd,
             jvp=lambda node, t: None if t[0] is None else call("trace", call("inv", node.args[0]) @ t[0]),
             domain=_logdet_domain, needs_invertible=True, work=_cube,
             sympy=_matrix_sympy(lambda sp, M: sp.log(M.det())),      # d log|det| = d log det where both exist
+            poly=of_determinant(lambda sp, d: sp.log(d)), growth=det_growth,
             show=Show(uni=_show_logdet, tex=_show_logdet), example=("logdet(A)", "A=2x2"),
             help="log|det X|, as numpy.linalg.slogdet", family="matrix functions"),
          spelled=("logdet",), help="log|det X|, as numpy.linalg.slogdet")
@@ -240,6 +274,59 @@ def _matpow_fwd(node, x):
     return np.linalg.matrix_power(inverse(x) if k < 0 else x, abs(k))
 
 
+def power_steps(k: int) -> list[tuple[int, int]]:
+    """The products (a, b) → a + b of X^k by squaring, from X^1."""
+    steps, result, base = [], None, 1
+    while True:
+        if k & 1:
+            if result is not None:
+                steps.append((result, base))
+            result = base if result is None else result + base
+        k >>= 1
+        if not k:
+            return steps
+        steps.append((base, base))
+        base *= 2
+
+
+def _matpow_poly(S, node, x):
+    """X^k of polynomial entries by squaring, each product counted from its operands' real terms before it is
+    computed (k < 0: none, an inverse)."""
+    k = node.params["k"]
+    if k < 0:
+        return None
+    if k == 0:
+        return np.eye(x.shape[0], dtype=int).astype(object)
+    powers = {1: x}
+    for a, b in power_steps(k):
+        S.afford(float(np.sum(S.terms(powers[a]) @ S.terms(powers[b]))) * S.C_PAIR,
+                 f"the matrix power X^{a + b} on the way to X^{k}")
+        powers[a + b] = powers[a] @ powers[b]
+    return powers[k]
+
+
+def _matpow_poly_cost(S, node, x):
+    """X^k by squaring, as _matpow_poly computes it.  The terms of an entry of a product of powers are bounded by
+    the walks through the matrix (n^(k-1) for a matrix of symbols) and by the monomials of that degree; a monomial
+    of X^k is a multiset of k entries that forms a walk from the entry's row to its column, which n - 1 balance
+    conditions cut by about a factor k each (measured on 3×3, k = 10 and 20: within 3× of the real count)."""
+    k, n = node.params["k"], node.shape[0]
+    if k < 0:
+        return None
+    if k == 0:
+        return S.size(1, 0, symbols=0), node.size * S.C_ENTRY
+    powers, seconds = {1: x.terms}, 0.0
+
+    def terms(j):
+        walks = n ** (j - 1) * x.terms ** j
+        return max(1.0, min(walks, S.P.monomials(S.symbols, j * x.degree) / j ** min(n - 1, j)))
+
+    for a, b in power_steps(k):
+        seconds += n ** 3 * powers[a] * powers[b] * S.C_PAIR
+        powers[a + b] = terms(a + b)
+    return S.size(powers[k], k * x.degree), seconds
+
+
 def _matpow_sympy(sp, node, x):
     k = node.params["k"]
     M = sp.Matrix(x) ** k if k else sp.eye(node.shape[0])
@@ -247,7 +334,8 @@ def _matpow_sympy(sp, node, x):
 
 
 register(Op("matpow", _square_infer("^"), _matpow_fwd,
-            jvp=_matpow_jvp, rewrite=(_matpow_rules,), sympy=_matpow_sympy,
+            jvp=_matpow_jvp, rewrite=(_matpow_rules,), sympy=_matpow_sympy, growth=_inverse_growth,
+            poly=PolyRule(_matpow_poly, _matpow_poly_cost),
             work=lambda node: _cube(node) * max(1, abs(node.params["k"])).bit_length(),
             show=Show(mc=_show_matpow, uni=_show_matpow, tex=_show_matpow, prec=POWER),
             example=("X^3", "X=2x2"), operator="X ^ k",

@@ -15,7 +15,7 @@ from ..printing import ATOM, OPERAND, PRODUCT, shown
 from ..tree import Node, call, fmt_shape
 from . import maps
 from .arithmetic import _bilinear_jvp, split_scalar, times
-from .core import Op, Show, core, register
+from .core import Op, Show, core, poly_product, register
 
 
 # --- shapes and values ---------------------------------------------------------------------------------------------
@@ -50,6 +50,12 @@ def _mm_fwd(node, a, b):
 def _mm_work(node):
     (m, n), (_, p) = _mm_shapes([a.shape for a in node.args])
     return m * n * p
+
+
+def _mm_inner(node):
+    """The products an entry sums: the inner size."""
+    a = node.args[0]
+    return a.shape[-1] if a.ndim else 1
 
 
 def _mm_linear(node, i, order):
@@ -322,7 +328,7 @@ register(Op("matmul", _mm_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, 
             as_linop=lambda node, read: read.map(node.args[0]) @ read.map(node.args[1])
             if node.args[0].ndim == 2 and node.args[1].ndim == 2 else None,
             show=Show(mc=_show_matmul, uni=_show_matmul, tex=_show_matmul, prec=PRODUCT), work=_mm_work,
-            example=("A @ B", "A=2x3,B=3x2"), operator="A @ B",
+            poly=poly_product(), spread=_mm_inner, example=("A @ B", "A=2x3,B=3x2"), operator="A @ B",
             help="matrix product (also matrix·vector, vector·matrix, vector·vector)", family="products"),
          spelled=("matmul",), operands=2, help="A @ B, as numpy.matmul")
 
@@ -342,8 +348,8 @@ def _numpy_dot(shapes, params=None) -> str:
 
 
 register(Op("dot", _dot_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, work=_mm_work,
-            show=Show(uni=_show_dot, tex=_show_dot), example=("dot(x, y)", "x=3,y=3"),
-            help="inner product of two vectors", family="products"),
+            poly=poly_product(), spread=_mm_inner, show=Show(uni=_show_dot, tex=_show_dot),
+            example=("dot(x, y)", "x=3,y=3"), help="inner product of two vectors", family="products"),
          spelled=("dot",), methods=("dot",), operands=2, dispatch=_numpy_dot,
          help="as numpy.dot: the inner product of vectors, the matrix product of matrices (A.dot(B))")
 
@@ -364,7 +370,7 @@ def _outer_linear(node, i, order):
 
 
 register(Op("outer", _outer_infer, lambda node, u, v: u[..., :, None] * v[..., None, :], jvp=_bilinear_jvp,
-            linear=_outer_linear, show=Show(uni=_show_outer, tex=_show_outer),
+            linear=_outer_linear, poly=poly_product(), show=Show(uni=_show_outer, tex=_show_outer),
             example=("outer(x, y)", "x=2,y=3"), help="outer product of two vectors", family="products"),
          spelled=("outer",), operands=2, help="outer product of two vectors")
 
@@ -472,7 +478,7 @@ def _kron_adjoint(node, i, C):
 
 
 register(Op("kron", _kron_infer, _kron_fwd, jvp=_bilinear_jvp, rewrite=(_kron_rules,),
-            linear=_kron_linear, adjoint=_kron_adjoint,
+            linear=_kron_linear, adjoint=_kron_adjoint, poly=poly_product(),
             as_linop=lambda node, read: _kron_linop(read.map(node.args[0]), read.map(node.args[1])),
             show=Show(uni=_show_kron, tex=_show_kron),
             example=("kron(A, B)", "A=2x2,B=2x2"), help="Kronecker product", family="products"),

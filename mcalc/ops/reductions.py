@@ -299,6 +299,7 @@ def _show_trace(tex):
 register(Op("trace", _trace_infer, lambda node, x: np.trace(x, node.params.get("offset", 0), axis1=-2, axis2=-1),
             jvp=linear_jvp, linear=lambda node, i, order: _trace_map(node.args[0].shape[0], order,
                                                                     node.params.get("offset", 0)),
+            spread=lambda node: min(node.args[0].shape),                  # (an entry sums the diagonal)
             show=Show(uni=_show_trace(False), tex=_show_trace(True), kwargs=("offset",)), example=("trace(A)", "A=3x3"),
             help="trace of a square matrix (offset: of a diagonal above or below)", family="reductions"),
          spelled=("trace", "tr"), methods=("trace",), literals=("offset",), kinds={"offset": integer()},
@@ -614,7 +615,9 @@ def _cumsum_linear(node, i, order):
 
 
 register(Op("cumsum", _cum_infer, _cum_fwd(np.cumsum), jvp=linear_jvp, linear=_cumsum_linear,
-            show=Show(kwargs=("axis",)), example=("cumsum(A, axis=1)", "A=2x3"),
+            spread=lambda node: max(node.args[0].shape, default=1),      # (up to a whole axis, or all entries)
+            show=Show(kwargs=("axis",)),
+            example=("cumsum(A, axis=1)", "A=2x3"),
             help="running sums (of the flattened array, or along an axis)", family="reductions"),
          spelled=("cumsum",), methods=("cumsum",), literals=("axis",), kinds={"axis": one_axis},
          help="running sums along an axis (numpy.cumsum; no axis: of the flattened array)")

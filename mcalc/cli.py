@@ -7,6 +7,7 @@ cli_errors.py says how; emit.py writes each command's result in its format and e
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -344,4 +345,21 @@ def main() -> None:
 
     encodable_output()
     warnings.filterwarnings("ignore", category=RuntimeWarning)     # (numpy's overflow notes: mcalc says what failed)
-    app()
+    _invoked(sys.argv)()
+
+
+def _invoked(argv: list[str]) -> typer.Typer:
+    """The app with only the command the first argument names (mcalc jac ...): Typer builds every command's options
+    from its signature at each start, ~10 ms for all six; the whole app otherwise (mcalc -h, a misspelled command,
+    completion)."""
+    import copy
+    import os
+
+    if len(argv) < 2 or os.environ.get("_MCALC_COMPLETE"):
+        return app
+    chosen = [c for c in app.registered_commands if (c.name or c.callback.__name__) == argv[1]]
+    if not chosen:
+        return app
+    one = copy.copy(app)
+    one.registered_commands = chosen
+    return one

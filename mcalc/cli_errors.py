@@ -162,9 +162,13 @@ def option_hint(ctx, name: str) -> str | None:
     that it is a likely misspelling of (--wrtt: --wrt); else None."""
     import difflib
 
-    root = ctx.find_root().command
-    others = [f"mcalc {n}" for n, c in getattr(root, "commands", {}).items()
-              if c is not ctx.command and any(name in p.opts for p in c.params)]
+    import typer
+
+    from .cli import app
+
+    commands = typer.main.get_command(app).commands     # (every command: main() builds only the one invoked)
+    here = ctx.command.name
+    others = [f"mcalc {n}" for n, c in commands.items() if n != here and any(name in p.opts for p in c.params)]
     if others:
         listed = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
         return f"{name} is an option of {listed}, not of {ctx.command_path}"

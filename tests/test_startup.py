@@ -31,3 +31,15 @@ def test_canonical_command_imports_nothing_heavy():
 def test_machine_formats_do_not_import_rich():
     mods = imported("json")
     assert "rich" not in mods and "sympy" not in mods and "scipy" not in mods
+
+
+def test_the_invoked_command_alone_is_built():
+    """main() hands Typer the one command the first argument names (building all six from their signatures cost
+    ~10 ms a start); the whole app for anything else, so help, did-you-mean and completion see every command."""
+    from mcalc.cli import _invoked, app
+
+    one = _invoked(["mcalc", "jac", "A@B"])
+    assert [c.callback.__name__ for c in one.registered_commands] == ["jac"]
+    assert len(app.registered_commands) >= 6
+    for argv in (["mcalc"], ["mcalc", "-h"], ["mcalc", "jacobain"]):
+        assert _invoked(argv) is app

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__, emit
+from . import __version__, cli_errors, emit
 from .cli_errors import Group
 from .cli_help import UNTYPED, Command
 
@@ -22,6 +22,7 @@ app = typer.Typer(
     help="Exact Jacobians of matrix expressions, cross-checked by finite differences.\n\n"
          'Example: mcalc jac "A@B" --wrt A --shape 2x2',
 )
+cli_errors.FULL_APP = app        # (its hints list every command's options; main() builds only the invoked one)
 
 
 def _version(flag: bool):

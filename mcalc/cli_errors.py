@@ -157,6 +157,9 @@ def _other_case(ctx, name: str) -> str | None:
     return f"did you mean {name.swapcase()}?" if name.swapcase() in opts else None
 
 
+FULL_APP = None       # the whole Typer app, set by cli.py (which builds only the invoked command to start faster)
+
+
 def option_hint(ctx, name: str) -> str | None:
     """For an option the command lacks: the commands that have it (grad --det: jac's), or the command's own option
     that it is a likely misspelling of (--wrtt: --wrt); else None."""
@@ -164,9 +167,8 @@ def option_hint(ctx, name: str) -> str | None:
 
     import typer
 
-    from .cli import app
-
-    commands = typer.main.get_command(app).commands     # (every command: main() builds only the one invoked)
+    commands = typer.main.get_command(FULL_APP).commands if FULL_APP is not None else \
+        getattr(ctx.find_root().command, "commands", {})    # (every command: main() builds only the one invoked)
     here = ctx.command.name
     others = [f"mcalc {n}" for n, c in commands.items() if n != here and any(name in p.opts for p in c.params)]
     if others:

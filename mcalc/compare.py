@@ -135,7 +135,9 @@ def second_method(problem: Problem) -> str:
 
 def fd_method(fd: str | None, tol: float | None, default: str) -> str:
     """The finite-difference method asked for (default when None), refusing a bad method or tolerance."""
-    method = default if fd is None else str(fd).lower()
+    from .problem import prefixed
+
+    method = default if fd is None else prefixed(METHODS + ("none",), fd) or str(fd).lower()   # (--fd cent)
     if method not in METHODS + ("none",):
         raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
     if tol is not None and not (np.isfinite(tol) and tol > 0):
@@ -285,7 +287,10 @@ def _probe(problem: Problem, J, method: str, tol: float | None):
 
 def _columns_to_check(problem: Problem, method: str, columns, most: int | None = None):
     """The wrt columns to check (None: all of them), at most `most` of them when given."""
+    from .problem import prefixed
+
     n = sum(v.size for v in problem.wrt)
+    columns = prefixed(("auto", "all"), columns) or columns if isinstance(columns, str) else columns   # (al: all)
     if columns in ("auto", None):
         cols = sample_columns(problem.nodes, problem.wrt, method)
         if most is not None and (n if cols is None else len(cols)) > most:

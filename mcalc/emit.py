@@ -61,7 +61,9 @@ class Output:
         computed, so that a bad option never follows a long computation."""
         from .output import FORMATS
 
-        fmt = fmt.lower()
+        from .problem import prefixed
+
+        fmt = prefixed(allowed or FORMATS, fmt) or fmt.lower()          # (-f js: json)
         to_stdout, out = out == "-", None if out == "-" else out
         if fmt not in (allowed or FORMATS):
             raise UsageError(f"unknown format '{fmt}' for this command",

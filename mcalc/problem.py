@@ -32,24 +32,27 @@ LAYOUTS = {"numerator": "numerator", "num": "numerator", "denominator": "denomin
            "denom": "denominator"}
 
 
-def _prefixed(table: dict, text: str):
-    """A word, or an unambiguous prefix of one (numpy's and Click's habit): 'ro' for row, 'nu' for numerator."""
+def prefixed(table, text: str):
+    """A word, or an unambiguous prefix of one (numpy's and Click's habit): 'r' or 'ro' for row, 'nu' for numerator,
+    'cent' for central; table: word → meaning, or the words themselves.  None where nothing or several fit."""
+    table = table if isinstance(table, dict) else {w: w for w in table}
     t = str(text).strip().lower().replace("_", "-")
     if t in table:
         return table[t]
-    hits = {v for k, v in table.items() if len(t) >= 2 and k.startswith(t)}
+    hits = {v for k, v in table.items() if t and k.startswith(t)}
     return hits.pop() if len(hits) == 1 else None
 
 
+
 def normalize_order(order: str) -> str:
-    o = _prefixed(ORDERS, order)
+    o = prefixed(ORDERS, order)
     if o is None:
         raise UsageError(f"unknown order '{order}'", hint="use row (also row-major, C) or col (also column-major, F)")
     return o
 
 
 def normalize_layout(layout: str) -> str:
-    lay = _prefixed(LAYOUTS, layout)
+    lay = prefixed(LAYOUTS, layout)
     if lay is None:
         raise UsageError(f"unknown layout '{layout}'", hint="use numerator (num) or denominator (denom)")
     return lay

@@ -256,3 +256,12 @@ def test_a_command_without_an_expression_gets_no_hint_about_expressions(args, fr
     with -' there (issue 12's tester)."""
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and fragment in res.stderr and "expression" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("option,value", [("--layout", "n"), ("--layout", "d"), ("--order", "r"), ("-f", "js"),
+                                          ("--fd", "cent"), ("--fd-columns", "al")])
+def test_choices_are_taken_by_any_unambiguous_prefix(option, value):
+    """Click's and numpy's habit, for every option with choices (one letter where it is enough; issue 12's tester
+    found --layout n, --order r, -f js, --fd cent and --fd-columns al refused)."""
+    res = CliRunner().invoke(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", option, value])
+    assert res.exit_code == 0, res.stderr

@@ -55,8 +55,8 @@ Wrt = Annotated[list[str], typer.Option("--wrt", "-w", metavar="NAME",
 Shape = Annotated[list[str], typer.Option("--shape", "-s", metavar="SHAPE", help="Shapes: 2x2 for every variable "
                                           "without its own, A=2x3, x=3 (vector), x=3x1 (column), s=scalar. "
                                           "Repeatable.")]
-Value = Annotated[list[str], typer.Option("--value", metavar="NAME=VALUE", help='Values: A="\\[\\[1,2],\\[3,4]]", '
-                                          'x="1 2 3", A="1 2; 3 4", A=@file.npy|.csv|.txt, s=0.5. Repeatable.')]
+Value = Annotated[list[str], typer.Option("--value", metavar="NAME=VALUE", help='Values: x="1 2 3", A="1 2; 3 4" (or '
+                                          '\\[\\[1,2],\\[3,4]]), A=@J.npy (also .csv, .txt), s=0.5. Repeatable.')]
 Seed = Annotated[int, typer.Option(metavar="N", help="Seed of the default values of variables without --value.",
                                    min=0)]
 Order = Annotated[str, typer.Option(metavar="[row|col]",
@@ -119,8 +119,8 @@ MaxWork = Annotated[Optional[str], typer.Option("--max-work", callback=_max_work
 IgnoreUnused = Annotated[bool, typer.Option("--ignore-unused", help="Say nothing of a --shape for a name the "
                                             "expression does not have (scripts looping over expressions).")]
 NoFiles = Annotated[bool, typer.Option("--no-files", callback=_no_files, is_eager=True,
-                                       help="Read no @file in --value, --expect and the like (also: MCALC_NO_FILES=1)"
-                                            ": for graders passing untrusted answers.")]
+                                       help="Read no @file in --value, --expect and the like (also the variable "
+                                            "MCALC_NO_FILES): for graders passing untrusted answers.")]
 
 
 def _examples(*lines: str) -> str:

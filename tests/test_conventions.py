@@ -265,3 +265,12 @@ def test_choices_are_taken_by_any_unambiguous_prefix(option, value):
     found --layout n, --order r, -f js, --fd cent and --fd-columns al refused)."""
     res = CliRunner().invoke(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", option, value])
     assert res.exit_code == 0, res.stderr
+
+
+@pytest.mark.parametrize("command", ["jac", "grad", "hess", "check", "explain", "ops"])
+def test_help_at_60_columns_cuts_no_word(command):
+    """A word longer than the help column was cut with an ellipsis (A="[[1,2],[3,4]]…, MCALC_NO_FILES=1…)."""
+    env = {**os.environ, "COLUMNS": "60", "TERM": "xterm"}
+    out = subprocess.run([sys.executable, "-m", "mcalc", command, "-h"], capture_output=True, text=True, env=env,
+                         timeout=60).stdout
+    assert out and "…" not in out, out

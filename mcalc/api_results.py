@@ -62,7 +62,33 @@ def _summary(name: str, a: np.ndarray | None) -> str:
         return f"{name}=" + np.array_repr(np.asarray(a)).replace("\n", "\n" + " " * (len(name) + 1))
 
 
-class Explanation:
+class _Shown:
+    """How a result displays: the block matrix in a terminal (Rich), HTML and LaTeX in Jupyter, plain text as str();
+    display.py's functions named after the result (explanation_view, verdict_html, ...)."""
+
+    _shown = ""
+
+    def _display(self, how: str):
+        from . import display
+
+        return getattr(display, f"{self._shown}_{how}")(self)
+
+    def __rich__(self):
+        return self._display("view")
+
+    def _repr_html_(self) -> str:
+        return self._display("html")
+
+    def _repr_latex_(self) -> str:
+        return self._display("latex")
+
+    def __str__(self) -> str:
+        from .display import plain_text
+
+        return plain_text(self.__rich__())
+
+
+class Explanation(_Shown):
     """What `mcalc explain` says, with the numbers.
 
     jacobian        the Jacobian at the values used (numpy array; the Hessian with hessian=True), in the order and
@@ -80,6 +106,8 @@ class Explanation:
                     when there is none or it could not be evaluated here (not_verified_because says why).  A closed
                     form that disagrees is never given.
     """
+
+    _shown = "explanation"
 
     def __init__(self, problem, ex, verified, J: np.ndarray | None, too_large: str | None = None):
         from .labels import axis_labels, jacobian_sides
@@ -123,26 +151,6 @@ class Explanation:
     def labels(self) -> tuple[list[str], list[str]]:
         return self.row_labels, self.col_labels
 
-    def __rich__(self):
-        from .display import explanation_view
-
-        return explanation_view(self)
-
-    def _repr_html_(self) -> str:
-        from .display import explanation_html
-
-        return explanation_html(self)
-
-    def _repr_latex_(self) -> str:
-        from .display import explanation_latex
-
-        return explanation_latex(self)
-
-    def __str__(self) -> str:
-        from .display import plain_text
-
-        return plain_text(self.__rich__())
-
     def __repr__(self) -> str:
         J = _summary("hessian" if self.kind == "hessian" else "jacobian", self.jacobian).replace("\n", "\n    ")
         return (f"Explanation(expression={self.expression!r}, wrt={self.wrt!r}, order={self.order!r}, "
@@ -160,7 +168,7 @@ class WrongEntry(NamedTuple):
     column: int
 
 
-class Verdict:
+class Verdict(_Shown):
     """What `mcalc check` says about an answer.
 
     right           whether it is the Jacobian, gradient or Hessian (also bool(verdict))
@@ -174,6 +182,8 @@ class Verdict:
     judged_elsewhere   True where the answer, a formula, was right at the first values but not at others (which
                     values, expected and given are then)
     """
+
+    _shown = "verdict"
 
     def __init__(self, r):
         from .check import named_wrong
@@ -195,26 +205,6 @@ class Verdict:
 
     def __bool__(self) -> bool:
         return self.right
-
-    def __rich__(self):
-        from .display import verdict_view
-
-        return verdict_view(self)
-
-    def _repr_html_(self) -> str:
-        from .display import verdict_html
-
-        return verdict_html(self)
-
-    def _repr_latex_(self) -> str:
-        from .display import verdict_latex
-
-        return verdict_latex(self)
-
-    def __str__(self) -> str:
-        from .display import plain_text
-
-        return plain_text(self.__rich__())
 
     def __repr__(self) -> str:
         wrong = "" if self.right else f", wrong_count={self.wrong_count}, diagnosis={self.diagnosis!r}"

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import polynomial
 from .errors import TooLargeError, UsageError
-from .expr import Const, Var
+from .expr import Const, Var, topo_order
 from .ops.core import poly_moves
 from .polynomial import Poly, determinant_pairs, monomials, text
 
@@ -422,7 +422,7 @@ def node_sizes(problem) -> tuple[dict, float]:
     """Every needed node's Size, and the seconds to build them all: by its registry entry's polynomial rule where
     its arguments are polynomials and it has one, else as SymPy's expression."""
     sizes, seconds = {}, 0.0
-    for node in _needed(problem.root):
+    for node in topo_order(problem.root):
         if isinstance(node, Var):
             sizes[id(node)] = Size.polynomial(1, 1, 1)
         elif isinstance(node, Const):
@@ -492,22 +492,6 @@ def _count(x: float) -> str:
 
 # --- evaluation --------------------------------------------------------------------------------------------------
 
-def _needed(root) -> list:
-    """The nodes the root depends on, arguments first."""
-    out, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if ready:
-            out.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
-    return out
-
-
 def _is_poly(a: np.ndarray) -> bool:
     return all(isinstance(e, (Poly, int, Fraction)) for e in a.flat)
 
@@ -549,7 +533,7 @@ def symbolic_values(problem, symbols: _Symbols | None = None, clock: _Clock | No
     clock = clock or _Clock()
     S = Context(clock=clock, names=symbols)
     vals = {}
-    for node in _needed(problem.root):
+    for node in topo_order(problem.root):
         if isinstance(node, Var):
             vals[id(node)] = symbols.poly[node.name]
         elif isinstance(node, Const):

@@ -13,6 +13,7 @@ from mcalc import symbolic as S
 from mcalc.cli import app
 from mcalc.errors import TooLargeError
 from mcalc.problem import prepare
+from mcalc.tree import topo_order
 from mcalc.symbolic import estimate, substitutions, symbol_names, symbolic_gradient, symbolic_jacobian
 
 runner = CliRunner()
@@ -250,7 +251,7 @@ def test_every_rule_on_polynomials_gives_sympys_entries(expr, spec):
     p = prepare(expr, None, shapes=spec, seed=3)
     vals, symbols = S.symbolic_values(p)
     sizes, _ = S.node_sizes(p)
-    for node in S._needed(p.root):
+    for node in topo_order(p.root):
         if node.op is None or not node.args or not all(S._is_poly(vals[id(a)]) for a in node.args):
             continue
         args = [S._expressions(vals[id(a)], symbols) for a in node.args]

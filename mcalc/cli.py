@@ -178,14 +178,15 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     from . import results
     from .compare import compute
     from .problem import prepare
-    from .products import product
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color)
     emit.refuse_jac_options(o.fmt, vjp is not None, jvp is not None, tensor, det, symbolic, spy)
     prob = emit.noted(prepare(expr, wrt, value, shape, order, layout, seed, evaluate=False), ignore_unused)
     if vjp is not None or jvp is not None:
+        from . import products
+
         kind, direction = ("vjp", vjp) if vjp is not None else ("jvp", jvp)
-        emit.product(o, product(prob, kind, direction, fd, tol))
+        emit.product(o, products.product(prob, kind, direction, fd, tol))
     emit.symbolic_shown(prob, o.fmt, symbolic, det)
     result = compute(prob, fd, tol, fd_columns, sparse=o.fmt == "npz" or spy and emit.have_scipy())
     sym = emit.symbolic("symbolic_jacobian", prob, symbolic, o.fmt)
@@ -235,14 +236,15 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     Exit code 0 when the check agrees, 1 when it disagrees, 2 on bad input."""
     from .compare import compute
     from .problem import prepare
-    from .products import product
     from .second import hessian_info, hessian_problem
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.HESS_FORMATS)
     hp = hessian_problem(emit.noted(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False),
                                     ignore_unused), eigenvalues=hvp is None)
     if hvp is not None:
-        emit.product(o, product(hp, "jvp", hvp, fd, tol))
+        from . import products
+
+        emit.product(o, products.product(hp, "jvp", hvp, fd, tol))
     emit.symbolic_shown(hp.f, o.fmt, symbolic)
     result = compute(hp, fd, tol, fd_columns)
     emit.hessian(o, result, hessian_info(hp, result.J), emit.symbolic("symbolic_hessian", hp, symbolic, o.fmt))

@@ -295,6 +295,9 @@ def _magnitudes(a: np.ndarray) -> tuple[float, float]:
     """(min |x|, max |x|) in one pass over the array, a cache-sized piece at a time through one buffer (no array
     of its size): the largest is nan or inf where an entry is."""
     r = a.reshape(-1)
+    if r.size <= 1 << 12:                              # (small: one array of magnitudes costs less than the loop)
+        m = np.abs(r)
+        return float(m.min()), float(m.max())
     buf = np.empty(min(r.size, 1 << 17))
     smallest, largest = np.inf, 0.0
     for i in range(0, r.size, buf.size):

@@ -232,12 +232,14 @@ PROBES = 3           # random directions of the default check
 PROBE_FROM = 32      # wrt entries from which directions are checked first (below, every column costs little)
 LEAF = 4             # columns a disagreement is narrowed down to before they are differentiated one by one
 NARROWING = 48       # the most directions spent narrowing disagreements down to columns
+MAX_GROUPS = 8       # decades of input size checked apart, at most (beyond: column by column)
 
 
 def _probe(problem: Problem, J, method: str, tol: float | None):
     """The default check of a Jacobian with many columns: J u against finite differences along PROBES random
     directions u, each of which checks every column at once (a wrong entry is missed only if it cancels exactly,
-    with probability 0).  Returns the Comparison when they agree; else the columns the disagreement narrows down
+    with probability 0), for the columns of each decade of input size apart (steps follow the size, and a column of
+    x = 1e6 would hide an error of one of y = 1 within the tolerance of their sum).  Returns the Comparison when they agree; else the columns the disagreement narrows down
     to (halving the columns, a direction on each half), to be differentiated one by one with the sampled ones; or
     None (a kink or jump along a direction, a step out of the domain: the columns tell better)."""
     from .finite import probes
@@ -262,15 +264,25 @@ def _probe(problem: Problem, J, method: str, tol: float | None):
         U[cols] = size[cols, None] * (r + np.copysign(0.5, r)) / 1.5        # (|entries| in [1/3, 1] of the size)
         return U
 
+    decade = np.floor(np.log10(size)).astype(int)             # (columns of like size, each group on its own:
+    groups = [np.nonzero(decade == d)[0] for d in np.unique(decade)]   # x = 1e6 beside y = 1 would swamp y's)
+    if len(groups) > MAX_GROUPS:
+        return None
     try:
-        pr, diff, scale, bad = along(directions(np.arange(n), PROBES))
-        if pr.kinky:
-            return None
-        if not bad.any():
-            max_abs = float(diff.max(initial=0.0))
-            return Comparison(method, tol, max_abs, max_abs / scale if scale else 0.0, scale, checked_columns=n,
-                              total_columns=n, noise=pr.noise, probes=PROBES)
-        suspects, queue, spent = [], [np.arange(n)], 0
+        worst, disagree = (0.0, 0.0, 0.0, 0.0), []
+        for cols in groups:
+            pr, diff, scale, bad = along(directions(cols, PROBES))
+            if pr.kinky:
+                return None
+            if bad.any():
+                disagree.append(cols)
+            rel = float(diff.max(initial=0.0)) / scale if scale else 0.0
+            if rel >= worst[1]:
+                worst = (float(diff.max(initial=0.0)), rel, scale, pr.noise)
+        if not disagree:
+            return Comparison(method, tol, worst[0], worst[1], worst[2], checked_columns=n, total_columns=n,
+                              noise=worst[3], probes=PROBES)
+        suspects, queue, spent = [], disagree, 0
         while queue and spent < NARROWING:
             cols = queue.pop()
             if cols.size <= LEAF:

@@ -241,7 +241,8 @@ class Diag(LinOp):
         return out
 
     def add_to(self, out):
-        out.reshape(-1)[:: self.shape[0] + 1] += self.d
+        i = np.arange(self.shape[0])
+        out[i, i] += self.d                          # (in any memory order: a reshape of an F-ordered out copies)
 
     def to_sparse(self):
         i = np.arange(self.shape[0])
@@ -766,8 +767,8 @@ class Sum(LinOp):
         k = max(range(len(self.terms)), key=lambda i: stored_or_full(self.terms[i]))
         first = self.terms[k]
         out = first.to_dense()
-        if isinstance(first, (Dense, Transposed)) or not out.flags.writeable:   # (shared arrays: never added to)
-            out = out.copy()
+        if isinstance(first, (Dense, Transposed)) or not out.flags.writeable or not out.flags.c_contiguous:
+            out = np.array(out, order="C")           # (shared arrays are never added to; terms add row-major)
         for i, t in enumerate(self.terms):
             if i != k:                                   # (by place: one map may be a term twice, X + X)
                 t.add_to(out)

@@ -61,3 +61,28 @@ def test_kinks_are_still_found_with_many_columns():
     p = prepare("abs(x)", "x", {"x": x}, seed=0, evaluate=False)
     c = compute(p).comparison
     assert not c.agree and any(k[0] == 7 and k[1] == 7 for k in c.kinks)
+
+
+@pytest.mark.parametrize("expr,values,i,j,delta", [
+    ("2*x", {"x": np.r_[1e6, np.ones(39)]}, 5, 5, 0.5),
+    ("x + y", {"x": 1e6 * np.ones(32), "y": np.ones(32)}, 3, 35, 0.5),
+    ("x + y", {"x": 1e3 * np.ones(32), "y": np.ones(32)}, 3, 35, 1e-3),
+])
+def test_a_wrong_entry_beside_inputs_of_another_size_is_caught(monkeypatch, expr, values, i, j, delta):
+    """Directions follow each input's size; columns of inputs of very different sizes are checked apart, else a
+    column of x = 1e6 swamps an error in one of y = 1 (the reviewer's case: 'agree' for a 25% error)."""
+    planted(monkeypatch, i, j, delta)
+    p = prepare(expr, None, values, None, seed=0, evaluate=False)
+    c = compute(p).comparison
+    assert not c.agree and (i, j) in c.bad, c.bad[:3]
+
+
+def test_a_sum_starting_with_a_column_major_term_adds_every_term():
+    """Sum.to_dense writes its fullest term first; one that comes back F-ordered (a Product ending in a
+    transpose) is made row-major before Diag adds its diagonal (a reshape of it copied, and the term was lost)."""
+    from mcalc.linops import Dense, Diag, Product, Sum, Transposed
+
+    r = np.random.default_rng(0)
+    P = Product([Dense(r.standard_normal((16, 3))), Transposed(Dense(r.standard_normal((16, 3))))])
+    S = Sum([P, Diag(5.0, 16)])
+    assert np.allclose(S.to_dense(), P.to_dense() + 5 * np.eye(16))

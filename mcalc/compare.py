@@ -11,7 +11,7 @@ from .chain import check_jacobian_size, dependencies
 from .errors import McalcError, StepOutOfDomain, UsageError
 from .finite import AUTO_SHARE, DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
 from .linops import memory_budget
-from .problem import Problem, located
+from .problem import Problem, located, prefixed
 
 SPARSE_CHECK_BYTES = 256 << 20    # finite differences of a sparse Jacobian: a sample of columns within this
 
@@ -135,8 +135,6 @@ def second_method(problem: Problem) -> str:
 
 def fd_method(fd: str | None, tol: float | None, default: str) -> str:
     """The finite-difference method asked for (default when None), refusing a bad method or tolerance."""
-    from .problem import prefixed
-
     method = default if fd is None else prefixed(METHODS + ("none",), fd) or str(fd).lower()   # (--fd cent)
     if method not in METHODS + ("none",):
         raise UsageError(f"unknown finite-difference method '{fd}'", hint="choose " + ", ".join(METHODS + ("none",)))
@@ -299,8 +297,6 @@ def _probe(problem: Problem, J, method: str, tol: float | None):
 
 def _columns_to_check(problem: Problem, method: str, columns, most: int | None = None):
     """The wrt columns to check (None: all of them), at most `most` of them when given."""
-    from .problem import prefixed
-
     n = sum(v.size for v in problem.wrt)
     columns = prefixed(("auto", "all"), columns) or columns if isinstance(columns, str) else columns   # (al: all)
     if columns in ("auto", None):

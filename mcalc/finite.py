@@ -238,6 +238,7 @@ class Probes:
     values: np.ndarray        # (m, k): the derivative along each direction, by finite differences
     noise: float              # bound on their rounding error
     kinky: bool               # one-sided slopes that differ, or a change that does not shrink: a kink or a jump
+    f0_max: float = 0.0       # max |f| at the point itself
 
 
 def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: str) -> Probes:
@@ -278,35 +279,20 @@ def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: 
         floor = 1e-3 * max(1.0, float(np.max(np.abs(central), initial=0.0)))
         kinky |= bool(np.any(np.abs(right - left) > 0.1 * np.maximum(np.abs(right), np.abs(left)) + floor) or
                       np.any(np.abs(plus - minus) > 1e-2 * np.maximum(1.0, np.abs(f0))))
-    return Probes(out, 10 * _ROUNDING[method] * EPS * _largest(nodes, base, deps) / h, kinky)
+    return Probes(out, 10 * _ROUNDING[method] * EPS * _largest(nodes, base, deps) / h, kinky,
+                  float(np.abs(f0).max(initial=0.0)))
 
 
 def directional(nodes: list[Node], env: dict, v: Var, u: np.ndarray, method: str) -> tuple[np.ndarray, float]:
-    """(the derivative of the root along u in the variable v, its rounding bound): J u without J."""
+    """(the derivative of the root along u in the variable v, its rounding bound): J u without J, as probes
+    measures it, along u scaled so that its largest entry is max(1, max|x|)."""
     root = nodes[-1]
     x = np.asarray(env[v.name], dtype=float)
-    u = np.asarray(u, dtype=float).reshape(v.shape)
+    u = np.asarray(u, dtype=float).reshape(-1)
     umax = float(np.abs(u).max(initial=0.0))
     if umax == 0:
         return np.zeros(root.shape), 0.0
-    h = _STEP[method] * max(1.0, float(np.abs(x).max(initial=0.0))) / umax
-    steps_ = {"forward": [h], "central": [h, -h], "richardson": [h, -h, h / 2, -h / 2], "complex": [1j * h]}[method]
-    X = np.stack([x + t * u for t in steps_]) if method != "complex" else (x + 1j * h * u)[None]
-    e = dict(env)
-    e[v.name] = X
-    try:
-        out = np.broadcast_to(evaluate(nodes, e)[id(root)], (len(steps_),) + root.shape)
-    except DomainError as err:
-        raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
-                          hint=_try_complex) from None
-    f0 = np.asarray(evaluate(nodes, env)[id(root)], dtype=float)
-    if method == "complex":
-        d = out[0].imag / h
-    elif method == "forward":
-        d = (out[0] - f0) / h
-    elif method == "central":
-        d = (out[0] - out[1]) / (2 * h)
-    else:
-        d = (4 * (out[2] - out[3]) / h - (out[0] - out[1]) / (2 * h)) / 3
-    noise = 10 * _ROUNDING[method] * EPS * float(np.abs(f0).max(initial=0.0)) / h
-    return np.asarray(d, dtype=float), noise
+    factor = max(1.0, float(np.abs(x).max(initial=0.0))) / umax
+    pr = probes(nodes, env, [v], (u * factor)[:, None], method)
+    noise = 10 * _ROUNDING[method] * EPS * pr.f0_max / (_STEP[method] * factor)
+    return (pr.values[:, 0] / factor).reshape(root.shape), noise

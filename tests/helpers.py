@@ -60,3 +60,21 @@ def svd_signed(X):
     u, s, vh = np.linalg.svd(X, full_matrices=False)
     sign = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
     return u * sign, s, vh * sign[:, None]
+
+
+def run(*args, **kw):
+    """mcalc ARGS... through Typer's test runner (in this process)."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    return CliRunner().invoke(app, list(args), **kw)
+
+
+def js(*args):
+    """mcalc ARGS... --format json, read back (exit 0 or 1)."""
+    import json
+
+    res = run(*args, "--format", "json")
+    assert res.exit_code in (0, 1), res.stderr
+    return json.loads(res.stdout)

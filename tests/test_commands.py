@@ -1,28 +1,12 @@
 """grad, explain, --symbolic, --det, --tensor, --vjp/--jvp and the typeset formats, through the command line."""
 
-import json
 import re
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from mcalc.cli import app
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(app, list(args))
-
-
-def js(*args):
-    res = run(*args, "--format", "json")
-    assert res.exit_code in (0, 1), res.stderr
-    return json.loads(res.stdout)
-
+from helpers import js, run
 
 SEED1 = ["--value", "A=1 2 3; 4 5 6", "--value", "b=[13, 14]", "--shape", "W=3x2"]
 

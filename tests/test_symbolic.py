@@ -7,26 +7,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy
-from typer.testing import CliRunner
 
 from mcalc import symbolic as S
-from mcalc.cli import app
 from mcalc.errors import TooLargeError
 from mcalc.problem import prepare
 from mcalc.tree import topo_order
 from mcalc.symbolic import estimate, substitutions, symbol_names, symbolic_gradient, symbolic_jacobian
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(app, list(args))
-
-
-def js(*args):
-    res = run(*args, "--format", "json")
-    assert res.exit_code in (0, 1), res.stderr
-    return json.loads(res.stdout)
+from helpers import js, run
 
 
 def test_symbol_names():

@@ -262,6 +262,33 @@ def test_sums_of_structured_maps_fill_one_array(monkeypatch):
     assert np.allclose(out, expect + 1)
 
 
+@given(p=st.sampled_from([1, 3, 17]), r=st.sampled_from([2, 16, 18]), square_a=st.booleans(),
+       square_b=st.booleans(), kinds=st.lists(st.sampled_from(["dense", "diag", "scalar"]), min_size=1, max_size=4),
+       chunk=st.sampled_from([8, 1 << 12, 1 << 21]), seed=st.integers(0, 2**16))
+def test_sums_of_kronecker_products_written_by_block_rows(p, r, square_a, square_b, kinds, chunk, seed):
+    """Kronecker products of one block shape are written a few block rows at a time (every chunk size, down to
+    one block row; dense factors with at least 16 block rows by repeated and tiled rows), diagonal factors on
+    either side: against numpy's kron."""
+    g = np.random.default_rng(seed)
+    q, s = (p if square_a else 2), (r if square_b else 3)
+
+    def factor(m, n, kind):
+        if kind == "dense" or m != n:
+            a = g.normal(size=(m, n))
+            return Dense(a), a
+        d = g.normal(size=m) if kind == "diag" else 1.5
+        return Diag(d, m), np.diag(np.broadcast_to(d, m))
+
+    terms, expect = [], 0
+    for i, kind in enumerate(kinds):
+        (A, a), (B, b) = factor(p, q, kind if i % 2 else "dense"), factor(r, s, "dense" if i % 2 else kind)
+        terms.append(Kron(A, B))
+        expect = expect + np.kron(a, b)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Sum, "CHUNK_BYTES", chunk)
+        assert np.allclose(Sum(terms).to_dense(), expect, rtol=1e-13, atol=1e-13)
+
+
 def test_a_sum_holding_one_map_twice_counts_it_twice():
     """d(X + X) with X one node: the Sum's two terms are the same object (the fullest is written first, the
     other added: by place, not by identity)."""

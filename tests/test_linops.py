@@ -262,15 +262,16 @@ def test_sums_of_structured_maps_fill_one_array(monkeypatch):
     assert np.allclose(out, expect + 1)
 
 
-@given(p=st.sampled_from([1, 3, 17]), r=st.sampled_from([2, 16, 18]), square_a=st.booleans(),
-       square_b=st.booleans(), kinds=st.lists(st.sampled_from(["dense", "diag", "scalar"]), min_size=1, max_size=4),
+@given(p=st.sampled_from([1, 3, 17]), r=st.sampled_from([1, 2, 16, 18]), square_a=st.booleans(),
+       square_b=st.booleans(), q_other=st.sampled_from([1, 2]), s_other=st.sampled_from([1, 3]), kinds=st.lists(st.sampled_from(["dense", "diag", "scalar"]), min_size=1, max_size=4),
        chunk=st.sampled_from([8, 1 << 12, 1 << 21]), seed=st.integers(0, 2**16))
-def test_sums_of_kronecker_products_written_by_block_rows(p, r, square_a, square_b, kinds, chunk, seed):
+def test_sums_of_kronecker_products_written_by_block_rows(p, r, square_a, square_b, q_other, s_other, kinds, chunk,
+                                                          seed):
     """Kronecker products of one block shape are written a few block rows at a time (every chunk size, down to
-    one block row; dense factors with at least 16 block rows by repeated and tiled rows), diagonal factors on
-    either side: against numpy's kron."""
+    one block row; dense factors with at least 16 block rows by repeated and tiled rows, a column times a row as
+    an outer product), diagonal factors on either side: against numpy's kron."""
     g = np.random.default_rng(seed)
-    q, s = (p if square_a else 2), (r if square_b else 3)
+    q, s = (p if square_a else q_other), (r if square_b else s_other)
 
     def factor(m, n, kind):
         if kind == "dense" or m != n:

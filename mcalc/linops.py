@@ -103,6 +103,14 @@ def zeros(m: int, n: int, dtype=float) -> np.ndarray:
     return np.zeros((m, n), dtype=dtype)
 
 
+def outer(col: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """A column (m×1) times a row (1×n), as a new m×n array: einsum's outer-product kernel, 1.3-1.6x faster than
+    numpy's broadcast multiply once it is large (BLAS, with an inner dimension of 1, is slower still)."""
+    if col.size * row.size < 1 << 12 or col.dtype.kind != "f" or row.dtype.kind != "f":
+        return col * row
+    return np.einsum("i,j->ij", col[:, 0], row[0])
+
+
 def empty(m: int, n: int) -> np.ndarray:
     """For a map that writes every entry: zeros costs a pass of its own where the memory is reused."""
     check_dense(m, n)
@@ -483,14 +491,14 @@ class Kron(LinOp):
                     lines[k] += A_rep[k] * B_tiled
             return write
 
-        if q == 1 and r == 1:                             # a column times a row: an outer product, which
-            outer = out.reshape(p, s)                     # einsum's kernel writes 1.3-1.6x faster than the
-                                                          # broadcast multiply (softmax's s sᵀ)
+        if q == 1 and r == 1:                             # a column times a row (softmax's s sᵀ): see outer
+            products = out.reshape(p, s)
+
             def write(rows, add):
                 if not add:
-                    np.einsum("i,j->ij", A[rows, 0], B[0], out=outer[rows])
+                    np.einsum("i,j->ij", A[rows, 0], B[0], out=products[rows])
                     return
-                outer[rows] += np.einsum("i,j->ij", A[rows, 0], B[0])
+                products[rows] += outer(A[rows], B)
             return write
 
         def write(rows, add):
@@ -598,10 +606,10 @@ class Dense(LinOp):
         self.shape = self.a.shape
 
     def apply(self, X):
-        return self.a * X if self.a.shape[1] == 1 else self.a @ X       # (an outer product: no BLAS call)
+        return outer(self.a, X) if self.a.shape[1] == 1 else self.a @ X
 
     def rapply(self, G):
-        return G * self.a if self.a.shape[0] == 1 else G @ self.a
+        return outer(G, self.a) if self.a.shape[0] == 1 else G @ self.a
 
     def to_dense(self):
         return self.a

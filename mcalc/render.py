@@ -56,7 +56,7 @@ def number_format(values: np.ndarray, precision: int):
     def zero_or(fmt):
         return lambda v: "0" if abs(v) <= tiny else fmt(v)
 
-    if first and integers and (not top or largest < 1e12):
+    if first and integers and (not top or 0.5 <= largest < 1e12):     # (all within 1e-10 of 0 is not 'integers')
         return zero_or(lambda v: f"{round(v):d}")
     if not top or (largest < 1e6 and float(np.min(low)) >= 10.0 ** -precision):
         decimals = precision

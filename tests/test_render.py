@@ -35,6 +35,8 @@ def test_number_formats():
     assert fmt(0.5) == "0.50" and fmt(0.25) == "0.25"               # common decimals, trailing zeros trimmed
     assert number_format(np.array([1e-9, 1.0]), 4)(1e-9) == "1.000e-09"
     assert number_format(np.array([0.0]), 4)(0.0) == "0"
+    tiny = np.array([1e-300, 2e-300, 0.0])                  # all within 1e-10 of 0, and not integers for that
+    assert [number_format(tiny, 4)(v) for v in tiny] == ["1.000e-300", "2.000e-300", "0"]
 
 
 def test_blocks_are_separated_by_rules():

@@ -295,3 +295,13 @@ def test_a_sum_holding_one_map_twice_counts_it_twice():
     other added: by place, not by identity)."""
     K = Kron(Dense(np.array([[1.0], [2.0]])), Diag(1.0, 2))
     assert np.array_equal(Sum([K, K]).to_dense(), 2 * K.to_dense())
+
+
+@pytest.mark.parametrize("m, n", [(3, 5), (100, 70), (1, 5000)])
+def test_a_column_times_a_row(m, n):
+    """Dense maps of one column (applied to a row) or one row (pulled back from a column) make outer products,
+    small ones by broadcasting and large ones by einsum: against numpy's outer."""
+    r = np.random.default_rng(m * n)
+    col, row = r.normal(size=(m, 1)), r.normal(size=(1, n))
+    assert np.allclose(Dense(col).apply(row), np.outer(col, row), rtol=1e-15, atol=0)
+    assert np.allclose(Dense(row).rapply(col), np.outer(col, row), rtol=1e-15, atol=0)

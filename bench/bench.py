@@ -28,6 +28,8 @@ so that nothing can be reused from the previous call.  mcalc is called through i
 the peers are warm: JAX jitted and called once, torch.func, autograd, numdifftools.  Each one's max error is against
 mcalc's result (relative to max(1, max|J|)), and each one's first call in its fresh process is shown (JAX's
 includes tracing and compiling; mcalc's comes after a call on another expression, which does its lazy imports).
+Gradients, VJPs and JVPs are also timed written by hand in numpy from their closed forms (the tool "numpy"): what
+any tool built on numpy's BLAS and LAPACK can do at best, which separates mcalc's own cost from numpy's against XLA.
 
 After the cases: the accuracy of the finite-difference methods, sparse Jacobians against filling their nonzeros, the
 CLI's wall time with its default check against --fd none, and its cold start (bench/startup.py).
@@ -88,6 +90,8 @@ class Case:
     torch_fn: Callable | None = None
     fd: bool = True                  # time mcalc's finite differences too
     peers: tuple = PEERS
+    by_hand: Callable | None = None  # by_hand(values, direction): the closed form written in numpy (the Matrix
+                                     # Cookbook's), the floor of any tool built on numpy: timed as the tool "numpy"
 
 
 def _spd(r, n):
@@ -117,6 +121,23 @@ def tanh_layer(n):
 
 def _tanh(xp, W, v):
     return xp.tanh(W @ v["x"] + v["b"])
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(z / 2))
+
+
+def _tanh_vjp(v, d):
+    return np.outer(d * (1 - np.tanh(v["W"] @ v["x"] + v["b"]) ** 2), v["x"])
+
+
+def _tanh_jvp(v, d):
+    return (1 - np.tanh(v["W"] @ v["x"] + v["b"]) ** 2) * (d @ v["x"])
+
+
+def _trace_inv_grad(v, d):
+    Xi = np.linalg.inv(v["X"])
+    return -(Xi @ v["A"] @ Xi).T
 
 
 N9 = 64     # issue 9: structured Jacobians at n = 64, linear-algebra gradients at n = 128
@@ -153,16 +174,19 @@ CASES = [
     Case("expgrad256", "∇ sum(exp(A@B) * C) wrt A, n=256", "gradient", "sum(exp(A@B) * C)", "A",
          lambda r: {"A": r.normal(size=(256, 256)) / 16, "B": r.normal(size=(256, 256)) / 16,
                     "C": r.normal(size=(256, 256))},
-         lambda xp, A, v: (xp.exp(A @ v["B"]) * v["C"]).sum(), 256, table="gradient"),
+         lambda xp, A, v: (xp.exp(A @ v["B"]) * v["C"]).sum(), 256, table="gradient",
+         by_hand=lambda v, d: (np.exp(v["A"] @ v["B"]) * v["C"]) @ v["B"].T),
     Case("solve128", "∇ b @ solve(A, b) wrt A, n=128", "gradient", "b @ solve(A, b)", "A",
          lambda r: {"A": r.normal(size=(128, 128)) + 12 * np.eye(128), "b": r.normal(size=128)},
-         lambda xp, A, v: v["b"] @ xp.linalg.solve(A, v["b"]), 128, table="gradient"),
+         lambda xp, A, v: v["b"] @ xp.linalg.solve(A, v["b"]), 128, table="gradient",
+         by_hand=lambda v, d: -np.outer(np.linalg.solve(v["A"].T, v["b"]), np.linalg.solve(v["A"], v["b"]))),
     Case("cholesky128", "∇ sum(cholesky(S) * C) wrt S, n=128", "gradient", "sum(cholesky(S) * C)", "S",
          lambda r: {"S": _spd(r, 128), "C": r.normal(size=(128, 128))},
          lambda xp, S, v: (xp.linalg.cholesky(S) * v["C"]).sum(), 128, table="gradient"),
     Case("eigvalsh128", "∇ b @ eigvalsh(H) wrt H, n=128", "gradient", "b @ eigvalsh(H)", "H",
          lambda r: {"H": (lambda V: (V + V.T) / 2)(r.normal(size=(128, 128))), "b": r.normal(size=128)},
-         lambda xp, H, v: v["b"] @ xp.linalg.eigvalsh(H), 128, table="gradient"),
+         lambda xp, H, v: v["b"] @ xp.linalg.eigvalsh(H), 128, table="gradient",
+         by_hand=lambda v, d: (lambda V: (V * v["b"]) @ V.T)(np.linalg.eigh(v["H"])[1])),
     Case("eigh128", "∇ sum(eigh(H)[1] * C) wrt H, n=128", "gradient", "sum(eigh(H)[1] * C)", "H",
          lambda r: {"H": (lambda V: (V + V.T) / 2)(r.normal(size=(128, 128))), "C": r.normal(size=(128, 128))},
          lambda xp, H, v: (_signed(xp, xp.linalg.eigh((H + H.T) / 2)[1]) * v["C"]).sum(), 128, table="gradient",
@@ -173,27 +197,29 @@ for _n in (256, 1024):           # issue 13's gradients, at n = 256 and 1024
     CASES += [
         Case(f"logdet{_n}", f"∇ logdet(X) wrt X (SPD), n={_n}", "gradient", "logdet(X)", "X",
              lambda r, n=_n: {"X": _spd(r, n)}, lambda xp, X, v: xp.linalg.slogdet(X)[1], _n, table="gradient",
-             fd=False),
+             fd=False, by_hand=lambda v, d: np.linalg.inv(v["X"]).T),
         Case(f"traceinv{_n}", f"∇ trace(inv(X)@A) wrt X, n={_n}", "gradient", "trace(inv(X)@A)", "X",
              lambda r, n=_n: {"X": _spd(r, n), "A": r.normal(size=(n, n))},
-             lambda xp, X, v: xp.trace(xp.linalg.inv(X) @ v["A"]), _n, table="gradient", fd=False),
+             lambda xp, X, v: xp.trace(xp.linalg.inv(X) @ v["A"]), _n, table="gradient", fd=False,
+             by_hand=_trace_inv_grad),
         Case(f"lstsq{_n}", f"∇ sum((M@w - y)**2) wrt w, M {4 * _n}×{_n}", "gradient", "sum((M@w - y)**2)", "w",
              lambda r, n=_n: {"M": r.normal(size=(4 * n, n)) / np.sqrt(n), "w": r.normal(size=n),
                               "y": r.normal(size=4 * n)},
              lambda xp, w, v: xp.sum((v["M"] @ w - v["y"]) ** 2), _n, table="gradient", fd=False,
-             peers=PEERS[:3]),
+             peers=PEERS[:3], by_hand=lambda v, d: 2 * v["M"].T @ (v["M"] @ v["w"] - v["y"])),
         Case(f"logistic{_n}", f"∇ logistic loss wrt w, M {4 * _n}×{_n}", "gradient",
              "sum(log(1 + exp(M@w)) - y*(M@w))", "w",
              lambda r, n=_n: {"M": r.normal(size=(4 * n, n)) / np.sqrt(n), "w": r.normal(size=n),
                               "y": (r.random(4 * n) > 0.5) * 1.0},
              lambda xp, w, v: xp.sum(xp.log(1 + xp.exp(v["M"] @ w)) - v["y"] * (v["M"] @ w)), _n,
-             table="gradient", fd=False, peers=PEERS[:3]),
+             table="gradient", fd=False, peers=PEERS[:3],
+             by_hand=lambda v, d: v["M"].T @ (_sigmoid(v["M"] @ v["w"]) - v["y"])),
     ]
 CASES += [
     Case("vjp1024", "vjp of tanh(W@x + b) wrt W, n=1024", "vjp", "tanh(W@x + b)", "W", tanh_layer(1024), _tanh, 1024,
-         table="gradient", fd=False, peers=("jax", "torch", "autograd")),
+         table="gradient", fd=False, peers=("jax", "torch", "autograd"), by_hand=_tanh_vjp),
     Case("jvp1024", "jvp of tanh(W@x + b) wrt W, n=1024", "jvp", "tanh(W@x + b)", "W", tanh_layer(1024), _tanh, 1024,
-         table="gradient", fd=False, peers=("jax", "torch")),
+         table="gradient", fd=False, peers=("jax", "torch"), by_hand=_tanh_jvp),
     # per-call overhead at tiny sizes (new values at every call)
     Case("call-jac", 'jacobian("A@B", "A") at 2×2', "jacobian", "A@B", "A",
          lambda r: {"A": r.normal(size=(2, 2)), "B": r.normal(size=(2, 2))}, lambda xp, A, v: A @ v["B"], 2,
@@ -347,6 +373,8 @@ def peer_methods(case: Case, tool: str, sets):
                 return autograd.make_vjp(lambda y: f(y, o))(z)[0](v)
             return [("autograd vjp", vjp)]
         return [(f"autograd {'jacobian' if kind == 'jacobian' else 'grad'}", lambda i: c(*args[i][:2]))]
+    if tool == "numpy":
+        return [("numpy by hand", lambda i: case.by_hand(*sets[i]))]
     if tool == "numdifftools":
         import numdifftools as nd
 
@@ -602,6 +630,8 @@ def available(tool: str) -> bool:
 
 
 def applicable(case: Case, tool: str, m: int, n: int) -> bool:
+    if tool == "numpy":
+        return case.by_hand is not None
     if tool == "autograd" and case.kind == "jacobian":
         return m <= 4096                  # one reverse pass per output entry, in Python
     if tool == "numdifftools":
@@ -635,7 +665,7 @@ def run_case(case: Case, repeat: int, threads: bool, log) -> dict:
     """Every tool's worker for one case; a worker that had a smaller share of a core while timing than the others
     (see BUSY) is run again, once, and the run with the larger share kept."""
     m, n = shapes(case)
-    tools = [t for t in ("mcalc",) + case.peers if available(t) and applicable(case, t, m, n)]
+    tools = [t for t in ("mcalc",) + case.peers + ("numpy",) if available(t) and applicable(case, t, m, n)]
     runs = {t: run_worker(case.id, t, repeat, threads) for t in tools}
     shares = [r["cpu_share"] for r in runs.values() if r.get("cpu_share")]
     reruns = []
@@ -738,7 +768,8 @@ def best(runs: dict, tool: str):
     return row["time"], row["method"]
 
 
-SHORT = {"jax": "JAX", "torch": "PyTorch", "autograd": "autograd", "numdifftools": "numdifftools"}
+SHORT = {"jax": "JAX", "torch": "PyTorch", "autograd": "autograd", "numdifftools": "numdifftools",
+         "numpy": "numpy by hand"}
 
 
 def peer_cell(runs: dict, tool: str, show_method: bool = True) -> str:
@@ -804,24 +835,28 @@ def markdown(results: dict) -> str:
 
     rows = [c for c in CASES if c.id in cases and c.table == "gradient"]
     if rows:
-        out += ["", "**Gradients, VJP and JVP** against one numpy evaluation of the expression (same process) and "
-                "JAX (`jax.grad`/`vjp`/`jvp`, jitted, warm); the first call in a fresh process, JAX's including its "
-                "compilation:", "",
-                "| case | numpy eval | mcalc | JAX | mcalc ÷ JAX | PyTorch | autograd | first call: mcalc / JAX |",
-                "|---|--:|--:|--:|--:|--:|--:|--:|"]
+        out += ["", "**Gradients, VJP and JVP** against one numpy evaluation of the expression (same process), the "
+                "closed form written by hand in numpy (the Matrix Cookbook's: what any tool built on numpy's BLAS "
+                "and LAPACK can do at best; each checked against mcalc's), and JAX (`jax.grad`/`vjp`/`jvp`, jitted, "
+                "warm); the first call in a fresh process, JAX's including its compilation:", "",
+                "| case | numpy eval | numpy by hand | mcalc | ÷ by hand | JAX | mcalc ÷ JAX | by hand ÷ JAX | PyTorch "
+                "| autograd | first call: mcalc / JAX |",
+                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
         for c in rows:
             runs = cases[c.id]["tools"]
             mc = runs.get("mcalc", {})
-            t = best(runs, "mcalc")[0]
-            tj = best(runs, "jax")[0]
+            t, tj, th = best(runs, "mcalc")[0], best(runs, "jax")[0], best(runs, "numpy")[0]
             vs = t / tj if t and tj else None
             first = [r.get("first") for r in (mc.get("rows") or [{}])[:1]] + \
                     [row.get("first") for row in runs.get("jax", {}).get("rows", [])[:1]]
             first_cell = " / ".join(fmt(f) for f in first) if len(first) == 2 else "—"
-            out.append(f"| {c.name} | {fmt(mcalc_floor(runs))} | {fmt(t)} | {peer_cell(runs, 'jax')} | {_x(vs)} | "
-                       f"{peer_cell(runs, 'torch')} | {peer_cell(runs, 'autograd')} | {first_cell} |")
+            out.append(f"| {c.name} | {fmt(mcalc_floor(runs))} | {peer_cell(runs, 'numpy')} | {fmt(t)} | "
+                       f"{_x(t / th if t and th else None)} | {peer_cell(runs, 'jax')} | {_x(vs)} | "
+                       f"{_x(th / tj if th and tj else None)} | {peer_cell(runs, 'torch')} | "
+                       f"{peer_cell(runs, 'autograd')} | {first_cell} |")
             if c.n >= 256 and vs is not None and vs > 1.5:
-                misses.append(f"{c.name.split(',')[0]} n={c.n} at {vs:.2f}× JAX")
+                misses.append(f"{c.name.split(',')[0]} n={c.n} at {vs:.2f}× JAX"
+                              + (f" (by hand in numpy: {th / tj:.2f}×)" if th and tj else ""))
 
     over = [c for c in CASES if c.id in cases and c.table == "overhead"]
     cli, cold = results.get("cli", []), results.get("cold_start")

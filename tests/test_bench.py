@@ -32,3 +32,23 @@ def test_worker_runs_one_case_and_the_tables_show_it():
                "machine": {"cpu": "CPU", "cores": 1, "python": "3", "versions": {}, "commit": "abc", "threads": "1"}}
     md = bench.markdown(results)
     assert "| `A@B` wrt A, n=16 | 256×256 |" in md and "2000-01-01" in md and "Gradients" not in md
+
+
+def test_the_closed_forms_written_by_hand_agree_with_mcalc():
+    """The benchmark's 'numpy by hand' column times each gradient, VJP and JVP written from its closed form (the
+    Matrix Cookbook's): each must be the same numbers as mcalc's, or the column times something else."""
+    import numpy as np
+
+    sys.path.insert(0, str(BENCH.parent))
+    environ = dict(os.environ)
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+        os.environ.clear()
+        os.environ.update(environ)
+    by_hand = [c for c in bench.CASES if c.by_hand is not None]
+    assert {c.kind for c in by_hand} == {"gradient", "vjp", "jvp"}
+    for c in by_hand:
+        vals, d = bench.inputs(c, 0)
+        assert bench.rel_error(c.by_hand(vals, d), np.asarray(bench.mcalc_call(c)(vals, d))) < 1e-12, c.id

@@ -31,10 +31,10 @@ class LocalRules:
         self.vals, self.cache = vals, {}
 
     def __call__(self, node: Node, i: int) -> LinOp:
+        """(Called with numpy's floating-point warnings off: by linear_maps and check.)"""
         key = (id(node), i)
         if key not in self.cache:
-            with np.errstate(all="ignore"):
-                L = local_map(node, i, self.vals)
+            L = local_map(node, i, self.vals)
             if not L.all_finite():
                 raise self._not_differentiable(node, i, L)
             self.cache[key] = L
@@ -47,8 +47,7 @@ class LocalRules:
         without forming the local map; otherwise the composition with the cached map."""
         if g.shape[0] > self.THIN or (id(node), i) in self.cache:
             return g @ self(node, i)
-        with np.errstate(all="ignore"):
-            out = pullback(node, i, self.vals, np.asarray(g.to_dense(), dtype=float))
+        out = pullback(node, i, self.vals, np.asarray(g.to_dense(), dtype=float))
         if not all_entries_finite(out):
             return g @ self(node, i)                  # (which says where the derivative is not finite)
         return Dense(out)
@@ -71,15 +70,15 @@ class LocalRules:
         derivative), pulled back from a cotangent of ones, finite exactly when the map is (an infinite entry stays
         infinite, or meets its opposite as nan)."""
         deps = dependencies(nodes, wrt)
-        for node in nodes:
-            for i, a in enumerate(node.args):
-                if deps[id(a)]:
-                    if rule(node, i).adjoints and (id(node), i) not in self.cache:
-                        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
+            for node in nodes:
+                for i, a in enumerate(node.args):
+                    if deps[id(a)]:
+                        if rule(node, i).adjoints and (id(node), i) not in self.cache:
                             out = pullback(node, i, self.vals, np.broadcast_to(1.0, (1, node.size)))
-                        if all_entries_finite(out):
-                            continue
-                    self(node, i)
+                            if all_entries_finite(out):
+                                continue
+                        self(node, i)
 
 
 def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:

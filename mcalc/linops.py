@@ -943,7 +943,7 @@ def all_entries_finite(a) -> bool:
     the sum of squares (one BLAS dot) nan or inf; one that overflows from finite entries is looked at entry by
     entry."""
     a = np.asarray(a)
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" and a.size > 1 << 12:      # (small: isfinite's array of flags costs less than the rest)
         if a.flags.c_contiguous or a.flags.f_contiguous:
             r = a.ravel(order="K")
             with np.errstate(all="ignore"):
@@ -952,7 +952,7 @@ def all_entries_finite(a) -> bool:
                 return True
         elif np.isfinite(np.add.reduce(a, axis=None)):
             return True
-    return bool(np.all(np.isfinite(a)))
+    return bool(np.isfinite(a).all())
 
 
 def read_only(a: np.ndarray) -> np.ndarray:

@@ -81,8 +81,11 @@ def check_evaluation(nodes: list[Node], what: str = "evaluating the expression")
     or the memory budget."""
     from .linops import human_bytes, memory_budget
 
-    check_work(2 * forward_work(nodes), what)
-    need, budget = live_bytes(nodes), memory_budget()
+    root = nodes[-1] if nodes else None
+    work, need = (0.0, 0) if root is None else root.remember(
+        ("evaluation cost", len(nodes)), lambda: (forward_work(nodes), live_bytes(nodes)))   # (shapes alone)
+    check_work(2 * work, what)
+    budget = memory_budget()
     if need > budget:
         raise TooLargeError(f"{what} needs {human_bytes(need)} for its arrays together, more than the "
                             f"{human_bytes(budget)} mcalc allows itself (MCALC_MAX_BYTES)", hint="use smaller shapes")

@@ -881,7 +881,8 @@ def markdown(results: dict) -> str:
             if ratio > 1.5:
                 misses.append(f"the default check of {r['name']} at {ratio:.2f}× `--fd none`")
         if cold:
-            out.append(f"| cold start, `{cold['command']}` | {fmt(cold['command_time'])} | "
+            out.append(f"| cold start, `{cold['command']}` ({cold.get('install', 'editable')} install) | "
+                       f"{fmt(cold['command_time'])} | "
                        f"`import numpy, typer, rich.console` {fmt(cold['floor_time'])} | {_x(cold['ratio'])} |")
             if cold["ratio"] > 1.2:
                 misses.append(f"cold start at {cold['ratio']:.2f}× the import floor")

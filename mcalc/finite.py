@@ -27,7 +27,6 @@ from .errors import DomainError, StepOutOfDomain, UsageError
 from .expr import Node, Var, evaluate
 from .chain import dependencies
 from .linops import check_dense
-from .values import refuse_subnormal
 
 METHODS = ("central", "forward", "complex", "richardson")
 DEFAULT_TOL = {"central": 1e-6, "forward": 1e-4, "richardson": 1e-8, "complex": 1e-10}
@@ -136,7 +135,6 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
                 text = node.text or node.op.name
                 raise UsageError(lambda w: f"{w.eg('fd', 'complex')} needs complex-analytic operations, and {text} "
                                  "is not", hint=lambda w: f"use {w.eg('fd', 'central')} or {w.eg('fd', 'richardson')}")
-    refuse_subnormal(env)
     base = evaluate(nodes, env)
     f0 = np.asarray(base[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
@@ -247,7 +245,6 @@ def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: 
     """J u by finite differences along each column u of U (n×k, the wrt variables side by side, row-major), all
     variables moved at once: every column of J checked together, for two evaluations a direction (central).  The
     step is the method's own along u, so entries of u should be about max(1, |x_j|), as a column's step is."""
-    refuse_subnormal(env)
     root = nodes[-1]
     deps = dependencies(nodes, wrt, structural=True)
     base = evaluate(nodes, env)

@@ -444,6 +444,15 @@ class Kron(LinOp):
         self._write(out, add=False)
         return out
 
+    def _held(self) -> int:
+        """How many numbers _writer keeps while it writes (its dense factors, repeated and tiled or scaled)."""
+        (p, q), (r, s) = self.A.shape, self.B.shape
+        if isinstance(self.A, Diag):
+            return (1 if self.A.is_scalar else p) * r * s
+        if isinstance(self.B, Diag):
+            return (1 if self.B.is_scalar else r) * p * q
+        return (p + r) * q * s if min(p, r) >= 16 else p * q + r * s
+
     def _sparse(self) -> bool:
         """Whether a diagonal factor leaves most entries unwritten."""
         return isinstance(self.A, Diag) or isinstance(self.B, Diag)
@@ -813,8 +822,9 @@ class Sum(LinOp):
         d(X³) at n = 64 are three 128 MiB Kronecker products; they were three arrays, and a copy)."""
         k = max(range(len(self.terms)), key=lambda i: stored_or_full(self.terms[i]))
         first = self.terms[k]
-        if isinstance(first, Kron) and all(isinstance(t, Kron) and t.A.shape == first.A.shape for t in self.terms):
-            return self._krons_to_dense(k)
+        if isinstance(first, Kron) and all(isinstance(t, Kron) and t.A.shape == first.A.shape for t in self.terms) \
+                and sum(t._held() for t in self.terms) <= self.shape[0] * self.shape[1] // 4:
+            return self._krons_to_dense(k)            # (its writers live together: at most a quarter of out more)
         out = first.to_dense()
         if isinstance(first, (Dense, Transposed)) or not out.flags.writeable or not out.flags.c_contiguous:
             out = np.array(out, order="C")           # (shared arrays are never added to; terms add row-major)

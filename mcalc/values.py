@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 
 from .errors import Text, UsageError, ValueSpecError, phrase, setting
-from .linops import all_entries_finite
 from .ops import fmt_shape
 
 _NAME = r"[^\W\d]\w*"                                # a Python name (α too, as expressions have them)
@@ -282,38 +281,35 @@ def as_value(v, name: Text = "value") -> np.ndarray:
                              hint="mcalc works with scalars, vectors and matrices")
     if a.size == 0:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
-    if not all_entries_finite(a):
+    smallest, largest = _magnitudes(a)
+    if not np.isfinite(largest):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
+    if smallest < np.finfo(float).tiny and _subnormal(a):
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {np.finfo(float).tiny:.3g} in size (a "
+                                       "subnormal number), where derivatives lose their digits",
+                             hint="scale the problem, or write 0")
     return a
 
 
-def refuse_subnormal(env: dict) -> None:
-    """Finite differences step each entry by its own size, and a subnormal entry (0 < |x| < 2.2e-308) has lost
-    digits already: refused where a check by finite differences starts.  (The derivatives themselves are computed
-    exactly from such values, and where one overflows the answer's own check says so: values are scanned once, for
-    nan and inf, by one BLAS pass, which is what the API's products and gradients pay.)"""
-    tiny = np.finfo(float).tiny
-    for name, a in env.items():
-        a = np.asarray(a)
-        if a.dtype.kind == "f" and _smallest(a) < tiny and _subnormal(a):
-            raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {tiny:.3g} in size (a subnormal "
-                                           "number), where finite differences lose their digits",
-                                 hint=lambda w: f"scale the problem, write 0, or skip the check with {w.eg('fd', 'none')}")
-
-
-def _smallest(a: np.ndarray) -> float:
-    """min |x| in one pass over the array, a cache-sized piece at a time through one buffer (no array of its
-    size)."""
+def _magnitudes(a: np.ndarray) -> tuple[float, float]:
+    """(min |x|, max |x|) in one pass over the array, a cache-sized piece at a time through one buffer (no array
+    of its size): the largest is nan or inf where an entry is."""
     r = a.reshape(-1)
-    if r.size <= 1 << 12:
-        return float(np.abs(r).min(initial=np.inf))
-    buf = np.empty(min(r.size, 1 << 16))
-    smallest = np.inf
+    if r.size <= 1 << 12:                              # (small: one array of magnitudes costs less than the loop)
+        m = np.abs(r)
+        return float(m.min()), float(m.max())
+    buf = np.empty(min(r.size, 1 << 17))
+    smallest, largest = np.inf, 0.0
     for i in range(0, r.size, buf.size):
         piece = buf[: min(buf.size, r.size - i)]
         np.abs(r[i:i + piece.size], out=piece)
-        smallest = min(smallest, float(piece.min()))
-    return smallest
+        lo, hi = float(piece.min()), float(piece.max())
+        smallest = min(smallest, lo)
+        if not hi <= largest:                          # (larger, or nan: kept, where max() would drop it)
+            largest = hi
+            if not np.isfinite(hi):
+                break
+    return smallest, largest
 
 
 def _subnormal(a: np.ndarray) -> bool:

@@ -1,7 +1,6 @@
 """Hostile and extreme input from the graders' issue: each gives exit 2 with one line, or a right answer; never
 exit 3 (an internal error), a traceback or a hang.  Run as a user would: a separate process."""
 
-import json
 import os
 import subprocess
 import sys
@@ -142,27 +141,22 @@ def test_an_answer_undefined_elsewhere_is_not_judged_right():
 
 
 def test_underflow_and_near_singular_values():
-    """‖x‖ at 1e-200 is computed scaled (its gradient is x/‖x‖, not 0); a subnormal value is refused by the finite-
-    difference check (any variable's: its steps lose their digits) and differentiated exactly without it, an
-    overflowing derivative said; logdet of a numerically singular matrix is refused like inv of it."""
+    """‖x‖ at 1e-200 is computed scaled (its gradient is x/‖x‖, not 0); a subnormal value is refused, with or
+    without finite differences; logdet of a numerically singular matrix is refused like inv of it."""
     import numpy as np
 
-    from mcalc import DomainError, gradient
+    from mcalc import ValueSpecError, gradient
 
     np.testing.assert_allclose(gradient("norm(x)", "x", values={"x": [1e-200, 1e-200]}), [0.5 ** 0.5] * 2)
     assert mcalc("grad", "norm(x)", "--value", "x=1e-200 1e-200").returncode == 0
     r = mcalc("jac", "x*x", "--value", "x=1e-310")
-    assert r.returncode == 2 and "subnormal" in r.stderr and "--fd none" in r.stderr
-    r = mcalc("jac", "x*y", "--wrt", "x", "--value", "x=1", "--value", "y=1e-310")      # a constant: steps lose it too
-    assert r.returncode == 2 and "the value of y" in r.stderr and "subnormal" in r.stderr
-    r = mcalc("jac", "x*y", "--wrt", "x", "--value", "x=1", "--value", "y=1e-310", "--vjp", "1")
     assert r.returncode == 2 and "subnormal" in r.stderr
-    # the derivatives themselves are exact at such values (only finite differences refuse them)
-    r = mcalc("jac", "x*y", "--wrt", "x", "--value", "x=1", "--value", "y=1e-310", "--fd", "none", "-f", "json")
-    assert r.returncode == 0 and json.loads(r.stdout)["jacobian"] == [[1e-310]]
-    assert gradient("x*y", "x", values={"x": 3.0, "y": 1e-310}) == 1e-310
-    with pytest.raises(DomainError, match="overflow|not finite|infinite"):
-        gradient("log(x)", "x", values={"x": 4e-310})                     # 1/x beyond floating point: said
+    # refused without finite differences too: arithmetic on them has lost digits (y*0.3*0.9 at y = 3e-320 is off by
+    # 3e-4), so an exact answer, or a verdict on one, cannot be given
+    r = mcalc("check", "x*y*0.3*0.9", "--wrt", "x", "--value", "x=1", "--value", "y=3e-320", "--expect", "y*0.27")
+    assert r.returncode == 2 and "subnormal" in r.stderr
+    with pytest.raises(ValueSpecError, match="subnormal"):
+        gradient("x*y", "x", values={"x": 3.0, "y": 1e-310})
     for expr in ("logdet(outer(u,v))", "sum(inv(outer(u,v)))"):
         r = mcalc("jac", expr, "--value", "u=0.1 0.1", "--value", "v=0.9 1.4")
         assert r.returncode == 2 and "singular" in r.stderr, r.stderr

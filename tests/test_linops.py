@@ -305,3 +305,20 @@ def test_a_column_times_a_row(m, n):
     col, row = r.normal(size=(m, 1)), r.normal(size=(1, n))
     assert np.allclose(Dense(col).apply(row), np.outer(col, row), rtol=1e-15, atol=0)
     assert np.allclose(Dense(row).rapply(col), np.outer(col, row), rtol=1e-15, atol=0)
+
+
+def test_many_kronecker_terms_stay_within_the_memory_of_one_array():
+    """Sixteen dense Kronecker terms: written by block rows their writers would hold twice J together (each its
+    repeated and tiled rows), so they are written one after the other; under 1.3x J, against numpy's kron."""
+    import tracemalloc
+
+    r = np.random.default_rng(5)
+    terms = [Kron(Dense(r.normal(size=(16, 16))), Dense(r.normal(size=(256, 16)))) for _ in range(16)]
+    expect = sum(np.kron(t.A.a, t.B.a) for t in terms)
+    tracemalloc.start()
+    try:
+        D = Sum(terms).to_dense()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.allclose(D, expect) and peak < 1.3 * D.nbytes

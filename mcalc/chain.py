@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import DomainError, TooLargeError
 from .derivative import differential, local_map, pullback, rule, tangent
-from .expr import Node, Var
+from .expr import Node, Var, written
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
 from .linops import Dense, Identity, LinOp, Zero, all_entries_finite, check_dense, human_bytes, memory_budget
 
@@ -58,10 +58,10 @@ class LocalRules:
         bad = L.first_nonfinite()
         if bad is not None and arg.shape:
             idx = ",".join(str(int(k)) for k in np.unravel_index(bad[1], arg.shape))
-            where = f" where {arg.text}[{idx}] = {float(np.ravel(self.vals[id(arg)])[bad[1]]):g}"
+            where = f" where {written(arg)}[{idx}] = {float(np.ravel(self.vals[id(arg)])[bad[1]]):g}"
         elif bad is not None:
-            where = f" where {arg.text} = {float(self.vals[id(arg)]):g}"
-        return DomainError(f"{node.text} is not differentiable{where} (its derivative is infinite, undefined or "
+            where = f" where {written(arg)} = {float(self.vals[id(arg)]):g}"
+        return DomainError(f"{written(node)} is not differentiable{where} (its derivative is infinite, undefined or "
                            "beyond floating point)", col=node.col, hint=lambda w: f"choose other values {w.with_value}")
 
     def check(self, nodes: list[Node], wrt: list[Var]) -> None:

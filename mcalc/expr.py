@@ -268,26 +268,26 @@ def _value(node: Node, vals: dict, env: dict, check: bool, exact: bool = False):
     for rule in (op.domain if check else None, op.requires if exact else None):
         msg = rule(node, *args) if rule is not None else None
         if msg:
-            raise DomainError(f"{msg} (in {_where(node)})", col=node.col,
+            raise DomainError(f"{msg} (in {written(node)})", col=node.col,
                               hint=getattr(rule, "hint", None))
     try:
         out = np.asarray(op.fwd(node, *args))
     except Refused as e:
-        raise DomainError(f"{e.message} (in {_where(node)})", col=node.col, hint=e.hint) from None
+        raise DomainError(f"{e.message} (in {written(node)})", col=node.col, hint=e.hint) from None
     except np.linalg.LinAlgError as e:
-        raise DomainError(f"{_where(node)}: {e}", col=node.col) from None
+        raise DomainError(f"{written(node)}: {e}", col=node.col) from None
     if check and op.verify is not None:
         msg = op.verify(node, out, *args)
         if msg:
-            raise DomainError(f"{msg} (in {_where(node)})", col=node.col)
+            raise DomainError(f"{msg} (in {written(node)})", col=node.col)
     if check and not (op.family == "structural" and len(args) == 1) and not all_entries_finite(out):
         # (a rearrangement of one array keeps it finite)
-        raise DomainError(f"{_where(node)} is not finite here (overflow or an undefined value)", col=node.col,
+        raise DomainError(f"{written(node)} is not finite here (overflow or an undefined value)", col=node.col,
                           hint=lambda w: f"choose other values {w.with_value}")
     return out
 
 
-def _where(node: Node) -> str:
+def written(node: Node) -> str:
     """A node as the user wrote it, or (built by mcalc: a closed form) as mcalc writes it."""
     if node.text:
         return node.text

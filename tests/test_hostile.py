@@ -275,3 +275,15 @@ def test_repeat_is_shaped_without_being_built():
     for f in ("tile", "repeat"):
         r = mcalc("grad", f"sum({f}(x, 100000))", "--shape", "x=10000")      # (by work, or by memory where
         assert r.returncode == 2 and "mcalc allows itself" in r.stderr, r.stderr  # less of it is free)
+
+
+def test_a_long_chain_and_a_derived_node_are_said_in_words():
+    """Found by a cold review: 310 terms a - b - c ... inside a function overflowed Python's recursion in the
+    derivative (exit 3; the API said 'nested too deeply'); and a Hessian's not-differentiable node, built by mcalc,
+    was named by an empty string."""
+    chain = "sqrt(v1" + "".join(f" - v{i}" for i in range(2, 311)) + ")"
+    r = mcalc("jac", chain, "--wrt", "v1")
+    assert r.returncode == 2 and "nested too deeply" in r.stderr and "sum([" in r.stderr, r.stderr
+    r = mcalc("hess", "sqrt(x*y)", "--wrt", "x", "--value", "x=1e-200", "--value", "y=1e-110")
+    assert r.returncode == 2 and "domain error:  " not in r.stderr and "sqrt(x * y) is not differentiable" in r.stderr
+

@@ -9,7 +9,7 @@ import numpy as np
 
 from .chain import check_jacobian_size, dependencies
 from .errors import McalcError, StepOutOfDomain, UsageError
-from .finite import AUTO_SHARE, DEFAULT_TOL, METHODS, finite_jacobian, sample_columns
+from .finite import AUTO_SHARE, DEFAULT_TOL, METHODS, distinct, finite_jacobian, sample_columns
 from .linops import memory_budget
 from .problem import Problem, located, prefixed
 
@@ -179,7 +179,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
             return Result(problem, problem.arrange_sparse(J) if sparse else problem.arrange(J), None, probed,
                           problem.mode)
         if probed is not None and cols is not None:            # (the columns the probes point at, checked too)
-            cols = np.union1d(cols, probed).astype(np.intp)
+            cols = distinct(np.concatenate([cols, probed])).astype(np.intp)
     with located(problem.expression):
         try:
             fr = finite_jacobian(problem.nodes, problem.values, problem.wrt, method, cols)
@@ -263,7 +263,7 @@ def _probe(problem: Problem, J, method: str, tol: float | None):
         return U
 
     decade = np.floor(np.log10(size)).astype(int)             # (columns of like size, each group on its own:
-    groups = [np.nonzero(decade == d)[0] for d in np.unique(decade)]   # x = 1e6 beside y = 1 would swamp y's)
+    groups = [np.nonzero(decade == d)[0] for d in distinct(decade)]   # x = 1e6 beside y = 1 would swamp y's)
     if len(groups) > MAX_GROUPS:
         return None
     try:

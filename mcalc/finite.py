@@ -65,6 +65,13 @@ def _try_complex(w) -> str:
 _ROUNDING = {"forward": 2.0, "central": 1.0, "richardson": 3.0, "complex": 0.0}   # c above, per method
 
 
+def distinct(a) -> np.ndarray:
+    """The distinct values of a, sorted: numpy.unique's answer without its first call importing numpy.ma (10 ms of
+    every checked command's start)."""
+    a = np.sort(np.ravel(a))
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
+
+
 def steps(x: np.ndarray, method: str) -> np.ndarray:
     h = _STEP[method] * np.maximum(1.0, np.abs(x))
     return h if method == "complex" else (x + h) - x
@@ -102,7 +109,7 @@ def sample_columns(nodes, wrt: list[Var], method: str, budget: float = WORK_BUDG
     for cost, v in zip(per_column, wrt):
         k = int(min(v.size, max(16, budget * (cost * v.size / total) // cost)))
         chosen = rng.choice(v.size, size=k, replace=False) if k < v.size else np.arange(v.size)
-        picked.append(offset + np.union1d(chosen, [0, v.size - 1]))
+        picked.append(offset + distinct(np.concatenate([chosen, [0, v.size - 1]])))
         offset += v.size
     return np.concatenate(picked).astype(np.intp)
 
@@ -138,7 +145,7 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
     base = evaluate(nodes, env)
     f0 = np.asarray(base[id(root)], dtype=float).reshape(-1)
     n = sum(v.size for v in wrt)
-    cols = np.arange(n) if columns is None else np.unique(np.asarray(columns, dtype=np.intp))
+    cols = np.arange(n) if columns is None else distinct(np.asarray(columns, dtype=np.intp))
     check_dense(root.size, cols.size, "the finite-difference Jacobian",
                 hint=lambda w: f"check fewer columns with {w.fd_columns}, or skip the check with {w.eg('fd', 'none')}")
     result = FiniteResult(np.full((root.size, cols.size), np.nan), cols, n)

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import mcalc.expr
 import mcalc.finite
@@ -186,3 +188,13 @@ def test_a_wrong_value_does_not_converge():
     F = np.array([[0.99994]])
     assert not _converging(p, np.array([[1.00003]]), F.copy(), np.array([[True]]), np.array([0]), 1e-6, 0.0).any()
     assert _converging(p, np.array([[1.0]]), F.copy(), np.array([[True]]), np.array([0]), 1e-6, 0.0).all()
+
+
+@given(st.lists(st.one_of(st.integers(-5, 5), st.floats(-3, 3, allow_nan=False)), max_size=30))
+def test_distinct_is_numpy_unique(values):
+    """finite.distinct (sorted distinct values, without numpy.unique's import of numpy.ma) against numpy.unique."""
+    from mcalc.finite import distinct
+
+    a = np.asarray(values, dtype=float)
+    assert np.array_equal(distinct(a), np.unique(a))
+

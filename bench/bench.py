@@ -875,13 +875,16 @@ def markdown(results: dict) -> str:
                        f"{_x(t / tj if t and tj else None)} JAX |")
             if t is not None and t > 2e-4:
                 misses.append(f"the per-call overhead of `{call}` at {fmt(t)}")
+        later = results.get("cli_commit", mach["commit"])
         for r in cli:
             ratio = r["default"] / r["none"]
-            out.append(f"| `{r['command']}` | {fmt(r['default'])} | `--fd none` {fmt(r['none'])} | {_x(ratio)} |")
+            at = f" (at {later})" if later != mach["commit"] else ""
+            out.append(f"| `{r['command']}`{at} | {fmt(r['default'])} | `--fd none` {fmt(r['none'])} | {_x(ratio)} |")
             if ratio > 1.5:
                 misses.append(f"the default check of {r['name']} at {ratio:.2f}× `--fd none`")
         if cold:
-            out.append(f"| cold start, `{cold['command']}` ({cold.get('install', 'editable')} install) | "
+            at = f", at {cold['commit']}" if cold.get("commit", mach["commit"]) != mach["commit"] else ""
+            out.append(f"| cold start, `{cold['command']}` ({cold.get('install', 'editable')} install{at}) | "
                        f"{fmt(cold['command_time'])} | "
                        f"`import numpy, typer, rich.console` {fmt(cold['floor_time'])} | {_x(cold['ratio'])} |")
             if cold["ratio"] > 1.2:
@@ -946,6 +949,7 @@ def main() -> None:
                 log("\n" + "\n".join(r.get("lines", [f"{name}: {r.get('failed')}"])))
         if not args.case or args.case in "cli check":
             results["cli"] = cli_check(7, args.quick)
+            results["cli_commit"] = machine()["commit"]
             log("\nCLI wall time, default check against --fd none (medians of 7 interleaved fresh processes)")
             for r in results["cli"]:
                 log(f"  {r['command']:<80} {fmt(r['default']):>9} {fmt(r['none']):>9} "
@@ -954,6 +958,7 @@ def main() -> None:
             import startup
 
             results["cold_start"] = startup.measure(15)
+            results["cold_start"]["commit"] = machine()["commit"]
             shown = startup.report(results["cold_start"]).replace("\n", "\n  ")
             log("\ncold start of the canonical command\n  " + shown)
         results["load"].append(os.getloadavg()[0])

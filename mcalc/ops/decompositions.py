@@ -28,7 +28,8 @@ from ..printing import ATOM
 from ..tree import call, fmt_shape
 from . import maps
 from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Refused, no_symbolic, Show, Symmetric, choice, flag, real, register, square, via
-from .linalg import MAX_MATRIX_POWER, det_growth, of_determinant, solve
+from ..linops import solve
+from .linalg import MAX_MATRIX_POWER, det_growth, of_determinant
 
 
 def _sym(x):

@@ -117,65 +117,6 @@ def empty(m: int, n: int) -> np.ndarray:
     return np.empty((m, n))
 
 
-# --- inverses and solves that refuse a singular matrix (operations' forwards and derivatives' maps) -----
-
-class Refused(np.linalg.LinAlgError):
-    """A forward function's refusal of a value outside its operation's domain, found while computing it (the
-    solve itself finds the matrix singular, the factorization that it is not positive definite): the message says
-    what, the evaluator adds where.  Cheaper than a domain check that computes the same thing beforehand."""
-
-    def __init__(self, message: str, hint=None):
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-MAX_CONDITION = 1e14            # beyond it (1-norm) a matrix is refused as singular: X⁻¹ has few correct digits
-SINGULAR = "the matrix is singular (or numerically so)"
-
-
-def norm1(x):
-    """The 1-norm (largest column sum) of each matrix of a batch."""
-    return np.abs(x).sum(axis=-2).max(axis=-1)
-
-
-def refuse_ill_conditioned(cond) -> None:
-    with np.errstate(invalid="ignore"):
-        if np.any(~np.isfinite(cond) | (cond > MAX_CONDITION)):
-            raise Refused(SINGULAR)
-
-
-PROBES = 4                      # random right-hand sides solved with every linear system, to find it singular
-
-
-@lru_cache(maxsize=16)
-def _probes(n: int) -> np.ndarray:
-    z = np.random.default_rng().standard_normal((n, PROBES))      # (fresh entropy per process: no input can be
-    #                                                                   made to avoid them; drawn once per size)
-    z.flags.writeable = False
-    return z
-
-
-def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """A⁻¹ B (B: a matrix, or a batch), refusing a singular A as inv does (1-norm condition number > 10¹⁴)
-    without its cost for the others.  Random right-hand sides z are solved with B, at little more than the cost
-    of B's: ‖A⁻¹z‖₁/‖z‖₁ bounds ‖A⁻¹‖₁ from below, within a factor of about n (Dixon's randomized estimate; the
-    probes are drawn afresh by each process, so no matrix can be built to hide from them).  Only a matrix whose
-    estimate comes within that factor of the limit pays for its exact condition number."""
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    n = a.shape[-1]
-    z = np.broadcast_to(_probes(n), (*batch, n, PROBES))
-    k = b.shape[-1]
-    try:
-        x = np.linalg.solve(a, np.concatenate([np.broadcast_to(b, (*batch, *b.shape[-2:])), z], axis=-1))
-    except np.linalg.LinAlgError:
-        raise Refused(SINGULAR) from None
-    with np.errstate(all="ignore"):
-        est = norm1(a) * (np.abs(x[..., k:]).sum(axis=-2) / np.abs(z).sum(axis=-2)).max(axis=-1)
-        if np.any(~np.isfinite(est) | (est * 10 * n > MAX_CONDITION)):
-            refuse_ill_conditioned(norm1(a) * norm1(np.linalg.inv(a)) if np.all(np.isfinite(est)) else est)
-    return x[..., :k]
-
-
 def _index_dtype(shape, nnz: int):
     """int32 indices where they fit (as scipy.sparse itself prefers: half the memory), else int64."""
     return np.int32 if max(*shape, nnz) < 2 ** 31 - 1 else np.int64
@@ -1085,9 +1026,7 @@ def _above_diagonal(n: int) -> np.ndarray:
 
 class Inverse(LinOp):
     """A⁻¹ for a square A, applied by solving; the inverse itself is formed only once it is applied again (an LU
-    per solve costs a third of an inverse).  A singular A, or one whose 1-norm condition number passes 10¹⁴, is
-    refused where the inverse is applied or formed (solving with random right-hand sides beside the others to
-    estimate it): the derivative that needs it is not computable (logdet's gradient X⁻ᵀ; the value itself may be)."""
+    per solve costs a third of an inverse)."""
 
     __slots__ = ("a", "shape", "_inv", "_uses")
 
@@ -1101,35 +1040,20 @@ class Inverse(LinOp):
         inverting does, and the product with the inverse as much again: a gradient's single use solves)."""
         self._uses += 1
         if self._inv is None and self._uses > 1:
-            self._inv = self._inverse()
+            self._inv = inverse(self.a)
         return self._inv
-
-    def _inverse(self) -> np.ndarray:
-        try:
-            inv = inverse(self.a)
-            refuse_ill_conditioned(norm1(self.a) * norm1(inv))
-        except np.linalg.LinAlgError as e:                  # (Refused included)
-            raise _singular(e) from None
-        return inv
-
-    @staticmethod
-    def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        try:
-            return solve(a, b)
-        except np.linalg.LinAlgError as e:
-            raise _singular(e) from None
 
     def apply(self, X):
         inv = self._formed(X.shape[1])
-        return self._solve(self.a, X) if inv is None else inv @ X
+        return np.linalg.solve(self.a, X) if inv is None else inv @ X
 
     def rapply(self, G):
         inv = self._formed(G.shape[0])
-        return self._solve(self.a.T, G.T).T if inv is None else G @ inv
+        return np.linalg.solve(self.a.T, G.T).T if inv is None else G @ inv
 
     def to_dense(self):
         if self._inv is None:
-            self._inv = self._inverse()
+            self._inv = inverse(self.a)
         return read_only(self._inv)                         # (kept for the next product: never written to)
 
     def to_sparse(self):
@@ -1152,13 +1076,6 @@ class Inverse(LinOp):
 
     def all_finite(self):
         return all_entries_finite(self.a)
-
-
-def _singular(e: Exception) -> Exception:
-    from .errors import DomainError
-
-    return DomainError(f"{getattr(e, 'message', 'the matrix is singular')}: the derivative needs its inverse",
-                       hint=lambda w: f"choose other values {w.with_value}")
 
 
 LAZY_ENTRIES = 1 << 20      # a product of structured maps past this many entries stays a Product

@@ -39,7 +39,6 @@ import re
 import numpy as np
 
 from ..errors import ShapeError
-from ..linops import Refused  # noqa: F401 (an operation's refusal: defined with the numerics that raise it)
 from ..printing import CALL
 from ..tree import BINARY, REGISTRY, SYMBOLS, fmt_shape, size_of
 
@@ -103,6 +102,16 @@ class Op:
 def _at_zero(node, x, *_):
     """The signed distance from a kink at 0 (abs, relu, the norm): the argument itself."""
     return x
+
+
+class Refused(np.linalg.LinAlgError):
+    """A forward function's refusal of a value outside its operation's domain, found while computing it (the
+    solve itself finds the matrix singular, the factorization that it is not positive definite): the message says
+    what, the evaluator adds where.  Cheaper than a domain check that computes the same thing beforehand."""
+
+    def __init__(self, message: str, hint=None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
 
 
 class ParamError(Exception):

@@ -28,8 +28,7 @@ from ..printing import ATOM
 from ..tree import call, fmt_shape
 from . import maps
 from .core import FUNCTIONS, Fn, Op, ParamError, PositiveDefinite, Refused, no_symbolic, Show, Symmetric, choice, flag, real, register, square, via
-from ..linops import solve
-from .linalg import MAX_MATRIX_POWER, det_growth, of_determinant
+from .linalg import MAX_MATRIX_POWER, det_growth, of_determinant, solve
 
 
 def _sym(x):

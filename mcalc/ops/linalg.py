@@ -5,6 +5,7 @@ d log|det X| = tr(X⁻¹ dX), d(Xᵏ) = Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -12,11 +13,12 @@ from ..algebra import make
 from ..printing import ATOM, POWER
 from ..tree import call
 from . import maps
-from ..linops import SINGULAR, norm1, refuse_ill_conditioned
-from .core import Op, PolyRule, Refused, Show, register, square
+from .core import Op, PolyRule, Refused, Show, real, register, square
 
 
 MAX_MATRIX_POWER = 100          # X^k builds k terms of its differential
+MAX_CONDITION = 1e14            # beyond it (1-norm) a matrix is refused as singular: X⁻¹ has few correct digits
+SINGULAR = "the matrix is singular (or numerically so)"
 
 
 def _square_infer(label, scalar=False):
@@ -30,14 +32,57 @@ def _cube(node):
     return node.args[0].shape[0] ** 3
 
 
+def _norm1(x):
+    """The 1-norm (largest column sum) of each matrix of a batch."""
+    return np.abs(x).sum(axis=-2).max(axis=-1)
+
+
+def _refuse_ill_conditioned(cond) -> None:
+    with np.errstate(invalid="ignore"):
+        if np.any(~np.isfinite(cond) | (cond > MAX_CONDITION)):
+            raise Refused(SINGULAR)
+
+
 def inverse(x: np.ndarray) -> np.ndarray:
     """X⁻¹, refusing a singular X: its 1-norm condition number ‖X‖₁ ‖X⁻¹‖₁ comes with the inverse."""
     try:
         y = np.linalg.inv(x)
     except np.linalg.LinAlgError:
         raise Refused(SINGULAR) from None
-    refuse_ill_conditioned(norm1(x) * norm1(y))
+    _refuse_ill_conditioned(_norm1(x) * _norm1(y))
     return y
+
+
+PROBES = 4                      # random right-hand sides solved with every linear system, to find it singular
+
+
+@lru_cache(maxsize=16)
+def _probes(n: int) -> np.ndarray:
+    z = np.random.default_rng().standard_normal((n, PROBES))      # (fresh entropy per process: no input can be
+    #                                                                   made to avoid them; drawn once per size)
+    z.flags.writeable = False
+    return z
+
+
+def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A⁻¹ B (B: a matrix, or a batch), refusing a singular A as inv does (1-norm condition number > 10¹⁴)
+    without its cost for the others.  Random right-hand sides z are solved with B, at little more than the cost
+    of B's: ‖A⁻¹z‖₁/‖z‖₁ bounds ‖A⁻¹‖₁ from below, within a factor of about n (Dixon's randomized estimate; the
+    probes are drawn afresh by each process, so no matrix can be built to hide from them).  Only a matrix whose
+    estimate comes within that factor of the limit pays for its exact condition number."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    n = a.shape[-1]
+    z = np.broadcast_to(_probes(n), (*batch, n, PROBES))
+    k = b.shape[-1]
+    try:
+        x = np.linalg.solve(a, np.concatenate([np.broadcast_to(b, (*batch, *b.shape[-2:])), z], axis=-1))
+    except np.linalg.LinAlgError:
+        raise Refused(SINGULAR) from None
+    with np.errstate(all="ignore"):
+        est = _norm1(a) * (np.abs(x[..., k:]).sum(axis=-2) / np.abs(z).sum(axis=-2)).max(axis=-1)
+        if np.any(~np.isfinite(est) | (est * 10 * n > MAX_CONDITION)):
+            _refuse_ill_conditioned(_norm1(a) * _norm1(np.linalg.inv(a)) if np.all(np.isfinite(est)) else est)
+    return x[..., :k]
 
 
 def _matrix_sympy(f):
@@ -154,11 +199,14 @@ def _logdet_fwd(node, x):
     return np.linalg.slogdet(x)[1]
 
 
-def _logdet_verify(node, out, x):
-    """det X = 0 exactly: log|det X| is -inf.  (A numerically singular X has a value; its derivative X⁻ᵀ is refused
-    where it is computed, as every inverse a derivative needs: linops.Inverse.)"""
-    if np.any(np.isneginf(np.real(out))):
-        return "logdet of a singular matrix (det X = 0, log|det X| = -inf)"
+def _logdet_domain(node, x):
+    """Singular, or numerically so: its derivative X⁻ᵀ is refused where inv(X) is (condition number > 10¹⁴)."""
+    x = real(x)
+    try:
+        solve(x, np.zeros(x.shape[:-1] + (0,)))          # (the condition estimate alone; singular: refused too)
+    except Refused:
+        return f"logdet of a singular or numerically singular matrix (condition number beyond " \
+               f"{MAX_CONDITION:.0e}): its derivative X⁻ᵀ is not computable"
     return None
 
 
@@ -171,7 +219,7 @@ def _show_logdet(p, node):
 
 register(Op("logdet", _square_infer("logdet", scalar=True), _logdet_fwd,
             jvp=lambda node, t: None if t[0] is None else call("trace", call("inv", node.args[0]) @ t[0]),
-            verify=_logdet_verify, needs_invertible=True, work=_cube,
+            domain=_logdet_domain, needs_invertible=True, work=_cube,
             sympy=_matrix_sympy(lambda sp, M: sp.log(M.det())),      # d log|det| = d log det where both exist
             poly=of_determinant(lambda sp, d: sp.log(d)), growth=det_growth,
             show=Show(uni=_show_logdet, tex=_show_logdet), example=("logdet(A)", "A=2x2"),

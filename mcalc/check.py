@@ -112,7 +112,7 @@ def read_answer(text: str, problem: Problem) -> np.ndarray:
     """An answer: @file, rows of numbers ('1 2; 3 4'), or an expression of the language in the same variables."""
     t = text.strip()
     if t.startswith("@") or _NUMBERS.fullmatch(t):
-        return parse_value(t, "the answer")
+        return parse_value(t, "the answer", answer=True)
     return evaluate_text(t, problem)
 
 

@@ -91,7 +91,7 @@ class Group(TyperGroup):
         except MemoryError:
             fail("too large: mcalc ran out of memory (hint: use smaller shapes, or --fd none)")
         except RecursionError:                        # (as the API says it: a chain of 300 terms is deep too)
-            fail("syntax error: the expression is nested too deeply (hint: name its parts, s = a - b - c; t = d - e; "
+            fail("syntax error: the expression is nested too deeply (hint: name its parts, s = a - b - c; t = p - q; "
                  "s - t, or add a list: sum([a, b, c]))")
         except Exception as e:
             if hasattr(e, "format_message") and hasattr(e, "exit_code"):      # click's usage errors

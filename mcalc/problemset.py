@@ -355,13 +355,13 @@ def check_one(spec: Spec) -> Row:
         if isinstance(spec.expect, str):
             r = check_text(target, spec.expect, spec.tol, SET_WORDS)
         else:
-            r = check_answer(target, parse_value(spec.expect, "the answer"), spec.tol, SET_WORDS)
+            r = check_answer(target, parse_value(spec.expect, "the answer", answer=True), spec.tol, SET_WORDS)
     except McalcError as e:
         return Row(spec, "refused", 2, _refusal(e, spec))
     except MemoryError:
         return Row(spec, "refused", 2, "too large: mcalc ran out of memory (hint: use smaller shapes)")
     except RecursionError:
-        return Row(spec, "refused", 2, "too large: the expression is nested too deeply")
+        return Row(spec, "refused", 2, "syntax error: the expression is nested too deeply")
     except Exception as e:                          # (a bug in mcalc: said in the row, the rest of the set runs)
         return Row(spec, "refused", 3, f"internal error: {type(e).__name__}: {printable(e)} (a bug in mcalc; "
                                        "please report it with the problem)")

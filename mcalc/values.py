@@ -86,30 +86,31 @@ def parse_value_specs(specs) -> dict[str, np.ndarray]:
     return values
 
 
-def parse_value(text, name: Text = "value") -> np.ndarray:
+def parse_value(text, name: Text = "value", *, answer: bool = False) -> np.ndarray:
     """A value: '1 2; 3 4' rows, '1 2 3' or '1,2,3' (a vector), @file (.npy, .csv, .txt), or a constant expression
     of the language: 0.5, pi/4, [[1, 2], [3, 4]], eye(3).  name: the variable's, or a setting's (lambda w:
-    w.cotangent), for messages."""
+    w.cotangent), for messages.  answer: a Jacobian to judge, never differentiated, where a subnormal entry (a
+    student's gradient that underflowed) is a number like any other."""
     if not isinstance(text, str):
-        return as_value(text, name)
+        return as_value(text, name, answer=answer)
     t = text.strip()
     if not t:
         raise ValueSpecError(lambda w: f"empty value for {phrase(name, w)}")
     if t.startswith("@"):
-        return as_value(_load(t[1:].strip(), name), name)
+        return as_value(_load(t[1:].strip(), name), name, answer=answer)
     if _depth(t) > MAX_NESTING:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is nested more than {MAX_NESTING} brackets deep",
                              hint="values are numbers, vectors and matrices: [[1, 2], [3, 4]]")
     if _NUMBERS.fullmatch(t):
-        return as_value(_rows(t, name), name)
+        return as_value(_rows(t, name), name, answer=answer)
     if t.startswith("["):                              # plain JSON lists: fast, and ragged ones say so
         import json
 
         try:
-            return as_value(json.loads(t), name)
+            return as_value(json.loads(t), name, answer=answer)
         except ValueError:
             pass
-    return as_value(_constant(t, name), name)
+    return as_value(_constant(t, name), name, answer=answer)
 
 
 MAX_NESTING = 64
@@ -262,8 +263,9 @@ def _loadtxt(path: str):
         raise _Unreadable("not a file of numbers") from None
 
 
-def as_value(v, name: Text = "value") -> np.ndarray:
-    """A finite float array of at most 2 dimensions, or a clear error."""
+def as_value(v, name: Text = "value", *, answer: bool = False) -> np.ndarray:
+    """A finite float array of at most 2 dimensions, or a clear error (subnormal entries too, unless it is an
+    answer to judge: see parse_value)."""
     try:
         a = np.asarray(v)
         if np.iscomplexobj(a):
@@ -284,7 +286,7 @@ def as_value(v, name: Text = "value") -> np.ndarray:
     smallest, largest = _magnitudes(a)
     if not np.isfinite(largest):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
-    if smallest < np.finfo(float).tiny and _subnormal(a):
+    if not answer and smallest < np.finfo(float).tiny and _subnormal(a):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {np.finfo(float).tiny:.3g} in size (a "
                                        "subnormal number), where derivatives lose their digits",
                              hint="scale the problem, or write 0")

@@ -287,3 +287,18 @@ def test_a_long_chain_and_a_derived_node_are_said_in_words():
     r = mcalc("hess", "sqrt(x*y)", "--wrt", "x", "--value", "x=1e-200", "--value", "y=1e-110")
     assert r.returncode == 2 and "domain error:  " not in r.stderr and "sqrt(x * y) is not differentiable" in r.stderr
 
+
+def test_an_answer_with_subnormal_entries_is_judged():
+    """Found by a cold review: an answer is never differentiated, so an entry that underflowed (a student's numpy
+    gradient) is a number like any other; values of the variables stay refused (they are differentiated)."""
+    import numpy as np
+
+    from mcalc import check
+
+    r = mcalc("check", "x*y", "--wrt", "x", "--value", "x=1 2", "--value", "y=0 3", "--expect", "1e-320 0; 0 3")
+    assert r.returncode == 0 and "right" in r.stdout
+    assert check("x*y", np.array([[3, 5e-324], [0, 4]]), "x", {"x": [1.0, 2.0], "y": [3.0, 4.0]})
+    assert not check("x*y", np.array([[3, 5e-324], [0, 4.5]]), "x", {"x": [1.0, 2.0], "y": [3.0, 4.0]})
+    r = mcalc("check", "x*y", "--wrt", "x", "--value", "x=1 2", "--value", "y=1e-320 3", "--expect", "1 0; 0 3")
+    assert r.returncode == 2 and "subnormal" in r.stderr
+

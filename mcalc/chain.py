@@ -211,11 +211,11 @@ def check_jacobian_size(m: int, n: int, copies: int = 1, what: str = "Jacobian")
 
 
 def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
-             layout: str = "numerator", allow_nan: bool = False) -> np.ndarray:
+             layout: str = "numerator", allow_nan: bool = False, what: str = "Jacobian") -> np.ndarray:
     """The dense Jacobian: blocks for each wrt variable side by side, in the requested order and layout.  Refuses
     one that overflowed (allow_nan: nan marks entries left out on purpose)."""
     m, n = root.size, sum(v.size for v in wrt)
-    check_jacobian_size(m, n)
+    check_jacobian_size(m, n, what=what)
     blocks = []
     for L, v in zip(maps, wrt):
         if order == "col":
@@ -232,7 +232,7 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
             J = np.concatenate([b.to_dense() for b in blocks], axis=0 if layout == "denominator" else 1)
     if not finite and not all_entries_finite(J):
         i, j = np.argwhere(~np.isfinite(J))[0]
-        raise DomainError(f"the Jacobian overflows: entry ({i}, {j}) is {J[i, j]} (beyond floating point)",
+        raise DomainError(f"the {what} overflows: entry ({i}, {j}) is {J[i, j]} (beyond floating point)",
                           hint="the derivative is too large to represent at these values; choose other values")
     return J
 

@@ -172,8 +172,8 @@ class Problem(Arranged):
         with located(self.expression):
             maps = linear_maps(self.nodes, self.rules, self.wrt)
         if canonical:
-            return assemble(maps, self.root, self.wrt)
-        return assemble(maps, self.root, self.wrt, self.order, self.layout)
+            return assemble(maps, self.root, self.wrt, what=self.what)
+        return assemble(maps, self.root, self.wrt, self.order, self.layout, what=self.what)
 
     def analytic_sparse(self, canonical: bool = False):
         """The Jacobian as a scipy.sparse CSR array, built from the structure of the maps, never dense."""

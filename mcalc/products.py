@@ -68,7 +68,10 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         if not value.flags.writeable:                 # (a map's own array, kept between calls: the caller's copy)
             value = value.copy()
     if not all_entries_finite(value):
-        raise DomainError(f"the {kind} overflows at these values")
+        what = "Hessian-vector product H v" if hessian else \
+            "vector-Jacobian product vᵀJ" if kind == "vjp" else "Jacobian-vector product J u"
+        raise DomainError(f"the {what} overflows at these values",
+                          hint="the derivative is too large to represent at these values; choose other values")
     result = Product(problem, kind, d, value)
     method = fd_method(fd, tol, second_method(problem))
     if method == "none":

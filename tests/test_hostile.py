@@ -302,3 +302,17 @@ def test_an_answer_with_subnormal_entries_is_judged():
     r = mcalc("check", "x*y", "--wrt", "x", "--value", "x=1 2", "--value", "y=1e-320 3", "--expect", "1 0; 0 3")
     assert r.returncode == 2 and "subnormal" in r.stderr
 
+
+def test_an_overflowing_hessian_is_called_a_hessian():
+    """Found by a cold review: a Hessian, or H v, beyond floating point was reported as 'the Jacobian' or 'the jvp'."""
+    from mcalc import DomainError, hessian, hvp
+
+    r = mcalc("hess", "sum(x**-100)", "--value", "x=0.001 1")
+    assert r.returncode == 2 and "the Hessian overflows" in r.stderr, r.stderr
+    r = mcalc("hess", "sum(x**-100)", "--value", "x=0.001 1", "--hvp", "1 1")
+    assert r.returncode == 2 and "Hessian-vector product" in r.stderr, r.stderr
+    with pytest.raises(DomainError, match="Hessian overflows"):
+        hessian("sum(x**-100)", "x", {"x": [0.001, 1.0]})
+    with pytest.raises(DomainError, match="Hessian-vector product"):
+        hvp("sum(x**-100)", "x", [1.0, 1.0], {"x": [0.001, 1.0]})
+

@@ -103,12 +103,12 @@ def zeros(m: int, n: int, dtype=float) -> np.ndarray:
     return np.zeros((m, n), dtype=dtype)
 
 
-def outer(col: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """A column (m×1) times a row (1×n), as a new m×n array: einsum's outer-product kernel, 1.3-1.6x faster than
-    numpy's broadcast multiply once it is large (BLAS, with an inner dimension of 1, is slower still)."""
+def outer(col: np.ndarray, row: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A column (m×1) times a row (1×n), an m×n array (into out if given): einsum's outer-product kernel, 1.3-1.6x
+    faster than numpy's broadcast multiply once it is large (BLAS, with an inner dimension of 1, is slower still)."""
     if col.size * row.size < 1 << 12 or col.dtype.kind != "f" or row.dtype.kind != "f":
-        return col * row
-    return np.einsum("i,j->ij", col[:, 0], row[0])
+        return np.multiply(col, row, out=out)
+    return np.einsum("i,j->ij", col[:, 0], row[0], out=out)
 
 
 def empty(m: int, n: int) -> np.ndarray:
@@ -488,10 +488,12 @@ class Kron(LinOp):
                     target[...] = value
             return write
         A, B = self.A.to_dense(), self.B.to_dense()
-        if min(p, r) >= 16:                               # rows of A repeated and of B tiled, q·s long each: the
-            lines = out.reshape(p, r, q * s)              # products run over whole rows of out (a broadcast over
-            A_rep, B_tiled = np.repeat(A, s, axis=1), np.tile(B, (1, q))    # (i, k, j, l) runs s at a time,
-                                                          # 1.5× slower at s = 64), for 1/p + 1/r of out's size
+        if min(p, r) >= 16:
+            # rows of A repeated and of B tiled, q·s long each, for 1/p + 1/r of out's size: the products run over
+            # whole rows of out (a broadcast over (i, k, j, l) runs s at a time, 1.5× slower at s = 64)
+            lines = out.reshape(p, r, q * s)
+            A_rep, B_tiled = np.repeat(A, s, axis=1), np.tile(B, (1, q))
+
             def write(rows, add):
                 if not add:
                     np.multiply(A_rep[rows, None, :], B_tiled[None], out=lines[rows])
@@ -505,7 +507,7 @@ class Kron(LinOp):
 
             def write(rows, add):
                 if not add:
-                    np.einsum("i,j->ij", A[rows, 0], B[0], out=products[rows])
+                    outer(A[rows], B, out=products[rows])
                     return
                 products[rows] += outer(A[rows], B)
             return write
@@ -1091,7 +1093,7 @@ def _diagonal(a: np.ndarray, axis1: int, axis2: int) -> np.ndarray:
 
 def stored_or_full(L: LinOp) -> int:
     """How many entries a map's dense form writes: all of them for a Kronecker product of two full factors."""
-    if isinstance(L, Kron) and not isinstance(L.A, Diag) and not isinstance(L.B, Diag):
+    if isinstance(L, Kron) and not L._sparse():
         return L.shape[0] * L.shape[1]
     return stored(L)
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .tree import Const, Node, call, rebuild, topo_order
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 _ORDER: ContextVar[str] = ContextVar("order", default="row")
 
@@ -80,13 +83,20 @@ def is_op(node: Node, *names: str) -> bool:
 _EXACT: dict = {}
 
 
+def rational(*args) -> Fraction:
+    """fractions.Fraction(*args), imported when first needed (with decimal, ~2 ms of a start that simplifies nothing)."""
+    from fractions import Fraction
+
+    return Fraction(*args)
+
+
 def number(node: Node) -> Fraction | None:
     """The exact rational a scalar constant is (None for other nodes and for π, 1e-9)."""
     if not isinstance(node, Const) or node.value.shape or node.named:
         return None
     if node.key not in _EXACT:
         v = float(node.value)
-        f = Fraction(v).limit_denominator(10 ** 6)
+        f = rational(v).limit_denominator(10 ** 6)
         _EXACT[node.key] = f if float(f) == v else None
     return _EXACT[node.key]
 

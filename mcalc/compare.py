@@ -16,7 +16,7 @@ from .problem import Problem, located, prefixed
 SPARSE_CHECK_BYTES = 256 << 20    # finite differences of a sparse Jacobian: a sample of columns within this
 
 
-@dataclass
+@dataclass(eq=False)
 class Comparison:
     """The analytic Jacobian against finite differences, entry by entry where both exist.  Positions are in the
     problem's arrangement (order and layout)."""
@@ -56,7 +56,7 @@ def compare(J: np.ndarray, F: np.ndarray, tol: float, noise: float) -> tuple[flo
     return max_abs, (max_abs / scale if scale else 0.0), scale, diff > tol * scale + noise
 
 
-@dataclass
+@dataclass(eq=False)
 class Result:
     problem: Problem
     J: np.ndarray                       # analytic, in the problem's order and layout

@@ -12,8 +12,7 @@ import contextlib
 import io
 import os
 import sys
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import typer
 
@@ -43,10 +42,9 @@ def have_scipy() -> bool:
     return find_spec("scipy") is not None
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """Where and how a command writes: the format, the output file (None: stdout), the digits shown, --quiet and
-    --no-color."""
+    --no-color.  (A NamedTuple, not a frozen dataclass: less to build at every start.)"""
 
     fmt: str
     out: str | None

@@ -38,7 +38,7 @@ AUTO_SHARE = 0.1           # of the work mcalc allows itself (budget.max_work), 
 WORK_BUDGET = 2e9          # floating-point operations a default check may spend (about a second)
 
 
-@dataclass
+@dataclass(eq=False)
 class FiniteResult:
     values: np.ndarray        # (m, k): the columns computed, row-major, numerator layout
     cols: np.ndarray          # (k,) their indices among the n columns (wrt blocks side by side), increasing
@@ -240,7 +240,7 @@ def _kinks(f, f0, js, hj, plus, minus, central, result: FiniteResult, cols, half
         result.kinks[(int(i), int(cols[c[k]]))] = (float(right2[i, k]), float(left2[i, k]), "kink")
 
 
-@dataclass
+@dataclass(eq=False)
 class Probes:
     values: np.ndarray        # (m, k): the derivative along each direction, by finite differences
     noise: float              # bound on their rounding error

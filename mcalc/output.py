@@ -6,7 +6,6 @@ holds a second copy of the Jacobian (its text, its nested lists or its .npy byte
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 
@@ -79,23 +78,29 @@ def write_json(doc, f) -> None:
     f.write("\n")
 
 
+def _dumps(v) -> str:
+    import json                 # (here: the json module costs 1-2 ms at a start that writes none)
+
+    return json.dumps(v)
+
+
 def _write_json(v, f) -> None:
     if isinstance(v, (np.ndarray, Nulls)):
         _write_array(*((v.array, True) if isinstance(v, Nulls) else (v, False)), f)
     elif isinstance(v, dict) and all(isinstance(key, str) for key in v):
         f.write("{")
         for k, (key, value) in enumerate(v.items()):
-            f.write((", " if k else "") + json.dumps(key) + ": ")
+            f.write((", " if k else "") + _dumps(key) + ": ")
             _write_json(value, f)
         f.write("}")
     else:
-        f.write(json.dumps(v))
+        f.write(_dumps(v))
 
 
 def _write_array(a: np.ndarray, nulls: bool, f) -> None:
     """An array as JSON's nested lists, a band of rows at a time (of each slice in turn, when one is larger)."""
     if a.ndim == 0:
-        f.write(json.dumps(_listed(a, nulls)))
+        f.write(_dumps(_listed(a, nulls)))
         return
     f.write("[")
     if a.ndim > 2 and a[:1].size > BAND:
@@ -104,7 +109,7 @@ def _write_array(a: np.ndarray, nulls: bool, f) -> None:
             _write_array(a[k], nulls, f)
     else:
         for k, band in enumerate(bands(a)):
-            f.write((", " if k else "") + json.dumps(_listed(band, nulls))[1:-1])
+            f.write((", " if k else "") + _dumps(_listed(band, nulls))[1:-1])
     f.write("]")
 
 

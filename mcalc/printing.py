@@ -12,9 +12,12 @@ from the tree, so a product with a scalar is juxtaposed and an element-wise one 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .tree import SYMBOLS, Const, Node, Var, topo_order
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 SUM, PRODUCT, OPERAND, POWER, ATOM, CALL = 1, 2, 3, 4, 5, 6
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -34,6 +37,8 @@ def exact(node: Const) -> Fraction | None:
     if node.value.shape or node.named:
         return None
     v = float(node.value)
+    from fractions import Fraction
+
     f = Fraction(v).limit_denominator(1000)
     return f if float(f) == v else None
 

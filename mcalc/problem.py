@@ -84,7 +84,7 @@ def normalize_wrt(wrt, variables: list[str]) -> list[str]:
     return names
 
 
-@dataclass
+@dataclass(eq=False)
 class Problem(Arranged):
     """An expression typed with its variables' shapes, and everything its Jacobian depends on; evaluated (default
     values drawn, local rules computed) once, when first needed."""

@@ -34,7 +34,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .errors import CLI, McalcError, printable
 
@@ -46,8 +46,8 @@ ALIASES = {"expression": "expr", "shapes": "shape", "values": "value", "answer":
 TOP_KEYS = ("title", "defaults", "problem", "problems")
 
 # How messages name the settings in a set: as its keys (shape = "A=2x2"), not as options (--shape A=2x2).
-SET_WORDS = replace(CLI, shape="shape", value="value", with_value="in value", wrt="wrt", order="order",
-                    layout="layout", tol="tol", separator=" = ", quote='"')
+SET_WORDS = CLI._replace(shape="shape", value="value", with_value="in value", wrt="wrt", order="order",
+                         layout="layout", tol="tol", separator=" = ", quote='"')
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ factors move to the front, and like terms are collected.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..algebra import const, is_number, is_op, make, number
+from ..algebra import const, is_number, is_op, make, number, rational
 from ..errors import ShapeError
 from ..printing import ATOM, OPERAND, POWER, PRODUCT, SUM, shown
 from ..printing import number as number_text
@@ -20,6 +20,9 @@ from ..tree import Const, Node, Var, call
 from . import maps
 from .core import (Op, PolyRule, Show, broadcast_infer, first_bad, lift, lifted, poly_power, poly_product, poly_sum,
                    real, register)
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 
 def scaled(coef: Node, arg: Node, out: Node, order: str) -> Node:
@@ -193,7 +196,7 @@ def monomial(node: Node) -> tuple[Fraction, list]:
             c2, f2 = monomial(node.args[1])
             if is_op(node, "div"):
                 if c2 == 0:
-                    return Fraction(1), [(node, 1)]
+                    return rational(1), [(node, 1)]
                 c2, f2 = 1 / c2, [(a, -k) for a, k in f2]
             return c1 * c2, _merge_factors(f1 + f2)
         if is_op(node, "neg"):
@@ -204,7 +207,7 @@ def monomial(node: Node) -> tuple[Fraction, list]:
             c, f = monomial(node.args[0])
             if c != 0 or k > 0:
                 return c ** k, [(a, e * k) for a, e in f]
-    return Fraction(1), [(node, 1)]
+    return rational(1), [(node, 1)]
 
 
 def _merge_factors(factors: list) -> list:
@@ -358,8 +361,8 @@ def _coef(t: Node) -> tuple[Fraction, Node]:
         return number(s), x
     if t.ndim == 0:
         c, factors = monomial(t)
-        return c, from_monomial(Fraction(1), factors)
-    return Fraction(1), x if s is None else t
+        return c, from_monomial(rational(1), factors)
+    return rational(1), x if s is None else t
 
 
 def _view_of_vector(t: Node):
@@ -676,6 +679,8 @@ def _div_jvp(node, tangents):
 
 def _div_poly(S, node, a, b):
     """By nonzero numbers only (a polynomial divided by a symbol is none)."""
+    from fractions import Fraction
+
     if not all(isinstance(e, (int, Fraction)) and e for e in b.flat):
         return None
     return S.computed(node.op.fwd, node, a, b)

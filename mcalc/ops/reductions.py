@@ -6,7 +6,6 @@ min share the derivative equally (JAX's convention), and are kinks.
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import numpy as np
 
@@ -92,7 +91,7 @@ def _sum_linear(mean: bool):
         x = node.args[0]
         a, n = node.params.get("axis"), count(node)
         L = maps.ones(1, max(1, x.size)) if a is None else maps.reduce(x.shape, {a}, order)
-        return const(Fraction(1, n)) * L if mean and n > 1 else L
+        return const(1 / n) * L if mean and n > 1 else L
     return linear
 
 
@@ -247,7 +246,7 @@ def _var_jvp(std: bool):
         (dx,) = tangents
         x = node.args[0]
         c = x - along_kept("mean", x, node)
-        k = Fraction(1 if std else 2, count(node) - node.params.get("ddof", 0))
+        k = (1 if std else 2) / (count(node) - node.params.get("ddof", 0))
         d = const(k) * along("sum", c * dx, node)
         return d / node if std else d
     return jvp

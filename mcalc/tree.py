@@ -13,9 +13,83 @@ import math
 
 import numpy as np
 
-REGISTRY: dict = {}              # operation name → Op, filled by mcalc.ops
+
+
+class Table(dict):
+    """A table of the registry, filled by the family modules of mcalc.ops as they are first needed: `index` names the
+    module that fills each key (mcalc/ops/index.py), and `load(module)` imports it.  Looking a key up, or asking
+    whether it is there, reads the index, so a command loads only the families its expression uses (the others
+    cost ~5 ms at each start); listing the table loads every family first.  Before `lazy` is called (or for keys
+    no module fills) it is a plain dict."""
+
+    __slots__ = ("index", "load", "complete")
+
+    def __init__(self):
+        super().__init__()
+        self.index, self.load, self.complete = {}, None, False
+
+    def lazy(self, index: dict, load) -> None:
+        self.index, self.load, self.complete = index, load, False
+
+    def _fill(self, key) -> bool:
+        """Load the module that fills key; whether the table now has it."""
+        module = self.index.get(key)
+        if module is None or self.load is None:
+            return False
+        self.load(module)
+        return dict.__contains__(self, key)
+
+    def _fill_all(self) -> None:
+        """Every family loaded, and the entries put in the index's order (a full load's), whatever order they were
+        first needed in, so that every listing (mcalc ops, the README's table) is the same."""
+        if self.load is None or self.complete:
+            return
+        for module in dict.fromkeys(self.index.values()):
+            self.load(module)
+        entries = dict(dict.items(self))
+        dict.clear(self)
+        dict.update(self, {k: entries.pop(k) for k in self.index if k in entries})
+        dict.update(self, entries)
+        self.complete = True
+
+    def __missing__(self, key):
+        if self._fill(key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or key in self.index
+
+    def get(self, key, default=None):
+        return dict.__getitem__(self, key) if dict.__contains__(self, key) or self._fill(key) else default
+
+    def __iter__(self):
+        self._fill_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._fill_all()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._fill_all()
+        return dict.keys(self)
+
+    def values(self):
+        self._fill_all()
+        return dict.values(self)
+
+    def items(self):
+        self._fill_all()
+        return dict.items(self)
+
+    def copy(self) -> dict:
+        return dict(self.items())
+
+
+REGISTRY = Table()               # operation name → Op, filled by mcalc.ops
 SYMBOLS: dict = {}               # named constant → its symbol per notation (pi: π, \pi), filled by mcalc.ops
-BINARY: dict = {}                # a binary operator's symbol → its operation ("+": add, ">": greater), filled by mcalc.ops
+BINARY = Table()                 # a binary operator's symbol → its operation ("+": add, ">": greater), filled by mcalc.ops
 _KEYS: dict = {}                 # structural keys, interned: equal expressions share one small integer
 
 

@@ -6,14 +6,15 @@ import subprocess
 import sys
 
 SNIPPET = """
-import sys, json
+import sys
 from mcalc.cli import app
 try:
     app(["jac", "A@B", "--wrt", "A", "--shape", "2x2", "--format", "{fmt}"])
 except SystemExit:
     pass
-print(json.dumps(sorted(m.split(".")[0] if m.split(".")[0] != "numpy" else ".".join(m.split(".")[:2])
-                        for m in sys.modules)), file=sys.stderr)
+names = sorted(".".join(m.split(".")[:{"numpy": 2, "mcalc": 3}.get(m.split(".")[0], 1)]) for m in sys.modules)
+import json
+print(json.dumps(names), file=sys.stderr)
 """
 
 
@@ -50,3 +51,49 @@ def test_the_invoked_command_alone_is_built():
     assert len(app.registered_commands) >= 6
     for argv in (["mcalc"], ["mcalc", "-h"], ["mcalc", "jacobain"]):
         assert _invoked(argv) is app
+
+
+def test_the_canonical_command_loads_only_the_families_it_uses():
+    """The registry's families are imported as their entries are looked up (tree.Table, ops/index.py): A@B's
+    Jacobian needs products, and what its rules build (kron, eye, transpose), not element-wise functions, reductions
+    or decompositions; nor json and fractions, which only some outputs and the algebra of closed forms use."""
+    mods = imported("pretty")
+    assert {"mcalc.ops.products", "mcalc.ops.structural", "mcalc.ops.constants"} <= mods
+    for unused in ("elementwise", "reductions", "decompositions", "piecewise", "einsum"):
+        assert f"mcalc.ops.{unused}" not in mods, unused
+    assert "json" not in mods and "fractions" not in mods
+
+
+def test_machine_formats_import_json():
+    assert "json" in imported("json")
+
+
+def test_the_family_index_is_current():
+    """ops/index.py says which family fills each key of the tables; `python -m mcalc.ops` regenerates it from the
+    families (an operation added without it would be found only after a full load)."""
+    out = subprocess.run([sys.executable, "-m", "mcalc.ops", "--check"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+LAZY = """
+import sys
+from mcalc.ops import FUNCTIONS, METHODS, OPS
+loaded = lambda: sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("mcalc.ops.") and m[10:] not in
+                        ("core", "index", "maps", "__main__"))
+print("tanh" in FUNCTIONS, "tnah" in FUNCTIONS, "sum" in METHODS, loaded())
+print(FUNCTIONS["tanh"].op, FUNCTIONS.get("tnah"), OPS.get("logdet").name, loaded())
+try:
+    OPS["nosuch"]
+except KeyError:
+    print("KeyError")
+print(len(OPS) > 150, "decompositions" in loaded(), sorted(OPS) == sorted(OPS.keys()))
+"""
+
+
+def test_tables_load_families_on_lookup_and_everything_when_listed():
+    out = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True, timeout=60)
+    first, second, missing, listed = out.stdout.splitlines()
+    assert first == "True False True []", first                    # (membership reads the index: nothing loaded)
+    assert second.startswith("tanh None logdet [") and "elementwise" in second and "linalg" in second
+    assert "decompositions" not in second and "reductions" not in second
+    assert missing == "KeyError" and listed == "True True True"

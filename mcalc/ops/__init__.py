@@ -13,15 +13,28 @@
 
 Everything else (the numeric Jacobian, explain's differentials and closed forms, SymPy entries, the printers,
 `mcalc ops`, the generic tests) reads these entries.  See README "Adding an operation".
+
+A family is imported when one of its entries is first looked up (index.py, generated from the families, says which
+family fills which key; tree.Table does the looking up): `mcalc jac "A@B"` loads products and what they use, not
+the decompositions.
 """
 
+from importlib import import_module
+
 from ..tree import BINARY, REGISTRY, fmt_shape, size_of
-from . import (arithmetic, constants, decompositions, einsum, elementwise, linalg, piecewise,  # noqa: F401
-               products, reductions, structural)
-from .constants import commutation
+from . import index
 from .core import CONSTANTS, FUNCTIONS, LITERALS, METHODS, MODULES, VOCABULARY, Fn, Op, key_text
+
+
+def _load(family: str) -> None:
+    import_module(f"{__name__}.{family}")
+
+
+for _table, _index in ((REGISTRY, index.OPS), (FUNCTIONS, index.FUNCTIONS), (METHODS, index.METHODS),
+                       (BINARY, index.BINARY)):
+    _table.lazy(_index, _load)
 
 OPS = REGISTRY
 
-__all__ = ["OPS", "REGISTRY", "BINARY", "FUNCTIONS", "LITERALS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn", "Op", "fmt_shape",
-           "size_of", "key_text", "commutation"]
+__all__ = ["OPS", "REGISTRY", "BINARY", "FUNCTIONS", "LITERALS", "METHODS", "MODULES", "VOCABULARY", "CONSTANTS", "Fn",
+           "Op", "fmt_shape", "size_of", "key_text"]

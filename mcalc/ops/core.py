@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..printing import CALL
-from ..tree import BINARY, REGISTRY, SYMBOLS, fmt_shape, size_of
+from ..tree import BINARY, REGISTRY, SYMBOLS, Table, fmt_shape, size_of
 
 
 class Show:
@@ -296,8 +296,8 @@ class Fn:
         return self.literals + self.operand_kw
 
 
-FUNCTIONS: dict[str, Fn] = {}
-METHODS: dict[str, str] = {}     # array method → function: x.sum(axis=0) is sum(x, axis=0)
+FUNCTIONS = Table()              # spelling → Fn (filled as REGISTRY is: see tree.Table)
+METHODS = Table()                # array method → function: x.sum(axis=0) is sum(x, axis=0)
 CONSTANTS = {"pi": np.pi, "e": np.e}
 LITERALS = {"inf": np.inf, "newaxis": None}      # np.inf, np.newaxis: parameters (norm(x, np.inf)), not values
 

@@ -19,8 +19,8 @@ class Table(dict):
     """A table of the registry, filled by the family modules of mcalc.ops as they are first needed: `index` names the
     module that fills each key (mcalc/ops/index.py), and `load(module)` imports it.  Looking a key up, or asking
     whether it is there, reads the index, so a command loads only the families its expression uses (the others
-    cost ~5 ms at each start); listing the table loads every family first.  Before `lazy` is called (or for keys
-    no module fills) it is a plain dict."""
+    cost ~5 ms at each start); listing or comparing the table loads every family first.  Only the families write
+    to it, while they are imported.  Before `lazy` is called (or for keys no module fills) it is a plain dict."""
 
     __slots__ = ("index", "load", "complete")
 
@@ -85,6 +85,20 @@ class Table(dict):
 
     def copy(self) -> dict:
         return dict(self.items())
+
+    def __reversed__(self):
+        self._fill_all()
+        return dict.__reversed__(self)
+
+    def __eq__(self, other) -> bool:
+        self._fill_all()
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._fill_all()
+        return dict.__repr__(self)
 
 
 REGISTRY = Table()               # operation name → Op, filled by mcalc.ops

@@ -5,7 +5,7 @@ in max and min: JAX's convention (the derivative is shared equally), checked aga
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -109,6 +109,8 @@ def test_against_numpy_in_both_orders(text, f, shape):
        st.sampled_from([None, 0, 1, -1, -2, (0, 1), (1,)]), st.booleans(), st.integers(1, 4), st.integers(2, 4),
        st.integers(0, 2 ** 31))
 def test_reductions_over_random_shapes_and_axes(name, axis, keepdims, m, n, seed):
+    # (std over a single entry is 0, where its derivative 1/(2 std) is not defined: mcalc refuses it, a DomainError)
+    assume(not (name == "std" and m == 1 and axis in (0, -2)))
     A = np.random.default_rng(seed).normal(size=(m, n))
     numpy_f = _logsumexp if name == "logsumexp" else getattr(np, name)
     ref = numpy_jacobian(lambda A: numpy_f(A, axis=axis, keepdims=keepdims), {"A": A}, "A")
@@ -193,3 +195,9 @@ def test_the_order_of_two_axes_is_a_transpose():
 def test_one_axis_where_numpy_takes_one(text, fragment):
     res = CliRunner().invoke(app, ["jac", text, "--shape", "A=2x3,s=scalar"])
     assert res.exit_code == 2 and fragment in res.stderr, res.stderr
+
+
+def test_std_over_a_single_entry_is_refused():
+    """std along an axis of length 1 is 0, where d std = d var / (2 std) is not defined: refused, not inf or nan."""
+    with pytest.raises(mcalc.DomainError, match="not differentiable"):
+        mcalc.jacobian("std(A, axis=0)", "A", {"A": [[0.5, -1.0, 2.0]]})

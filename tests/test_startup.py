@@ -75,6 +75,23 @@ def test_the_family_index_is_current():
     assert out.returncode == 0, out.stderr
 
 
+STALE = """
+import sys
+from mcalc.ops import index
+from mcalc.ops.__main__ import main
+{change}
+sys.exit(main(["--check"]))
+"""
+
+
+def test_the_index_check_fails_on_a_missing_entry_and_on_a_changed_order():
+    """The index's order is the order of every listing (mcalc ops, the README's table), so it is checked too."""
+    for change in ("index.OPS.pop('softmax')", "index.OPS['softmax'] = index.OPS.pop('softmax')"):
+        out = subprocess.run([sys.executable, "-c", STALE.replace("{change}", change)], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 1 and "out of date" in out.stderr, (change, out.stderr)
+
+
 LAZY = """
 import sys
 from mcalc.ops import FUNCTIONS, METHODS, OPS

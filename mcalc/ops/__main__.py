@@ -78,8 +78,8 @@ def main(argv: list[str]) -> int:
 
     tables = read()
     if "--check" in argv:
-        stale = [f"{name}: {sorted(set(d.items()) ^ set(getattr(index, name).items()))[:5]}"
-                 for name, d in tables.items() if d != getattr(index, name)]
+        stale = [f"{name}: {sorted(set(d.items()) ^ set(getattr(index, name).items()))[:5] or 'the order'}"
+                 for name, d in tables.items() if list(d.items()) != list(getattr(index, name).items())]
         for line in stale:
             print(f"mcalc/ops/index.py is out of date ({line}): run python -m mcalc.ops", file=sys.stderr)
         return 1 if stale else 0

@@ -188,9 +188,10 @@ def _load(path: str, name: Text):
             magic = f.read(6)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if magic == b"\x93NUMPY":                  # (by content, whatever the name says)
+            binary = magic == b"\x93NUMPY" or magic[:4] == b"PK\x03\x04"     # (by content, whatever the name says)
+            if magic == b"\x93NUMPY":
                 data = _real(np.load(path, allow_pickle=False))
-            elif magic[:4] == b"PK\x03\x04":
+            elif binary:
                 data = _npz(path)
             else:
                 size = os.path.getsize(path)
@@ -212,7 +213,9 @@ def _load(path: str, name: Text):
                                   "file") from None
     if data.size == 0:
         raise ValueSpecError(lambda w: f"the file '{path}' for {phrase(name, w)} holds no numbers")
-    if data.shape == (1, 1):
+    if binary:                                   # (an array keeps its shape: (1, 3) is a row, () a scalar)
+        return data
+    if data.shape == (1, 1):                     # (text is read as --value reads it: one line is a vector)
         return data[0, 0]
     return data[0] if data.shape[0] == 1 else data
 

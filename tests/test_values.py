@@ -66,6 +66,11 @@ def test_value_files(tmp_path):
     for name in ("m.npy", "m.csv", "m.txt"):
         np.testing.assert_array_equal(parse_value(f"@{tmp_path / name}"), M)
     assert parse_value(f"@{tmp_path / 'v.txt'}").shape == (3,)
+    for shape in [(1, 3), (1, 1), (1,), (), (3, 1)]:                   # (an array keeps its shape; a row stays one)
+        np.save(tmp_path / "s.npy", np.arange(1.0, 1 + np.prod(shape, dtype=int)).reshape(shape))
+        np.savez(tmp_path / "s.npz", a=np.arange(1.0, 1 + np.prod(shape, dtype=int)).reshape(shape))
+        assert parse_value(f"@{tmp_path / 's.npy'}").shape == shape
+        assert parse_value(f"@{tmp_path / 's.npz'}").shape == shape
     (tmp_path / "bad.csv").write_text("1,2\n3\n")
     with pytest.raises(ValueSpecError, match="cannot read"):
         parse_value(f"@{tmp_path / 'bad.csv'}")

@@ -10,7 +10,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import API, TooLargeError
+from .errors import API, TooLargeError, UsageError
+
+
+def _flag(v, name: str) -> bool:
+    if not isinstance(v, (bool, np.bool_)):         # (hessian="no" is a string, and would be True)
+        raise UsageError(f"{name} must be True or False, got {v!r}")
+    return bool(v)
 
 
 def explanation(expr, wrt, values, shapes, order, layout, seed, hessian: bool) -> Explanation:
@@ -22,7 +28,7 @@ def explanation(expr, wrt, values, shapes, order, layout, seed, hessian: bool) -
     from .second import hessian_problem
 
     p = prepare(expr, wrt, values, shapes, order, "numerator" if hessian else layout, seed, evaluate=False)
-    if hessian:
+    if _flag(hessian, "hessian"):
         p = hessian_problem(p, eigenvalues=False)
     ex = derive(p.nodes, p.wrt, p.order, p.layout)
     verified = verify_closed_form(p, ex)
@@ -42,7 +48,7 @@ def verdict(expr, expect, wrt, values, shapes, order, layout, seed, hessian: boo
     from .values import parse_value
 
     p = prepare(expr, wrt, values, shapes, order, layout, seed, evaluate=False)
-    if hessian:
+    if _flag(hessian, "hessian"):
         p = hessian_problem(p, eigenvalues=False)
     if isinstance(expect, str):
         return Verdict(check_text(p, expect, tol, API))

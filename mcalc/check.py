@@ -146,8 +146,10 @@ def named_wrong(r: CheckResult) -> list[tuple[str, float, float]]:
 
 
 def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None, words: Words = CLI) -> CheckResult:
-    if tol is not None and not (np.isfinite(tol) and 0 < tol < 1):
-        raise UsageError(lambda w: f"{w.tol} must be a relative tolerance between 0 and 1, got {tol}",
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or
+                            not (np.isfinite(tol) and 0 < tol < 1)):
+        raise UsageError(lambda w: f"{w.tol} must be a relative tolerance between 0 and 1, got "
+                                   f"{tol if isinstance(tol, (int, float)) else repr(tol)}",
                          hint=lambda w: f"e.g. {w.eg('tol', '1e-6', text=False)}")
     tol = DEFAULT_TOL if tol is None else float(tol)
     J = problem.analytic()

@@ -36,6 +36,8 @@ class Comparison:
     noise: float = 0.0                           # the finite differences' rounding bound, added to tol·scale
     converged: int = 0                           # entries whose differences approach J only as the step shrinks
     probes: int = 0                              # random directions along which J u was checked (all columns)
+    bad_values: list = field(default_factory=list)   # [(analytic, finite difference), ...] at those in bad (a
+    #                                                  sparse result keeps no dense array of either)
 
     @property
     def agree(self) -> bool:
@@ -217,10 +219,12 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
         if converged:                                  # (the errors shown: against the extrapolated values)
             max_abs, max_rel, scale, _ = compare(Jc, F, tol, noise)
     worst = np.argsort(-np.where(bad, np.abs(Jc - np.nan_to_num(F)), -1.0), axis=None)[: min(limit, int(bad.sum()))]
-    positions = [problem.position(i, fr.cols[j]) for i, j in (np.unravel_index(k, Jc.shape) for k in worst)]
+    at_worst = [np.unravel_index(k, Jc.shape) for k in worst]
+    positions = [problem.position(i, fr.cols[j]) for i, j in at_worst]
     kinks = [problem.position(i, j) + slopes for (i, j), slopes in sorted(kinks.items())[:limit]]
     cmp = Comparison(method, tol, max_abs, max_rel, scale, positions, int(bad.sum()), kinks, fr.cols.size, n,
-                     second, rechecked, noise, converged)
+                     second, rechecked, noise, converged, bad_values=[(float(Jc[i, j]), float(F[i, j]))
+                                                                      for i, j in at_worst])
     if sparse:
         return Result(problem, problem.arrange_sparse(J), None, cmp, problem.mode)
     return Result(problem, problem.arrange(J), problem.arrange(fr.J), cmp, problem.mode)

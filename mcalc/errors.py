@@ -33,6 +33,7 @@ class Words(NamedTuple):
     layout: str             # --layout                 layout=
     fd: str                 # --fd                     fd=        (compute's and product's arguments)
     tol: str                # --tol                    tol=
+    seed: str               # --seed                   seed=
     fd_columns: str         # --fd-columns             columns=
     vjp: str                # --vjp                    mcalc.vjp  (the product)
     jvp: str                # --jvp                    mcalc.jvp
@@ -67,13 +68,13 @@ class Words(NamedTuple):
 
 CLI = Words(
     shape="--shape", value="--value", with_value="with --value", wrt="--wrt", order="--order", layout="--layout",
-    fd="--fd", tol="--tol", fd_columns="--fd-columns", vjp="--vjp", jvp="--jvp", cotangent="--vjp", tangent="--jvp",
+    fd="--fd", tol="--tol", seed="--seed", fd_columns="--fd-columns", vjp="--vjp", jvp="--jvp", cotangent="--vjp", tangent="--jvp",
     hvp="--hvp", direction="--hvp", det="--det", tensor="--tensor", go_sparse="write it sparse with --format npz --out J.npz", jacobian="mcalc jac",
     gradient="grad", explain="mcalc explain", separator=" ", quote="", names_values=False)
 
 API = Words(
     shape="shapes=", value="values=", with_value="in values=", wrt="wrt=", order="order=", layout="layout=",
-    fd="fd=", tol="tol=", fd_columns="columns=", vjp="mcalc.vjp", jvp="mcalc.jvp", cotangent="the cotangent",
+    fd="fd=", tol="tol=", seed="seed=", fd_columns="columns=", vjp="mcalc.vjp", jvp="mcalc.jvp", cotangent="the cotangent",
     tangent="the tangent", hvp="mcalc.hvp", direction="the direction", det="the determinant", tensor="the tensor",
     go_sparse="ask for it sparse: jacobian(..., sparse=True)", jacobian="jacobian()", gradient="gradient",
     explain="mcalc.explain()", separator="", quote='"', names_values=True)

@@ -160,7 +160,7 @@ def jac_doc(result, symbolic=None, det=None, tensor=None) -> dict:
            "finite_difference": None if result.F is None else Nulls(result.F), **check_doc(c, result.skipped)}
     doc["disagreements"] = [] if c is None else [
         {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
-         "analytic": float(result.J[i, j]), "finite_difference": float(result.F[i, j])} for i, j in c.bad]
+         "analytic": analytic, "finite_difference": fd} for (i, j), (analytic, fd) in zip(c.bad, c.bad_values)]
     doc["kinks"] = [] if c is None else [
         {"row": i, "column": j, "row_label": row_labels[i], "column_label": col_labels[j],
          **({"kind": "kink", "right_slope": r, "left_slope": left} if kind == "kink" else

@@ -491,6 +491,11 @@ class _Parser:
         elif not (lo <= len(args) + len(kwargs) and len(args) <= hi):
             want = str(lo) if lo == hi else f"{lo} or more" if hi >= 1000 else f"{lo} to {hi}"
             raise self.error(f"{name}() takes {want} argument{'s' * (hi > 1)}, got {len(args)}", node)
+        elif fn.operands > 0 and sum(map(fn.operand_at, range(len(args)))) < fn.operands:
+            # (a keyword is never an array argument: take_along_axis(x, axis=0), polygamma(1))
+            lead = f" after {fn.lead} parameter{'s' * (fn.lead > 1)}" if fn.lead else ""
+            raise self.error(f"{name}() takes {fn.operands} array argument{'s' * (fn.operands > 1)}{lead}, got "
+                             f"{max(0, len(args) - fn.lead)}", node)
         return Syn("call", col, end, name, tuple(args), kwargs, operands=count)
 
     def parameter(self, node, depth) -> Syn:

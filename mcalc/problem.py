@@ -205,6 +205,10 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     the default for every variable without its own.  values: a dict name → array-like or value text."""
     parsed = parse(expr)
     order, layout = normalize_order(order), normalize_layout(layout)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:    # (as --seed N: N ≥ 0)
+        raise UsageError(lambda w: f"{w.seed} must be a whole number ≥ 0, got {seed!r}",
+                         hint=lambda w: f"e.g. {w.eg('seed', '0', text=False)}")
+    seed = int(seed)
     names = parsed.variables()
     vals = V.read_values(values)
     default, named = V.read_shapes(shapes)

@@ -47,7 +47,7 @@ TOP_KEYS = ("title", "defaults", "problem", "problems")
 
 # How messages name the settings in a set: as its keys (shape = "A=2x2"), not as options (--shape A=2x2).
 SET_WORDS = CLI._replace(shape="shape", value="value", with_value="in value", wrt="wrt", order="order",
-                         layout="layout", tol="tol", separator=" = ", quote='"')
+                         layout="layout", tol="tol", seed="seed", separator=" = ", quote='"')
 
 
 @dataclass(frozen=True)

@@ -537,9 +537,8 @@ def verdict(result, gradient: bool = False) -> Hanging:
         if not c.bad:
             return t
         t.append("\n✗ ", style=STYLE["fail"])
-    i, j = c.bad[0]
-    t.append(f"{name} disagree: {nums}; worst at {at(i, j)}: "
-             f"analytic {result.J[i, j]:.12g}, finite difference {result.F[i, j]:.12g}")
+    (i, j), (analytic, fd) = c.bad[0], c.bad_values[0]
+    t.append(f"{name} disagree: {nums}; worst at {at(i, j)}: analytic {analytic:.12g}, finite difference {fd:.12g}")
     if c.bad_count > 1:
         where = ", ".join(at(a, b) for a, b in c.bad[1:6])
         more = f" and {c.bad_count - 6} more" if c.bad_count > 6 else ""

@@ -271,6 +271,9 @@ def as_value(v, name: Text = "value", *, answer: bool = False) -> np.ndarray:
     answer to judge: see parse_value)."""
     try:
         a = np.asarray(v)
+        if a.dtype.kind == "O" and any(e is None for e in a.flat):     # (as float, None would be nan)
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} is None" if a.ndim == 0 else
+                                 f"{w.value_of(name)} has None in it", hint="values must be real numbers")
         if np.iscomplexobj(a):
             raise ValueSpecError(lambda w: f"{w.value_of(name)} is complex", hint="values must be real numbers")
         a = np.asarray(a, dtype=float).view()       # (no copy: a read-only view, so the caller's array is never

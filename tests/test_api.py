@@ -55,6 +55,27 @@ def test_bad_arguments_raise_mcalc_errors(args):
     assert not isinstance(info.value, mcalc.InternalError), info.value
 
 
+@pytest.mark.parametrize("call,kwargs,fragment", [
+    (mcalc.jacobian, dict(seed="a"), "seed= must be a whole number ≥ 0, got 'a'"),
+    (mcalc.jacobian, dict(seed=-5), "got -5"), (mcalc.jacobian, dict(seed=None), "got None"),
+    (mcalc.jacobian, dict(seed=True), "got True"), (mcalc.gradient, dict(seed=[1, 2]), "got [1, 2]"),
+    (mcalc.check, dict(expect="2*x", tol="a"), "tol= must be a relative tolerance between 0 and 1, got 'a'"),
+    (mcalc.check, dict(expect="2*x", tol=[1]), "got [1]"),
+    (mcalc.check, dict(expect="2*x", hessian="no"), "hessian must be True or False, got 'no'"),
+    (mcalc.explain, dict(hessian="no"), "hessian must be True or False"),
+    (mcalc.jacobian, dict(values={"x": None}), "the value of x is None"),
+    (mcalc.jacobian, dict(values={"x": [1.0, None]}), "the value of x has None in it"),
+])
+def test_the_apis_other_arguments_are_checked(call, kwargs, fragment):
+    """The CLI's --seed N (N ≥ 0), a tolerance, a flag: the API took seed="a", hessian="no" (as True) and
+    values=None (as nan), or failed inside (tol="a")."""
+    kwargs = {"values": {"x": [1.0, 2.0]}, **kwargs}
+    with pytest.raises(mcalc.McalcError) as info:
+        call("x @ x", *((kwargs.pop("expect"),) if "expect" in kwargs else ()), "x", **kwargs)
+    assert fragment in str(info.value) and not isinstance(info.value, mcalc.InternalError), str(info.value)
+    assert mcalc.jacobian("x @ x", "x", {"x": [1.0, 2.0]}, seed=np.int64(3)).shape == (1, 2)
+
+
 # The same error asked for through the API and on the command line, and what each says: the API names its own
 # arguments (shapes=, values=, wrt=, mcalc.vjp, the cotangent), the command line its options, as it always has.
 IN_TWO_WORDS = [

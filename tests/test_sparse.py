@@ -61,6 +61,13 @@ def test_npz_holds_the_same_jacobian_as_npy(expr, wrt, shapes, order, layout, tm
     np.testing.assert_array_equal(S.toarray(), np.load(tmp_path / "J.npy"))
 
 
+def test_a_disagreement_written_sparse_names_its_worst_entry(tmp_path):
+    """sin(x)/x at 1e-8: the analytic (x cos x - sin x)/x² cancels to 1.49e-8, the complex step gives ~-3e-9; a
+    sparse result keeps no dense J or F, and the verdict's worst entry was read from them (an internal error)."""
+    res = run("jac", "sin(x)/x", "--value", "x=1e-8", "-f", "npz", "-o", str(tmp_path / "J.npz"))
+    assert res.exit_code == 1 and "worst at f wrt x: analytic 1.49011611938e-08" in res.stderr, res.stderr
+
+
 def test_a_jacobian_too_big_for_dense_memory_is_written_sparse(small_memory, tmp_path):
     values = {"B": np.arange(64 * 64, dtype=float).reshape(64, 64) % 7 + 1}
     B_text = "; ".join(" ".join(str(int(v)) for v in row) for row in values["B"])

@@ -856,7 +856,8 @@ def _transpose_axes(shapes, given):
 
 def _pick_transpose(shapes, given):
     axes = given.get("axes")
-    return "reshape" if axes is not None and tuple(axes) == tuple(range(len(shapes[0]))) else "transpose"
+    axes = axes if axes is None or isinstance(axes, tuple) else (axes,)       # (numpy: transpose(x, 0) of a vector)
+    return "reshape" if axes is not None and axes == tuple(range(len(shapes[0]))) else "transpose"
 
 
 _t = FUNCTIONS["transpose"]

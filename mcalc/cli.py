@@ -317,7 +317,6 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
 def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per operation, by family, as the "
                                                "README's markdown table.")] = False):
     """Every function and operator of the language, with its derivative rule."""
-    from rich.console import Console
     from rich.table import Table
 
     from .explain import catalogue, function_table
@@ -326,7 +325,7 @@ def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per o
         print(function_table(), end="")
         return
 
-    console = Console(highlight=False, markup=False)
+    console = emit.console(highlight=False, markup=False)
     if not console.is_terminal:                      # piped (| grep softmax): one operation per line, unwrapped
         emit.lines("\t".join(" ".join(cell.split()) for cell in row) for row in catalogue())
         return

@@ -88,6 +88,8 @@ class Group(TyperGroup):
             fail(str(e), e.caret())
         except KeyboardInterrupt:
             fail("interrupted", code=130)
+        except BrokenPipeError:                       # (the help, to mcalc -h | head: the output's own is
+            sys.exit(0 if (sys.argv[1:] if args is None else args) else 2)    # emit.writing()'s; bare mcalc: 2)
         except MemoryError:
             fail("too large: mcalc ran out of memory (hint: use smaller shapes, or --fd none)")
         except RecursionError:                        # (as the API says it: a chain of 300 terms is deep too)
@@ -106,6 +108,12 @@ class Group(TyperGroup):
             fail(f"internal error: {type(e).__name__}: {e} (a bug in mcalc; please report it with the command; "
                  "MCALC_DEBUG=1 shows the traceback)", code=3)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def format_help(self, ctx, formatter) -> None:
+        from .cli_help import to_a_closed_pipe
+
+        with to_a_closed_pipe():
+            super().format_help(ctx, formatter)
 
     def parse_args(self, ctx, args):
         """mcalc --show-completion [SHELL] and --install-completion [SHELL], before click reads SHELL as a command."""

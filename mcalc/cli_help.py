@@ -6,6 +6,7 @@ a backslash, never broken inside quotes, so that it can be copied as it is."""
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 
 from typer._click.types import StringParamType
 from typer.core import TyperCommand
@@ -21,6 +22,18 @@ class Untyped(StringParamType):
 UNTYPED = Untyped()
 
 
+@contextmanager
+def to_a_closed_pipe():
+    """Help written to a reader that closed early (mcalc -h | head): rich's handler exits with 1 (mcalc's
+    "disagree"); it is a BrokenPipeError, and the help's exit code stays 0 (cli_errors.Group.main)."""
+    try:
+        yield
+    except SystemExit as e:
+        if e.code == 1:
+            raise BrokenPipeError from None
+        raise
+
+
 class Command(TyperCommand):
     """A command whose usage line, summary and examples read as described above."""
 
@@ -33,6 +46,10 @@ class Command(TyperCommand):
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
     def format_help(self, ctx, formatter) -> None:
+        with to_a_closed_pipe():
+            self._format_help(ctx, formatter)
+
+    def _format_help(self, ctx, formatter) -> None:
         if self.rich_markup_mode is None or not self.epilog:
             return super().format_help(ctx, formatter)
         epilog, self.epilog = self.epilog, None      # (printed below, not as a paragraph of marked-up text)
@@ -42,7 +59,7 @@ class Command(TyperCommand):
             self.epilog = epilog
         from rich.console import Console
 
-        console = Console(highlight=False, markup=False)
+        console = Console(highlight=False, markup=False)       # (its closed pipe: to_a_closed_pipe)
         title, *examples = [part.strip() for part in epilog.split("\n\n")]
         console.print()
         console.print(" " + title, style="bold")

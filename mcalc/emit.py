@@ -321,6 +321,20 @@ def lines(rows) -> None:
     _write("".join(f"{row}\n" for row in rows), None)
 
 
+def console(**options):
+    """A rich Console on stdout whose closed pipe is writing()'s to handle: rich's own handler exits with 1, which
+    is mcalc's "disagree" (mcalc jac ... | true)."""
+    from rich.console import Console
+
+    c = Console(**options)
+    c.on_broken_pipe = _broken_pipe
+    return c
+
+
+def _broken_pipe():
+    raise BrokenPipeError
+
+
 def _print_rich(renderable, out: str | None, no_color: bool) -> None:
     from rich.console import Console
 
@@ -332,9 +346,9 @@ def _print_rich(renderable, out: str | None, no_color: bool) -> None:
         _write(buf.getvalue(), out)
         return
     plain = no_color or bool(os.environ.get("NO_COLOR"))
-    console = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
-    if not console.is_terminal and not os.environ.get("COLUMNS"):
-        console.width = 120            # piped to a file or a pager: as wide as --out writes, not 80
+    screen = console(highlight=False, no_color=plain, color_system=None if plain else "auto")
+    if not screen.is_terminal and not os.environ.get("COLUMNS"):
+        screen.width = 120             # piped to a file or a pager: as wide as --out writes, not 80
     with writing():
-        console.print(renderable(console.size.height if console.is_terminal else None))
+        screen.print(renderable(screen.size.height if screen.is_terminal else None))
         sys.stdout.flush()

@@ -35,6 +35,25 @@ def test_a_full_disk_is_refused():
     assert r.returncode == 2 and "cannot write the output" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("args,code", [
+    (["jac", "A@B", "--wrt", "A", "--shape", "2x2"], 0),                         # (pretty: rich's own handler
+    (["check", "A@B", "--wrt", "A", "--shape", "2x2", "--expect", "kron(B.T, eye(2))"], 1),     # exited 1)
+    (["jac", "sin(x)/x", "--value", "x=1e-8"], 1), (["explain", "A@B", "--wrt", "A", "--shape", "2x2"], 0),
+    (["ops"], 0), (["jac", "-h"], 0), (["-h"], 0), ([], 2), (["jac", "A@B", "--shape", "2x2", "-f", "csv"], 0),
+])
+def test_a_pipe_closed_before_anything_is_written_keeps_the_exit_code(args, code):
+    """The reader is gone before mcalc writes (| true, | head -0), whatever the format: the exit code is what was
+    computed (0, 1 a disagreement or a wrong answer; 2 a bare mcalc), never rich's 1 for a closed pipe."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        p = subprocess.run([sys.executable, "-m", "mcalc", *args], stdout=write, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+    finally:
+        os.close(write)
+    assert p.returncode == code and "Traceback" not in p.stderr and "Broken" not in p.stderr, (p.returncode, p.stderr)
+
+
 def test_a_closed_pipe_keeps_the_verdicts_code():
     """| true closes the pipe at once: the exit code is still the verdict's (0 right, 1 wrong)."""
     for expect, code in (("kron(eye(2), B.T)", 0), ("kron(B.T, eye(2))", 1)):

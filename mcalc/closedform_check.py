@@ -26,9 +26,11 @@ def verify_closed_form(problem: Problem, ex, points: int = 2) -> tuple[bool | No
     where the Jacobian is too large to form; or None when there is no closed form.  One that evaluates to
     something else anywhere is withdrawn (the explanation then says there is none): a wrong closed form is never
     printed.  The gradient shaped like the variable is judged the same way, on its own."""
-    if ex.gradient is not None and not _gradient_holds(problem, ex.gradient, points):
+    holds = None if ex.gradient is None else _gradient_holds(problem, ex.gradient, points)
+    if holds is not True and ex.gradient is not None:
         ex.gradient = None
-        ex.missing = ["(a gradient form that failed mcalc's own check; please report it)"]
+        ex.missing = ["(a gradient form that failed mcalc's own check; please report it)" if holds is False else
+                      "(not shown: the gradient form cannot be evaluated at these values)"]
     if ex.formula is None:
         return None
     try:
@@ -65,16 +67,16 @@ def _formula_holds(p: Problem, formula: Node) -> bool:
     return V.shape == J.shape and not wrong_entries(J, V, DEFAULT_TOL).any()
 
 
-def _gradient_holds(problem: Problem, gradient: Node, points: int) -> bool:
-    """The gradient tree against the analytic gradient, at the values and elsewhere (undefined there: not shown
-    when it is at the problem's own values, no evidence elsewhere)."""
+def _gradient_holds(problem: Problem, gradient: Node, points: int) -> bool | None:
+    """The gradient tree against the analytic gradient, at the values and elsewhere: None where it is undefined
+    at the problem's own values (det(A) A⁻ᵀ at a singular A: not shown), no evidence where it is elsewhere."""
     for k, p in enumerate([problem, *_elsewhere(problem, points)]):
         try:
             want = p.analytic(canonical=True).reshape(p.wrt[0].shape)
             G = evaluate_tree(gradient, p)
         except (DomainError, TooLargeError):
             if k == 0:
-                return False
+                return None
             continue
         except McalcError:
             return False

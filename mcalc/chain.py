@@ -113,19 +113,25 @@ def _dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -
     return deps
 
 
+def variable_names(nodes: list[Node]) -> set[str]:
+    """The names of the expression's own variables (not tangents): what a tangent's name must not be."""
+    return {n.name for n in nodes if isinstance(n, Var) and not n.tangent}
+
+
 def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, Node]:
     """d(node) for every node that depends on a wrt variable, as a tree in dX for each wrt variable X: the chain
     rule in differentials, each operation's differential given its arguments' (for explain, and evaluated on a
     tangent, the JVP)."""
     deps = dependencies(nodes, wrt)
     names = {v.name for v in wrt}
+    taken = variable_names(nodes)
     D: dict[int, Node] = {}
     for node in nodes:
         if not deps[id(node)]:
             continue
         if isinstance(node, Var):
             if node.name in names:
-                D[id(node)] = tangent(node.name, node.shape)
+                D[id(node)] = tangent(node.name, node.shape, taken)
             continue
         d = differential(node, [D.get(id(a)) for a in node.args])
         if d is not None:

@@ -22,9 +22,14 @@ from .ops import maps
 from .tree import Const, Node, Var, as_matrix_shape, topo_order
 
 
-def tangent(name: str, shape: tuple) -> Var:
-    """The differential dX of a variable, a variable shaped like X."""
-    return Var(f"d{name}", shape, tangent=True)
+def tangent(name: str, shape: tuple, taken=()) -> Var:
+    """The differential dX of a variable, a variable shaped like X, named dX unless the expression has a variable
+    of that name (taken: its variables' names), then d_X (d__X, ...): dX ⊙ X differentiated in X is d_X ⊙ X + dX ⊙
+    d_X, never dX ⊙ dX."""
+    name = "d" + name
+    while name in taken:
+        name = "d_" + name[1:]
+    return Var(name, shape, tangent=True)
 
 
 def differential(node: Node, tangents: list) -> Node | None:

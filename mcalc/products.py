@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import values as V
-from .chain import differentials, linear_maps
+from .chain import differentials, linear_maps, variable_names
 from .compare import fd_method, second_method
-from .derivative import jvp
+from .derivative import jvp, tangent
 from .errors import DomainError, UsageError, setting
 from .finite import DEFAULT_TOL, directional
 from .linops import Dense, all_entries_finite
@@ -41,7 +41,8 @@ def _jvp(problem: Problem, v, u: np.ndarray) -> np.ndarray | None:
     D = differentials(problem.nodes, [v]).get(id(problem.root))
     if D is None:
         return np.zeros(problem.root.shape)
-    value = np.asarray(jvp(D, problem.node_values, {f"d{v.name}": u}), dtype=float)
+    dv = tangent(v.name, v.shape, variable_names(problem.nodes))
+    value = np.asarray(jvp(D, problem.node_values, {dv.name: u}), dtype=float)
     value = np.broadcast_to(value, problem.root.shape).copy()
     return value if all_entries_finite(value) else None
 

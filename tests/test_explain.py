@@ -235,3 +235,23 @@ def test_a_gradient_form_undefined_at_the_values_is_said_so_not_reported_as_a_bu
     ex = mcalc.explain("det(A)", "A", values={"A": [[1.0, 2.0], [2.0, 4.0]]})
     assert ex.missing == ["(not shown: the gradient form cannot be evaluated at these values)"], ex.missing
     assert mcalc.explain("det(A)", "A", values={"A": [[1.0, 2.0], [3.0, 4.0]]}).missing == []
+
+
+def test_a_variable_named_like_a_differential_keeps_its_name():
+    """dX ⊙ X in X: the differential of X is d_X, never dX (which is the user's variable: 'dX dX' was printed,
+    and evaluated at dX = U it was U U, wrong)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import mcalc
+    from mcalc.cli import app
+
+    res = CliRunner().invoke(app, ["explain", "dX @ X", "--wrt", "X", "--shape", "2x2", "-f", "json"])
+    doc = json.loads(res.stdout)
+    assert doc["differential_mcalc"] == "dX @ d_X" and doc["differential"] == "d(dX X) = dX d_X", doc
+    values = {"dX": [[1.0, 2.0], [3.0, 4.0]], "X": [[0.5, -1.0], [2.0, 1.0]]}
+    U = np.array([[0.3, -0.2], [0.7, 1.1]])
+    expected = np.array(values["dX"]) @ U                                      # d(D X) = D dX
+    np.testing.assert_allclose(mcalc.jvp("dX @ X", "X", U, values), expected)
+    np.testing.assert_allclose(mcalc.evaluate(doc["differential_mcalc"], {"dX": values["dX"], "d_X": U}), expected)

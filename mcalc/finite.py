@@ -7,6 +7,8 @@ axis).  Steps are chosen per entry, h_j = c·max(1, |x_j|), and rounded so that 
     central     (f(x + h e_j) - f(x - h e_j)) / 2h          c = eps^(1/3)   error O(h²)
     richardson  (4 D(h/2) - D(h)) / 3 with D central        c = eps^(1/5)   error O(h⁴)
     complex     Im f(x + i h e_j) / h                       h = 1e-20·max(1, |x_j|), exact up to rounding
+                                                                (1e-20·|x_j| for 0 < |x_j| < 1: no cancellation
+                                                                to fear, and log at 1e-20 needs h ≪ x)
 
 The central and Richardson methods also compare the one-sided slopes (f(x+h)-f(x))/h and (f(x)-f(x-h))/h: where
 they differ by more than the curvature can explain, the function has a kink there (abs or relu at 0) and the entry
@@ -72,8 +74,18 @@ def distinct(a) -> np.ndarray:
     return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
 
 
+def step_scale(x: np.ndarray, method: str) -> np.ndarray:
+    """What a step is a fraction of: max(1, |x|), or for the complex step |x| itself where 0 < |x| < 1 (at least
+    1e-100): it suffers no cancellation, and a step as large as x (log(x), 1/x at x = 1e-20) is far from the
+    derivative."""
+    a = np.abs(x)
+    if method == "complex":
+        return np.where((a > 0) & (a < 1), np.maximum(a, 1e-100), np.maximum(1.0, a))
+    return np.maximum(1.0, a)
+
+
 def steps(x: np.ndarray, method: str) -> np.ndarray:
-    h = _STEP[method] * np.maximum(1.0, np.abs(x))
+    h = _STEP[method] * step_scale(x, method)
     return h if method == "complex" else (x + h) - x
 
 

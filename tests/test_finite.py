@@ -198,3 +198,19 @@ def test_distinct_is_numpy_unique(values):
     a = np.asarray(values, dtype=float)
     assert np.array_equal(distinct(a), np.unique(a))
 
+
+
+@pytest.mark.parametrize("expr,exact", [("log(x)", 1e20), ("1/x", -1e40), ("x**3", 3e-40), ("sqrt(x)", 0.5e10)])
+def test_the_check_agrees_at_tiny_normal_values(expr, exact):
+    """At x = 1e-20 a step as large as x (the complex step was 1e-20·max(1, |x|)) is far from the derivative:
+    log's complex step gave 7.85e19 for 1e20 ('disagree', exit 1), and 1/x's central steps, which cross 0, a kink
+    that the complex step could not clear.  It is now 1e-20·|x| for 0 < |x| < 1."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    p = prepare(expr, "x", {"x": 1e-20})
+    fr = finite_jacobian(p.nodes, p.values, p.wrt, "complex")
+    np.testing.assert_allclose(fr.values, [[exact]], rtol=1e-12)
+    res = CliRunner().invoke(app, ["jac", expr, "--value", "x=1e-20"])
+    assert res.exit_code == 0 and "agree" in res.stdout, res.stdout + res.stderr

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import CLI, McalcError, UsageError, Words
+from .errors import CLI, DomainError, McalcError, UsageError, Words
 from .labels import axis_labels, entry_name, jacobian_entry, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
@@ -111,9 +111,19 @@ def _is_formula(text: str) -> bool:
 def read_answer(text: str, problem: Problem) -> np.ndarray:
     """An answer: @file, rows of numbers ('1 2; 3 4'), or an expression of the language in the same variables."""
     t = text.strip()
+    if not t:
+        raise UsageError("the answer is empty", hint="write the derivative: an expression such as kron(eye(2), B.T), "
+                                                     "numbers ('1 2; 3 4') or @file")
     if t.startswith("@") or _NUMBERS.fullmatch(t):
         return parse_value(t, "the answer", answer=True)
-    return evaluate_text(t, problem)
+    try:
+        return evaluate_text(t, problem)
+    except McalcError as e:         # (said to be in the answer; its values are the expression's, not its to change)
+        if e.part is None and (e.source is None or e.source.strip() == t) and "the answer" not in e.message:
+            e.part = "the answer"
+            if isinstance(e, DomainError) and "--value" in (e.hint or ""):
+                e.hint = None
+        raise
 
 
 def _as_2d(a: np.ndarray) -> np.ndarray:

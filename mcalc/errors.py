@@ -109,6 +109,7 @@ class McalcError(Exception):
         self.message_text, self.hint_text = message, hint      # as written: text, or functions of the words
         self.col = col
         self.source = source
+        self.part = None           # the text it is in, where not the expression: "the answer" (check's --expect)
         super().__init__(self.message)
 
     @property
@@ -138,6 +139,7 @@ class McalcError(Exception):
         """The error as one line, in these words (default: its own)."""
         words = words or self.words
         where = f" at column {self.col + 1}" if self.col is not None else ""
+        where += f"{' of' if where else ' in'} {self.part}" if self.part else ""
         text = f"{self.kind}{where}: {phrase(self.message_text, words)}"
         hint = phrase(self.hint_text, words)
         return f"{text} (hint: {hint})" if hint else text

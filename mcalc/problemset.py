@@ -376,7 +376,8 @@ def _refusal(e: McalcError, spec: Spec) -> str:
     e.words = SET_WORDS
     line = e.line(SET_WORDS).replace("(--no-files or MCALC_NO_FILES=1)", "(a problem set never reads files)")
     source = (e.source or "").strip()
-    if source and isinstance(spec.expect, str) and source == spec.expect.strip() and source != spec.expr.strip():
+    if source and isinstance(spec.expect, str) and source == spec.expect.strip() and source != spec.expr.strip() \
+            and e.part is None:                           # (check.read_answer names the answer itself)
         line = f"in the answer: {line}"
     elif source and source == spec.expr.strip() and e.col is not None:
         line = f"in the expression: {line}"

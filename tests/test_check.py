@@ -171,3 +171,17 @@ def test_an_all_zero_answer_is_called_so():
 
     r = check_text(prepare("A@B", "A", None, "2x2"), "zeros(4, 4)")
     assert not r.right and r.diagnosis[0] == "your answer is all zeros, and the right one is not"
+
+
+@pytest.mark.parametrize("expect,line", [
+    ("", "usage error: the answer is empty"),
+    ("kron(eye(2),", "syntax error at column 5 of the answer: '(' was never closed"),
+    ("B*1e400", "domain error at column 1 of the answer: B*1e400 is not finite here"),
+    ("kron(eye(2), C)", "usage error: the answer uses C"),
+])
+def test_an_error_in_the_answer_says_it_is_in_the_answer(expect, line):
+    """--expect's own errors are the answer's (an empty one read 'empty expression (hint: try something like
+    "A@B")'; one that overflows told the user to choose other values with --value, which are the expression's)."""
+    res = CliRunner().invoke(app, ["check", "A@B", "--wrt", "A", "--shape", "2x2", "--expect", expect])
+    first = res.stderr.splitlines()[0]
+    assert res.exit_code == 2 and first.startswith(f"mcalc: {line}") and "--value" not in first, res.stderr

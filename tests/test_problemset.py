@@ -60,7 +60,7 @@ EXAMPLE_VERDICTS = {
     10: ("right", None),
     11: ("wrong", "times -1"),
     12: ("right", None),
-    13: ("refused", "in the answer: syntax error"),
+    13: ("refused", "syntax error at column 6 of the answer"),
 }
 
 

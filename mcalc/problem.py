@@ -101,6 +101,7 @@ class Problem(Arranged):
     rules: LocalRules | None = None    # the values of the nodes and their local linear maps, once evaluated
     chosen: dict | None = None         # every variable's value, once defaults are drawn
     unused: tuple = ()                 # names given a --shape that the expression does not have
+    shaped: tuple = ()                 # variables given a --shape of their own
     redrawn: tuple = ()                # names given values that mcalc drew anew (an answer judged elsewhere)
 
     @property
@@ -238,7 +239,7 @@ def prepare(expr: str, wrt=None, values=None, shapes=None, order: str = "row", l
     variables = {name: by_name[name] for name in names}
     wrt_vars = [variables[n] for n in wrt_names]
     problem = Problem(parsed, root, nodes, variables, vals, wrt_vars, order, layout, seed,
-                      unused=tuple(n for n in named if n not in names))
+                      unused=tuple(n for n in named if n not in names), shaped=tuple(n for n in named if n in names))
     return problem.evaluate() if evaluate else problem
 
 
@@ -272,7 +273,8 @@ def unused_note(problem: Problem) -> str | None:
     (bb for b), said with the pairing; None when nothing is amiss."""
     if not problem.unused:
         return None
-    defaulted = [n for n in problem.defaulted if n not in problem.given]
+    defaulted = [n for n in problem.defaulted if n not in problem.given and n not in problem.shaped]   # (X with
+    #                                              its own --shape was not what an unused 'x' was meant for)
     if not defaulted:
         return None
     pairs = []

@@ -366,6 +366,8 @@ def test_a_misspelt_variable_is_said():
     assert "did you mean" not in CliRunner().invoke(app, args + ["--ignore-unused"]).stderr
     r = CliRunner().invoke(app, ["jac", "W@x", "--shape", "W=3x4,x=4,b=3", "-q"])
     assert r.exit_code == 0 and r.stderr == ""
+    r = CliRunner().invoke(app, ["grad", "trace(X)", "--shape", "X=2x2,x=3", "-q"])   # (X has its own shape: the
+    assert r.exit_code == 0 and r.stderr == ""                                          # spare x was not for it)
 
 
 def test_ops_piped_is_one_operation_per_line():

@@ -52,6 +52,9 @@ Expr = Annotated[str, typer.Argument(help='The expression, e.g. "A@B", "tanh(W@x
 Wrt = Annotated[list[str], typer.Option("--wrt", "-w", metavar="NAME",
                                         help="Variable(s) to differentiate with respect to: repeat it or separate "
                                              "with commas (default: every variable).")]
+GradWrt = Annotated[list[str], typer.Option("--wrt", "-w", metavar="NAME",
+                                            help="The variable to differentiate with respect to (default: the "
+                                                 "expression's only variable).")]
 Shape = Annotated[list[str], typer.Option("--shape", "-s", metavar="SHAPE", help="Shapes: 2x2 for every variable "
                                           "without its own, A=2x3, x=3 (vector), x=3x1 (column), s=scalar. "
                                           "Repeatable.")]
@@ -198,7 +201,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
     'mcalc grad "sum(A@W + b)" --wrt W --value A="1 2 3; 4 5 6" --shape W=3x2,b=2',
     'mcalc grad "trace(A@B)" --wrt A --shape 2x2 --symbolic',
     'mcalc grad "logdet(X)" --wrt X --shape 3x3 --format json'))
-def grad(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
+def grad(expr: Expr, wrt: GradWrt = [], shape: Shape = [], value: Value = [], seed: Seed = 0, order: Order = "row",
          layout: Layout = "numerator", fd: Fd = None, tol: Tol = None, fd_columns: FdColumns = "auto",
          fmt: GradFormat = "pretty", out: Out = None, precision: Precision = None, quiet: Quiet = False,
          no_color: NoColor = False, symbolic: Symbolic = False, no_files: NoFiles = False, max_work: MaxWork = None,

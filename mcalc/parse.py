@@ -448,6 +448,8 @@ class _Parser:
             raise self._unknown(name, node.func)
         if fn.if_none:                                    # np.clip(x, None, hi): the function without that operand
             given = ([None] if receiver is not None else []) + list(node.args)
+            if receiver is not None and len(given) < fn.operands and not node.keywords:   # x.clip(lo): numpy's
+                given += [ast.Constant(value=None)] * (fn.operands - len(given))          # method's max is None
             missing = [i for i in fn.if_none if i < len(given) and isinstance(given[i], ast.Constant)
                        and given[i].value is None]
             if len(missing) > 1:
@@ -489,8 +491,11 @@ class _Parser:
             if len(args) - count > len(fn.literals):
                 raise self.error(f"{name}() takes a list and at most {len(fn.literals)} more argument(s)", node)
         elif not (lo <= len(args) + len(kwargs) and len(args) <= hi):
-            want = str(lo) if lo == hi else f"{lo} or more" if hi >= 1000 else f"{lo} to {hi}"
-            raise self.error(f"{name}() takes {want} argument{'s' * (hi > 1)}, got {len(args)}", node)
+            own = 1 if receiver is not None else 0            # (a method's count leaves out the array it is on)
+            lo, hi, got = lo - own, hi - own, len(args) - own
+            want = "no" if hi == 0 else str(lo) if lo == hi else f"{lo} or more" if hi >= 900 else f"{lo} to {hi}"
+            called = f".{ast.unparse(node.func).rsplit('.', 1)[1]}()" if own else f"{name}()"
+            raise self.error(f"{called} takes {want} argument{'s' * (hi != 1)}, got {got}", node)
         elif fn.operands > 0 and sum(map(fn.operand_at, range(len(args)))) < fn.operands:
             # (a keyword is never an array argument: take_along_axis(x, axis=0), polygamma(1))
             lead = f" after {fn.lead} parameter{'s' * (fn.lead > 1)}" if fn.lead else ""

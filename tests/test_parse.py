@@ -70,6 +70,8 @@ def test_text_of_subexpressions_keeps_the_users_spelling():
     ("f(x)(y)", 0, "only the functions"),
     ("sum(A, bxis=0)", 12, "no keyword 'bxis'"),
     ("kron(A)", 0, "takes 2 arguments"),
+    ("M.flatten('F')", 0, ".flatten() takes no arguments, got 1"),     # (a method's count leaves out M)
+    ("x.sum(0, 1, 2)", 0, ".sum() takes 0 to 2 arguments, got 3"),
     ("x + polygamma(1)", 4, "takes 1 array argument after 1 parameter, got 0"),    # (the order n, then x)
     ("take_along_axis(x, axis=0)", 0, "takes 2 array arguments, got 1"),            # (a keyword is no array)
     ("exp(*A)", 4, "unpacking"),

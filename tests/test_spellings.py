@@ -28,6 +28,7 @@ def test_every_module_path_names_the_language_functions(module):
     ("A.sum()", "sum(A)", "A"), ("A.sum(axis=0)", "sum(A, axis=0)", "A"), ("A.mean(1)", "mean(A, 1)", "A"),
     ("A.trace()", "trace(A)", "A"), ("A.T.trace()", "trace(A.T)", "A"), ("A.transpose()", "A.T", "A"),
     ("A.dot(B)", "A @ B", "A"), ("x.dot(y)", "x @ y", "x"), ("(A @ x).sum()", "sum(A @ x)", "x"),
+    ("x.clip(0.3)", "maximum(x, 0.3)", "x"), ("x.clip(None, 0.3)", "minimum(x, 0.3)", "x"),
     ("x.transpose(0)", "x", "x"), ("np.transpose(x, 0)", "x", "x"), ("A.transpose(1, 0)", "A.T", "A"),
 ])
 def test_methods_are_the_functions(method_call, function_call, wrt):

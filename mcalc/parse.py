@@ -20,6 +20,7 @@ MAX_LENGTH = 10_000
 FOREIGN = {"torch": "PyTorch", "math": "Python's math", "onp": "numpy under another name", "tf": "TensorFlow",
            "sympy": "SymPy", "sp": "SymPy", "cupy": "CuPy", "autograd": "autograd"}
 MAX_DEPTH = 200
+NOT_FINITE = {"inf", "nan", "Inf", "NaN", "NAN", "infty", "Infinity"}    # numpy's names of what no value may be
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
@@ -373,13 +374,23 @@ class _Parser:
     def _Name(self, node, depth, col, end):
         if "__" in node.id:
             raise self.error(f"names with '__' are not allowed ({node.id})", node)
+        if node.id in NOT_FINITE:                         # (x + inf was a variable named inf, valued 1)
+            raise self._not_finite(node.id, node)
         return Syn("name", col, end, node.id)
+
+    def _not_finite(self, name: str, node):
+        e = self.error(f"{name} is not a value mcalc differentiates at: values are finite numbers", node,
+                       hint="inf is read only as a parameter, as in norm(x, inf)" if "inf" in name.lower() else None)
+        e.not_finite = True                               # (a --value of nan says so in its own words)
+        return e
 
     def _Attribute(self, node, depth, col, end):
         if node.attr.startswith("_"):
             raise self.error(f"attribute .{node.attr} is not allowed", node)
         if _dotted(node.value) in MODULES and node.attr in CONSTANTS:       # np.pi
             return Syn("name", col, end, node.attr)
+        if _dotted(node.value) in MODULES and node.attr in NOT_FINITE:      # np.nan
+            raise self._not_finite(f"{_dotted(node.value)}.{node.attr}", node)
         if node.attr != "T":
             raise self.error(f"unknown attribute .{node.attr}", node, hint="the only attribute is .T, the transpose")
         return Syn("T", col, end, None, (self.walk(node.value, depth),))
@@ -413,6 +424,10 @@ class _Parser:
         if module is None:
             return
         head = module.split(".")[0]
+        within = sorted(m for m in MODULES if m.endswith("." + module) and m.count(".") == 1)
+        if within and func.attr not in METHODS:           # linalg.norm(x): numpy's submodule without np.
+            raise self.error(f"unknown module '{module}'", func, cls=UnknownNameError,
+                             hint=f"write {'np.' + module if 'np.' + module in within else within[-1]}.{func.attr}(...)")
         if head in FOREIGN:
             raise self.error(f"mcalc does not read the module '{head}' ({FOREIGN[head]}), only numpy's, SciPy's and "
                              "JAX's spellings", func, cls=UnknownNameError,

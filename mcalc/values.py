@@ -158,6 +158,9 @@ def _constant(t: str, name: Text):
     except ValueSpecError:
         raise
     except McalcError as e:
+        if getattr(e, "not_finite", False):
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite") \
+                from None
         inner = e
         raise ValueSpecError(lambda w: f"cannot read {w.value_of(name)}: {inner.line(w)}") from None
 

@@ -63,6 +63,8 @@ def test_text_of_subexpressions_keeps_the_users_spelling():
     ("A.__class__", 0, "not allowed"),
     ("__import__", 0, "'__'"),
     ("x[i]", 2, "integer literals"),
+    ("x + inf", 4, "inf is not a value mcalc differentiates at"),          # (it was a variable named inf)
+    ("x + nan", 4, "nan is not a value"), ("x + np.nan", 4, "np.nan is not a value"),
     ("'abc'", 0, "a string"),
     ('"abc"', 0, "a string"),
     ("1j + x", 0, "complex"),
@@ -131,3 +133,13 @@ def test_leading_blanks_are_ignored_and_columns_stay_the_users():
 
 def test_newlines_and_tabs_are_spaces():
     assert parse("A @\n B\t+ C").tree.value == "+"
+
+
+def test_a_numpy_submodule_without_its_module_is_named():
+    """linalg.norm(x) read as the method .norm() of a variable called linalg ('arrays have no method .norm()')."""
+    from mcalc.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="unknown module 'linalg'") as info:
+        parse("linalg.norm(x)")
+    assert info.value.hint == "write np.linalg.norm(...)"
+    assert parse("special.sum()").variables() == ["special"]          # (a variable of that name, with a method)

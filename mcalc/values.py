@@ -257,11 +257,12 @@ def _npz(path: str) -> np.ndarray:
 def _loadtxt(path: str):
     """Numbers separated by commas (.csv) or blanks; a first line with words in it (a header) is skipped.  What
     goes wrong is said without quoting the file."""
-    with open(path, encoding="utf-8", errors="strict") as f:
+    with open(path, encoding="utf-8-sig", errors="strict") as f:
         first = f.readline(4096)
     header = re.search(r"[A-DF-Za-df-z_]", first) is not None
     try:
-        return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2, skiprows=int(header))
+        return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2, skiprows=int(header),
+                          encoding="utf-8-sig")                     # (a BOM, as Excel writes CSV)
     except ValueError as e:
         message = str(e).splitlines()[0]
         if "columns" in message or "number of" in message:

@@ -71,6 +71,8 @@ def test_value_files(tmp_path):
         np.savez(tmp_path / "s.npz", a=np.arange(1.0, 1 + np.prod(shape, dtype=int)).reshape(shape))
         assert parse_value(f"@{tmp_path / 's.npy'}").shape == shape
         assert parse_value(f"@{tmp_path / 's.npz'}").shape == shape
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf1,2.5\n-3,4\n")         # (Excel's CSV starts with a BOM)
+    np.testing.assert_array_equal(parse_value(f"@{tmp_path / 'bom.csv'}"), M)
     (tmp_path / "bad.csv").write_text("1,2\n3\n")
     with pytest.raises(ValueSpecError, match="cannot read"):
         parse_value(f"@{tmp_path / 'bad.csv'}")

@@ -132,6 +132,7 @@ def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, Node]:
         if isinstance(node, Var):
             if node.name in names:
                 D[id(node)] = tangent(node.name, node.shape, taken)
+                taken.add(D[id(node)].name)         # (X and _X: dX, then d_X for _X's, never both d_X)
             continue
         d = differential(node, [D.get(id(a)) for a in node.args])
         if d is not None:

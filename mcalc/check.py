@@ -116,6 +116,7 @@ def read_answer(text: str, problem: Problem) -> np.ndarray:
                                                      "numbers ('1 2; 3 4') or @file")
     if t.startswith("@") or _NUMBERS.fullmatch(t):
         return parse_value(t, "the answer", answer=True)
+    problem.evaluate()              # (the expression's own errors first, and never said to be the answer's)
     try:
         return evaluate_text(t, problem)
     except McalcError as e:         # (said to be in the answer; its values are the expression's, not its to change)

@@ -244,11 +244,11 @@ def _probe(problem: Problem, J, method: str, tol: float | None):
     x = 1e6 would hide an error of one of y = 1 within the tolerance of their sum).  Returns the Comparison when they agree; else the columns the disagreement narrows down
     to (halving the columns, a direction on each half), to be differentiated one by one with the sampled ones; or
     None (a kink or jump along a direction, a step out of the domain: the columns tell better)."""
-    from .finite import probes, step_scale
+    from .finite import probes
 
     tol = DEFAULT_TOL[method] if tol is None else float(tol)
     x = np.concatenate([np.ravel(problem.values[v.name]) for v in problem.wrt]).astype(float)
-    size = step_scale(x, method)
+    size = np.maximum(1.0, np.abs(x))
     rng = np.random.default_rng(problem.seed)
     n = x.size
 

@@ -354,7 +354,8 @@ def rule_at(node: Node, taken=()) -> str:
     the notation does not show the operation (col(x) is the column x)."""
     op = node.op
     node = plain(node, taken)
-    D = differential(node, [tangent(a.name, a.shape) if isinstance(a, Var) else None for a in node.args])
+    names = {a.name for a in node.args if isinstance(a, Var)}
+    D = differential(node, [tangent(a.name, a.shape, names) if isinstance(a, Var) else None for a in node.args])
     notation = Unicode
     if len(node.args) == 1 and Unicode()(node) == Unicode()(node.args[0]):
         notation = Mcalc                                  # col(x) is printed x: say col

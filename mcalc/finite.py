@@ -84,6 +84,14 @@ def step_scale(x: np.ndarray, method: str) -> np.ndarray:
     return np.maximum(1.0, a)
 
 
+def _complex_shrink(x: np.ndarray, u: np.ndarray) -> float:
+    """How much smaller than 1e-20 the complex step along u is: so that no moved entry moves by more than 1e-20 of
+    itself (step_scale's rule for a column, for a direction: log(x) at 1e-20 along u = 1)."""
+    on = (u != 0) & (x != 0)
+    ratio = float((np.abs(x[on]) / np.abs(u[on])).min(initial=1.0))
+    return min(1.0, max(ratio, 1e-100))
+
+
 def steps(x: np.ndarray, method: str) -> np.ndarray:
     h = _STEP[method] * step_scale(x, method)
     return h if method == "complex" else (x + h) - x
@@ -282,10 +290,12 @@ def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: 
             raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
                                   hint=_try_complex) from None
 
+    x_all = np.concatenate([x.reshape(-1) for x in xs]) if xs else np.zeros(0)
     for k in range(U.shape[1]):
         u = U[:, k]
         if method == "complex":
-            out[:, k] = f(1j * h, u).imag / h
+            hk = h * _complex_shrink(x_all, u)
+            out[:, k] = f(1j * hk, u).imag / hk
             continue
         plus = f(h, u)
         if method == "forward":

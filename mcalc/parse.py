@@ -380,7 +380,8 @@ class _Parser:
 
     def _not_finite(self, name: str, node):
         e = self.error(f"{name} is not a value mcalc differentiates at: values are finite numbers", node,
-                       hint="inf is read only as a parameter, as in norm(x, inf)" if "inf" in name.lower() else None)
+                       hint="inf is read only as a parameter, as in norm(x, inf); for no bound write None, as in "
+                            "clip(x, None, 1)" if name.split(".")[-1] == "inf" else None)
         e.not_finite = True                               # (a --value of nan says so in its own words)
         return e
 
@@ -506,11 +507,12 @@ class _Parser:
             if len(args) - count > len(fn.literals):
                 raise self.error(f"{name}() takes a list and at most {len(fn.literals)} more argument(s)", node)
         elif not (lo <= len(args) + len(kwargs) and len(args) <= hi):
-            own = 1 if receiver is not None else 0            # (a method's count leaves out the array it is on)
-            lo, hi, got = lo - own, hi - own, len(args) - own
+            own = 1 if receiver is not None else 0            # (a method's count leaves out the array it is on,
+            lo -= own + (len(fn.if_none) - 1 if own and fn.if_none else 0)   # and x.clip(lo) leaves out max)
+            hi, got = hi - own, len(args) - own
             want = "no" if hi == 0 else str(lo) if lo == hi else f"{lo} or more" if hi >= 900 else f"{lo} to {hi}"
             called = f".{ast.unparse(node.func).rsplit('.', 1)[1]}()" if own else f"{name}()"
-            raise self.error(f"{called} takes {want} argument{'s' * (hi != 1)}, got {got}", node)
+            raise self.error(f"{called} takes {want} argument{'s' * (not lo == hi == 1)}, got {got}", node)
         elif fn.operands > 0 and sum(map(fn.operand_at, range(len(args)))) < fn.operands:
             # (a keyword is never an array argument: take_along_axis(x, axis=0), polygamma(1))
             lead = f" after {fn.lead} parameter{'s' * (fn.lead > 1)}" if fn.lead else ""

@@ -254,12 +254,21 @@ def _npz(path: str) -> np.ndarray:
         return _real(archive[names[0]])
 
 
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
 def _loadtxt(path: str):
     """Numbers separated by commas (.csv) or blanks; a first line with words in it (a header) is skipped.  What
     goes wrong is said without quoting the file."""
     with open(path, encoding="utf-8-sig", errors="strict") as f:
         first = f.readline(4096)
-    header = re.search(r"[A-DF-Za-df-z_]", first) is not None
+    header = not all(_is_number(w) for w in re.split(r"[\s,;]+", first.strip()) if w)   # (a first row of inf
+    #                                                              or nan is numbers, refused as such, not skipped)
     try:
         return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2, skiprows=int(header),
                           encoding="utf-8-sig")                     # (a BOM, as Excel writes CSV)

@@ -185,3 +185,10 @@ def test_an_error_in_the_answer_says_it_is_in_the_answer(expect, line):
     res = CliRunner().invoke(app, ["check", "A@B", "--wrt", "A", "--shape", "2x2", "--expect", expect])
     first = res.stderr.splitlines()[0]
     assert res.exit_code == 2 and first.startswith(f"mcalc: {line}") and "--value" not in first, res.stderr
+
+
+def test_an_error_of_the_expression_is_not_the_answers():
+    """log(x) at x = -1 with the answer log(x): the same text, but the expression is what fails first."""
+    res = CliRunner().invoke(app, ["check", "log(x)", "--expect", "log(x)", "--value", "x=-1"])
+    assert res.exit_code == 2 and "log needs positive arguments" in res.stderr and "answer" not in res.stderr, \
+        res.stderr

@@ -255,3 +255,14 @@ def test_a_variable_named_like_a_differential_keeps_its_name():
     expected = np.array(values["dX"]) @ U                                      # d(D X) = D dX
     np.testing.assert_allclose(mcalc.jvp("dX @ X", "X", U, values), expected)
     np.testing.assert_allclose(mcalc.evaluate(doc["differential_mcalc"], {"dX": values["dX"], "d_X": U}), expected)
+
+
+def test_tangents_are_named_apart_from_the_variables_and_each_other():
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    res = CliRunner().invoke(app, ["explain", "dX*X", "--wrt", "X", "--shape", "X=2,dX=2"])
+    assert "d(dX ⊙ X) = ddX ⊙ X + dX ⊙ d_X" in res.stdout, res.stdout           # (a step's rule line too)
+    res = CliRunner().invoke(app, ["explain", "X*_X + dX", "--wrt", "X", "--wrt", "_X", "--shape", "2"])
+    assert "d(X ⊙ _X + dX) = d_X ⊙ _X + X ⊙ d__X" in res.stdout, res.stdout     # (X's and _X's: not both d_X)

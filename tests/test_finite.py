@@ -214,3 +214,23 @@ def test_the_check_agrees_at_tiny_normal_values(expr, exact):
     np.testing.assert_allclose(fr.values, [[exact]], rtol=1e-12)
     res = CliRunner().invoke(app, ["jac", expr, "--value", "x=1e-20"])
     assert res.exit_code == 0 and "agree" in res.stdout, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("args", [["jac", "log(x)", "--jvp", "1"], ["jac", "log(x)", "--vjp", "1"],
+                                  ["hess", "sum(log(x))", "--hvp", "1"]])
+def test_products_along_a_direction_agree_at_tiny_values(args):
+    """J u, vᵀJ and H v are checked along a direction: its complex step is small against every entry it moves."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    res = CliRunner().invoke(app, [*args, "--value", "x=1e-20"])
+    assert res.exit_code == 0 and "agree" in res.stdout, res.stdout + res.stderr
+
+
+def test_the_complex_step_still_probes_values_of_many_magnitudes():
+    """Entries spread over 12 decades below 1 are checked along directions with --fd complex (as before the step
+    shrank for them), not by a sample of columns."""
+    X = 10.0 ** -np.random.default_rng(0).uniform(0, 12, (12, 12))
+    r = compute(prepare("sum(log(X@X))", "X", {"X": X}), fd="complex")
+    assert r.comparison.agree and r.comparison.probes > 0 and r.comparison.checked_columns == 144, r.comparison

@@ -73,6 +73,10 @@ def test_value_files(tmp_path):
         assert parse_value(f"@{tmp_path / 's.npz'}").shape == shape
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf1,2.5\n-3,4\n")         # (Excel's CSV starts with a BOM)
     np.testing.assert_array_equal(parse_value(f"@{tmp_path / 'bom.csv'}"), M)
+    for name, text in (("n.csv", "1,inf\n2,3\n"), ("n.txt", "1 nan\n")):    # (numbers, refused: not a header)
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ValueSpecError, match="nan or inf"):
+            parse_value(f"@{tmp_path / name}")
     (tmp_path / "bad.csv").write_text("1,2\n3\n")
     with pytest.raises(ValueSpecError, match="cannot read"):
         parse_value(f"@{tmp_path / 'bad.csv'}")

@@ -34,7 +34,7 @@ _NAMES = {
 }
 
 
-@dataclass
+@dataclass(eq=False)                 # (nodes are never compared: by identity, and one exec less at each start)
 class Syn:
     """A node of the syntax tree: kind is num, name, call, binop, neg, T, index or list.  col..end is its text in
     the user's expression; point is the column an error about it should point at (a binary operator's symbol)."""
@@ -53,7 +53,7 @@ class Syn:
         return self.col if self.op_col is None else self.op_col
 
 
-@dataclass
+@dataclass(eq=False)
 class Parsed:
     """The expression (tree), after the named intermediates it may define first (bindings: (name, Syn), in order:
     s = softmax(W@x); -sum(y*log(s)))."""

@@ -957,7 +957,7 @@ def main() -> None:
         if not args.case or args.case in "cold start":
             import startup
 
-            results["cold_start"] = startup.measure(15)
+            results["cold_start"] = startup.measure(40)
             results["cold_start"]["commit"] = machine()["commit"]
             shown = startup.report(results["cold_start"]).replace("\n", "\n  ")
             log("\ncold start of the canonical command\n  " + shown)

@@ -738,8 +738,12 @@ def machine() -> dict:
         except PackageNotFoundError:
             pass
     try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+        commit = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True,
                                 cwd=HERE.parent, check=False).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  ":!bench/results.json", ":!README.md"], capture_output=True, text=True,
+                                 cwd=HERE.parent, check=False).stdout.strip()     # (not the bench's own output)
+        commit += "-dirty" if commit and changed else ""
     except OSError:
         commit = ""
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "versions": versions,

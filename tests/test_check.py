@@ -192,3 +192,24 @@ def test_an_error_of_the_expression_is_not_the_answers():
     res = CliRunner().invoke(app, ["check", "log(x)", "--expect", "log(x)", "--value", "x=-1"])
     assert res.exit_code == 2 and "log needs positive arguments" in res.stderr and "answer" not in res.stderr, \
         res.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["trace(X@inv(X))", "--wrt", "X", "--shape", "3x3", "--expect", "zeros(3,3)"],          # (mcalc's: 5.6e-17)
+    ["X@inv(X)", "--wrt", "X", "--shape", "2x2", "--expect", "zeros(4, 4)"],                 # (explain's own form)
+    [" -sum(y*log(softmax(z)))", "--wrt", "z", "--shape", "z=3,y=3", "--hessian", "--expect",
+     "sum(y)*(diag(softmax(z)) - outer(softmax(z), softmax(z)))"],            # (0 at a point where sum(y) = 0)
+])
+def test_a_derivative_that_is_exactly_zero_is_judged_with_its_rounding(args):
+    """The expected matrix itself carries rounding where the derivative is exactly 0: an answer of 0 (or a formula
+    that is 0 there) is right, not 'all zeros, and the right one is not'."""
+    res = CliRunner().invoke(app, ["check", *args])
+    assert res.exit_code == 0 and "✓ right" in res.stdout, res.stdout + res.stderr
+
+
+def test_rounding_is_allowed_only_where_the_whole_derivative_is_rounding():
+    """∂(1e15 x + y)/∂y = 1 lies below the rounding of f's value, but is exact: 0 stays wrong; so does 1e-13."""
+    for expr, wrt, expect in (("1e15*x + y", "x,y", "[[1e15, 0]]"), ("1e-13*x", "x", "zeros(3, 3)")):
+        res = CliRunner().invoke(app, ["check", expr, "--wrt", wrt, "--shape", "x=3" if wrt == "x" else "1",
+                                       "--expect", expect])
+        assert res.exit_code == 1 and "wrong entries" in res.stdout, res.stdout + res.stderr

@@ -701,6 +701,8 @@ register(Op("div", broadcast_infer("'/'"), lifted(np.divide), jvp=_div_jvp,
 
 
 def _pow_domain(node, a, b):
+    if np.ndim(b) == 0 and float(np.real(b)).is_integer() and np.real(b) >= 0:   # (x**2: every base, and at
+        return None                                                                   # once, at every call)
     nd = len(node.shape)
     a = lift(a, len(node.args[0].shape), nd)
     b = lift(b, len(node.args[1].shape), nd)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -190,13 +191,21 @@ def _read_bytes(path: str) -> bytes:
 
 
 def _parse(data: bytes, path: str):
-    """TOML or JSON, by the file's extension, else by its content (JSON starts with { or [)."""
+    """TOML or JSON, by the file's extension, else by its content (JSON starts with { or [, but not as a TOML table
+    header does, [defaults] or [[problem]]; other valid JSON, null or 42, is read as JSON, and refused as a set)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SetError(f"'{_shown(path)}' is not UTF-8 text") from None
     ext = os.path.splitext(path)[1].lower()
-    as_json = ext == ".json" or ext != ".toml" and text.lstrip()[:1] in ("{", "[")
+    first = text.lstrip().split("\n", 1)[0].strip()
+    header = re.fullmatch(r"\[\[?\s*[\w.\"' -]+\s*\]\]?\s*(#.*)?", first) is not None
+    as_json = ext == ".json" or ext != ".toml" and first[:1] in ("{", "[") and not header
+    if not as_json and ext != ".toml" and not header:
+        try:
+            return json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            pass
     if as_json:
         try:
             return json.loads(text, parse_constant=_no_constant)

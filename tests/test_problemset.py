@@ -277,6 +277,19 @@ def test_a_set_from_standard_input():
     assert [p["verdict"] == "right" for p in json.loads(res.stdout)["problems"]] == [s is None for s in slips]
 
 
+@pytest.mark.parametrize("text,code,fragment", [
+    ('[defaults]\nwrt = "x"\n[[problem]]\nexpr = "x@x"\nshape = "x=2"\nexpect = "2*x"\n', 0, "1 of 1 right"),
+    ('[[problem]]\nexpr = "x@x"\nwrt = "x"\nshape = "x=2"\nexpect = "2*x"\n', 0, "1 of 1 right"),
+    ('[{"expr": "x@x", "wrt": "x", "shape": "x=2", "expect": "2*x"}]', 0, "1 of 1 right"),
+    ("null", 2, "holds a null, not a table of problems"), ("42", 2, "holds a number"),
+])
+def test_a_set_on_standard_input_is_read_by_its_content(text, code, fragment):
+    """TOML that starts with a table header ([defaults]) was read as JSON, since it starts with '['; valid JSON that
+    is no set (null) was called invalid TOML."""
+    res = run("check", "--set", "-", input=text)
+    assert res.exit_code == code and fragment in res.stdout + res.stderr, res.stdout + res.stderr
+
+
 # --- defaults, spellings, the grader's case ----------------------------------------------------------------------
 
 def test_defaults_are_shared_and_replaced(tmp_path):

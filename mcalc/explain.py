@@ -212,7 +212,7 @@ class Explanation:
 
     @property
     def mc(self) -> str | None:
-        return None if self.formula is None else _fits(Mcalc(), self.formula)
+        return None if self.formula is None or unwritable(self.formula) else _fits(Mcalc(), self.formula)
 
     @property
     def pretty(self) -> str | None:
@@ -223,7 +223,7 @@ class Explanation:
         return None if self.formula is None else Latex(self.names)(self.formula)
 
     def gradient_mc(self) -> str | None:
-        return None if self.gradient is None else _fits(Mcalc(), self.gradient)
+        return None if self.gradient is None or unwritable(self.gradient) else _fits(Mcalc(), self.gradient)
 
     def gradient_pretty(self) -> str | None:
         return None if self.gradient is None else Unicode(self.names)(self.gradient)
@@ -237,6 +237,30 @@ class Explanation:
         """(name, subexpression) as text in a notation: uni, tex or mc."""
         printer = {"uni": Unicode, "tex": Latex, "mc": Mcalc}[notation]()
         return [(printer.name(name) if notation == "tex" else name, printer(node)) for name, node in self.named]
+
+
+def unwritable(tree: Node) -> str | None:
+    """An operation of the tree that mcalc's syntax has no spelling for (scatter_along_axis, sort's transpose, used
+    inside derivatives only), or None: the tree then has no form in mcalc's syntax that check could read back."""
+    spelled = _spelled()
+    for n in topo_order(tree):
+        if n.op is None or n.op.name in spelled or n.op.operator:
+            continue
+        if n.op.expand is not None:                       # (printed as its meaning: onehot)
+            inner = unwritable(n.op.expand(n))
+            if inner is not None:
+                return inner
+        elif n.op.show.mc is None:
+            return n.op.name
+    return None
+
+
+@lru_cache(maxsize=1)
+def _spelled() -> frozenset:
+    from .ops import FUNCTIONS
+
+    names = {n for fn in FUNCTIONS.values() for n in (fn.op, *fn.reaches, *(o for _, o in fn.parts or ()))}
+    return frozenset(n for n in names if isinstance(n, str))
 
 
 def _fits(printer, tree: Node) -> str | None:

@@ -266,3 +266,23 @@ def test_tangents_are_named_apart_from_the_variables_and_each_other():
     assert "d(dX ⊙ X) = ddX ⊙ X + dX ⊙ d_X" in res.stdout, res.stdout           # (a step's rule line too)
     res = CliRunner().invoke(app, ["explain", "X*_X + dX", "--wrt", "X", "--wrt", "_X", "--shape", "2"])
     assert "d(X ⊙ _X + dX) = d_X ⊙ _X + X ⊙ d__X" in res.stdout, res.stdout     # (X's and _X's: not both d_X)
+
+
+def test_what_explain_writes_in_mcalc_syntax_reads_back():
+    """A scalar zero is 0 (zeros() was printed, which check refuses); a form that uses an operation the language
+    does not spell (sort's transpose, scatter_along_axis) is not written in mcalc's syntax at all."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    run = CliRunner().invoke
+    doc = json.loads(run(app, ["explain", "sum(x)/sum(x)", "--wrt", "x", "--shape", "3", "-f", "json"]).stdout)
+    assert doc["gradient_formula"] == "0 * ones(3)", doc["gradient_formula"]
+    res = run(app, ["check", "sum(x)/sum(x)", "--wrt", "x", "--shape", "3", "--expect", doc["gradient_formula"]])
+    assert res.exit_code == 0, res.stdout + res.stderr
+    res = run(app, ["explain", "sum(sort(x)*a)", "--wrt", "x", "--shape", "3", "-f", "plain"])
+    assert res.exit_code == 2 and "scatter_along_axis, which mcalc's syntax has no spelling for" in res.stderr
+    doc = json.loads(run(app, ["explain", "sum(sort(x)*a)", "--wrt", "x", "--shape", "3", "-f", "json"]).stdout)
+    assert doc["gradient_formula"] is None and "scatter_along_axis" in doc["gradient_formula_pretty"]

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..linops import Gather, Identity, Transposition, Zero
+from ..printing import ATOM, CALL
 from .core import Op, ParamError, Show, integer, register
 
 
@@ -17,6 +18,14 @@ def _dims(m=None, n=None, **_):
 def _positive(label, *dims):
     if any(d is not None and d < 1 for d in dims):
         raise ShapeError(f"{label} needs positive sizes, got {', '.join(str(d) for d in dims if d is not None)}")
+
+
+def _scalar_or_call(c: str):
+    """In mcalc syntax: the number itself for a scalar (0, not zeros(), which the language cannot read back), else
+    the call, ones(3) or zeros(2, 3)."""
+    def show(p, node):
+        return (c, ATOM) if node.shape == () else (p.call(node), CALL)
+    return show
 
 
 def _filled(c: str):
@@ -122,13 +131,13 @@ def _shape_split(shapes, given):
 
 
 register(Op("ones", _fill_infer("ones"), lambda node: np.ones(node.shape), as_linop=_ones_linop,
-            show=Show(uni=_filled("1"), tex=_filled("1"), prec=5, literals=("m", "n")), help="ones(n) or ones(m, n) (a constant)",
+            show=Show(mc=_scalar_or_call("1"), uni=_filled("1"), tex=_filled("1"), prec=5, literals=("m", "n")), help="ones(n) or ones(m, n) (a constant)",
             example=("ones(2, 2) * A", "A=2x2"), family="constants"),
          spelled=("ones",), operands=0, literals=("m", "n"), required=1, kinds={"m": _size_or_shape},
          derive=_shape_split)
 register(Op("zeros", _fill_infer("zeros"), lambda node: np.zeros(node.shape),
             as_linop=lambda node, read: Zero(*((node.shape + (1, 1))[:2] if node.ndim < 2 else node.shape)),
-            show=Show(uni=_filled("0"), tex=_filled("0"), prec=5, literals=("m", "n")), help="zeros(n) or zeros(m, n) (a constant)",
+            show=Show(mc=_scalar_or_call("0"), uni=_filled("0"), tex=_filled("0"), prec=5, literals=("m", "n")), help="zeros(n) or zeros(m, n) (a constant)",
             example=("zeros(2) + x", "x=2"), family="constants"),
          spelled=("zeros",), operands=0, literals=("m", "n"), required=1, kinds={"m": _size_or_shape},
          derive=_shape_split)

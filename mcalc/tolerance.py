@@ -6,10 +6,7 @@ exact formula, so only rounding may differ.  A hand-derived answer is judged per
 respect to one input entry; per entry for a gradient), so that a wrong small column is not hidden by a large one
 (∂(1e15 x + y)/∂y = 1 answered 0); rounding of the whole matrix is allowed for by FLOOR (1e-14) times the largest
 entry of the same variable's derivatives (rounding does not cross from ∂/∂x to ∂/∂y), and the absolute ATOL shrinks
-with a matrix whose entries are all tiny (1e-13 answered 0 is wrong).  What rounding may leave in an exact zero of
-the expected matrix itself (trace(X X⁻¹) differentiated is 5.6e-17 where 0 is exact) is allowed for by `noise`:
-ROUNDING·eps times the largest value the expression computes on the way (rounding()), where the whole expected
-matrix is within it (a derivative may be exact far below its function's rounding: ∂(1e15 x + y)/∂y = 1).
+with a matrix whose entries are all tiny (1e-13 answered 0 is wrong).
 """
 
 from __future__ import annotations
@@ -25,28 +22,17 @@ def scale(E: np.ndarray, G: np.ndarray) -> float:
 
 
 FLOOR = 1e-14    # times the largest entry: what rounding may leave in a small column of a large matrix
-ROUNDING = 16    # times eps and the largest value computed on the way: the rounding of a derivative's exact zero
-
-
-def rounding(values) -> float:
-    """What rounding may leave where a derivative computed through these values (the expression's, node by node)
-    is exactly zero: ROUNDING·eps times the largest finite one."""
-    big = 0.0
-    for v in values:
-        a = np.abs(np.asarray(v, dtype=float)).reshape(-1)
-        big = max(big, float(a[np.isfinite(a)].max(initial=0.0)))
-    return ROUNDING * float(np.finfo(float).eps) * big
 
 
 def wrong_entries(E: np.ndarray, G: np.ndarray, tol: float, per: str | int | None = None,
-                  groups: list[int] | None = None, noise: float = 0.0) -> np.ndarray:
+                  groups: list[int] | None = None) -> np.ndarray:
     """Where G differs from E: by more than tol·max|entries| + ATOL, the scale over both matrices (per None), over
     each column (per 0: along axis 0) or row (per 1), or of each entry (per "entry"), plus FLOOR·max|entries| of
-    its group (the columns, or rows, of one variable: groups gives their counts along that axis), plus noise."""
+    its group (the columns, or rows, of one variable: groups gives their counts along that axis)."""
     if per is None:
-        return np.abs(E - G) > tol * scale(E, G) + ATOL + noise
+        return np.abs(E - G) > tol * scale(E, G) + ATOL
     big = _group_scale(E, G, per, groups)
-    return np.abs(E - G) > tol * _local(E, G, per) + FLOOR * big + ATOL * np.minimum(1.0, big) + noise
+    return np.abs(E - G) > tol * _local(E, G, per) + FLOOR * big + ATOL * np.minimum(1.0, big)
 
 
 def _group_scale(E, G, per, groups):
@@ -67,15 +53,13 @@ def _local(E, G, per):
 
 
 def max_relative_error(E: np.ndarray, G: np.ndarray, per: str | int | None = None,
-                       groups: list[int] | None = None, noise: float = 0.0) -> float:
-    """The largest difference relative to the scale the entry is judged by (wrong_entries), beyond the rounding
-    allowed for (noise: a difference within it is none)."""
-    diff = np.maximum(np.abs(E - G) - noise, 0.0)
+                       groups: list[int] | None = None) -> float:
+    """The largest difference relative to the scale the entry is judged by (wrong_entries)."""
     if per is None:
-        return float(diff.max(initial=0.0)) / scale(E, G)
+        return float(np.abs(E - G).max(initial=0.0)) / scale(E, G)
     big = _group_scale(E, G, per, groups)
     floor = FLOOR * big + ATOL * np.minimum(1.0, big)
-    return float((diff / np.maximum(_local(E, G, per), floor)).max(initial=0.0))
+    return float((np.abs(E - G) / np.maximum(_local(E, G, per), floor)).max(initial=0.0))
 
 
 def close(E: np.ndarray, G: np.ndarray, tol: float, per: str | int | None = None) -> bool:

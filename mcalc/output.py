@@ -181,9 +181,10 @@ def hess_doc(result, info, symbolic=None) -> dict:
         doc["hessian_symbolic"] = doc.pop("jacobian_symbolic")
     c = info["curvature"]
     doc.update({"eigenvalues": np.asarray(c.eigenvalues), "definiteness": c.definiteness, "constant": c.constant,
-                "curvature": c.statement, "asymmetry": c.asymmetry, "gradient_formula": info["gradient"],
-                "gradient_formula_mcalc": info["gradient_mc"], "formula": info["formula"],
-                "formula_mcalc": info["formula_mc"], "names": dict(info.get("names", []))})
+                "curvature": c.statement, "asymmetry": c.asymmetry,      # (the keys explain's JSON has: mcalc
+                "gradient_formula": info["gradient_mc"], "gradient_formula_pretty": info["gradient"],  # syntax, and
+                "formula": info["formula_mc"], "formula_pretty": info["formula"],                   # Unicode)
+                "names": dict(info.get("names", []))})
     return doc
 
 

@@ -322,9 +322,9 @@ def test_hess_of_long_chains_and_regroupings():
 
 def test_hess_names_what_its_formula_uses():
     code, out, doc = run("sum(log(1 + exp(X@w)) - y*(X@w))", "--wrt", "w", "--shape", "X=5x2,w=2,y=5", "-f", "json")
-    assert code == 0 and doc["formula"] and doc["formula_mcalc"]
+    assert code == 0 and doc["formula"] and doc["formula_pretty"]
     for name in "uvyz":
-        if f"{name} ⊙" in doc["formula"] or f"({name}" in doc["formula"]:
+        if f"{name} ⊙" in doc["formula_pretty"] or f"({name}" in doc["formula_pretty"]:
             assert name in doc["names"], doc
 
 
@@ -391,3 +391,12 @@ def test_rounding_noise_is_not_curvature():
     assert code == 0 and "indefinite" not in out and "zero" in out
     code, out, _ = run("1e-20 * x**2", "--wrt", "x", "--value", "x=1", "--no-color")
     assert code == 0 and "positive definite" in out
+
+
+def test_hess_json_keys_mean_what_explains_do():
+    """formula and gradient_formula are mcalc syntax (check reads them back), *_pretty Unicode, as in explain's JSON
+    (hess had formula in Unicode and formula_mcalc beside it)."""
+    code, out, doc = run("x@A@x", "--wrt", "x", "--shape", "x=2,A=2x2", "-f", "json")
+    assert code == 0 and doc["formula"] == "A.T + A" and doc["formula_pretty"] == "Aᵀ + A", doc
+    assert doc["gradient_formula"] == "(A.T + A) @ x" and doc["gradient_formula_pretty"] == "(Aᵀ + A) x", doc
+    assert "formula_mcalc" not in doc

@@ -267,7 +267,14 @@ def _tex_cell(e) -> str:
         return e
     import sympy
 
-    return sympy.latex(e)
+    return sympy.latex(e, symbol_names=_tex_names(e))
+
+
+def _tex_names(e) -> dict:
+    """Its symbols as mcalc's LaTeX names them (θ: \\theta, W_out: W_{\\mathrm{out}}), not SymPy's raw text."""
+    from .printing import Latex
+
+    return {s: Latex().name(s.name) for s in getattr(e, "free_symbols", ())}
 
 
 def latex_lines(M, row_groups=None, col_groups=None, precision: int = 4, labels=None, display: bool = False):
@@ -347,7 +354,8 @@ def jac_typeset(result, fmt: str, precision: int, symbolic=None, det=None):
 def _det_latex(text: str) -> str:
     import sympy
 
-    return sympy.latex(sympy.sympify(text))
+    e = sympy.sympify(text)
+    return sympy.latex(e, symbol_names=_tex_names(e))
 
 
 def grad_typeset(result, gradient, fmt: str, precision: int, symbolic=None) -> str:

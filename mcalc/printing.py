@@ -194,6 +194,24 @@ class Unicode(Printer):
         return f"{m.group(1)}{m.group(2).translate(_SUB)}" if m else node.name
 
 
+def _letter(c: str) -> str:
+    """A letter as LaTeX writes it: Greek ones by their commands (θ: \\theta, Σ: \\Sigma; those without one, as Α,
+    by their Latin look-alike), others as they are."""
+    import unicodedata
+
+    words = unicodedata.name(c, "").split()
+    if len(words) == 4 and words[:2] == ["GREEK", "SMALL"] and words[2] == "LETTER":
+        return "\\" + words[3].lower().replace("lamda", "lambda") + " "
+    if len(words) == 4 and words[:2] == ["GREEK", "CAPITAL"] and words[2] == "LETTER":
+        greek = words[3].capitalize().replace("Lamda", "Lambda")
+        return "\\" + greek + " " if greek in _CAPITALS else c.translate(_LOOK_ALIKE)
+    return c
+
+
+_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+_LOOK_ALIKE = str.maketrans("ΑΒΕΖΗΙΚΜΝΟΡΤΧ", "ABEZHIKMNOPTX")
+
+
 class Latex(Printer):
     notation = "tex"
     open, close = "\\left(", "\\right)"
@@ -211,10 +229,20 @@ class Latex(Printer):
         return f"{{{text}}}^{s}" if "^" in text and not text.endswith("\\right)") else f"{text}^{s}"
 
     def name(self, name: str) -> str:
-        m = re.fullmatch(r"([A-Za-z])([₀-₉]+|\d+)", name)
+        """x, x_{1} (x1, x₁), W_{\\mathrm{out}} (W_out), \\theta and \\Sigma (θ, Σ), \\mathrm{rate}: LaTeX that
+        pdflatex reads (no raw Unicode letters, no underscore inside \\mathrm)."""
+        m = re.fullmatch(r"([^\W\d_])([₀-₉]+|\d+)", name)
         if m:
-            return f"{m.group(1)}_{{{m.group(2).translate(str.maketrans('₀₁₂₃₄₅₆₇₈₉', '0123456789'))}}}"
-        return name if len(name) == 1 else f"\\mathrm{{{name}}}"
+            return f"{_letter(m.group(1))}_{{{m.group(2).translate(str.maketrans('₀₁₂₃₄₅₆₇₈₉', '0123456789'))}}}"
+        base, _, sub = name.partition("_")
+        if base and sub and all(p.isdigit() for p in sub.split("_")):   # (entries x_1, x_10_11: x_{10,11})
+            return f"{self.name(base)}_{{{sub.replace('_', ',')}}}"
+        if base and sub and not sub.endswith("_"):
+            return f"{self.name(base)}_{{{sub if sub.isdigit() else self.name(sub)}}}"
+        if len(name) == 1:
+            return _letter(name)
+        text = "".join(_letter(c) if c.isalpha() else "\\_" if c == "_" else c for c in name)
+        return f"\\mathrm{{{text}}}"
 
     def var(self, node: Var) -> str:
         if node.tangent:

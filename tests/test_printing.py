@@ -81,3 +81,14 @@ def test_shapes_decide_the_notation():
     assert Unicode()(build(parse("Z**2"), {"Z": (2,)})) == "Z²"
     assert Unicode()(build(parse("u*v"), {"u": (), "v": (3,)})) == "u v"
     assert Unicode()(build(parse("u*v"), {"u": (3,), "v": (3,)})) == "u ⊙ v"
+
+
+@pytest.mark.parametrize("name,tex", [("x", "x"), ("x1", "x_{1}"), ("x_10_11", "x_{10,11}"), ("θ", "\\theta "),
+                                      ("Σ", "\\Sigma "), ("W_out", "W_{\\mathrm{out}}"), ("rate", "\\mathrm{rate}"),
+                                      ("E_", "\\mathrm{E\\_}"), ("Α", "A")])
+def test_latex_names_are_latex(name, tex):
+    """pdflatex reads them: Greek letters by their commands (Σ was raw Unicode), no underscore inside \\mathrm
+    (W_out rendered W with the subscript o, then ut)."""
+    from mcalc.printing import Latex
+
+    assert Latex().name(name) == tex

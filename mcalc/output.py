@@ -271,10 +271,11 @@ def _tex_cell(e) -> str:
 
 
 def _tex_names(e) -> dict:
-    """Its symbols as mcalc's LaTeX names them (θ: \\theta, W_out: W_{\\mathrm{out}}), not SymPy's raw text."""
+    """Its symbols whose names SymPy would leave raw (θ1: \\theta_{1}, not θ1); the others as SymPy writes them
+    (theta1: \\theta_{1}, layer11: layer_{11})."""
     from .printing import Latex
 
-    return {s: Latex().name(s.name) for s in getattr(e, "free_symbols", ())}
+    return {s: Latex().name(s.name) for s in getattr(e, "free_symbols", ()) if not s.name.isascii()}
 
 
 def latex_lines(M, row_groups=None, col_groups=None, precision: int = 4, labels=None, display: bool = False):

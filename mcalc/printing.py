@@ -200,6 +200,10 @@ def _letter(c: str) -> str:
     import unicodedata
 
     words = unicodedata.name(c, "").split()
+    if words == ["GREEK", "SMALL", "LETTER", "OMICRON"]:         # (LaTeX has no \omicron)
+        return "o"
+    if words == ["GREEK", "SMALL", "LETTER", "FINAL", "SIGMA"]:
+        return "\\varsigma "
     if len(words) == 4 and words[:2] == ["GREEK", "SMALL"] and words[2] == "LETTER":
         return "\\" + words[3].lower().replace("lamda", "lambda") + " "
     if len(words) == 4 and words[:2] == ["GREEK", "CAPITAL"] and words[2] == "LETTER":
@@ -235,9 +239,10 @@ class Latex(Printer):
         if m:
             return f"{_letter(m.group(1))}_{{{m.group(2).translate(str.maketrans('₀₁₂₃₄₅₆₇₈₉', '0123456789'))}}}"
         base, _, sub = name.partition("_")
-        if base and sub and all(p.isdigit() for p in sub.split("_")):   # (entries x_1, x_10_11: x_{10,11})
-            return f"{self.name(base)}_{{{sub.replace('_', ',')}}}"
-        if base and sub and not sub.endswith("_"):
+        single = re.fullmatch(r"[^\W\d_]", base) is not None          # (h1_prev: \mathrm, never h_{1}_{prev})
+        if single and sub and all(p.isdigit() for p in sub.split("_")):   # (entries x_1, x_10_11: x_{10,11})
+            return f"{_letter(base)}_{{{sub.replace('_', ',')}}}"
+        if single and sub and not sub.endswith("_"):
             return f"{self.name(base)}_{{{sub if sub.isdigit() else self.name(sub)}}}"
         if len(name) == 1:
             return _letter(name)

@@ -199,7 +199,7 @@ def _parse(data: bytes, path: str):
         raise SetError(f"'{_shown(path)}' is not UTF-8 text") from None
     ext = os.path.splitext(path)[1].lower()
     first = text.lstrip().split("\n", 1)[0].strip()
-    header = re.fullmatch(r"\[\[?\s*[\w.\"' -]+\s*\]\]?\s*(#.*)?", first) is not None
+    header = re.fullmatch(r"\[\[?\s*[A-Za-z_][\w-]*(\s*\.\s*[\w-]+)*\s*\]\]?\s*(#.*)?", first) is not None
     as_json = ext == ".json" or ext != ".toml" and first[:1] in ("{", "[") and not header
     if not as_json and ext != ".toml" and not header:
         try:

@@ -15,7 +15,7 @@ from .algebra import make
 from .chain import dependencies
 from .derivative import rule
 from .errors import NoClosedFormError, TooLargeError, UsageError
-from .explain import _fits, gradient_tree
+from .explain import _fits, gradient_tree, unwritable
 from .linops import human_bytes, memory_budget
 from .problem import Problem
 from .tree import Node, Var, topo_order
@@ -177,7 +177,8 @@ def hessian_info(hp: HessianProblem, H: np.ndarray) -> dict:
                                 hint="this is a bug in mcalc; please report it")
     one = len(hp.gradients) == 1
     info = {"curvature": curvature(H, hp), "gradient": _fits(Unicode(), hp.gradients[0]) if one else None,
-            "gradient_mc": _fits(Mcalc(), hp.gradients[0]) if one else None, "formula": None, "formula_mc": None,
+            "gradient_mc": _fits(Mcalc(), hp.gradients[0]) if one and not unwritable(hp.gradients[0]) else None,
+            "formula": None, "formula_mc": None,
             "names": []}
     try:
         ex = explain(hp.nodes, hp.wrt, hp.order, "numerator")

@@ -85,7 +85,8 @@ def test_shapes_decide_the_notation():
 
 @pytest.mark.parametrize("name,tex", [("x", "x"), ("x1", "x_{1}"), ("x_10_11", "x_{10,11}"), ("θ", "\\theta "),
                                       ("Σ", "\\Sigma "), ("W_out", "W_{\\mathrm{out}}"), ("rate", "\\mathrm{rate}"),
-                                      ("E_", "\\mathrm{E\\_}"), ("Α", "A")])
+                                      ("E_", "\\mathrm{E\\_}"), ("Α", "A"), ("h1_prev", "\\mathrm{h1\\_prev}"),
+                                      ("ο", "o")])
 def test_latex_names_are_latex(name, tex):
     """pdflatex reads them: Greek letters by their commands (Σ was raw Unicode), no underscore inside \\mathrm
     (W_out rendered W with the subscript o, then ut)."""

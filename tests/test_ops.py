@@ -171,3 +171,17 @@ def test_batched_evaluation_matches_one_by_one(expr, expected):
     for k in range(3):
         one = evaluate(p.nodes, dict(p.values, **{v.name: batch[k]}))[id(p.root)]
         np.testing.assert_allclose(np.broadcast_to(out, (3,) + p.root.shape)[k], one, rtol=1e-13)
+
+
+def test_powers_refuse_only_what_is_undefined():
+    """A whole exponent ≥ 0 takes every base (its domain check is skipped); a fractional one refuses a negative
+    base and a negative one a zero base, by a constant or by a variable exponent."""
+    import mcalc
+
+    np.testing.assert_array_equal(mcalc.jacobian("x**2", "x", {"x": [-1.0, 0.0]}), [[-2.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(mcalc.jacobian("x**0", "x", {"x": [-1.0, 0.0]}), np.zeros((2, 2)))
+    for expr, values, fragment in (("x**0.5", {"x": -1.0}, "a negative base to a non-integer power"),
+                                   ("x**-1", {"x": 0.0}, "zero to a negative power"),
+                                   ("x**y", {"x": -1.0, "y": 0.5}, "a negative base to a non-integer power")):
+        with pytest.raises(mcalc.DomainError, match=fragment):
+            mcalc.jacobian(expr, "x", values)

@@ -152,28 +152,21 @@ def explanation(o: Output, prob, ex, verified) -> None:
     """explain: the derivation; plain output is the closed form alone, so it is refused where there is none or
     where it could not be checked (a closed form is never printed unchecked)."""
     gradient = ex.gradient_mc() if ex.gradient is not None else None    # (a scalar's: shaped like the variable)
-    if o.fmt == "plain" and ex.formula is None and gradient is None:
-        from .explain import unwritable
-
-        op = None if ex.gradient is None else unwritable(ex.gradient)
-        if op is not None:
-            raise NoClosedFormError(f"the gradient uses {op}, which mcalc's syntax has no spelling for",
-                                    hint="the pretty, latex and json formats show it")
-        if ex.gradient is not None:
-            raise TooLargeError("the gradient is too long to write in mcalc's syntax",
-                                hint="the pretty format names its repeated subexpressions")
-        raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
-                                hint="mcalc jac computes the Jacobian numerically")
     text = gradient or ex.mc
     if o.fmt == "plain" and text is None:
         from .explain import unwritable
 
-        op = unwritable(ex.gradient if ex.gradient is not None else ex.formula)
+        tree = ex.gradient if ex.gradient is not None else ex.formula
+        op = None if tree is None else unwritable(tree)
         if op is not None:
-            raise NoClosedFormError(f"the closed form uses {op}, which mcalc's syntax has no spelling for",
-                                    hint="the pretty, latex and json formats show it")
-        raise TooLargeError("the closed form is too long to write in mcalc's syntax",
-                            hint="the pretty format names its repeated subexpressions")
+            raise NoClosedFormError(f"the {'gradient' if ex.formula is None else 'closed form'} uses {op}, which "
+                                    "mcalc's syntax has no spelling for", hint="the pretty, latex and json formats "
+                                                                               "show it")
+        if ex.formula is None and ex.gradient is None:
+            raise NoClosedFormError(f"no closed form is known for {', '.join(ex.missing)}",
+                                    hint="mcalc jac computes the Jacobian numerically")
+        raise TooLargeError(f"the {'gradient' if ex.formula is None else 'closed form'} is too long to write in "
+                            "mcalc's syntax", hint="the pretty format names its repeated subexpressions")
     if o.fmt == "plain" and gradient is None and verified and verified[0] is None:
         e = verified[1]
         if isinstance(e, DomainError):                        # (1/norm(x))·2·norm(x)·xᵀ at x = 0

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import values as V
-from .chain import differentials, linear_maps, variable_names
+from .chain import differentials, linear_maps
 from .compare import fd_method, second_method
-from .derivative import jvp, tangent
+from .derivative import jvp
 from .errors import DomainError, UsageError, setting
 from .finite import DEFAULT_TOL, directional
 from .linops import Dense, all_entries_finite
@@ -38,11 +38,11 @@ class Product:
 def _jvp(problem: Problem, v, u: np.ndarray) -> np.ndarray | None:
     """J u as the expression's differential evaluated at dX = u (no linear map built at all); None where it is
     not finite, so that the structured maps say where the derivative is infinite."""
-    D = differentials(problem.nodes, [v]).get(id(problem.root))
+    Ds = differentials(problem.nodes, [v])
+    D = Ds.get(id(problem.root))
     if D is None:
         return np.zeros(problem.root.shape)
-    dv = tangent(v.name, v.shape, variable_names(problem.nodes))
-    value = np.asarray(jvp(D, problem.node_values, {dv.name: u}), dtype=float)
+    value = np.asarray(jvp(D, problem.node_values, {Ds[id(v)].name: u}), dtype=float)   # (dX, or d_X beside a dX)
     value = np.broadcast_to(value, problem.root.shape).copy()
     return value if all_entries_finite(value) else None
 

@@ -52,7 +52,7 @@ def verdict(expr, expect, wrt, values, shapes, order, layout, seed, hessian: boo
         p = hessian_problem(p, eigenvalues=False)
     if isinstance(expect, str):
         return Verdict(check_text(p, expect, tol, API))
-    return Verdict(check_answer(p.evaluate(), parse_value(expect, lambda w: "expect", answer=True), tol, API))
+    return Verdict(check_answer(p.evaluate(), parse_value(expect, lambda w: "expect"), tol, API))
 
 
 def _values(p) -> tuple[dict, tuple]:

@@ -18,7 +18,7 @@ from .labels import axis_labels, entry_name, jacobian_entry, jacobian_sides
 from .ops import fmt_shape
 from .problem import Problem, evaluate_text
 from .tolerance import DEFAULT_TOL, close, max_relative_error, wrong_entries
-from .values import _NUMBERS, parse_value
+from .values import _NUMBERS, parse_value, refuse_subnormal
 
 
 @dataclass
@@ -115,7 +115,7 @@ def read_answer(text: str, problem: Problem) -> np.ndarray:
         raise UsageError("the answer is empty", hint="write the derivative: an expression such as kron(eye(2), B.T), "
                                                      "numbers ('1 2; 3 4') or @file")
     if t.startswith("@") or _NUMBERS.fullmatch(t):
-        return parse_value(t, "the answer", answer=True)
+        return parse_value(t, "the answer")
     problem.evaluate()              # (the expression's own errors first, and never said to be the answer's)
     try:
         return evaluate_text(t, problem)
@@ -163,6 +163,7 @@ def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None,
                                    f"{tol if isinstance(tol, (int, float)) else repr(tol)}",
                          hint=lambda w: f"e.g. {w.eg('tol', '1e-6', text=False)}")
     tol = DEFAULT_TOL if tol is None else float(tol)
+    refuse_subnormal(problem.values, "derivatives")     # (a verdict on digits already lost: none)
     J = problem.analytic()
     answer = np.asarray(answer, dtype=float)
     v = problem.wrt[0] if len(problem.wrt) == 1 else None

@@ -364,7 +364,7 @@ def check_one(spec: Spec) -> Row:
         if isinstance(spec.expect, str):
             r = check_text(target, spec.expect, spec.tol, SET_WORDS)
         else:
-            r = check_answer(target, parse_value(spec.expect, "the answer", answer=True), spec.tol, SET_WORDS)
+            r = check_answer(target, parse_value(spec.expect, "the answer"), spec.tol, SET_WORDS)
     except McalcError as e:
         return Row(spec, "refused", 2, _refusal(e, spec))
     except MemoryError:

@@ -77,6 +77,7 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
     method = fd_method(fd, tol, second_method(problem))
     if method == "none":
         return result
+    V.refuse_subnormal({named: d})                  # (a subnormal direction misleads the check: not judged)
     result.method, result.tol = method, DEFAULT_TOL[method] if tol is None else float(tol)
     rng = np.random.default_rng(problem.seed)
     directions = [d] if kind == "jvp" else [rng.normal(size=v.shape) for _ in range(checks)]

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .errors import Text, UsageError, ValueSpecError, phrase, setting
+from .linops import all_entries_finite
 from .ops import fmt_shape
 
 _NAME = r"[^\W\d]\w*"                                # a Python name (α too, as expressions have them)
@@ -86,31 +87,30 @@ def parse_value_specs(specs) -> dict[str, np.ndarray]:
     return values
 
 
-def parse_value(text, name: Text = "value", *, answer: bool = False) -> np.ndarray:
+def parse_value(text, name: Text = "value") -> np.ndarray:
     """A value: '1 2; 3 4' rows, '1 2 3' or '1,2,3' (a vector), @file (.npy, .csv, .txt), or a constant expression
     of the language: 0.5, pi/4, [[1, 2], [3, 4]], eye(3).  name: the variable's, or a setting's (lambda w:
-    w.cotangent), for messages.  answer: a Jacobian to judge, never differentiated, where a subnormal entry (a
-    student's gradient that underflowed) is a number like any other."""
+    w.cotangent), for messages."""
     if not isinstance(text, str):
-        return as_value(text, name, answer=answer)
+        return as_value(text, name)
     t = text.strip()
     if not t:
         raise ValueSpecError(lambda w: f"empty value for {phrase(name, w)}")
     if t.startswith("@"):
-        return as_value(_load(t[1:].strip(), name), name, answer=answer)
+        return as_value(_load(t[1:].strip(), name), name)
     if _depth(t) > MAX_NESTING:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is nested more than {MAX_NESTING} brackets deep",
                              hint="values are numbers, vectors and matrices: [[1, 2], [3, 4]]")
     if _NUMBERS.fullmatch(t):
-        return as_value(_rows(t, name), name, answer=answer)
+        return as_value(_rows(t, name), name)
     if t.startswith("["):                              # plain JSON lists: fast, and ragged ones say so
         import json
 
         try:
-            return as_value(json.loads(t), name, answer=answer)
+            return as_value(json.loads(t), name)
         except ValueError:
             pass
-    return as_value(_constant(t, name), name, answer=answer)
+    return as_value(_constant(t, name), name)
 
 
 MAX_NESTING = 64
@@ -279,9 +279,10 @@ def _loadtxt(path: str):
         raise _Unreadable("not a file of numbers") from None
 
 
-def as_value(v, name: Text = "value", *, answer: bool = False) -> np.ndarray:
-    """A finite float array of at most 2 dimensions, or a clear error (subnormal entries too, unless it is an
-    answer to judge: see parse_value)."""
+def as_value(v, name: Text = "value") -> np.ndarray:
+    """A finite float array of at most 2 dimensions, or a clear error.  Scanned once, for nan and inf (one BLAS
+    pass); subnormal entries are numbers like any other here, as in numpy, and refused only where mcalc judges
+    (refuse_subnormal)."""
     try:
         a = np.asarray(v)
         if a.dtype.kind == "O" and any(e is None for e in a.flat):     # (as float, None would be nan)
@@ -302,35 +303,39 @@ def as_value(v, name: Text = "value", *, answer: bool = False) -> np.ndarray:
                              hint="mcalc works with scalars, vectors and matrices")
     if a.size == 0:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
-    smallest, largest = _magnitudes(a)
-    if not np.isfinite(largest):
+    if not all_entries_finite(a):
         raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
-    if not answer and smallest < np.finfo(float).tiny and _subnormal(a):
-        raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {np.finfo(float).tiny:.3g} in size (a "
-                                       "subnormal number), where derivatives lose their digits",
-                             hint="scale the problem, or write 0")
     return a
 
 
-def _magnitudes(a: np.ndarray) -> tuple[float, float]:
-    """(min |x|, max |x|) in one pass over the array, a cache-sized piece at a time through one buffer (no array
-    of its size): the largest is nan or inf where an entry is."""
+def refuse_subnormal(values: dict, judged: str = "finite differences") -> None:
+    """Refuses subnormal entries (0 < |x| < 2.2e-308) where mcalc judges a derivative: a finite-difference check
+    steps each entry by its own size, and arithmetic on such an entry has lost digits (y*0.3*0.9 at y = 3e-320 is
+    off by 3e-4), so a verdict could be wrong.  Elsewhere (the API, --fd none) numpy's arithmetic on them is what mcalc
+    computes, as JAX's and PyTorch's is.  values: name -> array (a name, or a setting's lambda w: ..., for the message)."""
+    tiny = np.finfo(float).tiny
+    for name, a in values.items():
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and a.size and _smallest(a) < tiny and _subnormal(a):
+            hint = (lambda w: f"scale the problem, write 0, or skip the check with {w.eg('fd', 'none')}") \
+                if judged == "finite differences" else "scale the problem, or write 0"
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} has an entry below {tiny:.3g} in size (a subnormal "
+                                           f"number), where {judged} lose their digits", hint=hint)
+
+
+def _smallest(a: np.ndarray) -> float:
+    """min |x| in one pass over the array, a cache-sized piece at a time through one buffer (no array of its
+    size)."""
     r = a.reshape(-1)
     if r.size <= 1 << 12:                              # (small: one array of magnitudes costs less than the loop)
-        m = np.abs(r)
-        return float(m.min()), float(m.max())
-    buf = np.empty(min(r.size, 1 << 17))
-    smallest, largest = np.inf, 0.0
+        return float(np.abs(r).min())
+    buf = np.empty(min(r.size, 1 << 16))
+    smallest = np.inf
     for i in range(0, r.size, buf.size):
         piece = buf[: min(buf.size, r.size - i)]
         np.abs(r[i:i + piece.size], out=piece)
-        lo, hi = float(piece.min()), float(piece.max())
-        smallest = min(smallest, lo)
-        if not hi <= largest:                          # (larger, or nan: kept, where max() would drop it)
-            largest = hi
-            if not np.isfinite(hi):
-                break
-    return smallest, largest
+        smallest = min(smallest, float(piece.min()))
+    return smallest
 
 
 def _subnormal(a: np.ndarray) -> bool:

@@ -160,22 +160,30 @@ def test_an_answer_undefined_elsewhere_is_not_judged_right():
 
 
 def test_underflow_and_near_singular_values():
-    """‖x‖ at 1e-200 is computed scaled (its gradient is x/‖x‖, not 0); a subnormal value is refused, with or
-    without finite differences; logdet of a numerically singular matrix is refused like inv of it."""
+    """‖x‖ at 1e-200 is computed scaled (its gradient is x/‖x‖, not 0); a subnormal value is refused where mcalc
+    judges (a finite-difference check, check's verdict) and computed as numpy computes elsewhere; logdet of
+    a numerically singular matrix is refused like inv of it."""
     import numpy as np
 
-    from mcalc import ValueSpecError, gradient
+    from mcalc import ValueSpecError, check, gradient, vjp
 
     np.testing.assert_allclose(gradient("norm(x)", "x", values={"x": [1e-200, 1e-200]}), [0.5 ** 0.5] * 2)
     assert mcalc("grad", "norm(x)", "--value", "x=1e-200 1e-200").returncode == 0
     r = mcalc("jac", "x*x", "--value", "x=1e-310")
-    assert r.returncode == 2 and "subnormal" in r.stderr
-    # refused without finite differences too: arithmetic on them has lost digits (y*0.3*0.9 at y = 3e-320 is off by
-    # 3e-4), so an exact answer, or a verdict on one, cannot be given
+    assert r.returncode == 2 and "subnormal" in r.stderr and "finite differences" in r.stderr and "--fd none" in r.stderr
+    # a verdict on digits already lost is not given (y*0.3*0.9 at y = 3e-320 is off by 3e-4)
     r = mcalc("check", "x*y*0.3*0.9", "--wrt", "x", "--value", "x=1", "--value", "y=3e-320", "--expect", "y*0.27")
     assert r.returncode == 2 and "subnormal" in r.stderr
     with pytest.raises(ValueSpecError, match="subnormal"):
-        gradient("x*y", "x", values={"x": 3.0, "y": 1e-310})
+        check("x*y", [[1e-310]], "x", {"x": 3.0, "y": 1e-310})
+    r = mcalc("jac", "2*x", "--value", "x=1 2", "--vjp", "1e-310 1")            # the cotangent of a checked vᵀJ
+    assert r.returncode == 2 and "subnormal" in r.stderr, r.stderr
+    # without a check they are numbers, differentiated as numpy computes with them (as JAX and PyTorch do)
+    assert gradient("x*y", "x", values={"x": 3.0, "y": 1e-310}) == 1e-310
+    assert gradient("x*x", "x", values={"x": 5e-324}) == 1e-323
+    np.testing.assert_array_equal(vjp("2*x", "x", [1e-310, 1], values={"x": [1, 2]}), [2e-310, 2])
+    r = mcalc("jac", "x*y", "--wrt", "x", "--value", "x=3", "--value", "y=1e-310", "--fd", "none", "-f", "json")
+    assert r.returncode == 0 and "1e-310" in r.stdout, r.stderr
     for expr in ("logdet(outer(u,v))", "sum(inv(outer(u,v)))"):
         r = mcalc("jac", expr, "--value", "u=0.1 0.1", "--value", "v=0.9 1.4")
         assert r.returncode == 2 and "singular" in r.stderr, r.stderr

@@ -1026,9 +1026,41 @@ def _above_diagonal(n: int) -> np.ndarray:
     return np.triu(np.ones((n, n), dtype=bool), 1)
 
 
+REMEMBERED_INVERSE = 64      # inverses of matrices from this size on are kept while the matrix lives
+_KNOWN_INVERSES: dict[int, np.ndarray] = {}
+
+
+def remember_inverse(a: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """inv, the checked inverse of the array a, kept (read-only) for as long as a lives: a map applying A⁻¹ to
+    a's value then multiplies instead of factoring A again (logdet's condition check at the problem's values
+    computes X⁻¹, and its gradient X⁻ᵀ is that).  Keyed by the array itself: the values mcalc evaluates are never
+    written to, and a's identity ends with a (the entry with it)."""
+    inv = read_only(inv)
+    if a.ndim == 2 and a.shape[0] >= REMEMBERED_INVERSE and id(a) not in _KNOWN_INVERSES:
+        import weakref
+
+        _KNOWN_INVERSES[id(a)] = inv
+        weakref.finalize(a, _KNOWN_INVERSES.pop, id(a), None)
+    return inv
+
+
+def known_inverse(a: np.ndarray) -> np.ndarray | None:
+    return _KNOWN_INVERSES.get(id(a))
+
+
+def _scaled_identity(G: np.ndarray):
+    """c where G = c I (the cotangent a trace sends back), else None: one pass over G."""
+    n = G.shape[0]
+    if G.ndim != 2 or G.shape[1] != n or n < 2:
+        return None
+    c = G[0, 0]
+    d = np.diagonal(G)
+    return c if np.all(d == c) and np.count_nonzero(G) == (n if c else 0) else None
+
+
 class Inverse(LinOp):
     """A⁻¹ for a square A, applied by solving; the inverse itself is formed only once it is applied again (an LU
-    per solve costs a third of an inverse)."""
+    per solve costs a third of an inverse), or used where it is known (remember_inverse)."""
 
     __slots__ = ("a", "shape", "_inv", "_uses")
 
@@ -1041,21 +1073,31 @@ class Inverse(LinOp):
         """The inverse, formed once it is applied again (solving for n right-hand sides costs about what
         inverting does, and the product with the inverse as much again: a gradient's single use solves)."""
         self._uses += 1
-        if self._inv is None and self._uses > 1:
-            self._inv = inverse(self.a)
+        if self._inv is None:
+            self._inv = known_inverse(self.a)
+            if self._inv is None and self._uses > 1:
+                self._inv = inverse(self.a)
         return self._inv
 
     def apply(self, X):
         inv = self._formed(X.shape[1])
-        return np.linalg.solve(self.a, X) if inv is None else inv @ X
+        if inv is None:
+            return np.linalg.solve(self.a, X)
+        c = _scaled_identity(X)
+        return inv @ X if c is None else inv if c == 1 else inv * c
 
     def rapply(self, G):
         inv = self._formed(G.shape[0])
-        return np.linalg.solve(self.a.T, G.T).T if inv is None else G @ inv
+        if inv is None:
+            return np.linalg.solve(self.a.T, G.T).T
+        c = _scaled_identity(G)
+        return G @ inv if c is None else inv if c == 1 else inv * c
 
     def to_dense(self):
         if self._inv is None:
-            self._inv = inverse(self.a)
+            self._inv = known_inverse(self.a)
+            if self._inv is None:
+                self._inv = inverse(self.a)
         return read_only(self._inv)                         # (kept for the next product: never written to)
 
     def to_sparse(self):

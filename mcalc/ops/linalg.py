@@ -44,13 +44,19 @@ def _refuse_ill_conditioned(cond) -> None:
 
 
 def inverse(x: np.ndarray) -> np.ndarray:
-    """X⁻¹, refusing a singular X: its 1-norm condition number ‖X‖₁ ‖X⁻¹‖₁ comes with the inverse."""
+    """X⁻¹, refusing a singular X: its 1-norm condition number ‖X‖₁ ‖X⁻¹‖₁ comes with the inverse.  Kept while
+    X lives (linops.remember_inverse): the maps that apply X⁻¹ to X's value multiply by it."""
+    from ..linops import known_inverse, remember_inverse
+
+    y = known_inverse(x)
+    if y is not None:
+        return y
     try:
         y = np.linalg.inv(x)
     except np.linalg.LinAlgError:
         raise Refused(SINGULAR) from None
     _refuse_ill_conditioned(_norm1(x) * _norm1(y))
-    return y
+    return remember_inverse(x, y) if np.isrealobj(x) else y
 
 
 PROBES = 4                      # random right-hand sides solved with every linear system, to find it singular
@@ -199,14 +205,36 @@ def _logdet_fwd(node, x):
     return np.linalg.slogdet(x)[1]
 
 
+_LOGDET_SINGULAR = f"logdet of a singular or numerically singular matrix (condition number beyond " \
+                   f"{MAX_CONDITION:.0e}): its derivative X⁻ᵀ is not computable"
+
+
 def _logdet_domain(node, x):
-    """Singular, or numerically so: its derivative X⁻ᵀ is refused where inv(X) is (condition number > 10¹⁴)."""
+    """Singular, or numerically so: its derivative X⁻ᵀ is refused where inv(X) is (condition number > 10¹⁴), by
+    an estimate at a finite-difference step; at the problem's own values _logdet_exact has computed X⁻¹."""
+    from ..linops import known_inverse
+
     x = real(x)
+    if known_inverse(x) is not None:
+        return None
     try:
         solve(x, np.zeros(x.shape[:-1] + (0,)))          # (the condition estimate alone; singular: refused too)
     except Refused:
-        return f"logdet of a singular or numerically singular matrix (condition number beyond " \
-               f"{MAX_CONDITION:.0e}): its derivative X⁻ᵀ is not computable"
+        return _LOGDET_SINGULAR
+    return None
+
+
+def _logdet_exact(node, x):
+    """At the problem's own values: X⁻¹ itself, whose exact condition number is checked, and which the
+    derivative X⁻ᵀ then uses (one factorization less than an estimate and a solve)."""
+    from ..linops import REMEMBERED_INVERSE
+
+    if np.iscomplexobj(x) or x.ndim != 2 or x.shape[0] < REMEMBERED_INVERSE:
+        return None                                       # (small: the estimate costs less than keeping X⁻¹)
+    try:
+        inverse(x)
+    except Refused:
+        return _LOGDET_SINGULAR
     return None
 
 
@@ -219,7 +247,7 @@ def _show_logdet(p, node):
 
 register(Op("logdet", _square_infer("logdet", scalar=True), _logdet_fwd,
             jvp=lambda node, t: None if t[0] is None else call("trace", call("inv", node.args[0]) @ t[0]),
-            domain=_logdet_domain, needs_invertible=True, work=_cube,
+            domain=_logdet_domain, requires=_logdet_exact, needs_invertible=True, work=_cube,
             sympy=_matrix_sympy(lambda sp, M: sp.log(M.det())),      # d log|det| = d log det where both exist
             poly=of_determinant(lambda sp, d: sp.log(d)), growth=det_growth,
             show=Show(uni=_show_logdet, tex=_show_logdet), example=("logdet(A)", "A=2x2"),

@@ -50,7 +50,7 @@ class LocalRules:
         out = pullback(node, i, self.vals, np.asarray(g.to_dense(), dtype=float))
         if not all_entries_finite(out):
             return g @ self(node, i)                  # (which says where the derivative is not finite)
-        return Dense(out)
+        return Dense(out, finite=True)
 
     def _not_differentiable(self, node: Node, i: int, L: LinOp) -> DomainError:
         arg = node.args[i]
@@ -230,7 +230,7 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
                             as_matrix_shape(root.shape), as_matrix_shape(v.shape))
         blocks.append(L.T if layout == "denominator" else L)
     with np.errstate(all="ignore"):
-        finite = allow_nan or all(np.isfinite(b.bound()) for b in blocks)   # cheap, from the structure
+        finite = allow_nan or all(_finite(b) for b in blocks)
         if len(blocks) == 1:
             J = np.asarray(blocks[0].to_dense())
             if not J.flags.writeable:                   # (a map's own array, kept between calls: the caller's copy)
@@ -242,6 +242,14 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
         raise DomainError(f"the {what} overflows: entry ({i}, {j}) is {J[i, j]} (beyond floating point)",
                           hint="the derivative is too large to represent at these values; choose other values")
     return J
+
+
+def _finite(L: LinOp) -> bool:
+    """Whether every entry of the map is finite, as cheaply as it can be told: from the structure (a bound), or
+    by one scan of a dense map's array, or known (a pulled-back cotangent, scanned as it was computed)."""
+    if isinstance(L, Dense):
+        return L.finite or all_entries_finite(L.a)
+    return bool(np.isfinite(L.bound()))
 
 
 SPARSE_BYTES = 192    # per stored entry, while a sparse Jacobian is built and written: COO triples, their sum, CSR,

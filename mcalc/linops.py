@@ -608,13 +608,14 @@ def _is_col_major(perm: np.ndarray, shape2: tuple) -> bool:
 
 
 class Dense(LinOp):
-    __slots__ = ("a", "shape")
+    __slots__ = ("a", "shape", "finite")
 
-    def __init__(self, a):
+    def __init__(self, a, finite: bool = False):
         self.a = np.asarray(a)
         if self.a.ndim != 2:
             self.a = self.a.reshape(self.a.shape[0] if self.a.ndim else 1, -1)
         self.shape = self.a.shape
+        self.finite = finite                          # (its entries were found finite: not scanned again)
 
     def apply(self, X):
         return outer(self.a, X) if self.a.shape[1] == 1 else self.a @ X

@@ -61,14 +61,16 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         raise UsageError(lambda w: f"{named(w)} needs an array shaped like {what}, {want}, got {got}")
     problem.evaluate()
     value = _jvp(problem, v, d) if kind == "jvp" else None
+    finite = value is not None                        # (each array is scanned once: _jvp's has been)
     if value is None:          # vᵀJ: the structured maps, transposed (reverse); J u where the differential fails
         seed = Dense(d.reshape(1, -1)) if kind == "vjp" else Dense(d.reshape(-1, 1))
         with located(problem.expression):
             maps = linear_maps(problem.nodes, problem.rules, [v], "reverse" if kind == "vjp" else "forward", seed)
+        finite = getattr(maps[0], "finite", False)    # (one cotangent, pulled back and scanned, unsummed)
         value = np.asarray(maps[0].to_dense()).reshape(v.shape if kind == "vjp" else problem.root.shape)
         if not value.flags.writeable:                 # (a map's own array, kept between calls: the caller's copy)
             value = value.copy()
-    if not all_entries_finite(value):
+    if not finite and not all_entries_finite(value):
         what = "Hessian-vector product H v" if hessian else \
             "vector-Jacobian product vᵀJ" if kind == "vjp" else "Jacobian-vector product J u"
         raise DomainError(f"the {what} overflows at these values",

@@ -206,7 +206,7 @@ for _n in (256, 1024):           # issue 13's gradients, at n = 256 and 1024
              lambda r, n=_n: {"M": r.normal(size=(4 * n, n)) / np.sqrt(n), "w": r.normal(size=n),
                               "y": r.normal(size=4 * n)},
              lambda xp, w, v: xp.sum((v["M"] @ w - v["y"]) ** 2), _n, table="gradient", fd=False,
-             peers=PEERS[:3], by_hand=lambda v, d: 2 * v["M"].T @ (v["M"] @ v["w"] - v["y"])),
+             peers=PEERS[:3], by_hand=lambda v, d: 2 * (v["M"].T @ (v["M"] @ v["w"] - v["y"]))),
         Case(f"logistic{_n}", f"∇ logistic loss wrt w, M {4 * _n}×{_n}", "gradient",
              "sum(log(1 + exp(M@w)) - y*(M@w))", "w",
              lambda r, n=_n: {"M": r.normal(size=(4 * n, n)) / np.sqrt(n), "w": r.normal(size=n),

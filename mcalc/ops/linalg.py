@@ -52,8 +52,8 @@ def inverse(x: np.ndarray) -> np.ndarray:
     if y is not None:
         return y
     try:
-        y = np.linalg.inv(x)
-    except np.linalg.LinAlgError:
+        y = np.linalg.inv(x.T).T if x.ndim == 2 else np.linalg.inv(x)     # (the same work, and X⁻ᵀ, which a
+    except np.linalg.LinAlgError:                                          # gradient wants, is then contiguous)
         raise Refused(SINGULAR) from None
     _refuse_ill_conditioned(_norm1(x) * _norm1(y))
     return remember_inverse(x, y) if np.isrealobj(x) else y

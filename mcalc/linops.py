@@ -326,7 +326,9 @@ class Gather(LinOp):
 
     def apply(self, X):
         if self.w is None:                                  # (no weights: no entry missing either)
-            return X[self.idx]
+            if self.shape[1] == 1:                          # (one entry to every row, a sum's adjoint: a view
+                return np.broadcast_to(X[0], (self.idx.size, X.shape[1]))   # of it, as read-only as shared
+            return X[self.idx]                              #  arrays are, not a gathered copy)
         return X[self._safe_idx()] * self.w[:, None]
 
     def rapply(self, G):

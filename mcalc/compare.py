@@ -12,6 +12,7 @@ from .errors import McalcError, StepOutOfDomain, UsageError
 from .finite import AUTO_SHARE, DEFAULT_TOL, METHODS, distinct, finite_jacobian, sample_columns
 from .linops import memory_budget
 from .problem import Problem, located, prefixed
+from .values import refuse_subnormal
 
 SPARSE_CHECK_BYTES = 256 << 20    # finite differences of a sparse Jacobian: a sample of columns within this
 
@@ -173,7 +174,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
                       skipped=f"one column would take more than {AUTO_SHARE:.0%} of the {max_work():.1e} "
                               "floating-point operations mcalc allows itself, MCALC_MAX_WORK or --max-work; "
                               "--fd-columns 1 checks one anyway")
-    problem.evaluate()
+    refuse_subnormal(problem.evaluate().values)      # (judged by finite differences: before any work)
     J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
     if columns in ("auto", None) and n >= PROBE_FROM:
         probed = _probe(problem, J, method, tol)

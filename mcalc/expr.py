@@ -265,8 +265,10 @@ def _value(node: Node, vals: dict, env: dict, check: bool, exact: bool = False):
         return node.value
     args = [vals[id(a)] for a in node.args]
     op = node.op
-    for rule in (op.requires if exact else None, op.domain if check else None):    # (requires may do the
-        #                                                           domain's work better: logdet's computes X⁻¹)
+    rules = (op.domain if check else None, op.requires if exact else None)
+    if exact and getattr(op.requires, "first", False):      # (a requirement that does the domain's work better
+        rules = rules[::-1]                                 # at the problem's values: logdet's computes X⁻¹)
+    for rule in rules:
         msg = rule(node, *args) if rule is not None else None
         if msg:
             raise DomainError(f"{msg} (in {written(node)})", col=node.col,

@@ -29,7 +29,6 @@ from .errors import DomainError, StepOutOfDomain, UsageError
 from .expr import Node, Var, evaluate
 from .chain import dependencies
 from .linops import check_dense
-from .values import refuse_subnormal
 
 METHODS = ("central", "forward", "complex", "richardson")
 DEFAULT_TOL = {"central": 1e-6, "forward": 1e-4, "richardson": 1e-8, "complex": 1e-10}
@@ -155,7 +154,6 @@ def finite_jacobian(nodes: list[Node], env: dict, wrt: list[Var], method: str = 
     default): only those are computed and stored.  shrink: steps this many times smaller than the method's."""
     if method not in METHODS:
         raise UsageError(f"unknown finite-difference method '{method}'", hint="choose " + ", ".join(METHODS))
-    refuse_subnormal(env)
     root = nodes[-1]
     deps = dependencies(nodes, wrt, structural=True)
     if method == "complex":
@@ -274,7 +272,6 @@ def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: 
     """J u by finite differences along each column u of U (n×k, the wrt variables side by side, row-major), all
     variables moved at once: every column of J checked together, for two evaluations a direction (central).  The
     step is the method's own along u, so entries of u should be about max(1, |x_j|), as a column's step is."""
-    refuse_subnormal(env)
     root = nodes[-1]
     deps = dependencies(nodes, wrt, structural=True)
     base = evaluate(nodes, env)

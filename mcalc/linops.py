@@ -959,12 +959,14 @@ def all_entries_finite(a) -> bool:
     the sum of squares (one BLAS dot) nan or inf; one that overflows from finite entries is looked at entry by
     entry."""
     a = np.asarray(a)
-    if a.dtype == np.float64:
-        if a.size <= 1 << 12 or a.flags.c_contiguous or a.flags.f_contiguous:
-            if math.isfinite(np.vdot(a, a)):         # (BLAS: no floating-point warnings; a small strided array
-                return True                           # is copied, at less cost than an array of flags)
-        elif np.isfinite(np.add.reduce(a, axis=None)):
-            return True
+    if a.dtype == np.float64 and a.size > 1 << 12:   # (small: isfinite's array of flags costs less than errstate)
+        with np.errstate(all="ignore"):               # (a sum that overflows warns)
+            if a.flags.c_contiguous or a.flags.f_contiguous:
+                r = a.ravel(order="K")                # (a view in either order: vdot would copy an F-ordered one)
+                if math.isfinite(np.dot(r, r)):
+                    return True
+            elif math.isfinite(np.add.reduce(a, axis=None)):
+                return True
     return bool(np.isfinite(a).all())
 
 

@@ -60,6 +60,9 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         what, want, got = "the output" if kind == "vjp" else v.name, fmt_shape(shape), fmt_shape(d.shape)
         raise UsageError(lambda w: f"{named(w)} needs an array shaped like {what}, {want}, got {got}")
     problem.evaluate()
+    method = fd_method(fd, tol, second_method(problem))
+    if method != "none":                              # (to be judged by finite differences: a subnormal value or
+        V.refuse_subnormal({**problem.values, named: d})     # direction has lost digits already; refused first)
     value = _jvp(problem, v, d) if kind == "jvp" else None
     finite = value is not None                        # (each array is scanned once: _jvp's has been)
     if value is None:          # vᵀJ: the structured maps, transposed (reverse); J u where the differential fails
@@ -76,10 +79,8 @@ def product(problem: Problem, kind: str, direction, fd: str | None = None, tol: 
         raise DomainError(f"the {what} overflows at these values",
                           hint="the derivative is too large to represent at these values; choose other values")
     result = Product(problem, kind, d, value)
-    method = fd_method(fd, tol, second_method(problem))
     if method == "none":
         return result
-    V.refuse_subnormal({named: d})                  # (a subnormal direction misleads the check: not judged)
     result.method, result.tol = method, DEFAULT_TOL[method] if tol is None else float(tol)
     rng = np.random.default_rng(problem.seed)
     directions = [d] if kind == "jvp" else [rng.normal(size=v.shape) for _ in range(checks)]

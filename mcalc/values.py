@@ -309,9 +309,9 @@ def as_value(v, name: Text = "value") -> np.ndarray:
 
 
 def refuse_subnormal(values: dict, judged: str = "finite differences") -> None:
-    """Refuses subnormal entries (0 < |x| < 2.2e-308) where mcalc judges a derivative: a finite-difference check
-    steps each entry by its own size, and arithmetic on such an entry has lost digits (y*0.3*0.9 at y = 3e-320 is
-    off by 3e-4), so a verdict could be wrong.  Elsewhere (the API, --fd none) numpy's arithmetic on them is what mcalc
+    """Refuses subnormal entries (0 < |x| < 2.2e-308) where mcalc judges a derivative (by finite differences, or
+    an answer in check): arithmetic on such an entry has lost digits already (y*0.3*0.9 at y = 3e-320 is off by
+    3e-4), so a verdict could be wrong.  Elsewhere (the API, --fd none) numpy's arithmetic on them is what mcalc
     computes, as JAX's and PyTorch's is.  values: name -> array (a name, or a setting's lambda w: ..., for the message)."""
     tiny = np.finfo(float).tiny
     for name, a in values.items():

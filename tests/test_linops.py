@@ -360,3 +360,24 @@ def test_each_large_array_is_scanned_for_nan_and_inf_once(monkeypatch, kind):
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-14)
     assert scans and len(scans) == len(set(scans)), scans
     assert len(scans) == 2, scans            # W, and the answer (a gradient, a VJP) or the tangent (a JVP)
+
+
+def test_the_scan_for_nan_and_inf_copies_nothing_in_either_order():
+    """Found by a review: a transposed (F-ordered) array, as inv(X) and the denominator layout give, was copied
+    twice by the scan (peak 2x its size).  Read in place in both orders; a nan anywhere is still found."""
+    import tracemalloc
+
+    from mcalc.linops import all_entries_finite
+
+    a = np.random.default_rng(0).normal(size=(500, 600))
+    for x in (a, a.T, np.asfortranarray(a)):
+        tracemalloc.start()
+        assert all_entries_finite(x)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 0.01 * x.nbytes, (x.flags.f_contiguous, peak)
+    for x in (a.copy(), np.asfortranarray(a), a[:, ::2].copy()):
+        x[123, 77] = np.nan
+        assert not all_entries_finite(x) and not all_entries_finite(x.T) and not all_entries_finite(x[::3])
+        x[123, 77] = -np.inf
+        assert not all_entries_finite(x) and not all_entries_finite(x.T)

@@ -226,7 +226,9 @@ def _logdet_domain(node, x):
 
 def _logdet_exact(node, x):
     """At the problem's own values: X⁻¹ itself, whose exact condition number is checked, and which the
-    derivative X⁻ᵀ then uses (one factorization less than an estimate and a solve)."""
+    derivative X⁻ᵀ then uses (one factorization less than an estimate and a solve).  Checked before the domain
+    (whose estimate it makes needless), and computed whether or not X⁻ᵀ is then asked for (evaluate(), another
+    variable's derivative): about 3 LUs' work where the estimate takes one."""
     from ..linops import REMEMBERED_INVERSE
 
     if np.iscomplexobj(x) or x.ndim != 2 or x.shape[0] < REMEMBERED_INVERSE:
@@ -236,6 +238,9 @@ def _logdet_exact(node, x):
     except Refused:
         return _LOGDET_SINGULAR
     return None
+
+
+_logdet_exact.first = True
 
 
 def _show_logdet(p, node):

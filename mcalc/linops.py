@@ -235,15 +235,12 @@ class Zero(LinOp):
 class Diag(LinOp):
     """diag(d); a scalar d is d·I (``Identity(n)`` is ``Diag(1.0, n)``)."""
 
-    __slots__ = ("d", "shape")
+    __slots__ = ("d", "shape", "is_scalar")
 
     def __init__(self, d, n: int):
-        self.d = d if np.ndim(d) == 0 else np.asarray(d).reshape(-1)
+        self.is_scalar = np.ndim(d) == 0
+        self.d = d if self.is_scalar else np.asarray(d).reshape(-1)
         self.shape = (n, n)
-
-    @property
-    def is_scalar(self) -> bool:
-        return np.ndim(self.d) == 0
 
     def apply(self, X):
         return X * (self.d if self.is_scalar else self.d[:, None])

@@ -138,11 +138,12 @@ class Node:
     """An operation applied to argument nodes.  text and col: where the node stands in the user's expression
     (empty and None for nodes mcalc builds: differentials, coefficients, closed forms)."""
 
-    __slots__ = ("op", "args", "shape", "params", "text", "col", "key", "label", "memo")
+    __slots__ = ("op", "args", "shape", "size", "params", "text", "col", "key", "label", "memo")
     __array_ufunc__ = None               # numpy scalars defer to the operators below (2.0 * node is a node)
 
     def __init__(self, op, args, shape, params=None, text="", col=None):
         self.op, self.args, self.shape = op, tuple(args), tuple(int(d) for d in shape)
+        self.size = size_of(self.shape)      # (read at every step of the chain rule: kept, as the shape is)
         self.params, self.text, self.col = params or {}, text, col
         self.label = None                    # the user's name for it (s = softmax(W@x)), printed in its place
         self.memo = None                     # what is derived from the node alone, once (remember)
@@ -160,10 +161,6 @@ class Node:
         if key not in self.memo:
             self.memo[key] = compute()
         return self.memo[key]
-
-    @property
-    def size(self) -> int:
-        return size_of(self.shape)
 
     @property
     def ndim(self) -> int:

@@ -400,3 +400,19 @@ def test_hess_json_keys_mean_what_explains_do():
     assert code == 0 and doc["formula"] == "A.T + A" and doc["formula_pretty"] == "Aᵀ + A", doc
     assert doc["gradient_formula"] == "(A.T + A) @ x" and doc["gradient_formula_pretty"] == "(Aᵀ + A) x", doc
     assert "formula_mcalc" not in doc
+
+
+def test_the_api_asks_no_eigenvalues_it_does_not_compute():
+    """Found while checking logdet's gradient at n = 80: the API's hvp (which never forms H) and hessian() (which
+    returns H alone) were refused for the work of the eigenvalues that only `mcalc hess` computes (10 n³ past the
+    budget: n = 6400 and n = 2200).  H v of logdet is -(X⁻¹ V X⁻¹)ᵀ (the Matrix Cookbook, d X⁻¹ = -X⁻¹ dX X⁻¹);
+    the Hessian of sum(x³) is diag(6x)."""
+    import mcalc
+
+    rng = np.random.default_rng(0)
+    X, V = rng.normal(size=(80, 80)) + 9 * np.eye(80), rng.normal(size=(80, 80))
+    Xi = np.linalg.inv(X)
+    np.testing.assert_allclose(mcalc.hvp("logdet(X)", "X", V, {"X": X}), -(Xi @ V @ Xi).T, atol=1e-12)
+    x = rng.normal(size=2200)
+    H = mcalc.hessian("sum(x**3)", "x", {"x": x})
+    assert H.shape == (2200, 2200) and np.array_equal(np.diag(H), 6 * x) and np.count_nonzero(H) == 2200

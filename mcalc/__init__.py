@@ -112,7 +112,7 @@ def hessian(expr, wrt=None, values=None, shapes=None, order="row", *, seed=0):
     from .problem import prepare
 
     with _only_mcalc_errors():
-        return hessian_problem(prepare(expr, wrt, values, shapes, order, seed=seed), eigenvalues=False).analytic()
+        return hessian_problem(prepare(expr, wrt, values, shapes, order, seed=seed)).analytic()
 
 
 def explain(expr, wrt=None, values=None, shapes=None, order="row", layout="numerator", *, hessian=False, seed=0):
@@ -150,7 +150,7 @@ def hvp(expr, wrt, vector, values=None, shapes=None, *, seed=0):
     from .products import product
 
     with _only_mcalc_errors():
-        hp = hessian_problem(prepare(expr, wrt, values, shapes, seed=seed), eigenvalues=False)     # (never H)
+        hp = hessian_problem(prepare(expr, wrt, values, shapes, seed=seed))
         if len(hp.wrt) != 1:
             raise UsageError(f"hvp takes one wrt variable, and there are {len(hp.wrt)}",
                              hint="ask once per variable, or use hessian()")

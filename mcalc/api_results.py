@@ -29,7 +29,7 @@ def explanation(expr, wrt, values, shapes, order, layout, seed, hessian: bool) -
 
     p = prepare(expr, wrt, values, shapes, order, "numerator" if hessian else layout, seed, evaluate=False)
     if _flag(hessian, "hessian"):
-        p = hessian_problem(p, eigenvalues=False)
+        p = hessian_problem(p)
     ex = derive(p.nodes, p.wrt, p.order, p.layout)
     verified = verify_closed_form(p, ex)
     try:
@@ -49,7 +49,7 @@ def verdict(expr, expect, wrt, values, shapes, order, layout, seed, hessian: boo
 
     p = prepare(expr, wrt, values, shapes, order, layout, seed, evaluate=False)
     if _flag(hessian, "hessian"):
-        p = hessian_problem(p, eigenvalues=False)
+        p = hessian_problem(p)
     if isinstance(expect, str):
         return Verdict(check_text(p, expect, tol, API))
     return Verdict(check_answer(p.evaluate(), parse_value(expect, lambda w: "expect"), tol, API))

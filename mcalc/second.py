@@ -50,9 +50,10 @@ class HessianProblem(Problem):
         return replace(self, given=dict(g.values), seed=g.seed, rules=None, chosen=None, f=g)
 
 
-def hessian_problem(f: Problem, eigenvalues: bool = True) -> HessianProblem:
+def hessian_problem(f: Problem, eigenvalues: bool = False) -> HessianProblem:
     """The Hessian of a scalar problem as the Jacobian problem of its gradient.  Refused, before anything is
-    evaluated, for a non-scalar f and for a gradient whose closed form would hold an array beyond memory."""
+    evaluated, for a non-scalar f and for a gradient whose closed form would hold an array beyond memory, and
+    (eigenvalues: for `mcalc hess`, which says what they are) for eigenvalues beyond the work budget."""
     if f.root.size != 1:
         raise UsageError(lambda w: f"a Hessian needs a scalar expression; {f.expression} has shape "
                                    f"{tuple(f.root.shape)}", hint=lambda w: f"use {w.jacobian} for a Jacobian")

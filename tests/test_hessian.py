@@ -416,3 +416,5 @@ def test_the_api_asks_no_eigenvalues_it_does_not_compute():
     x = rng.normal(size=2200)
     H = mcalc.hessian("sum(x**3)", "x", {"x": x})
     assert H.shape == (2200, 2200) and np.array_equal(np.diag(H), 6 * x) and np.count_nonzero(H) == 2200
+    assert mcalc.check("sum(x**3)", np.diag(6 * x), "x", {"x": x}, hessian=True)          # (check's too)
+    assert not mcalc.check("sum(x**3)", np.diag(3 * x), "x", {"x": x}, hessian=True)

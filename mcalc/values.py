@@ -290,6 +290,12 @@ def as_value(v, name: Text = "value") -> np.ndarray:
                                  f"{w.value_of(name)} has None in it", hint="values must be real numbers")
         if np.iscomplexobj(a):
             raise ValueSpecError(lambda w: f"{w.value_of(name)} is complex", hint="values must be real numbers")
+        if a.dtype.kind in "mMUSV":                   # (dates, durations, text, records: numbers only by accident)
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} is not numeric (numpy dtype {a.dtype})",
+                                 hint="values must be real numbers: convert it first, e.g. x.astype(float)")
+        if type(v).__name__ == "MaskedArray" and v.mask is not np.False_ and np.any(v.mask):
+            raise ValueSpecError(lambda w: f"{w.value_of(name)} is a masked array with masked entries, whose "
+                                           "values would be used as they are", hint="fill them first: x.filled(0)")
         a = np.asarray(a, dtype=float).view()       # (no copy: a read-only view, so the caller's array is never
         a.flags.writeable = False                   # written to; what mcalc writes it copies first)
     except OverflowError:

@@ -343,3 +343,40 @@ def test_an_overflowing_hessian_is_called_a_hessian():
     with pytest.raises(DomainError, match="Hessian-vector product"):
         hvp("sum(x**-100)", "x", [1.0, 1.0], {"x": [0.001, 1.0]})
 
+
+
+def test_values_that_are_numbers_only_by_accident_are_refused():
+    """Found by a tester: dates, durations, text and records became numbers (days since 1970 differentiated), and a
+    masked array's masked entries were used as they are.  Refused, each in one line; a mask hiding nothing, bool,
+    int and object arrays of numbers are values."""
+    import numpy as np
+
+    from mcalc import ValueSpecError, gradient
+
+    for bad, words in [(np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]"), "not numeric"),
+                       (np.array([1, 2], dtype="timedelta64[s]"), "not numeric"),
+                       (np.array(["1", "2"]), "not numeric"),
+                       (np.array([(1.0,), (2.0,)], dtype=[("a", "f8")]), "not numeric"),
+                       (np.ma.array([1.0, 2.0], mask=[0, 1]), "masked entries")]:
+        with pytest.raises(ValueSpecError, match=words):
+            gradient("sum(x*x)", "x", {"x": bad})
+    for good in (np.ma.array([1.0, 2.0], mask=[0, 0]), np.ma.array([1.0, 2.0]), np.array([1, 2], dtype=np.int8),
+                 np.array([1, 2], dtype=object)):
+        np.testing.assert_array_equal(gradient("sum(x*x)", "x", {"x": good}), [2.0, 4.0])
+
+
+@pytest.mark.parametrize("n", [5, 64])
+def test_an_inverse_that_overflows_is_called_that_not_ill_conditioned(n):
+    """Found by a tester: 1e-309 I (condition number 1) was refused as 'condition number beyond 1e+14'; its inverse
+    1e309 I is beyond floating point, and that is what the refusal says (logdet's derivative X⁻ᵀ is that inverse)."""
+    import numpy as np
+
+    from mcalc import DomainError, gradient
+
+    X = np.eye(n) * 1e-309
+    for expr, words in [("logdet(X)", "logdet of a matrix whose inverse overflows"),
+                        ("sum(inv(X))", "the inverse of the matrix overflows"),
+                        ("sum(solve(X, ones(%d)))" % n, "the inverse of the matrix overflows")]:
+        with pytest.raises(DomainError, match=words) as e:
+            gradient(expr, "X", {"X": X})
+        assert "condition number" not in str(e.value)

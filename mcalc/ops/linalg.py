@@ -19,6 +19,7 @@ from .core import Op, PolyRule, Refused, Show, real, register, square
 MAX_MATRIX_POWER = 100          # X^k builds k terms of its differential
 MAX_CONDITION = 1e14            # beyond it (1-norm) a matrix is refused as singular: X⁻¹ has few correct digits
 SINGULAR = "the matrix is singular (or numerically so)"
+OVERFLOW = "the inverse of the matrix overflows (entries beyond floating point): the matrix is too small in size, or singular"
 
 
 def _square_infer(label, scalar=False):
@@ -37,7 +38,11 @@ def _norm1(x):
     return np.abs(x).sum(axis=-2).max(axis=-1)
 
 
-def _refuse_ill_conditioned(cond) -> None:
+def _refuse_ill_conditioned(cond, inverse_norm=None) -> None:
+    """Refuses a condition number past MAX_CONDITION (or not finite); an inverse whose norm is not finite has
+    overflowed (1e-309 I: well conditioned, and its inverse 1e309 I is not a number)."""
+    if inverse_norm is not None and not np.all(np.isfinite(inverse_norm)):
+        raise Refused(OVERFLOW)
     with np.errstate(invalid="ignore"):
         if np.any(~np.isfinite(cond) | (cond > MAX_CONDITION)):
             raise Refused(SINGULAR)
@@ -55,7 +60,8 @@ def inverse(x: np.ndarray) -> np.ndarray:
         y = np.linalg.inv(x.T).T if x.ndim == 2 else np.linalg.inv(x)     # (the same work, and X⁻ᵀ, which a
     except np.linalg.LinAlgError:                                          # gradient wants, is then contiguous)
         raise Refused(SINGULAR) from None
-    _refuse_ill_conditioned(_norm1(x) * _norm1(y))
+    norm = _norm1(y)
+    _refuse_ill_conditioned(_norm1(x) * norm, norm)
     return remember_inverse(x, y) if np.isrealobj(x) else y
 
 
@@ -85,9 +91,13 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     except np.linalg.LinAlgError:
         raise Refused(SINGULAR) from None
     with np.errstate(all="ignore"):
-        est = _norm1(a) * (np.abs(x[..., k:]).sum(axis=-2) / np.abs(z).sum(axis=-2)).max(axis=-1)
+        grows = (np.abs(x[..., k:]).sum(axis=-2) / np.abs(z).sum(axis=-2)).max(axis=-1)    # (≤ ‖A⁻¹‖₁)
+        est = _norm1(a) * grows
         if np.any(~np.isfinite(est) | (est * 10 * n > MAX_CONDITION)):
-            _refuse_ill_conditioned(_norm1(a) * _norm1(np.linalg.inv(a)) if np.all(np.isfinite(est)) else est)
+            if np.all(np.isfinite(est)):
+                inv_norm = _norm1(np.linalg.inv(a))
+                _refuse_ill_conditioned(_norm1(a) * inv_norm, inv_norm)
+            _refuse_ill_conditioned(est, grows)
     return x[..., :k]
 
 
@@ -209,6 +219,13 @@ _LOGDET_SINGULAR = f"logdet of a singular or numerically singular matrix (condit
                    f"{MAX_CONDITION:.0e}): its derivative X⁻ᵀ is not computable"
 
 
+def _logdet_refusal(e: Refused) -> str:
+    if e.message == OVERFLOW:
+        return "logdet of a matrix whose inverse overflows (entries beyond floating point: the matrix is too " \
+               "small in size, or singular): its derivative X⁻ᵀ is not a number"
+    return _LOGDET_SINGULAR
+
+
 def _logdet_domain(node, x):
     """Singular, or numerically so: its derivative X⁻ᵀ is refused where inv(X) is (condition number > 10¹⁴), by
     an estimate at a finite-difference step; at the problem's own values _logdet_exact has computed X⁻¹."""
@@ -219,8 +236,8 @@ def _logdet_domain(node, x):
         return None
     try:
         solve(x, np.zeros(x.shape[:-1] + (0,)))          # (the condition estimate alone; singular: refused too)
-    except Refused:
-        return _LOGDET_SINGULAR
+    except Refused as e:
+        return _logdet_refusal(e)
     return None
 
 
@@ -235,8 +252,8 @@ def _logdet_exact(node, x):
         return None                                       # (small: the estimate costs less than keeping X⁻¹)
     try:
         inverse(x)
-    except Refused:
-        return _LOGDET_SINGULAR
+    except Refused as e:
+        return _logdet_refusal(e)
     return None
 
 

@@ -182,6 +182,7 @@ def _compare(problem, kind, E, G, tol, words: Words = CLI, note: str | None = No
     r = CheckResult(problem, kind, E, G, tol)
     if G.shape != E.shape:
         r.size_message = _size_message(problem, kind, E, G)      # the headline, even when a slip explains it
+        r.wrong_count = r.max_abs_error = r.max_rel_error = None  # (no entries compared: not 0, which reads right)
         r.diagnosis, r.factor = _slips(problem, kind, E, G, tol, words)
         if not r.diagnosis:
             r.diagnosis = _shape_hints(problem, kind, E, G)

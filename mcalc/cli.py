@@ -241,14 +241,16 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     from .second import hessian_info, hessian_problem
 
     o = emit.Output.checked(fmt, out, precision, quiet, no_color, allowed=emit.HESS_FORMATS)
+    described = hvp is None and o.fmt in ("pretty", "json")   # (the eigenvalues: only these formats show them)
     hp = hessian_problem(emit.noted(prepare(expr, wrt, value, shape, order, "numerator", seed, evaluate=False),
-                                    ignore_unused), eigenvalues=hvp is None)
+                                    ignore_unused), eigenvalues=described)
     if hvp is not None:
         from . import products
         emit.product(o, products.product(hp, "jvp", hvp, fd, tol))
     emit.symbolic_shown(hp.f, o.fmt, symbolic)
     result = compute(hp, fd, tol, fd_columns)
-    emit.hessian(o, result, hessian_info(hp, result.J), emit.symbolic("symbolic_hessian", hp, symbolic, o.fmt))
+    emit.hessian(o, result, hessian_info(hp, result.J) if described else None,
+                 emit.symbolic("symbolic_hessian", hp, symbolic, o.fmt))
 
 
 @app.command(cls=Command, epilog=_examples(

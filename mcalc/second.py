@@ -70,7 +70,8 @@ def hessian_problem(f: Problem, eigenvalues: bool = False) -> HessianProblem:
     n = sum(v.size for v in f.wrt)
     if eigenvalues:                                  # (H v alone needs none)
         check_work(10.0 * n ** 3, f"the eigenvalues of a {n}×{n} Hessian",
-                   hint="compute H v with --hvp, which never forms H")
+                   hint="write H alone with -f npy or -f csv (no eigenvalues), or compute H v with --hvp, which "
+                        "never forms H")
     root = grads[0] if len(grads) == 1 else _stacked(tuple(grads), f.order)
     nodes = list(root.remember("nodes", lambda: topo_order(root)))
     _refuse_large(nodes, f)

@@ -203,3 +203,27 @@ def test_small_derivatives_of_large_values_are_judged_strictly():
     for expr, args in cases:
         res = CliRunner().invoke(app, ["check", expr, *args])
         assert res.exit_code == 1 and "wrong entries" in res.stdout, (expr, res.stdout + res.stderr)
+
+
+def test_an_answer_of_the_wrong_size_reports_no_error_figures():
+    """Found by a tester: a wrong-size answer's JSON said max_abs_error 0, max_rel_error 0 and wrong_count 0 (which
+    a grader scoring on them reads as right); no entries were compared, and they are null."""
+    res = CliRunner().invoke(app, ["check", "A@B", "--wrt", "A", "--shape", "2x2", "--expect", "1 2 3", "-f", "json"])
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 1 and doc["right"] is False
+    assert doc["max_abs_error"] is None and doc["max_rel_error"] is None and doc["wrong_count"] is None
+    r = check_answer(prepare("A@B", "A", None, "2x2"), np.ones((4, 3)))
+    assert not r.right and r.size_message and r.wrong_count is None
+
+
+def test_a_matrix_written_on_lines_is_read_by_rows():
+    """Found by a tester: mcalc's own -f plain output pasted into --expect (rows on lines, as a file has them) was
+    read as one flat vector and judged the wrong size; --value "A=1 2<newline>3 4" was a vector of 4."""
+    plain = CliRunner().invoke(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", "-f", "plain"]).stdout
+    assert plain.count("\n") >= 4
+    res = CliRunner().invoke(app, ["check", "A@B", "--wrt", "A", "--shape", "2x2", "--expect", plain])
+    assert res.exit_code == 0 and "right" in res.stdout, res.stdout
+    res = CliRunner().invoke(app, ["jac", "x@A@x", "--wrt", "x", "--value", "A=1 2\n3 4\n", "--value", "x=1 1",
+                                   "-f", "json"])
+    doc = json.loads(res.stdout)
+    assert doc["shapes"]["A"] == [2, 2] and doc["jacobian"] == [[7.0, 13.0]]     # xᵀ(A + Aᵀ), A + Aᵀ = [[2, 5], [5, 8]]

@@ -418,3 +418,23 @@ def test_the_api_asks_no_eigenvalues_it_does_not_compute():
     assert H.shape == (2200, 2200) and np.array_equal(np.diag(H), 6 * x) and np.count_nonzero(H) == 2200
     assert mcalc.check("sum(x**3)", np.diag(6 * x), "x", {"x": x}, hessian=True)          # (check's too)
     assert not mcalc.check("sum(x**3)", np.diag(3 * x), "x", {"x": x}, hessian=True)
+
+
+def test_hess_takes_eigenvalues_only_for_the_formats_that_show_them(tmp_path):
+    """Found by a tester: mcalc hess at 2200 variables refused -f npy for the work of eigenvalues, which only the
+    pretty view and JSON show; -f npy writes H (diag(12 x²) for sum(x⁴)), and JSON is refused with that way out."""
+    from typer.testing import CliRunner
+
+    from mcalc.cli import app
+
+    out, xs = tmp_path / "h.npy", tmp_path / "x.npy"
+    x = np.random.default_rng(0).normal(size=2200)
+    np.save(xs, x)
+    args = ["hess", "sum(x**4)", "--wrt", "x", "--value", f"x=@{xs}", "--fd", "none"]
+    res = CliRunner().invoke(app, [*args, "-f", "npy", "-o", str(out)])
+    assert res.exit_code == 0, res.stderr
+    H = np.load(out)
+    np.testing.assert_allclose(np.diag(H), 12 * x ** 2, rtol=1e-14)
+    assert np.count_nonzero(H) == 2200
+    res = CliRunner().invoke(app, [*args, "-f", "json"])
+    assert res.exit_code == 2 and "-f npy" in res.stderr and res.stderr.count("\n") == 1, res.stderr

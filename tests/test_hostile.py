@@ -380,3 +380,18 @@ def test_an_inverse_that_overflows_is_called_that_not_ill_conditioned(n):
         with pytest.raises(DomainError, match=words) as e:
             gradient(expr, "X", {"X": X})
         assert "condition number" not in str(e.value)
+
+
+def test_the_gradient_of_det_where_det_underflows():
+    """Found by a tester: ∇ det A = adj(A)ᵀ was computed as det(A) A⁻ᵀ, which is 0 where det A underflows
+    (diag(1e-170, 1e-170): det is 1e-340, adj is 1e-170 I), and check called the right answer wrong.  adj of a
+    diagonal matrix: the products of the other diagonal entries."""
+    import numpy as np
+
+    from mcalc import check, gradient
+
+    for d in ([1e-170, 1e-170], [1e-120, 1e-120, 1e-120], [1e-200, 3e-150, 2.0]):
+        A = np.diag(d)
+        want = np.diag([np.prod(np.delete(d, i)) for i in range(len(d))])
+        np.testing.assert_allclose(gradient("det(A)", "A", {"A": A}), want, rtol=1e-12, atol=0)
+        assert check("det(A)", want, "A", {"A": A}) and not check("det(A)", 0 * want, "A", {"A": A})

@@ -167,10 +167,14 @@ def adjugate(a: np.ndarray) -> np.ndarray:
 
 
 def _adj_fwd(node, x):
-    """det(X) X⁻¹ where X is well conditioned (more accurate), the SVD formula where it is not (singular X)."""
+    """det(X) X⁻¹ where X is well conditioned and det X a normal number (more accurate), the SVD formula where
+    it is not: a singular X, or a determinant that underflows or overflows (diag(1e-170, 1e-170): det X is 0 in
+    floating point, and adj X = 1e-170 I is not)."""
     with np.errstate(all="ignore"):
         if np.linalg.cond(x) < 1e8:
-            return np.linalg.det(x) * np.linalg.inv(x)
+            d = np.linalg.det(x)
+            if np.finfo(float).tiny <= abs(d) < np.inf:
+                return d * np.linalg.inv(x)
     return adjugate(x)
 
 

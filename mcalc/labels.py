@@ -45,15 +45,42 @@ def axis_blocks(parts, order: str) -> tuple[np.ndarray, np.ndarray]:
 
 def label_at(parts, order: str, k: int) -> str:
     """The label of entry k along one side of the Jacobian (one of axis_labels' labels, computed alone)."""
-    for name, shape in parts:
-        size = int(np.prod(shape, dtype=np.int64))
-        if k < size:
-            if not shape:
-                return name
-            flat = int(flatten_perm(shape, order)[k]) if len(shape) > 1 else k
-            return name + "[" + ",".join(str(int(i)) for i in np.unravel_index(flat, shape)) + "]"
-        k -= size
-    raise IndexError(k)
+    return Axis(parts, order)[k]
+
+
+class Axis:
+    """One side of the Jacobian's labels (groups=True: its (part, block) group keys), each computed when it is
+    asked for: what axis_labels lists, for a view that shows a window of it (a side of 10⁸ entries is never
+    listed)."""
+
+    def __init__(self, parts, order: str, groups: bool = False):
+        self.parts = [(name, tuple(shape), int(np.prod(shape, dtype=np.int64))) for name, shape in parts]
+        self.order, self.groups = order, groups
+        self.n = sum(size for *_, size in self.parts)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return (self[k] for k in range(self.n))
+
+    def __getitem__(self, k: int):
+        if not -self.n <= k < self.n:
+            raise IndexError(k)
+        k %= self.n
+        for part, (name, shape, size) in enumerate(self.parts):
+            if k < size:
+                at = tuple(int(i) for i in np.unravel_index(k, shape, order="F" if self.order == "col" else "C"))
+                if self.groups:
+                    return part, (at[1] if self.order == "col" else at[0]) if len(shape) >= 2 else 0
+                return name + "[" + ",".join(map(str, at)) + "]" if shape else name
+            k -= size
+        raise IndexError(k)
+
+
+def lazy_axis_labels(parts, order: str) -> tuple[Axis, Axis]:
+    """axis_labels' labels and groups, computed one at a time when asked for."""
+    return Axis(parts, order), Axis(parts, order, groups=True)
 
 
 def entry_name(out: str, wrt: str, gradient: bool = False) -> str:

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from .errors import CLI, DomainError, Words
 from .chain import as_matrix_shape, flatten_perm
-from .labels import (axis_blocks, axis_labels, entry_name, jacobian_entry, jacobian_sides, label_at, shaped,
-                     shaped_labels)
+from .labels import (Axis, axis_blocks, entry_name, jacobian_entry, jacobian_sides, label_at, lazy_axis_labels,
+                     shaped, shaped_labels)
 from .ops import fmt_shape
 
 STYLE = {"pos": "bold cyan", "neg": "bold magenta", "zero": "dim", "rule": "dim", "heavy": "bright_black",
@@ -138,7 +138,7 @@ class BlockMatrix:
         self.row_groups = row_groups or [(0, 0)] * len(row_labels)
         self.col_groups = col_groups or [(0, 0)] * len(col_labels)
         self.max_rows, self.more = max_rows, more
-        self.headless = all(not label for label in col_labels)
+        self.headless = not isinstance(col_labels, Axis) and all(not label for label in col_labels)
         self.rows = self._pick(m, max_rows)
         self.cols = list(range(n)) if n <= self.WIDE else list(range(self.HEAD)) + [n - 2, n - 1]
         shown = [i for i in self.rows if i is not None]
@@ -570,8 +570,8 @@ def jac_view(result, precision: int = 4, height: int | None = None, symbolic=Non
     matrix is cut to fit in it."""
     p = result.problem
     rows, cols = jacobian_sides(result.problem)
-    rlab, rgrp = axis_labels(rows, p.order)
-    clab, cgrp = axis_labels(cols, p.order)
+    rlab, rgrp = lazy_axis_labels(rows, p.order)
+    clab, cgrp = lazy_axis_labels(cols, p.order)
     bad = result.comparison.bad if result.comparison else []
     kinks = [(i, j) for i, j, *_ in result.comparison.kinks] if result.comparison else []
     M = result.J if symbolic is None else [[str(e) for e in row] for row in symbolic.tolist()]
@@ -596,8 +596,8 @@ def hess_view(result, info, precision: int = 4, height: int | None = None, symbo
     its eigenvalues and curvature, and the verdict of the check (finite differences of the exact gradient)."""
     p = result.problem
     rows, cols = jacobian_sides(p)
-    rlab, rgrp = axis_labels(rows, p.order)
-    clab, cgrp = axis_labels(cols, p.order)
+    rlab, rgrp = lazy_axis_labels(rows, p.order)
+    clab, cgrp = lazy_axis_labels(cols, p.order)
     c = result.comparison
     bad = c.bad + [(i, j) for i, j, *_ in c.kinks] if c else []
     M = result.J if symbolic is None else [[str(e) for e in row] for row in symbolic.tolist()]
@@ -681,8 +681,8 @@ def check_grids(r) -> tuple:
         rlab, clab = shaped_labels(v.name, v.shape)
         return shaped(r.expected, v.shape), shaped(r.given, v.shape), rlab, clab, None, None
     rows, cols = jacobian_sides(p)
-    rlab, rg = axis_labels(rows, p.order)
-    clab, cg = axis_labels(cols, p.order)
+    rlab, rg = lazy_axis_labels(rows, p.order)
+    clab, cg = lazy_axis_labels(cols, p.order)
     return shaped(r.expected, np.shape(r.expected)), shaped(r.given, np.shape(r.given)), rlab, clab, rg, cg
 
 
@@ -798,8 +798,8 @@ def explain_view(p, ex, check, words: Words = CLI) -> Group:
     parts.append(hanging(t))
     if ex.symbolic is not None:
         rows, cols = jacobian_sides(p)
-        rlab, rg = axis_labels(rows, p.order)
-        clab, cg = axis_labels(cols, p.order)
+        rlab, rg = lazy_axis_labels(rows, p.order)
+        clab, cg = lazy_axis_labels(cols, p.order)
         cells = [[str(e) for e in row] for row in ex.symbolic.tolist()]
         parts += [Text(""), Text("entries", style=STYLE["key"]), BlockMatrix(cells, rlab, clab, rg, cg),
                   *symbols_note(p)]

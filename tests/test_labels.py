@@ -1,6 +1,5 @@
 """The Jacobian's row and column labels: listed (JSON, CSV) and computed one at a time (the pretty views)."""
 
-import numpy as np
 from hypothesis import given, strategies as st
 from typer.testing import CliRunner
 

@@ -64,6 +64,14 @@ def _try_complex(w) -> str:
     return f"try {w.eg('fd', 'complex')}, or values further from the edge of the domain"
 
 
+def _step_hint(method: str):
+    """What to try when a step of this method left the domain: the complex step (which moves no real entry),
+    unless that is the one that failed."""
+    if method != "complex":
+        return _try_complex
+    return lambda w: f"values further from the edge of the domain, or skip the check with {w.eg('fd', 'none')}"
+
+
 _ROUNDING = {"forward": 2.0, "central": 1.0, "richardson": 3.0, "complex": 0.0}   # c above, per method
 
 
@@ -207,7 +215,7 @@ def _columns(nodes, env, v: Var, x, h, js, f0, method, result: FiniteResult, off
             out = evaluate(nodes, e)[id(root)]
         except DomainError as err:
             raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
-                              hint=_try_complex) from None
+                              hint=_step_hint(method)) from None
         result.evaluations += k
         return np.broadcast_to(out, (k,) + root.shape).reshape(k, -1).T
 
@@ -288,7 +296,7 @@ def probes(nodes: list[Node], env: dict, wrt: list[Var], U: np.ndarray, method: 
             return np.asarray(evaluate(nodes, e)[id(root)]).reshape(-1)
         except DomainError as err:
             raise StepOutOfDomain(f"a finite-difference step ({method}) left the domain: {err.message}",
-                                  hint=_try_complex) from None
+                                  hint=_step_hint(method)) from None
 
     x_all = np.concatenate([x.reshape(-1) for x in xs]) if xs else np.zeros(0)
     for k in range(U.shape[1]):

@@ -395,3 +395,21 @@ def test_the_gradient_of_det_where_det_underflows():
         want = np.diag([np.prod(np.delete(d, i)) for i in range(len(d))])
         np.testing.assert_allclose(gradient("det(A)", "A", {"A": A}), want, rtol=1e-12, atol=0)
         assert check("det(A)", want, "A", {"A": A}) and not check("det(A)", 0 * want, "A", {"A": A})
+
+
+def test_a_complex_step_that_leaves_the_domain_does_not_suggest_itself():
+    """Found by a tester: logdet at 1e-200 I, checked by finite differences, said 'a finite-difference step
+    (complex) left the domain' with the hint 'try --fd complex'.  The hint names another way out; the complex
+    step of logdet keeps the determinant in logs (1e-400 underflowed to log 0)."""
+    r = mcalc("grad", "logdet(X)", "--value", "X=1e-200 0; 0 1e-200", "--fd", "complex")
+    if r.returncode == 2:
+        assert "--fd complex" not in r.stderr and "--fd none" in r.stderr, r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
+    import numpy as np
+
+    from mcalc.ops.linalg import _logdet_fwd
+
+    Z = np.eye(2, dtype=complex) * 1e-200
+    Z[0, 1] = 1e-220j
+    assert np.isfinite(_logdet_fwd(None, Z)) and abs(_logdet_fwd(None, Z).real - 2 * np.log(1e-200)) < 1e-9

@@ -213,9 +213,9 @@ register(Op("det", _square_infer("det", scalar=True), lambda node, x: np.linalg.
 
 
 def _logdet_fwd(node, x):
-    if np.iscomplexobj(x):       # analytic continuation of log|det| near the real axis (for the complex step)
-        d = np.linalg.det(x)
-        return np.log(d * np.sign(d.real))
+    if np.iscomplexobj(x):       # analytic continuation of log|det| near the real axis (for the complex step):
+        sign, logabs = np.linalg.slogdet(x)          # log(±det), the determinant kept in logs (1e-200 I: det
+        return logabs + np.log(sign * np.sign(sign.real))    # 1e-400 underflows, its log does not)
     return np.linalg.slogdet(x)[1]
 
 

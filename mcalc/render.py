@@ -35,12 +35,13 @@ def _chunks(values):
                              op_dtypes=[np.float64], casting="unsafe")
 
 
-def number_format(values: np.ndarray, precision: int):
+def number_format(values: np.ndarray, precision: int, noise: bool = True):
     """One formatter for a whole matrix, so its columns align: integers as integers, moderate magnitudes with a
     common number of decimals, the rest in scientific notation.  Rounding noise is not news: entries within
-    1e-12 of the matrix's largest are shown as 0, and entries within 1e-10 of an integer as that integer.
+    1e-12 of the matrix's largest are shown as 0, and entries within 1e-10 of an integer as that integer
+    (noise=False: values given, not computed, where a tiny entry is data and is shown as it is).
     (The pretty view passes the entries it shows; typeset output, every entry, a chunk at a time.)"""
-    tiny = 1e-12 * float(np.max([np.abs(c).max() for c in _chunks(values)], initial=0.0))
+    tiny = 1e-12 * float(np.max([np.abs(c).max() for c in _chunks(values)], initial=0.0)) if noise else 0.0
     integers, top, low, first = True, [], [], []
     for c in _chunks(values):
         c = np.where(np.abs(c) <= tiny, 0.0, c)
@@ -48,7 +49,8 @@ def number_format(values: np.ndarray, precision: int):
         if nonzero.size:
             top.append(nonzero.max())
             low.append(nonzero.min())
-        integers = integers and bool(np.all(np.abs(c - np.round(c)) <= 1e-10 * np.maximum(1.0, np.abs(c))))
+        near = 1e-10 if noise else 0.0
+        integers = integers and bool(np.all(np.abs(c - np.round(c)) <= near * np.maximum(1.0, np.abs(c))))
         if len(first) < 10000:
             first += c[:10000 - len(first)].tolist()
     largest = float(np.max(top)) if top else 0.0
@@ -418,10 +420,11 @@ def spy_view(result, height: int | None = None) -> Group:
 
 # --- the jac view ----------------------------------------------------------------------------------------------
 
-def array_text(a: np.ndarray, precision: int = 4, prefix: str = "") -> str:
-    """A value as numpy prints it (summarised when large), continuation lines aligned under prefix."""
+def array_text(a: np.ndarray, precision: int = 4, prefix: str = "", noise: bool = True) -> str:
+    """A value as numpy prints it (summarised when large), continuation lines aligned under prefix (noise: as
+    number_format's)."""
     a = np.asarray(a, dtype=float)
-    fmt = number_format(a if a.size <= 64 else a[np.ix_(*map(_edges, a.shape))], precision)   # (what is shown)
+    fmt = number_format(a if a.size <= 64 else a[np.ix_(*map(_edges, a.shape))], precision, noise)   # (shown)
     if a.ndim == 0:
         return prefix + fmt(float(a))
     return prefix + np.array2string(a, separator=", ", threshold=64, edgeitems=3, max_line_width=100,
@@ -448,7 +451,7 @@ def header(p, precision: int = 4, last: tuple[str, str] | None = None, conventio
             rows.append(("layout", "numerator: one row per entry of f" if p.layout == "numerator"
                          else "denominator: one row per entry of the wrt variables"))
     for k, (name, value) in enumerate(p.values.items()):
-        rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ") + "  " +
+        rows.append(("value" if k == 0 else "", array_text(value, precision, f"{name} = ", noise=False) + "  " +
                      origin_note(p, name, words)))
     if last:
         rows.append(last)

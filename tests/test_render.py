@@ -135,3 +135,15 @@ def test_an_entry_is_named_output_wrt_input_in_either_layout_or_as_a_gradient_en
     text = " ".join(verdict(result, gradient=True).plain.split())
     assert "worst at ∂f/∂x[" in text and "also at ∂f/∂x[" in text
     assert "worst at f wrt x[" in " ".join(verdict(result).plain.split())
+
+
+def test_the_values_given_are_shown_as_given_not_as_rounding_noise():
+    """Found by a tester: the header showed A = [[1e-170, 0], [0, 1]] as [[0, 0], [0, 1]] (entries within 1e-12 of
+    the largest are rounding noise in a computed matrix, but a value given is data), so the values could not be
+    redone by hand.  A computed Jacobian keeps hiding its noise."""
+    from mcalc.render import array_text, number_format
+
+    assert "1.000e-170" in array_text(np.array([[1e-170, 0], [0, 1]]), noise=False)
+    assert "e-170" not in array_text(np.array([[1e-170, 0], [0, 1]]))
+    assert number_format(np.array([3.0, 1e-14]), 4)(1e-14) == "0"
+    assert number_format(np.array([3.0, 1e-14]), 4, noise=False)(1e-14) != "0"

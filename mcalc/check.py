@@ -305,6 +305,7 @@ def _blocks(problem, E, G, tol, bad) -> list[str]:
 def _size_message(problem, kind, E, G) -> str:
     what = "the gradient is" if kind == "gradient" else f"the {problem.what} is"
     why = "" if kind == "gradient" else (
+        " (one row and one column per wrt entry)" if problem.what == "Hessian" else
         " (one row per output entry)" if problem.layout == "numerator" else " (denominator layout: one row per "
                                                                             "wrt entry)")
     return f"your answer is {fmt_shape(G.shape)}, {what} {fmt_shape(E.shape)}{why}"
@@ -315,7 +316,10 @@ def _shape_hints(problem, kind, E, G) -> list[str]:
     if kind == "jacobian" and G.shape == E.T.shape and G.shape != E.shape:
         notes.append("it has the shape of the other layout, but not its values")
     v = problem.wrt[0] if len(problem.wrt) == 1 else None
-    if kind == "jacobian" and problem.root.size > 1 and v is not None and G.shape in (v.shape, problem.root.shape):
+    if problem.what == "Hessian" and v is not None and G.shape == v.shape:
+        notes.append(f"it is shaped like {v.name}, as the gradient is: the Hessian, the Jacobian of the gradient, "
+                     f"is {E.shape[0]}×{E.shape[1]}")
+    elif kind == "jacobian" and problem.root.size > 1 and v is not None and G.shape in (v.shape, problem.root.shape):
         notes.append("a Jacobian has one row per output entry and one column per input entry "
                      f"({E.shape[0]}×{E.shape[1]} here), not the shape of a matrix: flatten both (vec)")
     return notes

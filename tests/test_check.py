@@ -227,3 +227,12 @@ def test_a_matrix_written_on_lines_is_read_by_rows():
                                    "-f", "json"])
     doc = json.loads(res.stdout)
     assert doc["shapes"]["A"] == [2, 2] and doc["jacobian"] == [[7.0, 13.0]]     # xᵀ(A + Aᵀ), A + Aᵀ = [[2, 5], [5, 8]]
+
+
+def test_a_gradient_given_as_a_hessian_is_told_so():
+    """Found by a tester: a gradient given to check --hessian got the Jacobian's advice (rows per output entry,
+    flatten both); it is told that it is shaped like the gradient and that the Hessian is n×n."""
+    res = CliRunner().invoke(app, ["check", "x@x", "--wrt", "x", "--shape", "x=3", "--hessian", "--expect", "2*x"])
+    assert res.exit_code == 1
+    assert "shaped like x, as the gradient is" in res.stdout and "is 3×3" in res.stdout, res.stdout
+    assert "flatten both" not in res.stdout

@@ -39,9 +39,28 @@ def choose_defaults(nodes, given, missing, shape_of, seed, parsed, wrt) -> tuple
             last = e
             continue
         return env, rules
-    last.hint = lambda w: f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values; give values {w.with_value}"
+    _refuse_given(nodes, given, parsed)
+    mixed = f" for {', '.join(missing)} (the values given may be the cause)" if given else ""
+    last.hint = lambda w: f"mcalc tried {V.DEFAULT_ATTEMPTS} sets of default values{mixed}; give values {w.with_value}"
     last.source = parsed.source
     raise last
+
+
+def _refuse_given(nodes, given: dict, parsed) -> None:
+    """Where no default values would do, the part of the expression that depends only on the values given, on
+    its own: if it is out of its domain (solve(A, b) with a singular A given), that is the error, and not the
+    defaults mcalc drew for the others."""
+    if not given:
+        return
+    from .chain import dependencies
+
+    names = dependencies(nodes, [n for n in nodes if isinstance(n, Var) and not n.tangent], structural=True)
+    mine = [n for n in nodes if names[id(n)] <= given.keys()]
+    try:
+        evaluate(mine, given, exact=True)
+    except DomainError as e:
+        e.source = parsed.source
+        raise
 
 
 def _domains(nodes) -> dict:

@@ -413,3 +413,16 @@ def test_a_complex_step_that_leaves_the_domain_does_not_suggest_itself():
     Z = np.eye(2, dtype=complex) * 1e-200
     Z[0, 1] = 1e-220j
     assert np.isfinite(_logdet_fwd(None, Z)) and abs(_logdet_fwd(None, Z).real - 2 * np.log(1e-200)) < 1e-9
+
+
+def test_a_value_given_out_of_its_domain_is_not_blamed_on_the_defaults():
+    """Found by a tester: with A given and b drawn, an error the given values alone cause said 'mcalc tried 15
+    sets of default values'.  What depends only on the values given is judged on its own; where the failing
+    operation mixes both (solve(A, b) with a singular A given), the hint names what was drawn."""
+    r = mcalc("jac", "solve(A, b) + log(c)", "--wrt", "b", "--value", "A=1 0; 0 1", "--value", "c=-1 -2",
+              "--shape", "b=2")
+    assert r.returncode == 2 and "log needs positive" in r.stderr and "default values" not in r.stderr, r.stderr
+    r = mcalc("jac", "solve(A, b)", "--wrt", "b", "--value", "A=1 2; 2 4", "--shape", "b=2")
+    assert r.returncode == 2 and "singular" in r.stderr and "default values for b (the values given may be" in r.stderr
+    r = mcalc("jac", "log(-x*x)")
+    assert r.returncode == 2 and "sets of default values; give values" in r.stderr

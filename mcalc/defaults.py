@@ -54,7 +54,7 @@ def _refuse_given(nodes, given: dict, parsed) -> None:
         return
     from .chain import dependencies
 
-    names = dependencies(nodes, [n for n in nodes if isinstance(n, Var) and not n.tangent], structural=True)
+    names = dependencies(nodes, [n for n in nodes if isinstance(n, Var)], structural=True)   # (tangents: not given)
     mine = [n for n in nodes if names[id(n)] <= given.keys()]
     try:
         evaluate(mine, given, exact=True)

@@ -61,6 +61,13 @@ class Axis:
     def __len__(self) -> int:
         return self.n
 
+    def changes(self) -> int:
+        """How many times the group key changes along the side (between parts, and between the blocks of a
+        matrix: its rows in row-major order, its columns in column-major), as counting neighbours would say."""
+        parts = [p for p in self.parts if p[2]]
+        inner = sum((shape[1] if self.order == "col" else shape[0]) - 1 for _, shape, _ in parts if len(shape) >= 2)
+        return max(len(parts) - 1, 0) + inner
+
     def __iter__(self):
         return (self[k] for k in range(self.n))
 

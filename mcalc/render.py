@@ -171,6 +171,8 @@ class BlockMatrix:
     def _rules(self) -> int:
         """The width of the rules between column blocks, were every column shown."""
         g = self.col_groups
+        if isinstance(g, Axis):                     # (counted from the shapes, not column by column)
+            return 2 * g.changes()
         return 2 * sum(g[j] != g[j - 1] for j in range(1, len(g)))
 
     def _fit(self, col_w: dict, budget: int) -> list[int | None]:
@@ -691,7 +693,7 @@ def check_grids(r) -> tuple:
 
 def check_verdict(r) -> Hanging:
     """Right, or wrong and how: the size, the diagnosis and the wrong entries by label."""
-    what = "gradient" if r.kind == "gradient" else r.problem.what
+    what = "gradient" if r.kind == "gradient" and r.problem.what != "Hessian" else r.problem.what
     if r.right:
         return hanging(Text.assemble(("✓ ", STYLE["ok"]), f"right: it is the {what} (max rel error "
                                                           f"{r.max_rel_error:.2g}, tol {r.tol:g})"))

@@ -127,8 +127,8 @@ def _rows(t: str, name: Text):
     """'1 2; 3 4' → a matrix (rows split by ';', or by lines as in a file: mcalc's -f plain pasted back), '1 2 3'
     → a vector, '3' → a scalar."""
     lines = [line for line in t.strip().splitlines() if line.strip()]
-    if len(lines) > 1 and ";" not in t:
-        t = ";".join(lines)
+    if len(lines) > 1 and ";" not in t and any(len(re.split(r"[\s,]+", line.strip())) > 1 for line in lines):
+        t = ";".join(lines)                           # (one number a line stays a vector, as it always was)
     rows = [[v for v in re.split(r"[\s,]+", r.strip()) if v] for r in t.split(";")]
     try:
         nums = [[float(v) for v in r] for r in rows]

@@ -227,6 +227,8 @@ def test_a_matrix_written_on_lines_is_read_by_rows():
                                    "-f", "json"])
     doc = json.loads(res.stdout)
     assert doc["shapes"]["A"] == [2, 2] and doc["jacobian"] == [[7.0, 13.0]]     # xᵀ(A + Aᵀ), A + Aᵀ = [[2, 5], [5, 8]]
+    res = CliRunner().invoke(app, ["jac", "x@x", "--value", "x=1\n2\n3\n", "--shape", "x=3", "-f", "json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["shapes"]["x"] == [3]    # (one number a line: a vector)
 
 
 def test_a_gradient_given_as_a_hessian_is_told_so():
@@ -236,3 +238,10 @@ def test_a_gradient_given_as_a_hessian_is_told_so():
     assert res.exit_code == 1
     assert "shaped like x, as the gradient is" in res.stdout and "is 3×3" in res.stdout, res.stdout
     assert "flatten both" not in res.stdout
+
+
+def test_the_hessian_of_a_scalar_variable_is_called_a_hessian():
+    """Found by a review: check --hessian of s**3 at a scalar s said 'right: it is the gradient'."""
+    res = CliRunner().invoke(app, ["check", "s**3", "--shape", "s=scalar", "--hessian", "--expect", "6",
+                                   "--value", "s=1"])
+    assert res.exit_code == 0 and "it is the Hessian" in res.stdout, res.stdout

@@ -19,6 +19,7 @@ def test_labels_one_at_a_time_are_the_listed_ones(parts, order):
     assert len(lazy) == len(labels) and list(lazy) == labels and list(lazy_groups) == groups
     assert [label_at(parts, order, k) for k in range(len(labels))] == labels
     assert lazy[-1] == labels[-1]
+    assert lazy_groups.changes() == sum(groups[j] != groups[j - 1] for j in range(1, len(groups)))
 
 
 def test_a_wide_pretty_jacobian_names_only_the_columns_it_shows(monkeypatch):
@@ -31,3 +32,18 @@ def test_a_wide_pretty_jacobian_names_only_the_columns_it_shows(monkeypatch):
     res = CliRunner().invoke(app, ["jac", "sum(x)", "--wrt", "x", "--shape", "x=3000000", "--fd", "none"])
     assert res.exit_code == 0 and "of 3000000 columns" in res.stdout and "x[2999999]" in res.stdout, res.stdout
     assert len(asked) < 5000, len(asked)
+
+
+def test_a_wide_verdict_names_only_the_columns_it_shows(monkeypatch, tmp_path):
+    """Found by a review: check's side-by-side view measured its width by walking every column's group (200 000
+    columns: 1.38 s against 0.63 s before labels were computed one at a time).  Work, not time."""
+    import numpy as np
+
+    answer = tmp_path / "g.npy"
+    np.save(answer, np.ones((1, 200000)) * 1.5)
+    asked = []
+    real = Axis.__getitem__
+    monkeypatch.setattr(Axis, "__getitem__", lambda self, k: asked.append(k) or real(self, k))
+    res = CliRunner().invoke(app, ["check", "sum(x)", "--shape", "x=200000", "--expect", f"@{answer}", "--no-color"])
+    assert res.exit_code == 1 and "wrong" in res.stdout, res.stdout
+    assert len(asked) < 10000, len(asked)

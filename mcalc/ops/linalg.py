@@ -163,7 +163,7 @@ def adjugate(a: np.ndarray) -> np.ndarray:
         return np.ones((1, 1))
     u, s, vt = np.linalg.svd(a)
     others = np.array([np.prod(np.delete(s, i)) for i in range(n)])
-    return np.linalg.det(u) * np.linalg.det(vt) * (vt.T * others) @ u.T
+    return np.linalg.det(u) * np.linalg.det(vt) * (vt.conj().T * others) @ u.conj().T     # (Vᴴ, Uᴴ: complex too)
 
 
 def _adj_fwd(node, x):

@@ -230,7 +230,7 @@ def assemble(maps: list[LinOp], root: Node, wrt: list[Var], order: str = "row",
                             as_matrix_shape(root.shape), as_matrix_shape(v.shape))
         blocks.append(L.T if layout == "denominator" else L)
     with np.errstate(all="ignore"):
-        finite = allow_nan or m * n > 1 << 12 and all(_finite(b) for b in blocks)   # (small: J scanned at once)
+        finite = allow_nan or (m * n > 1 << 12 and all(_finite(b) for b in blocks))   # (small: J scanned whole)
         if len(blocks) == 1:
             J = np.asarray(blocks[0].to_dense())
             if not J.flags.writeable:                   # (a map's own array, kept between calls: the caller's copy)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import weakref
 
 from functools import lru_cache
 
@@ -1037,8 +1038,6 @@ def remember_inverse(a: np.ndarray, inv: np.ndarray) -> np.ndarray:
     written to, and a's identity ends with a (the entry with it)."""
     inv = read_only(inv)
     if a.ndim == 2 and a.shape[0] >= REMEMBERED_INVERSE and id(a) not in _KNOWN_INVERSES:
-        import weakref
-
         _KNOWN_INVERSES[id(a)] = inv
         weakref.finalize(a, _KNOWN_INVERSES.pop, id(a), None)
     return inv
@@ -1067,16 +1066,14 @@ class Inverse(LinOp):
     def __init__(self, a):
         self.a = np.asarray(a, dtype=float)
         self.shape = self.a.shape
-        self._inv, self._uses = None, 0
+        self._inv, self._uses = known_inverse(self.a), 0
 
     def _formed(self, columns: int):
         """The inverse, formed once it is applied again (solving for n right-hand sides costs about what
         inverting does, and the product with the inverse as much again: a gradient's single use solves)."""
         self._uses += 1
-        if self._inv is None:
-            self._inv = known_inverse(self.a)
-            if self._inv is None and self._uses > 1:
-                self._inv = inverse(self.a)
+        if self._inv is None and self._uses > 1:
+            self._inv = inverse(self.a)
         return self._inv
 
     def apply(self, X):
@@ -1095,9 +1092,7 @@ class Inverse(LinOp):
 
     def to_dense(self):
         if self._inv is None:
-            self._inv = known_inverse(self.a)
-            if self._inv is None:
-                self._inv = inverse(self.a)
+            self._inv = inverse(self.a)
         return read_only(self._inv)                         # (kept for the next product: never written to)
 
     def to_sparse(self):

@@ -42,6 +42,7 @@ def number_format(values: np.ndarray, precision: int, noise: bool = True):
     (noise=False: values given, not computed, where a tiny entry is data and is shown as it is).
     (The pretty view passes the entries it shows; typeset output, every entry, a chunk at a time.)"""
     tiny = 1e-12 * float(np.max([np.abs(c).max() for c in _chunks(values)], initial=0.0)) if noise else 0.0
+    near = 1e-10 if noise else 0.0
     integers, top, low, first = True, [], [], []
     for c in _chunks(values):
         c = np.where(np.abs(c) <= tiny, 0.0, c)
@@ -49,7 +50,6 @@ def number_format(values: np.ndarray, precision: int, noise: bool = True):
         if nonzero.size:
             top.append(nonzero.max())
             low.append(nonzero.min())
-        near = 1e-10 if noise else 0.0
         integers = integers and bool(np.all(np.abs(c - np.round(c)) <= near * np.maximum(1.0, np.abs(c))))
         if len(first) < 10000:
             first += c[:10000 - len(first)].tolist()

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DomainError, TooLargeError
-from .derivative import differential, local_map, pullback, rule, tangent
-from .expr import Node, Var, written
+from .algebra import flatten_order, make, simplify
+from .errors import DomainError, NoClosedFormError, TooLargeError
+from .derivative import adjoint, differential, local_map, pullback, rule, tangent
+from .expr import Const, Node, Var, written
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
+from .ops import maps
 from .linops import Dense, Identity, LinOp, Zero, all_entries_finite, check_dense, human_bytes, memory_budget
 
 
@@ -138,6 +140,49 @@ def differentials(nodes: list[Node], wrt: list[Var]) -> dict[int, Node]:
         if d is not None:
             D[id(node)] = d
     return D
+
+
+def cotangent_tree(nodes: list[Node], v: Var, C: Node, key=None) -> Node:
+    """The cotangent of v shaped like v, given the root's cotangent C (a tree shaped like the root: ones for a
+    gradient, a variable for a VJP), as a simplified tree of the language: reverse accumulation over trees.  The
+    cotangent of each node is pulled back through each local closed form L by the trace identity,
+
+        df = tr(Cᵀ d node) = vec(C)ᵀ L vec(d arg) = vec(G)ᵀ vec(d arg)    so the argument's cotangent is G,
+
+    where the algebra's rules turn vec(C)ᵀ L into vec(G)ᵀ (vec(C)ᵀ (A ⊗ B) = vec(Aᵀ C B)ᵀ, ...).  Raises
+    NoClosedFormError when an operation on the way has no closed form (kron, sort).  key: kept with the root under
+    it (a tree of the structure alone, built once per expression)."""
+    root = nodes[-1]
+    if key is None or root.op is None:
+        return _cotangent_tree(nodes, v, C)
+
+    def build():
+        try:
+            return _cotangent_tree(nodes, v, C)
+        except NoClosedFormError as e:
+            return e
+    out = root.remember(key, build)
+    if isinstance(out, NoClosedFormError):
+        raise out
+    return out
+
+
+def _cotangent_tree(nodes: list[Node], v: Var, C: Node) -> Node:
+    root = nodes[-1]
+    with flatten_order("row"):
+        deps = dependencies(nodes, [v])
+        if v.name not in deps[id(root)]:
+            return maps.zeros_like(v) if v.shape else Const(0.0)
+        cot: dict[int, Node] = {id(root): C}
+        for node in reversed(nodes):
+            if isinstance(node, Var) or id(node) not in cot:
+                continue
+            G = cot.pop(id(node))
+            for i, a in enumerate(node.args):
+                if v.name in deps[id(a)]:
+                    g = adjoint(node, i, G)
+                    cot[id(a)] = g if id(a) not in cot else make("add", cot[id(a)], g)
+        return simplify(cot[id(v)]) if id(v) in cot else maps.zeros_like(v) if v.shape else Const(0.0)
 
 
 def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str | None = None,

@@ -14,9 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .algebra import flatten_order, make, simplify
-from .chain import dependencies, differentials, forward_accumulate
-from .derivative import adjoint, differential, local_form, tangent
+from .algebra import flatten_order, simplify
+from .chain import cotangent_tree, dependencies, differentials, forward_accumulate
+from .derivative import differential, local_form, tangent
 from .errors import NoClosedFormError, TooLargeError
 from .expr import Const, Node, Var
 from .printing import ATOM, CALL, POWER, Latex, Mcalc, Unicode, is_call
@@ -97,49 +97,11 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 def gradient_tree(nodes: list[Node], v: Var) -> Node:
     """∇f shaped like v, for the scalar root f of nodes (topological order), as a simplified tree of the
-    language: reverse accumulation over trees.  The cotangent C of each node, shaped like the node, is pulled back
-    through each local closed form L by the trace identity,
-
-        df = tr(Cᵀ d node) = vec(C)ᵀ L vec(d arg) = vec(G)ᵀ vec(d arg)    so the argument's cotangent is G,
-
-    where the algebra's rules turn vec(C)ᵀ L into vec(G)ᵀ (vec(C)ᵀ (A ⊗ B) = vec(Aᵀ C B)ᵀ, ...): the gradient as a
-    textbook writes it (a bᵀ, 2 Aᵀ (A X B + C) Bᵀ), never a row of Kronecker products.  Raises NoClosedFormError
-    when an operation on the way has no closed form (kron, sort)."""
+    language (chain.cotangent_tree, from a cotangent of ones): the gradient as a textbook writes it (a bᵀ,
+    2 Aᵀ (A X B + C) Bᵀ), never a row of Kronecker products.  Raises NoClosedFormError when an operation on the
+    way has no closed form (kron, sort).  Built once per expression (kept with the root)."""
     root = nodes[-1]
-    if root.op is None:
-        return _gradient_tree(nodes, v)
-
-    def build():                                     # (a tree of the structure alone: built once per expression)
-        try:
-            return _gradient_tree(nodes, v)
-        except NoClosedFormError as e:
-            return e
-    out = root.remember(("gradient", v.key, len(nodes)), build)
-    if isinstance(out, NoClosedFormError):
-        raise out
-    return out
-
-
-def _gradient_tree(nodes: list[Node], v: Var) -> Node:
-    root = nodes[-1]
-    with flatten_order("row"):
-        deps = dependencies(nodes, [v])
-        if v.name not in deps[id(root)]:
-            return _zeros_like(v)
-        cot: dict[int, Node] = {id(root): Const(np.ones(root.shape))}
-        for node in reversed(nodes):
-            if isinstance(node, Var) or id(node) not in cot:
-                continue
-            C = cot.pop(id(node))
-            for i, a in enumerate(node.args):
-                if v.name in deps[id(a)]:
-                    G = adjoint(node, i, C)
-                    cot[id(a)] = G if id(a) not in cot else make("add", cot[id(a)], G)
-        return simplify(cot.get(id(v), _zeros_like(v)))
-
-
-def _zeros_like(v: Var) -> Node:
-    return maps.zeros_like(v) if v.shape else Const(0.0)
+    return cotangent_tree(nodes, v, Const(np.ones(root.shape)), ("gradient", v.key, len(nodes)))
 
 
 def _occurrences(tree: Node, primal: set, limit: int = 10_000) -> dict:

@@ -34,6 +34,21 @@ def flatten_order(order: str):
 def current_order() -> str:
     return _ORDER.get()
 
+
+_WHOLE: ContextVar[bool] = ContextVar("whole", default=False)
+
+
+@contextmanager
+def for_numbers():
+    """Trees built to be computed, not read (plan.py): an operation inside derivatives stays whole, computed by its
+    own forward function, instead of being rewritten into its meaning (adj(X), det(X) X⁻¹ for a reader, keeps
+    its value where det X underflows)."""
+    token = _WHOLE.set(True)
+    try:
+        yield
+    finally:
+        _WHOLE.reset(token)
+
 MAX_REWRITES = 200          # rules per node: a guard against rules that undo each other
 
 
@@ -41,8 +56,8 @@ def normalize(node: Node) -> Node:
     """The node after its operation's rewrite rules (each builds its result with make, so it is normal too)."""
     if node.primal:
         return node
-    if node.op.expand is not None and not node.op.whole:     # an operation inside derivatives: its meaning
-        return simplify(node.op.expand(node))                  # (onehot stays whole)
+    if node.op.expand is not None and not node.op.whole and not _WHOLE.get():   # an operation inside derivatives:
+        return simplify(node.op.expand(node))                  # its meaning (onehot stays whole)
     for _ in range(MAX_REWRITES):
         for rule in node.op.rewrite:
             out = rule(node)

@@ -1029,6 +1029,7 @@ def _above_diagonal(n: int) -> np.ndarray:
 
 REMEMBERED_INVERSE = 64      # inverses of matrices from this size on are kept while the matrix lives
 _KNOWN_INVERSES: dict[int, np.ndarray] = {}
+_LAID_OUT: dict[tuple, int] = {}   # (address, shape, strides) → the id of the array kept there
 
 
 def remember_inverse(a: np.ndarray, inv: np.ndarray) -> np.ndarray:
@@ -1039,12 +1040,30 @@ def remember_inverse(a: np.ndarray, inv: np.ndarray) -> np.ndarray:
     inv = read_only(inv)
     if a.ndim == 2 and a.shape[0] >= REMEMBERED_INVERSE and id(a) not in _KNOWN_INVERSES:
         _KNOWN_INVERSES[id(a)] = inv
-        weakref.finalize(a, _KNOWN_INVERSES.pop, id(a), None)
+        layout = _layout(a)
+        _LAID_OUT[layout] = id(a)
+        weakref.finalize(a, _forget_inverse, id(a), layout)
     return inv
 
 
 def known_inverse(a: np.ndarray) -> np.ndarray | None:
-    return _KNOWN_INVERSES.get(id(a))
+    """The kept inverse of a, or of the array a is the transpose of (X⁻ᵀ for Xᵀ: the same memory read the other
+    way, while X lives)."""
+    inv = _KNOWN_INVERSES.get(id(a))
+    if inv is None and _LAID_OUT and a.ndim == 2:
+        k = _LAID_OUT.get(_layout(a.T))
+        inv = None if k is None else _KNOWN_INVERSES[k].T
+    return inv
+
+
+def _layout(a: np.ndarray) -> tuple:
+    return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
+
+
+def _forget_inverse(k: int, layout: tuple) -> None:
+    _KNOWN_INVERSES.pop(k, None)
+    if _LAID_OUT.get(layout) == k:
+        del _LAID_OUT[layout]
 
 
 def _scaled_identity(G: np.ndarray):

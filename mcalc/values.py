@@ -283,10 +283,16 @@ def _loadtxt(path: str):
         raise _Unreadable("not a file of numbers") from None
 
 
-def as_value(v, name: Text = "value") -> np.ndarray:
+def as_value(v, name: Text = "value", scan: bool = True) -> np.ndarray:
     """A finite float array of at most 2 dimensions, or a clear error.  Scanned once, for nan and inf (one BLAS
     pass); subnormal entries are numbers like any other here, as in numpy, and refused only where mcalc judges
-    (refuse_subnormal)."""
+    (refuse_subnormal).  scan=False: not scanned (a caller that knows it finite otherwise, plan.py)."""
+    if type(v) is np.ndarray and v.dtype == np.float64 and v.size and v.ndim <= 2:    # (the usual case, at once)
+        a = v.view()
+        a.flags.writeable = False
+        if scan and not all_entries_finite(a):
+            raise _not_finite(name)
+        return a
     try:
         a = np.asarray(v)
         if a.dtype.kind == "O" and any(e is None for e in a.flat):     # (as float, None would be nan)
@@ -313,9 +319,13 @@ def as_value(v, name: Text = "value") -> np.ndarray:
                              hint="mcalc works with scalars, vectors and matrices")
     if a.size == 0:
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
-    if not all_entries_finite(a):
-        raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
+    if scan and not all_entries_finite(a):
+        raise _not_finite(name)
     return a
+
+
+def _not_finite(name: Text) -> ValueSpecError:
+    return ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
 
 
 def refuse_subnormal(values: dict, judged: str = "finite differences") -> None:

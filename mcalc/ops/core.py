@@ -61,13 +61,13 @@ class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
                  "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
                  "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole", "requires",
-                 "verify", "adjoint", "orthonormal", "poly", "spread", "growth")
+                 "verify", "adjoint", "orthonormal", "poly", "spread", "growth", "propagates")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
                  interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
-                 verify=None, adjoint=None, orthonormal=None, poly=None, spread=None, growth=None):
+                 verify=None, adjoint=None, orthonormal=None, poly=None, spread=None, growth=None, propagates=None):
         if jvp is None and expand is not None:     # (an operation inside derivatives: differentiated through its
             jvp = via(expand)                       # meaning, for second derivatives)
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
@@ -85,6 +85,8 @@ class Op:
         self.adjoint = adjoint
         self.orthonormal = orthonormal
         self.poly, self.spread, self.growth = poly, spread, growth
+        self.propagates = propagates       # (node, i, *values) → whether a nan or an inf in argument i surely
+        #                                    makes the value non-finite (its scan then scans the argument too)
 
     @property
     def flat(self) -> bool:
@@ -97,6 +99,10 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+
+def always(*_) -> bool:
+    return True
 
 
 def _at_zero(node, x, *_):

@@ -43,8 +43,16 @@ def _mm_fwd(node, a, b):
     va, vb = len(node.args[0].shape) == 1, len(node.args[1].shape) == 1
     if va and vb:
         return np.sum(a * b, axis=-1)
+    if not (va or vb) and a.shape[-1] == 1:          # (an outer product: numpy's multiply, not a GEMM of depth 1,
+        return np.multiply(a, b)                      # which takes half as long again)
     out = np.matmul(a[..., None, :] if va else a, b[..., :, None] if vb else b)
     return out[..., 0, :] if va else (out[..., 0] if vb else out)
+
+
+def _mm_propagates(node, i, a, b) -> bool:
+    """A nan or an inf in one factor shows in the product when the other has no zero: BLAS may skip a zero's
+    column (reference dgemv does), and then inf * 0 is never computed."""
+    return bool(np.all(b if i == 0 else a))
 
 
 def _mm_work(node):
@@ -328,7 +336,8 @@ register(Op("matmul", _mm_infer, _mm_fwd, jvp=_bilinear_jvp, linear=_mm_linear, 
             as_linop=lambda node, read: read.map(node.args[0]) @ read.map(node.args[1])
             if node.args[0].ndim == 2 and node.args[1].ndim == 2 else None,
             show=Show(mc=_show_matmul, uni=_show_matmul, tex=_show_matmul, prec=PRODUCT), work=_mm_work,
-            poly=poly_product(), spread=_mm_inner, example=("A @ B", "A=2x3,B=3x2"), operator="A @ B",
+            poly=poly_product(), spread=_mm_inner, propagates=_mm_propagates, example=("A @ B", "A=2x3,B=3x2"),
+            operator="A @ B",
             help="matrix product (also matrix·vector, vector·matrix, vector·vector)", family="products"),
          spelled=("matmul",), operands=2, help="A @ B, as numpy.matmul")
 

@@ -1,0 +1,201 @@
+"""Plans: what a repeated API call does, worked out once.  A script calls gradient("sum((M@w - y)**2)", "w", v) in
+a loop with new values and the same expression, variables and shapes.  Everything that depends on those alone is
+kept, per (kind, expression, wrt, shapes): the typed tree, and the derivative itself as a tree of the language
+(the gradient or the VJP by reverse accumulation over trees, chain.cotangent_tree: Mᵀ (2 (M w - y)); the JVP as
+the differential, chain.differentials), flattened into steps.  A call then converts and scans its values once,
+evaluates the expression with every domain check (the same evaluation as the full path), runs the steps and scans
+the answer.
+
+A plan is only a faster way to the same numbers.  It is made where every variable has a value given as an array
+and the derivative has a closed form whose arrays are no larger than the expression's own (no Kronecker product
+spelled out); anything out of the ordinary at a call (a value out of its domain, an answer that is not finite, a
+linear system found singular) leaves the call to the full path, which computes the answer, or says what is wrong,
+as it always has.  The engine's: it names no operation.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from . import values as V
+from .errors import McalcError
+from .expr import Const, Node, Var, _value, evaluate, fixed
+from .linops import all_entries_finite, read_only
+from .tree import topo_order
+
+PLANS = 64                   # plans kept, the most recently used (a script's loop uses one)
+_PLANS: OrderedDict = OrderedDict()
+_NONE = object()             # no plan for this key: the full path, at once
+DIRECTION = " direction"     # (no variable's name) the tangent's or the cotangent's, among those left unscanned
+DEFERRED = 1 << 14           # entries from which a value's scan may be left to the first value computed from it
+
+
+class Plan:
+    """The expression's nodes (topological order), the derivative's steps (node, its slot, its arguments'
+    slots; slots are the ids of the nodes whose values they hold), the values fixed once (constants, trees of
+    constants), and where the answer is.
+
+    A large value is scanned for nan and inf by the scan of the first value computed from it, where that is much
+    smaller and shows any nan or inf in it (M @ w: M's 2 MB by w's 8 KB, op.propagates), rather than by a scan of
+    its own: `covered` maps such a node to the value's slot and its place among the node's arguments."""
+
+    __slots__ = ("nodes", "steps", "fixed", "result", "direction", "shape", "covered", "deferred")
+
+    def __init__(self, nodes, tree: Node, direction: Var | None, shape: tuple):
+        self.nodes, self.direction, self.shape = nodes, direction, shape
+        forward = {n.key: n for n in nodes}                  # (the expression's values, by structure)
+        self.fixed: dict[int, np.ndarray] = {}
+        self.steps = []
+        slot: dict[int, int] = {}                           # a tree node's id → the id whose value it is
+
+        def leaf(n: Node) -> bool:
+            return n.key in forward or n.op is None or fixed(n)
+
+        for n in topo_order(tree, leaf=leaf):
+            if n.key in forward:
+                slot[id(n)] = id(forward[n.key])
+            elif isinstance(n, Var):                        # (the tangent or the cotangent: by structure, a tree
+                slot[id(n)] = id(direction)                 # kept with the expression may hold an equal one)
+            elif isinstance(n, Const) or fixed(n):
+                slot[id(n)] = id(n)
+                value = n.value if isinstance(n, Const) else evaluate(topo_order(n), {}, check=False)[id(n)]
+                self.fixed[id(n)] = read_only(np.asarray(value, dtype=float))
+            else:
+                slot[id(n)] = id(n)
+                self.steps.append((n, id(n), tuple(slot[id(a)] for a in n.args)))
+        self.result = slot[id(tree)]
+        self.covered, self.deferred = self._coverage()
+
+    def _coverage(self) -> tuple[dict, frozenset]:
+        """For each large value given (a variable's, the direction), the node that first uses it, where its scan
+        can stand for the value's."""
+        uses = [(n, tuple(id(a) for a in n.args)) for n in self.nodes if n.op is not None]
+        uses += [(n, args) for n, _, args in self.steps]
+        inputs = [n for n in self.nodes if isinstance(n, Var)] + ([self.direction] if self.direction else [])
+        covered, deferred = {}, set()
+        for x in inputs:
+            if x.size < DEFERRED:
+                continue
+            first = next(((n, args) for n, args in uses if id(x) in args), None)
+            if first is None:
+                continue
+            n, args = first
+            i = args.index(id(x))
+            others = sum(a.size for j, a in enumerate(n.args) if j != i)
+            if n.op.propagates is not None and n.size + others <= x.size // 8 and args.count(id(x)) == 1:
+                covered[id(n)] = (id(x), i)
+                deferred.add(DIRECTION if x is self.direction else x.name)
+        return covered, frozenset(deferred)
+
+    def run(self, env: dict, direction: np.ndarray | None) -> np.ndarray | None:
+        """The derivative at these values (converted; scanned unless deferred), or None where the full path must
+        say more."""
+        vals: dict[int, np.ndarray] = {}
+        covered = self.covered
+        with np.errstate(all="ignore"):
+            try:
+                for n in self.nodes:                         # (every domain check: the full path's evaluation)
+                    vals[id(n)] = out = _value(n, vals, env, True, True)
+                    if id(n) in covered and not self._scanned(n, vals, out, [vals[id(a)] for a in n.args]):
+                        return None
+                vals.update(self.fixed)
+                if self.direction is not None:
+                    vals[id(self.direction)] = direction
+                for n, out, args in self.steps:
+                    a = [vals[k] for k in args]
+                    vals[out] = y = n.op.fwd(n, *a)
+                    if out in covered and not self._scanned(n, vals, y, a):
+                        return None
+            except (McalcError, ArithmeticError, np.linalg.LinAlgError):     # (LinAlgError: also an operation's
+                return None                                                  # own refusal, Refused)
+            out = np.asarray(vals[self.result], dtype=float)
+        if out.shape != self.shape:
+            out = np.broadcast_to(out, self.shape) if out.size != np.prod(self.shape) else out.reshape(self.shape)
+        if not all_entries_finite(out):
+            return None
+        return out if out.flags.writeable else out.copy()   # (never the caller's array, nor one a node keeps)
+
+    def _scanned(self, n: Node, vals: dict, out, args: list) -> bool:
+        """Whether the large value n is the first to use is finite: n's own value is (scanned by the evaluation,
+        again here for a step), and a nan or an inf in the large value would show in it; or, where it might not
+        (a factor with a zero), by its own scan."""
+        x, i = self.covered[id(n)]
+        return all_entries_finite(out) and (n.op.propagates(n, i, *args) or all_entries_finite(vals[x]))
+
+
+def run(kind: str, expr, wrt, values, shapes, seed, direction=None) -> np.ndarray | None:
+    """gradient, vjp or jvp by a plan: the answer, or None where the full path takes the call (no plan, or
+    anything to say; the seed is only checked, every value being given)."""
+    if shapes is not None or type(values) is not dict or type(expr) is not str or type(wrt) is not str or \
+            type(seed) is not int or seed < 0:
+        return None
+    try:                                                      # (converted, not yet scanned: the plan says which)
+        env = {k: V.as_value(v, k, scan=False) for k, v in values.items() if type(k) is str and type(v) is not str}
+        d = None if direction is None or type(direction) is str else V.as_value(direction, scan=False)
+    except McalcError:
+        return None
+    if len(env) != len(values) or (direction is not None and d is None):
+        return None
+    key = (kind, expr, wrt, tuple((k, a.shape) for k, a in env.items()), None if d is None else d.shape)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _make(kind, expr, wrt, env, d)
+        _PLANS[key] = plan
+        if len(_PLANS) > PLANS:
+            _PLANS.popitem(last=False)
+    else:
+        _PLANS.move_to_end(key)
+    if plan is _NONE:
+        return None
+    deferred = plan.deferred
+    if not all(k in deferred or all_entries_finite(a) for k, a in env.items()) or \
+            d is not None and DIRECTION not in deferred and not all_entries_finite(d):
+        return None
+    return plan.run(env, d)
+
+
+def _make(kind: str, expr: str, wrt: str, env: dict, d: np.ndarray | None):
+    """The plan for a call, or _NONE."""
+    from .algebra import for_numbers
+    from .budget import check_evaluation
+    from .chain import cotangent_tree, dependencies, differentials
+    from .parse import parse
+    from .problem import _typed
+
+    try:
+        parsed = parse(expr)
+        names = parsed.variables()
+        if sorted(names) != sorted(env) or wrt.strip() not in names:
+            return _NONE
+        root, nodes = _typed(parsed.source, tuple(sorted((k, a.shape) for k, a in env.items())), "row", ())
+        check_evaluation(list(nodes))
+        v = next(n for n in nodes if isinstance(n, Var) and n.name == wrt.strip())
+        if kind == "gradient":
+            if root.size != 1:
+                return _NONE
+            direction, shape = None, v.shape
+            with for_numbers():
+                tree = cotangent_tree(list(nodes), v, Const(np.ones(root.shape)), ("plan", v.key, len(nodes)))
+        elif kind == "vjp":
+            if d.shape != root.shape:
+                return _NONE
+            direction, shape = Var("cotangent", root.shape, tangent=True), v.shape
+            with for_numbers():
+                tree = cotangent_tree(list(nodes), v, direction, ("plan vjp", v.key, len(nodes)))
+        else:
+            if d.shape != v.shape:
+                return _NONE
+            if not dependencies(list(nodes), [v])[id(root)]:
+                return _NONE
+            Ds = differentials(list(nodes), [v])
+            direction, shape, tree = Ds[id(v)], root.shape, Ds.get(id(root))
+            if tree is None:
+                return _NONE
+    except McalcError:
+        return _NONE
+    largest = max([n.size for n in nodes] + [v.size])
+    if any(n.size > largest for n in topo_order(tree)):     # (a map spelled out, larger than any array given)
+        return _NONE
+    return Plan(nodes, tree, direction, shape)

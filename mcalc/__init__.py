@@ -171,13 +171,14 @@ def _need_scipy():
 def gradient(expr, wrt, values=None, shapes=None, *, seed=0):
     """The gradient of a scalar-valued expr with respect to one variable, shaped like that variable."""
     from .plan import run
-    from .problem import prepare
-    from .results import require_gradient
 
     with _only_mcalc_errors():
         out = run("gradient", expr, wrt, values, shapes, seed)
         if out is not None:
             return out
+        from .problem import prepare
+        from .results import require_gradient
+
         p = prepare(expr, wrt, values, shapes, seed=seed)
         require_gradient(p)
         return p.analytic().reshape(p.wrt[0].shape)

@@ -263,7 +263,12 @@ def _value(node: Node, vals: dict, env: dict, check: bool, exact: bool = False):
         return env[node.name]
     if isinstance(node, Const):
         return node.value
-    args = [vals[id(a)] for a in node.args]
+    return apply(node, [vals[id(a)] for a in node.args], check, exact)
+
+
+def apply(node: Node, args: list, check: bool = True, exact: bool = False):
+    """The value of an operation's node given its arguments' values, with its domain checked (check) and the
+    requirements on the problem's own values (exact)."""
     op = node.op
     rules = (op.domain if check else None, op.requires if exact else None)
     if exact and getattr(op.requires, "first", False):      # (a requirement that does the domain's work better

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import values as V
 from .errors import McalcError
-from .expr import Const, Node, Var, _value, evaluate, fixed
+from .expr import Const, Node, Var, apply, evaluate, fixed
 from .linops import all_entries_finite, read_only
 from .tree import topo_order
 
@@ -41,12 +41,15 @@ class Plan:
     smaller and shows any nan or inf in it (M @ w: M's 2 MB by w's 8 KB, op.propagates), rather than by a scan of
     its own: `covered` maps such a node to the value's slot and its place among the node's arguments."""
 
-    __slots__ = ("nodes", "steps", "fixed", "result", "direction", "shape", "covered", "deferred")
+    __slots__ = ("nodes", "inputs", "forward", "steps", "fixed", "result", "direction", "shape", "covered",
+                 "deferred")
 
     def __init__(self, nodes, tree: Node, direction: Var | None, shape: tuple):
         self.nodes, self.direction, self.shape = nodes, direction, shape
+        self.inputs = [(id(n), n.name) for n in nodes if isinstance(n, Var)]
+        self.fixed: dict[int, np.ndarray] = {id(n): read_only(n.value) for n in nodes if isinstance(n, Const)}
+        self.forward = [(n, id(n), tuple(id(a) for a in n.args)) for n in nodes if n.op is not None]
         forward = {n.key: n for n in nodes}                  # (the expression's values, by structure)
-        self.fixed: dict[int, np.ndarray] = {}
         self.steps = []
         slot: dict[int, int] = {}                           # a tree node's id → the id whose value it is
 
@@ -71,8 +74,7 @@ class Plan:
     def _coverage(self) -> tuple[dict, frozenset]:
         """For each large value given (a variable's, the direction), the node that first uses it, where its scan
         can stand for the value's."""
-        uses = [(n, tuple(id(a) for a in n.args)) for n in self.nodes if n.op is not None]
-        uses += [(n, args) for n, _, args in self.steps]
+        uses = [(n, args) for n, _, args in self.forward + self.steps]
         inputs = [n for n in self.nodes if isinstance(n, Var)] + ([self.direction] if self.direction else [])
         covered, deferred = {}, set()
         for x in inputs:
@@ -92,15 +94,16 @@ class Plan:
     def run(self, env: dict, direction: np.ndarray | None) -> np.ndarray | None:
         """The derivative at these values (converted; scanned unless deferred), or None where the full path must
         say more."""
-        vals: dict[int, np.ndarray] = {}
+        vals = {k: env[name] for k, name in self.inputs}
+        vals.update(self.fixed)
         covered = self.covered
         with np.errstate(all="ignore"):
             try:
-                for n in self.nodes:                         # (every domain check: the full path's evaluation)
-                    vals[id(n)] = out = _value(n, vals, env, True, True)
-                    if id(n) in covered and not self._scanned(n, vals, out, [vals[id(a)] for a in n.args]):
+                for n, out, args in self.forward:            # (every domain check: the full path's evaluation)
+                    a = [vals[k] for k in args]
+                    vals[out] = y = apply(n, a, True, True)
+                    if out in covered and not self._scanned(n, vals, y, a):
                         return None
-                vals.update(self.fixed)
                 if self.direction is not None:
                     vals[id(self.direction)] = direction
                 for n, out, args in self.steps:

@@ -85,6 +85,9 @@ def test_the_answer_is_the_callers_own_array():
         g = mcalc.gradient("sum(x)", "x", {"x": np.arange(3.0)})
         np.testing.assert_array_equal(g, np.ones(3))
         g[:] = 9
+        g = mcalc.gradient("sum([[1, 2], [3, 4]] * X)", "X", {"X": A})       # (a constant of the expression)
+        np.testing.assert_array_equal(g, [[1, 2], [3, 4]])
+        g[:] = 5
 
 
 def test_what_is_out_of_the_ordinary_gets_the_full_paths_message():

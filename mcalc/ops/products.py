@@ -45,6 +45,8 @@ def _mm_fwd(node, a, b):
         return np.sum(a * b, axis=-1)
     if not (va or vb) and a.shape[-1] == 1:          # (an outer product: numpy's multiply, not a GEMM of depth 1,
         return np.multiply(a, b)                      # which takes half as long again)
+    if a.ndim == len(node.args[0].shape) and b.ndim == len(node.args[1].shape):   # (no batch axes: numpy's own
+        return np.matmul(a, b)                                                     # matrix-vector product, GEMV)
     out = np.matmul(a[..., None, :] if va else a, b[..., :, None] if vb else b)
     return out[..., 0, :] if va else (out[..., 0] if vb else out)
 

@@ -1052,7 +1052,8 @@ def known_inverse(a: np.ndarray) -> np.ndarray | None:
     inv = _KNOWN_INVERSES.get(id(a))
     if inv is None and _LAID_OUT and a.ndim == 2:
         k = _LAID_OUT.get(_layout(a.T))
-        inv = None if k is None else _KNOWN_INVERSES[k].T
+        inv = None if k is None else _KNOWN_INVERSES.get(k)      # (forgotten meanwhile, by another thread)
+        inv = None if inv is None else inv.T
     return inv
 
 

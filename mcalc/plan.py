@@ -38,7 +38,7 @@ class Plan:
     constants), and where the answer is.
 
     A large value is scanned for nan and inf by the scan of the first value computed from it, where that is much
-    smaller and shows any nan or inf in it (M @ w: M's 2 MB by w's 8 KB, op.propagates), rather than by a scan of
+    smaller and shows any nan or inf in it (M @ w: M's 2 MB by w's 8 KB, Op.propagates), rather than by a scan of
     its own: `covered` maps such a node to the value's slot and its place among the node's arguments."""
 
     __slots__ = ("nodes", "inputs", "forward", "steps", "fixed", "result", "direction", "shape", "covered",
@@ -101,15 +101,15 @@ class Plan:
             try:
                 for n, out, args in self.forward:            # (every domain check: the full path's evaluation)
                     a = [vals[k] for k in args]
-                    vals[out] = y = apply(n, a, True, True)
-                    if out in covered and not self._scanned(n, vals, y, a):
+                    vals[out] = apply(n, a, True, True)        # (scanned there)
+                    if out in covered and not self._covers(n, vals, a):
                         return None
                 if self.direction is not None:
                     vals[id(self.direction)] = direction
                 for n, out, args in self.steps:
                     a = [vals[k] for k in args]
                     vals[out] = y = n.op.fwd(n, *a)
-                    if out in covered and not self._scanned(n, vals, y, a):
+                    if out in covered and not (all_entries_finite(y) and self._covers(n, vals, a)):
                         return None
             except (McalcError, ArithmeticError, np.linalg.LinAlgError):     # (LinAlgError: also an operation's
                 return None                                                  # own refusal, Refused)
@@ -120,12 +120,11 @@ class Plan:
             return None
         return out if out.flags.writeable else out.copy()   # (never the caller's array, nor one a node keeps)
 
-    def _scanned(self, n: Node, vals: dict, out, args: list) -> bool:
-        """Whether the large value n is the first to use is finite: n's own value is (scanned by the evaluation,
-        again here for a step), and a nan or an inf in the large value would show in it; or, where it might not
-        (a factor with a zero), by its own scan."""
+    def _covers(self, n: Node, vals: dict, args: list) -> bool:
+        """Given that n's value is finite, whether the large value it is the first to use is: a nan or an inf in
+        it would show in n's value; or, where it might not (a factor with a zero), by its own scan."""
         x, i = self.covered[id(n)]
-        return all_entries_finite(out) and (n.op.propagates(n, i, *args) or all_entries_finite(vals[x]))
+        return n.op.propagates(n, i, *args) or all_entries_finite(vals[x])
 
 
 def run(kind: str, expr, wrt, values, shapes, seed, direction=None) -> np.ndarray | None:
@@ -139,17 +138,19 @@ def run(kind: str, expr, wrt, values, shapes, seed, direction=None) -> np.ndarra
         d = None if direction is None or type(direction) is str else V.as_value(direction, scan=False)
     except McalcError:
         return None
-    if len(env) != len(values) or (direction is not None and d is None):
+    if len(env) != len(values) or (kind != "gradient" and d is None):
         return None
     key = (kind, expr, wrt, tuple((k, a.shape) for k, a in env.items()), None if d is None else d.shape)
     plan = _PLANS.get(key)
-    if plan is None:
-        plan = _make(kind, expr, wrt, env, d)
-        _PLANS[key] = plan
-        if len(_PLANS) > PLANS:
-            _PLANS.popitem(last=False)
-    else:
-        _PLANS.move_to_end(key)
+    try:                                                      # (KeyError: another thread's call evicted it)
+        if plan is None:
+            plan = _PLANS[key] = _make(kind, expr, wrt, env, d)
+            while len(_PLANS) > PLANS:
+                _PLANS.popitem(last=False)
+        else:
+            _PLANS.move_to_end(key)
+    except KeyError:
+        pass
     if plan is _NONE:
         return None
     deferred = plan.deferred
@@ -196,7 +197,7 @@ def _make(kind: str, expr: str, wrt: str, env: dict, d: np.ndarray | None):
             direction, shape, tree = Ds[id(v)], root.shape, Ds.get(id(root))
             if tree is None:
                 return _NONE
-    except McalcError:
+    except (McalcError, RecursionError):               # (the full path says what, or does without the tree)
         return _NONE
     largest = max([n.size for n in nodes] + [v.size])
     if any(n.size > largest for n in topo_order(tree)):     # (a map spelled out, larger than any array given)

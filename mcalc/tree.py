@@ -9,6 +9,7 @@ Python's operators on nodes (``-(y @ dX @ y)``), which build nodes with :func:`c
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -105,6 +106,7 @@ REGISTRY = Table()               # operation name → Op, filled by mcalc.ops
 SYMBOLS: dict = {}               # named constant → its symbol per notation (pi: π, \pi), filled by mcalc.ops
 BINARY = Table()                 # a binary operator's symbol → its operation ("+": add, ">": greater), filled by mcalc.ops
 _KEYS: dict = {}                 # structural keys, interned: equal expressions share one small integer
+_NEXT_KEY = itertools.count()
 
 
 def size_of(shape) -> int:
@@ -129,8 +131,8 @@ def _freeze(v):
 
 def _intern(key) -> int:
     k = _KEYS.get(key)
-    if k is None:
-        k = _KEYS[key] = len(_KEYS)
+    if k is None:                                   # (setdefault and next: one step each, so that two threads
+        k = _KEYS.setdefault(key, next(_NEXT_KEY))  # never give two structures one key)
     return k
 
 

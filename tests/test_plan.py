@@ -102,6 +102,9 @@ def test_what_is_out_of_the_ordinary_gets_the_full_paths_message():
         mcalc.gradient("sum(log(x))", "x", {"x": np.array([1.0, -2.0])})
     with pytest.raises(mcalc.DomainError, match="overflows|not finite"):
         mcalc.gradient("sum(exp(x))", "x", {"x": np.array([1.0, 800.0])})
+    for product, what in ((mcalc.vjp, "cotangent"), (mcalc.jvp, "tangent")):      # (found by a reviewer)
+        with pytest.raises(mcalc.ValueSpecError, match=f"the {what} is None"):
+            product("A@v", "v", None, {"A": np.eye(3), "v": np.ones(3)})
 
 
 def test_a_large_value_is_scanned_where_a_zero_could_hide_a_nan(monkeypatch):

@@ -101,10 +101,6 @@ class Op:
         return f"<op {self.name}>"
 
 
-def always(*_) -> bool:
-    return True
-
-
 def _at_zero(node, x, *_):
     """The signed distance from a kink at 0 (abs, relu, the norm): the argument itself."""
     return x

@@ -14,10 +14,9 @@ import numpy as np
 
 from .algebra import flatten_order, make, simplify
 from .errors import DomainError, NoClosedFormError, TooLargeError
-from .derivative import adjoint, differential, local_map, pullback, rule, tangent
-from .expr import Const, Node, Var, written
+from .derivative import adjoint, differential, local_map, pullback, rule, tangent, zero_like
+from .expr import Node, Var, written
 from .tree import as_matrix_shape  # noqa: F401 (the shapes of Jacobians' blocks, also for labels and output)
-from .ops import maps
 from .linops import Dense, Identity, LinOp, Zero, all_entries_finite, check_dense, human_bytes, memory_budget
 
 
@@ -172,7 +171,7 @@ def _cotangent_tree(nodes: list[Node], v: Var, C: Node) -> Node:
     with flatten_order("row"):
         deps = dependencies(nodes, [v])
         if v.name not in deps[id(root)]:
-            return maps.zeros_like(v) if v.shape else Const(0.0)
+            return zero_like(v)
         cot: dict[int, Node] = {id(root): C}
         for node in reversed(nodes):
             if isinstance(node, Var) or id(node) not in cot:
@@ -182,7 +181,7 @@ def _cotangent_tree(nodes: list[Node], v: Var, C: Node) -> Node:
                 if v.name in deps[id(a)]:
                     g = adjoint(node, i, G)
                     cot[id(a)] = g if id(a) not in cot else make("add", cot[id(a)], g)
-        return simplify(cot[id(v)]) if id(v) in cot else maps.zeros_like(v) if v.shape else Const(0.0)
+        return simplify(cot[id(v)]) if id(v) in cot else zero_like(v)
 
 
 def linear_maps(nodes: list[Node], rules: LocalRules, wrt: list[Var], mode: str | None = None,

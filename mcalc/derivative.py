@@ -261,9 +261,12 @@ def pullback_tree(node: Node, i: int, C: Node) -> Node:
 
     r = rule(node, i)
     G = _backwards(r, C, lambda m, j, c: _linear_adjoint(r, m, j, c), lambda a, b: make("add", a, b))
-    if G is None:
-        return maps.zeros_like(r.t) if r.t.shape else Const(0.0)
-    return G
+    return zero_like(r.t) if G is None else G
+
+
+def zero_like(node: Node) -> Node:
+    """The zero of a cotangent shaped like node: 0 for a scalar."""
+    return maps.zeros_like(node) if node.shape else Const(0.0)
 
 
 def _own_adjoint(node: Node, i: int, C: Node) -> Node | None:

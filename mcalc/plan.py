@@ -21,7 +21,7 @@ import numpy as np
 
 from . import values as V
 from .errors import McalcError
-from .expr import Const, Node, Var, apply, evaluate, fixed
+from .expr import Const, Node, Values, Var, apply, fixed
 from .linops import all_entries_finite, read_only
 from .tree import topo_order
 
@@ -61,10 +61,9 @@ class Plan:
                 slot[id(n)] = id(forward[n.key])
             elif isinstance(n, Var):                        # (the tangent or the cotangent: by structure, a tree
                 slot[id(n)] = id(direction)                 # kept with the expression may hold an equal one)
-            elif isinstance(n, Const) or fixed(n):
+            elif fixed(n):                                  # (a constant, or a tree of them: Values keeps it)
                 slot[id(n)] = id(n)
-                value = n.value if isinstance(n, Const) else evaluate(topo_order(n), {}, check=False)[id(n)]
-                self.fixed[id(n)] = read_only(np.asarray(value, dtype=float))
+                self.fixed[id(n)] = read_only(np.asarray(Values({})(n), dtype=float))
             else:
                 slot[id(n)] = id(n)
                 self.steps.append((n, id(n), tuple(slot[id(a)] for a in n.args)))
@@ -170,12 +169,12 @@ def _make(kind: str, expr: str, wrt: str, env: dict, d: np.ndarray | None):
 
     try:
         parsed = parse(expr)
-        names = parsed.variables()
-        if sorted(names) != sorted(env) or wrt.strip() not in names:
+        names, wrt = parsed.variables(), wrt.strip()
+        if sorted(names) != sorted(env) or wrt not in names:
             return _NONE
         root, nodes = _typed(parsed.source, tuple(sorted((k, a.shape) for k, a in env.items())), "row", ())
         check_evaluation(list(nodes))
-        v = next(n for n in nodes if isinstance(n, Var) and n.name == wrt.strip())
+        v = next(n for n in nodes if isinstance(n, Var) and n.name == wrt)
         if kind == "gradient":
             if root.size != 1:
                 return _NONE

@@ -287,12 +287,23 @@ def as_value(v, name: Text = "value", scan: bool = True) -> np.ndarray:
     """A finite float array of at most 2 dimensions, or a clear error.  Scanned once, for nan and inf (one BLAS
     pass); subnormal entries are numbers like any other here, as in numpy, and refused only where mcalc judges
     (refuse_subnormal).  scan=False: not scanned (a caller that knows it finite otherwise, plan.py)."""
-    if type(v) is np.ndarray and v.dtype == np.float64 and v.size and v.ndim <= 2:    # (the usual case, at once)
+    if type(v) is np.ndarray and v.dtype == np.float64:        # (the usual case: nothing to convert or refuse)
         a = v.view()
         a.flags.writeable = False
-        if scan and not all_entries_finite(a):
-            raise _not_finite(name)
-        return a
+    else:
+        a = _converted(v, name)
+    if a.ndim > 2:
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} has {a.ndim} dimensions",
+                             hint="mcalc works with scalars, vectors and matrices")
+    if a.size == 0:
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
+    if scan and not all_entries_finite(a):
+        raise ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
+    return a
+
+
+def _converted(v, name: Text) -> np.ndarray:
+    """Anything else as a read-only float array: None, complex, dates, text and masked entries refused."""
     try:
         a = np.asarray(v)
         if a.dtype.kind == "O" and any(e is None for e in a.flat):     # (as float, None would be nan)
@@ -314,18 +325,7 @@ def as_value(v, name: Text = "value", scan: bool = True) -> np.ndarray:
         what = "ragged (rows of different lengths)" if "inhomogeneous" in str(e) or "sequence" in str(e) else \
             "not numeric"
         raise ValueSpecError(lambda w: f"{w.value_of(name)} is {what}") from None
-    if a.ndim > 2:
-        raise ValueSpecError(lambda w: f"{w.value_of(name)} has {a.ndim} dimensions",
-                             hint="mcalc works with scalars, vectors and matrices")
-    if a.size == 0:
-        raise ValueSpecError(lambda w: f"{w.value_of(name)} is empty")
-    if scan and not all_entries_finite(a):
-        raise _not_finite(name)
     return a
-
-
-def _not_finite(name: Text) -> ValueSpecError:
-    return ValueSpecError(lambda w: f"{w.value_of(name)} contains nan or inf", hint="values must be finite numbers")
 
 
 def refuse_subnormal(values: dict, judged: str = "finite differences") -> None:

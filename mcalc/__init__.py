@@ -54,14 +54,19 @@ def jacobian(expr, wrt=None, values=None, shapes=None, order="row", layout="nume
     variables (concatenated in the order given), both flattened in `order` ("row"/"C" or "col"/"F"); transposed
     for layout="denominator".  Variables without a value get reproducible defaults drawn with `seed`.
     sparse=True: a scipy.sparse array built from the Jacobian's structure, never dense (needs SciPy)."""
+    from .plan import run
     from .problem import prepare
 
     with _only_mcalc_errors():
-        p = prepare(expr, wrt, values, shapes, order, layout, seed)
         if sparse:
             _need_scipy()
-            return p.analytic_sparse()
-        return p.analytic()
+            return prepare(expr, wrt, values, shapes, order, layout, seed).analytic_sparse()
+
+        def full():
+            return prepare(expr, wrt, values, shapes, order, layout, seed).analytic()
+
+        out = run("jacobian", expr, wrt, values, shapes, seed, order=order, layout=layout, full=full)
+        return full() if out is None else out
 
 
 def evaluate(expr, values=None, shapes=None, *, seed=0):
@@ -102,11 +107,12 @@ def _product(kind, expr, wrt, direction, values, shapes, seed):
     from .products import product
 
     with _only_mcalc_errors():
-        out = run(kind, expr, wrt, values, shapes, seed, direction)
-        if out is not None:
-            return out
-        p = prepare(expr, wrt, values, shapes, seed=seed, evaluate=False)
-        return product(p, kind, direction, fd="none").value
+        def full():
+            return product(prepare(expr, wrt, values, shapes, seed=seed, evaluate=False), kind, direction,
+                           fd="none").value
+
+        out = run(kind, expr, wrt, values, shapes, seed, direction, full=full)
+        return full() if out is None else out
 
 
 def hessian(expr, wrt=None, values=None, shapes=None, order="row", *, seed=0):
@@ -173,15 +179,16 @@ def gradient(expr, wrt, values=None, shapes=None, *, seed=0):
     from .plan import run
 
     with _only_mcalc_errors():
-        out = run("gradient", expr, wrt, values, shapes, seed)
-        if out is not None:
-            return out
-        from .problem import prepare
-        from .results import require_gradient
+        def full():
+            from .problem import prepare
+            from .results import require_gradient
 
-        p = prepare(expr, wrt, values, shapes, seed=seed)
-        require_gradient(p)
-        return p.analytic().reshape(p.wrt[0].shape)
+            p = prepare(expr, wrt, values, shapes, seed=seed)
+            require_gradient(p)
+            return p.analytic().reshape(p.wrt[0].shape)
+
+        out = run("gradient", expr, wrt, values, shapes, seed, full=full)
+        return full() if out is None else out
 
 
 # --- explain and check: functions of the API, and modules of the package -------------------------------------------

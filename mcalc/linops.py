@@ -956,8 +956,13 @@ def all_entries_finite(a) -> bool:
     """Whether every entry is finite, in one pass without an array of flags where it can: a nan or an inf makes
     the sum of squares (one BLAS dot) nan or inf; one that overflows from finite entries is looked at entry by
     entry."""
-    a = np.asarray(a)
-    if a.dtype == np.float64 and a.size > 1 << 12:   # (small: isfinite's array of flags costs less than errstate)
+    a = a if type(a) is np.ndarray else np.asarray(a)
+    if a.dtype != np.float64:
+        return bool(np.isfinite(a).all())
+    if a.size <= 1 << 12:                             # (small: vdot, which sets no warning on overflow, costs a
+        if math.isfinite(np.vdot(a, a)):              # quarter of isfinite's array of flags or of an errstate)
+            return True
+    else:
         with np.errstate(all="ignore"):               # (a sum that overflows warns)
             if a.flags.c_contiguous or a.flags.f_contiguous:
                 r = a.ravel(order="K")                # (a view in either order: vdot would copy an F-ordered one)

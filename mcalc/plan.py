@@ -1,16 +1,18 @@
 """Plans: what a repeated API call does, worked out once.  A script calls gradient("sum((M@w - y)**2)", "w", v) in
 a loop with new values and the same expression, variables and shapes.  Everything that depends on those alone is
-kept, per (kind, expression, wrt, shapes): the typed tree, and the derivative itself as a tree of the language
-(the gradient or the VJP by reverse accumulation over trees, chain.cotangent_tree: Mᵀ (2 (M w - y)); the JVP as
-the differential, chain.differentials), flattened into steps.  A call then converts and scans its values once,
-evaluates the expression with every domain check (the same evaluation as the full path), runs the steps and scans
-the answer.
+kept, per (kind, expression, wrt, shapes, order, layout): the typed tree, and the derivative itself as a tree of
+the language (the gradient or the VJP by reverse accumulation over trees, chain.cotangent_tree: Mᵀ (2 (M w - y));
+the JVP as the differential, chain.differentials; a small Jacobian as explain's closed form, kron(eye(2), B.T)),
+flattened into steps.  A call then converts and scans its values once, evaluates the expression with every domain
+check (the same evaluation as the full path), runs the steps and scans the answer.
 
-A plan is only a faster way to the same numbers.  It is made where every variable has a value given as an array
-and the derivative has a closed form whose arrays are no larger than the expression's own (no Kronecker product
-spelled out); anything out of the ordinary at a call (a value out of its domain, an answer that is not finite, a
-linear system found singular) leaves the call to the full path, which computes the answer, or says what is wrong,
-as it always has.  The engine's: it names no operation.
+A plan is only a faster way to the same numbers.  It is made at a key's second call (a one-off call pays nothing
+for it), where every variable has a value given as an array and the derivative has a closed form whose arrays are
+no larger than the expression's own (no Kronecker product spelled out) or, for a Jacobian, than a small J; its
+answer is then checked once against the full path's, and a plan that disagrees is never used.  Anything out of
+the ordinary at a call (a value out of its domain, an answer that is not finite, a linear system found singular)
+leaves the call to the full path, which computes the answer, or says what is wrong, as it always has.  The
+engine's: it names no operation.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from .tree import topo_order
 PLANS = 64                   # plans kept, the most recently used (a script's loop uses one)
 _PLANS: OrderedDict = OrderedDict()
 _NONE = object()             # no plan for this key: the full path, at once
+_SEEN = object()             # called once: a plan is made if the call comes again
+JACOBIAN_ENTRIES = 1 << 14   # a Jacobian planned has at most this many entries (128 KiB: where the overhead of a
+                             # call is most of its cost)
 DIRECTION = " direction"     # (no variable's name) the tangent's or the cotangent's, among those left unscanned
 DEFERRED = 1 << 14           # entries from which a value's scan may be left to the first value computed from it
 
@@ -126,56 +131,105 @@ class Plan:
         return n.op.propagates(n, i, *args) or all_entries_finite(vals[x])
 
 
-def run(kind: str, expr, wrt, values, shapes, seed, direction=None) -> np.ndarray | None:
-    """gradient, vjp or jvp by a plan: the answer, or None where the full path takes the call (no plan, or
-    anything to say; the seed is only checked, every value being given)."""
-    if shapes is not None or type(values) is not dict or type(expr) is not str or type(wrt) is not str or \
-            type(seed) is not int or seed < 0:
+def run(kind: str, expr, wrt, values, shapes, seed, direction=None, *, order="row", layout="numerator",
+        full=None) -> np.ndarray | None:
+    """gradient, vjp, jvp or jacobian by a plan: the answer, or None where the full path takes the call (no plan,
+    or anything to say; the seed is only checked, every value being given).  A key's first call is the full
+    path's (a one-off call pays nothing for a plan); its second makes the plan and answers with full(), the full
+    path, keeping the plan only where its answer agrees (a plan is a faster way to the same numbers, checked once
+    as explain's closed forms are)."""
+    if shapes is not None or type(values) is not dict or type(expr) is not str or type(seed) is not int or \
+            seed < 0 or type(order) is not str or type(layout) is not str:
+        return None
+    if type(wrt) in (list, tuple) and all(type(w) is str for w in wrt):
+        wrt = tuple(wrt)
+    elif type(wrt) is not str and not (wrt is None and kind == "jacobian"):
         return None
     try:                                                      # (converted, not yet scanned: the plan says which)
         env = {k: V.as_value(v, k, scan=False) for k, v in values.items() if type(k) is str and type(v) is not str}
         d = None if direction is None or type(direction) is str else V.as_value(direction, scan=False)
     except McalcError:
         return None
-    if len(env) != len(values) or (kind != "gradient" and d is None):
+    if len(env) != len(values) or (kind in ("vjp", "jvp") and d is None):
         return None
-    key = (kind, expr, wrt, tuple((k, a.shape) for k, a in env.items()), None if d is None else d.shape)
+    key = (kind, expr, wrt, tuple((k, a.shape) for k, a in env.items()), None if d is None else d.shape, order,
+           layout)
     plan = _PLANS.get(key)
+    fresh = plan is _SEEN
     try:                                                      # (KeyError: another thread's call evicted it)
         if plan is None:
-            plan = _PLANS[key] = _make(kind, expr, wrt, env, d)
+            _PLANS[key] = _SEEN
             while len(_PLANS) > PLANS:
                 _PLANS.popitem(last=False)
+            return None
+        if fresh:
+            plan = _PLANS[key] = _make(kind, expr, wrt, env, d, order, layout)
         else:
             _PLANS.move_to_end(key)
     except KeyError:
         pass
-    if plan is _NONE:
+    if plan is _NONE or plan is _SEEN:
         return None
     deferred = plan.deferred
     if not all(k in deferred or all_entries_finite(a) for k, a in env.items()) or \
             d is not None and DIRECTION not in deferred and not all_entries_finite(d):
         return None
-    return plan.run(env, d)
+    out = plan.run(env, d)
+    if kind == "jacobian" and out is not None:
+        out = np.ascontiguousarray(out)                       # (as the full path's: rows of J in memory,
+        np.add(out, 0.0, out=out)                             # and 0 where a product gave -0: 0 · -b)
+    if not fresh or full is None:
+        return out
+    answer = full()                                           # (raises as the full path does)
+    if out is not None and not _agrees(out, answer):
+        _PLANS[key] = _NONE
+    return answer
 
 
-def _make(kind: str, expr: str, wrt: str, env: dict, d: np.ndarray | None):
+def _agrees(out: np.ndarray, answer) -> bool:
+    from .tolerance import DEFAULT_TOL, wrong_entries
+
+    answer = np.asarray(answer)
+    return out.shape == answer.shape and not wrong_entries(answer, out, DEFAULT_TOL).any()
+
+
+def _make(kind: str, expr: str, wrt, env: dict, d: np.ndarray | None, order: str = "row",
+          layout: str = "numerator"):
     """The plan for a call, or _NONE."""
     from .algebra import for_numbers
     from .budget import check_evaluation
     from .chain import cotangent_tree, dependencies, differentials
     from .parse import parse
-    from .problem import _typed
+    from .problem import _typed, normalize_layout, normalize_order, normalize_wrt
 
     try:
         parsed = parse(expr)
-        names, wrt = parsed.variables(), wrt.strip()
-        if sorted(names) != sorted(env) or wrt not in names:
+        names = parsed.variables()
+        if sorted(names) != sorted(env) or not names:
             return _NONE
-        root, nodes = _typed(parsed.source, tuple(sorted((k, a.shape) for k, a in env.items())), "row", ())
+        wrt_names = normalize_wrt(wrt, names)
+        order = normalize_order(order)
+        root, nodes = _typed(parsed.source, tuple(sorted((k, a.shape) for k, a in env.items())), order, ())
         check_evaluation(list(nodes))
-        v = next(n for n in nodes if isinstance(n, Var) and n.name == wrt)
-        if kind == "gradient":
+        by_name = {n.name: n for n in nodes if isinstance(n, Var)}
+        wrt_vars = [by_name[name] for name in wrt_names]
+        v = wrt_vars[0]
+        largest = max([n.size for n in nodes] + [v.size])
+        if kind == "jacobian":
+            from .explain import closed_form
+
+            layout = normalize_layout(layout)
+            m, n = root.size, sum(w.size for w in wrt_vars)
+            if m * n > JACOBIAN_ENTRIES:                # (larger: the structured maps write it once, a closed
+                return _NONE                            # form would spell out each Kronecker product)
+            with for_numbers():
+                tree, _ = closed_form(list(nodes), wrt_vars, order, layout)
+            if tree is None:
+                return _NONE
+            direction, shape, largest = None, (m, n) if layout == "numerator" else (n, m), max(largest, m * n)
+        elif len(wrt_vars) != 1 or order != "row":
+            return _NONE
+        elif kind == "gradient":
             if root.size != 1:
                 return _NONE
             direction, shape = None, v.shape
@@ -198,7 +252,6 @@ def _make(kind: str, expr: str, wrt: str, env: dict, d: np.ndarray | None):
                 return _NONE
     except (McalcError, RecursionError):               # (the full path says what, or does without the tree)
         return _NONE
-    largest = max([n.size for n in nodes] + [v.size])
     if any(n.size > largest for n in topo_order(tree)):     # (a map spelled out, larger than any array given)
         return _NONE
     return Plan(nodes, tree, direction, shape)

@@ -132,17 +132,23 @@ def test_linear_algebra_gradients_never_build_n4(monkeypatch, text):
     assert max(sizes, default=0) <= n * n
 
 
-def test_a_repeated_call_builds_no_tree(monkeypatch):
+@pytest.mark.parametrize("planned", [False, True])
+def test_a_repeated_call_builds_no_tree(monkeypatch, planned):
     """What depends on the text and the shapes only (the parse, the typed tree, each node's differential and the
-    matrices of its linear maps) is built once: calling again with new values builds no node, and the answer is
-    the new values' (the gradient of b·solve(A, b) is -A⁻ᵀ b xᵀ, x = A⁻¹ b: Matrix Cookbook (61))."""
+    matrices of its linear maps; with a plan, the gradient's tree) is built once: calling again with new values
+    builds no node, and the answer is the new values' (the gradient of b·solve(A, b) is -A⁻ᵀ b xᵀ, x = A⁻¹ b:
+    Matrix Cookbook (61)).  A plan is made at a key's second call; without one, the full path alone."""
     import mcalc
     import mcalc.tree as T
+    from mcalc import plan
 
+    if not planned:
+        monkeypatch.setattr(plan, "run", lambda *a, **k: None)
     rng = np.random.default_rng(3)
     b = rng.normal(size=4)
     first = rng.normal(size=(4, 4)) + 4 * np.eye(4)
-    mcalc.gradient("b @ solve(A, b) + sum(tanh(A))", "A", {"A": first, "b": b})
+    for _ in range(1 + planned):
+        mcalc.gradient("b @ solve(A, b) + sum(tanh(A))", "A", {"A": first, "b": b})
     built = []
     real = T.Node.__init__
 

@@ -1,16 +1,20 @@
-"""Plans (mcalc/plan.py): a repeated gradient, VJP or JVP call is worked out once and then only computed.  The
-plan must give the full path's numbers for every operation (from the registry's examples), build nothing on a
-repeated call (work counts, not time), never hand out an array it or the caller keeps, and leave anything out of
-the ordinary (nan in a value, a domain error, an answer that is not finite) to the full path's messages."""
+"""Plans (mcalc/plan.py): a repeated gradient, VJP, JVP or (small) Jacobian call is worked out once and then only
+computed.  The plan must give the full path's numbers for every operation (from the registry's examples) and for
+random compositions, build nothing on a one-off call nor on a repeated one (work counts, not time), never hand out
+an array it or the caller keeps, and leave anything out of the ordinary (nan in a value, a domain error, an answer
+that is not finite) to the full path's messages."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import mcalc
 from mcalc import plan as P
 from mcalc.ops import OPS
 from mcalc.problem import prepare
 from mcalc.tree import REGISTRY
+from test_properties import problems
 
 USER = sorted(name for name, op in OPS.items() if op.example is not None)
 
@@ -21,6 +25,29 @@ def full_path(monkeypatch):
     def off():
         monkeypatch.setattr(P, "run", lambda *a, **k: None)
     return off
+
+
+def planned(f):
+    """f() by its plan: the first call of a key is the full path's, the second makes the plan (and answers with
+    the full path, against which the plan is checked), the third is the plan's."""
+    f()
+    f()
+    return f()
+
+
+@pytest.fixture
+def disagreements(monkeypatch):
+    """Plans dropped because their answer differed from the full path's when they were made: none should be."""
+    seen = []
+    real = P._agrees
+
+    def agrees(out, answer):
+        ok = real(out, answer)
+        if not ok:
+            seen.append((out, answer))
+        return ok
+    monkeypatch.setattr(P, "_agrees", agrees)
+    return seen
 
 
 def _made(monkeypatch) -> list:
@@ -50,34 +77,99 @@ def test_a_repeated_call_builds_nothing_and_answers_as_the_cookbook(monkeypatch)
 
 
 @pytest.mark.parametrize("name", USER)
-def test_every_operation_gives_the_full_paths_numbers(name, full_path):
-    """The VJP (a random cotangent) and the JVP (a random tangent) of each operation's example, for each of its
-    variables, by the plan and by the full path, at values mcalc chose in the operation's domain."""
+def test_every_operation_gives_the_full_paths_numbers(name, full_path, disagreements):
+    """The VJP (a random cotangent), the JVP (a random tangent), the gradient and the Jacobian (both orders and
+    layouts) of each operation's example, for each of its variables, by the plan and by the full path, at values
+    mcalc chose in the operation's domain."""
     expr, spec = OPS[name].example
     p = prepare(expr, None, shapes=spec, seed=3)
     values = {k: np.array(v, dtype=float) for k, v in p.values.items()}
     rng = np.random.default_rng(1)
     got = {}
+    ways = [("row", "numerator"), ("col", "denominator")]
     for v in p.wrt:
         d = rng.normal(size=p.root.shape)
         u = rng.normal(size=v.shape)
-        got[v.name] = [mcalc.vjp(expr, v.name, d, values), mcalc.jvp(expr, v.name, u, values), d, u]
+        got[v.name] = [planned(lambda: mcalc.vjp(expr, v.name, d, values)),
+                       planned(lambda: mcalc.jvp(expr, v.name, u, values)), d, u,
+                       [planned(lambda: mcalc.jacobian(expr, v.name, values, order=o, layout=lay))
+                        for o, lay in ways]]
         if p.root.size == 1 and not p.root.shape:
-            got[v.name].append(mcalc.gradient(expr, v.name, values))
+            got[v.name].append(planned(lambda: mcalc.gradient(expr, v.name, values)))
+    both = planned(lambda: mcalc.jacobian(expr, None, values))
     full_path()
     for v in p.wrt:
-        vjp, jvp, d, u, *grad = got[v.name]
+        vjp, jvp, d, u, jacs, *grad = got[v.name]
         np.testing.assert_allclose(vjp, mcalc.vjp(expr, v.name, d, values), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(jvp, mcalc.jvp(expr, v.name, u, values), rtol=1e-9, atol=1e-12)
+        for J, (o, lay) in zip(jacs, ways):
+            np.testing.assert_allclose(J, mcalc.jacobian(expr, v.name, values, order=o, layout=lay), rtol=1e-9,
+                                       atol=1e-12)
         if grad:
             np.testing.assert_allclose(grad[0], mcalc.gradient(expr, v.name, values), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(both, mcalc.jacobian(expr, None, values), rtol=1e-9, atol=1e-12)
+    assert disagreements == []
+
+
+@given(problems(), st.sampled_from(["row", "col"]), st.sampled_from(["numerator", "denominator"]))
+def test_random_compositions_give_the_full_paths_jacobian(problem, order, layout):
+    """The planned Jacobian of a random composition (test_properties' expressions) is the full path's; no plan
+    is dropped for disagreeing with it when made."""
+    text, values = problem
+    if not values:
+        return
+    dropped = []
+    real = P._agrees
+    P._agrees = lambda out, answer: real(out, answer) or dropped.append(text)
+    try:
+        J = planned(lambda: mcalc.jacobian(text, None, values, order=order, layout=layout))
+    finally:
+        P._agrees = real
+    want = prepare(text, None, values, None, order, layout).analytic()
+    np.testing.assert_allclose(J, want, rtol=1e-9, atol=1e-12)
+    assert J.flags.c_contiguous and J.flags.writeable
+    assert dropped == []
+
+
+def test_a_one_off_call_makes_no_plan_and_a_repeated_jacobian_prepares_nothing(monkeypatch):
+    """Work counts: a key's first call is the full path's alone (no plan made: what a one-off call costs is
+    unchanged); the second makes the plan; later calls neither make one nor prepare a problem."""
+    import mcalc.problem
+
+    made = _made(monkeypatch)
+    prepared = []
+    real = mcalc.problem.prepare
+    monkeypatch.setattr(mcalc.problem, "prepare", lambda *a, **k: prepared.append(a[0]) or real(*a, **k))
+    rng = np.random.default_rng(4)
+    for call in range(4):
+        A, B = rng.normal(size=(3, 2)), rng.normal(size=(2, 4))
+        J = mcalc.jacobian("A@B", "A", {"A": A, "B": B})
+        np.testing.assert_allclose(J, np.kron(np.eye(3), B.T), rtol=1e-12)     # I ⊗ Bᵀ (row-major)
+        J = mcalc.jacobian("A@B", "A", {"A": A, "B": B}, order="col")
+        np.testing.assert_allclose(J, np.kron(B.T, np.eye(3)), rtol=1e-12)     # Bᵀ ⊗ I (column-major)
+        assert len(made) == (0 if call == 0 else 2)
+        assert len(prepared) == (2 if call == 0 else 4)    # (the second call checks the new plan once)
+    assert not np.signbit(J[J == 0]).any()                 # (0, not the -0 of 0 · -b)
+
+
+def test_a_plan_that_disagrees_with_the_full_path_is_dropped(monkeypatch):
+    """Checked once, when made: a plan whose answer is not the full path's (a wrong rule, played here by a plan
+    that adds 1) is never used; the call answers with the full path's numbers."""
+    real = P.Plan.run
+    monkeypatch.setattr(P.Plan, "run", lambda self, env, d: real(self, env, d) + 1)
+    P._PLANS.clear()
+    v = {"x": np.array([1.0, 2.0]), "y": np.array([3.0, -1.0])}
+    for _ in range(3):
+        np.testing.assert_allclose(mcalc.jacobian("x * y", "x", v), np.diag([3.0, -1.0]))
+        np.testing.assert_allclose(mcalc.gradient("sum(x * y)", "x", v), [3.0, -1.0])
+    assert list(P._PLANS.values()) == [P._NONE, P._NONE]
 
 
 def test_the_answer_is_the_callers_own_array():
     """Never the caller's array (the gradient of sum(A*B) in A is B), nor one the plan keeps (the gradient of
     sum(x) is a constant of ones): writing to an answer changes nothing else."""
     A, B = np.arange(4.0).reshape(2, 2), np.ones((2, 2))
-    for _ in range(2):
+    for _ in range(3):
         g = mcalc.gradient("sum(A*B)", "A", {"A": A, "B": B})
         assert g.flags.writeable and not np.shares_memory(g, B)
         g[:] = 7
@@ -88,18 +180,28 @@ def test_the_answer_is_the_callers_own_array():
         g = mcalc.gradient("sum([[1, 2], [3, 4]] * X)", "X", {"X": A})       # (a constant of the expression)
         np.testing.assert_array_equal(g, [[1, 2], [3, 4]])
         g[:] = 5
+        J = mcalc.jacobian("A*B", "A", {"A": A, "B": B})                      # (diag(B): never B itself)
+        J[:] = 3
+        np.testing.assert_array_equal(B, np.ones((2, 2)))
+        J = mcalc.jacobian("C @ x", "x", {"C": B, "x": np.ones(2)})           # (J = C: a copy)
+        assert not np.shares_memory(J, B)
+        J[:] = 4
+        np.testing.assert_array_equal(B, np.ones((2, 2)))
 
 
 def test_what_is_out_of_the_ordinary_gets_the_full_paths_message():
     rng = np.random.default_rng(2)
     M, w, y = rng.normal(size=(200, 100)), rng.normal(size=100), rng.normal(size=200)
-    mcalc.gradient("sum((M@w - y)**2)", "w", {"M": M, "w": w, "y": y})           # (the plan made)
+    planned(lambda: mcalc.gradient("sum((M@w - y)**2)", "w", {"M": M, "w": w, "y": y}))     # (the plan made)
     bad = M.copy()
     bad[3, 5] = np.nan
     with pytest.raises(mcalc.ValueSpecError, match="value of M contains nan or inf"):
         mcalc.gradient("sum((M@w - y)**2)", "w", {"M": bad, "w": w, "y": y})
-    with pytest.raises(mcalc.DomainError, match="log"):
-        mcalc.gradient("sum(log(x))", "x", {"x": np.array([1.0, -2.0])})
+    for x in (np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([1.0, -2.0])):   # (planned at the third)
+        with pytest.raises(mcalc.DomainError, match="log"):
+            mcalc.gradient("sum(log(x))", "x", {"x": -x})
+        with pytest.raises(mcalc.DomainError, match="log"):
+            mcalc.jacobian("log(x)", "x", {"x": -np.abs(x)})
     with pytest.raises(mcalc.DomainError, match="overflows|not finite"):
         mcalc.gradient("sum(exp(x))", "x", {"x": np.array([1.0, 800.0])})
     for product, what in ((mcalc.vjp, "cotangent"), (mcalc.jvp, "tangent")):      # (found by a reviewer)
@@ -119,7 +221,7 @@ def test_a_large_value_is_scanned_where_a_zero_could_hide_a_nan(monkeypatch):
     P._PLANS.clear()
     rng = np.random.default_rng(3)
     M, w, y = rng.normal(size=(200, 100)), rng.normal(size=100), rng.normal(size=200)
-    mcalc.gradient("sum((M@w - y)**2)", "w", {"M": M, "w": w, "y": y})
+    planned(lambda: mcalc.gradient("sum((M@w - y)**2)", "w", {"M": M, "w": w, "y": y}))
     (plan,) = P._PLANS.values()
     assert plan.deferred == {"M"}                                 # (its scan left to M @ w's)
     M[3, 5], w[5] = np.nan, 0.0
@@ -134,8 +236,12 @@ def test_plans_are_few_and_only_where_everything_is_given(monkeypatch):
     made = _made(monkeypatch)
     mcalc.gradient("sum(x**2)", "x", {"x": np.ones(3)}, shapes={"x": 3})       # (shapes: the full path)
     assert made == []
-    mcalc.gradient("sum(x * y)", "x", {"x": np.ones(3)})                       # (y drawn: the full path)
+    planned(lambda: mcalc.gradient("sum(x * y)", "x", {"x": np.ones(3)}))      # (y drawn: the full path)
     assert list(P._PLANS.values()) == [P._NONE]
+    mcalc.jacobian("x * y", "x", {"x": np.ones(3)}, sparse=True)               # (sparse: the full path)
+    assert len(P._PLANS) == 1
+    planned(lambda: mcalc.jacobian("A@B", "A", {"A": np.ones((128, 128)), "B": np.ones((128, 128))}))
+    assert list(P._PLANS.values())[-1] is P._NONE                             # (J of 2²⁸ entries: structured)
     for n in range(1, P.PLANS + 10):
         mcalc.gradient("sum(x**2)", "x", {"x": np.ones(n)})
     assert len(P._PLANS) == P.PLANS
@@ -145,7 +251,7 @@ def test_a_plan_made_again_finds_its_direction(monkeypatch):
     """The VJP's tree is kept with the expression, a plan is not (PLANS): a plan made again for the same
     expression uses the tree kept, whose cotangent is another variable of the same structure."""
     v = {"W": np.ones((3, 2)), "x": np.array([1.0, 2.0])}
-    first = mcalc.vjp("W@x", "W", np.arange(3.0), v)
+    first = planned(lambda: mcalc.vjp("W@x", "W", np.arange(3.0), v))
     P._PLANS.clear()
-    np.testing.assert_array_equal(mcalc.vjp("W@x", "W", np.arange(3.0), v), first)
-    assert list(P._PLANS.values())[0] is not P._NONE
+    np.testing.assert_array_equal(planned(lambda: mcalc.vjp("W@x", "W", np.arange(3.0), v)), first)
+    assert isinstance(list(P._PLANS.values())[0], P.Plan)

@@ -226,7 +226,8 @@ def _make(kind: str, expr: str, wrt, env: dict, d: np.ndarray | None, order: str
                 tree, _ = closed_form(list(nodes), wrt_vars, order, layout)
             if tree is None:
                 return _NONE
-            direction, shape, largest = None, (m, n) if layout == "numerator" else (n, m), max(largest, m * n)
+            direction, shape = None, (m, n) if layout == "numerator" else (n, m)
+            largest = max(largest, JACOBIAN_ENTRIES)      # (diag(s) of a softmax's s: small arrays, whatever J's)
         elif len(wrt_vars) != 1 or order != "row":
             return _NONE
         elif kind == "gradient":

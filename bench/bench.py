@@ -804,6 +804,12 @@ def markdown(results: dict) -> str:
         + ("pinned to one core" if mach["threads"] == "1" else "on all cores")
         + "; medians of ≥ 7 runs (calls of several seconds: as many as fit in 30 s). `python bench/bench.py "
           "--json bench/results.json --readme` regenerates this section, with the measurements behind it.")
+    rerun: dict = {}
+    for cid, c in cases.items():
+        if c.get("rerun") and c["rerun"]["commit"] != mach["commit"]:
+            rerun.setdefault((c["rerun"]["date"], c["rerun"]["commit"]), []).append(cid)
+    for (date, at), ids in sorted(rerun.items()):
+        out[-1] += f" Rerun on {date} at {at}, on a machine of the same kind: {', '.join(ids)}."
     shares = sorted(r["cpu_share"] for c in cases.values() for r in c["tools"].values() if r.get("cpu_share"))
     if shares:
         out[-1] += (f" While timing, the workers had {shares[0]:.2f}–{shares[-1]:.2f} of a core (median "
@@ -944,6 +950,9 @@ def main() -> None:
             if args.quick and case.n > 64:
                 continue
             results["cases"][case.id] = run_case(case, args.repeat, args.threads, log)
+            if args.load:                         # (rerun over saved measurements: said in the tables' header)
+                results["cases"][case.id]["rerun"] = {"commit": machine()["commit"],
+                                                      "date": time.strftime("%Y-%m-%d")}
             results["load"].append(os.getloadavg()[0])
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=1))

@@ -396,3 +396,23 @@ def test_the_scan_for_nan_and_inf_copies_nothing_in_either_order():
         assert not all_entries_finite(x) and not all_entries_finite(x.T) and not all_entries_finite(x[::3])
         x[123, 77] = -np.inf
         assert not all_entries_finite(x) and not all_entries_finite(x.T)
+
+
+@pytest.mark.parametrize("n", [1, 7, 4096, 4097, 20000])
+def test_the_scan_tells_huge_finite_entries_from_inf_without_a_warning(n):
+    """The scan's sum of squares (vdot for small arrays, dot for large ones) overflows to inf from finite
+    entries of 1e200: those are looked at entry by entry, and found finite, with no RuntimeWarning (an error in
+    this suite); nan, inf and -inf are found at either end, in float64 and in other dtypes."""
+    from mcalc.linops import all_entries_finite
+
+    x = np.full(n, 1e200)
+    assert all_entries_finite(x) and all_entries_finite(x.reshape(1, -1).T) and all_entries_finite(-x)
+    for bad in (np.nan, np.inf, -np.inf):
+        for i in (0, n - 1):
+            y = x.copy()
+            y[i] = bad
+            z = np.full(n, 1e30, dtype=np.float32)
+            z[i] = bad
+            assert not all_entries_finite(y) and not all_entries_finite(z)
+    assert all_entries_finite(np.arange(n)) and all_entries_finite(np.float64(3.0)) and all_entries_finite([1.0])
+    assert not all_entries_finite(np.array(np.nan)) and all_entries_finite(np.zeros(0))

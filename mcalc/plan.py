@@ -47,7 +47,7 @@ class Plan:
     its own: `covered` maps such a node to the value's slot and its place among the node's arguments."""
 
     __slots__ = ("nodes", "inputs", "forward", "steps", "fixed", "result", "direction", "shape", "covered",
-                 "deferred")
+                 "deferred", "checked")
 
     def __init__(self, nodes, tree: Node, direction: Var | None, shape: tuple):
         self.nodes, self.direction, self.shape = nodes, direction, shape
@@ -74,6 +74,7 @@ class Plan:
                 self.steps.append((n, id(n), tuple(slot[id(a)] for a in n.args)))
         self.result = slot[id(tree)]
         self.covered, self.deferred = self._coverage()
+        self.checked = False                                # (its answer found equal to the full path's, once)
 
     def _coverage(self) -> tuple[dict, frozenset]:
         """For each large value given (a variable's, the direction), the node that first uses it, where its scan
@@ -135,9 +136,9 @@ def run(kind: str, expr, wrt, values, shapes, seed, direction=None, *, order="ro
         full=None) -> np.ndarray | None:
     """gradient, vjp, jvp or jacobian by a plan: the answer, or None where the full path takes the call (no plan,
     or anything to say; the seed is only checked, every value being given).  A key's first call is the full
-    path's (a one-off call pays nothing for a plan); its second makes the plan and answers with full(), the full
-    path, keeping the plan only where its answer agrees (a plan is a faster way to the same numbers, checked once
-    as explain's closed forms are)."""
+    path's (a one-off call pays nothing for a plan); its second makes the plan.  A plan is used only once its
+    answer has been found equal to full()'s, the full path's, at one call (as explain checks its closed forms):
+    until then each call computes both and answers with full()'s; a plan that disagrees is dropped."""
     if shapes is not None or type(values) is not dict or type(expr) is not str or type(seed) is not int or \
             seed < 0 or type(order) is not str or type(layout) is not str:
         return None
@@ -155,35 +156,48 @@ def run(kind: str, expr, wrt, values, shapes, seed, direction=None, *, order="ro
     key = (kind, expr, wrt, tuple((k, a.shape) for k, a in env.items()), None if d is None else d.shape, order,
            layout)
     plan = _PLANS.get(key)
-    fresh = plan is _SEEN
-    try:                                                      # (KeyError: another thread's call evicted it)
+    if plan is None or plan is _SEEN:
+        made = _SEEN if plan is None else _make(kind, expr, wrt, env, d, order, layout)
+        _keep(key, made)
         if plan is None:
-            _PLANS[key] = _SEEN
-            while len(_PLANS) > PLANS:
-                _PLANS.popitem(last=False)
             return None
-        if fresh:
-            plan = _PLANS[key] = _make(kind, expr, wrt, env, d, order, layout)
-        else:
+        plan = made
+    elif plan is not _NONE:
+        try:
             _PLANS.move_to_end(key)
-    except KeyError:
-        pass
-    if plan is _NONE or plan is _SEEN:
+        except KeyError:                                      # (another thread's call evicted it meanwhile)
+            pass
+    if plan is _NONE:
         return None
     deferred = plan.deferred
     if not all(k in deferred or all_entries_finite(a) for k, a in env.items()) or \
             d is not None and DIRECTION not in deferred and not all_entries_finite(d):
         return None
+    if not plan.checked and full is None:
+        return None
     out = plan.run(env, d)
     if kind == "jacobian" and out is not None:
-        out = np.ascontiguousarray(out)                       # (as the full path's: rows of J in memory,
-        np.add(out, 0.0, out=out)                             # and 0 where a product gave -0: 0 · -b)
-    if not fresh or full is None:
+        out = np.ascontiguousarray(out)                       # (rows of J in memory, and 0 where a Kronecker
+        np.add(out, 0.0, out=out)                             # product with eye writes the -0 of 0 · -b)
+    if plan.checked:
         return out
-    answer = full()                                           # (raises as the full path does)
-    if out is not None and not _agrees(out, answer):
-        _PLANS[key] = _NONE
+    answer = full()               # (raises as the full path does; the plan stays unchecked, and unused, till then)
+    if out is not None:
+        if _agrees(out, answer):
+            plan.checked = True
+        else:
+            _keep(key, _NONE)
     return answer
+
+
+def _keep(key, plan) -> None:
+    """Keep a plan (or _SEEN, _NONE) for a key, forgetting the least recently used beyond PLANS."""
+    _PLANS[key] = plan
+    while len(_PLANS) > PLANS:
+        try:
+            _PLANS.popitem(last=False)
+        except KeyError:                                      # (emptied by another thread)
+            break
 
 
 def _agrees(out: np.ndarray, answer) -> bool:

@@ -284,8 +284,8 @@ def _loadtxt(path: str):
 
 
 def as_value(v, name: Text = "value", scan: bool = True) -> np.ndarray:
-    """A finite float array of at most 2 dimensions, or a clear error.  Scanned once, for nan and inf (one BLAS
-    pass); subnormal entries are numbers like any other here, as in numpy, and refused only where mcalc judges
+    """A finite float array of at most 2 dimensions, or a clear error.  Scanned once, for nan and inf (one
+    pass: linops.all_entries_finite); subnormal entries are numbers like any other here, as in numpy, and refused only where mcalc judges
     (refuse_subnormal).  scan=False: not scanned (a caller that knows it finite otherwise, plan.py)."""
     if type(v) is np.ndarray and v.dtype == np.float64:        # (the usual case: nothing to convert or refuse)
         a = v.view()

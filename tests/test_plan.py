@@ -152,6 +152,25 @@ def test_a_one_off_call_makes_no_plan_and_a_repeated_jacobian_prepares_nothing(m
     assert not np.signbit(J[J == 0]).any()                 # (0, not the -0 of 0 · -b)
 
 
+def test_a_plan_is_used_only_once_checked(monkeypatch):
+    """Found by a review: a plan made at a call whose values the full path refuses (log of a negative) was kept
+    unchecked and used from then on.  It is used only once its answer has equalled the full path's: here a wrong
+    plan (played by one that adds 1) is never used, whatever comes between."""
+    real = P.Plan.run
+    monkeypatch.setattr(P.Plan, "run", lambda self, env, d: (lambda r: None if r is None else r + 1)(
+        real(self, env, d)))
+    P._PLANS.clear()
+    good, bad = {"x": np.array([1.0, 2.0])}, {"x": np.array([1.0, -2.0])}
+    for f, want in ((lambda v: mcalc.gradient("sum(log(x))", "x", v), [1.0, 0.5]),
+                    (lambda v: mcalc.jacobian("log(x)", "x", v), np.diag([1.0, 0.5]))):
+        np.testing.assert_allclose(f(good), want)
+        with pytest.raises(mcalc.DomainError, match="log"):
+            f(bad)                                                 # (the plan made here, and not checked)
+        for _ in range(3):
+            np.testing.assert_allclose(f(good), want)
+    assert list(P._PLANS.values()) == [P._NONE, P._NONE]
+
+
 def test_a_plan_that_disagrees_with_the_full_path_is_dropped(monkeypatch):
     """Checked once, when made: a plan whose answer is not the full path's (a wrong rule, played here by a plan
     that adds 1) is never used; the call answers with the full path's numbers."""

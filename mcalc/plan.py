@@ -132,8 +132,8 @@ class Plan:
         return n.op.propagates(n, i, *args) or all_entries_finite(vals[x])
 
 
-def run(kind: str, expr, wrt, values, shapes, seed, direction=None, *, order="row", layout="numerator",
-        full=None) -> np.ndarray | None:
+def run(kind: str, expr, wrt, values, shapes, seed, direction=None, *, full, order="row",
+        layout="numerator") -> np.ndarray | None:
     """gradient, vjp, jvp or jacobian by a plan: the answer, or None where the full path takes the call (no plan,
     or anything to say; the seed is only checked, every value being given).  A key's first call is the full
     path's (a one-off call pays nothing for a plan); its second makes the plan.  A plan is used only once its
@@ -172,8 +172,6 @@ def run(kind: str, expr, wrt, values, shapes, seed, direction=None, *, order="ro
     deferred = plan.deferred
     if not all(k in deferred or all_entries_finite(a) for k, a in env.items()) or \
             d is not None and DIRECTION not in deferred and not all_entries_finite(d):
-        return None
-    if not plan.checked and full is None:
         return None
     out = plan.run(env, d)
     if kind == "jacobian" and out is not None:
@@ -224,7 +222,8 @@ def _make(kind: str, expr: str, wrt, env: dict, d: np.ndarray | None, order: str
         wrt_names = normalize_wrt(wrt, names)
         order = normalize_order(order)
         root, nodes = _typed(parsed.source, tuple(sorted((k, a.shape) for k, a in env.items())), order, ())
-        check_evaluation(list(nodes))
+        nodes = list(nodes)
+        check_evaluation(nodes)
         by_name = {n.name: n for n in nodes if isinstance(n, Var)}
         wrt_vars = [by_name[name] for name in wrt_names]
         v = wrt_vars[0]
@@ -237,7 +236,7 @@ def _make(kind: str, expr: str, wrt, env: dict, d: np.ndarray | None, order: str
             if m * n > JACOBIAN_ENTRIES:                # (larger: the structured maps write it once, a closed
                 return _NONE                            # form would spell out each Kronecker product)
             with for_numbers():
-                tree, _ = closed_form(list(nodes), wrt_vars, order, layout)
+                tree, _ = closed_form(nodes, wrt_vars, order, layout)
             if tree is None:
                 return _NONE
             direction, shape = None, (m, n) if layout == "numerator" else (n, m)
@@ -249,19 +248,19 @@ def _make(kind: str, expr: str, wrt, env: dict, d: np.ndarray | None, order: str
                 return _NONE
             direction, shape = None, v.shape
             with for_numbers():
-                tree = cotangent_tree(list(nodes), v, Const(np.ones(root.shape)), ("plan", v.key, len(nodes)))
+                tree = cotangent_tree(nodes, v, Const(np.ones(root.shape)), ("plan", v.key, len(nodes)))
         elif kind == "vjp":
             if d.shape != root.shape:
                 return _NONE
             direction, shape = Var("cotangent", root.shape, tangent=True), v.shape
             with for_numbers():
-                tree = cotangent_tree(list(nodes), v, direction, ("plan vjp", v.key, len(nodes)))
+                tree = cotangent_tree(nodes, v, direction, ("plan vjp", v.key, len(nodes)))
         else:
             if d.shape != v.shape:
                 return _NONE
-            if not dependencies(list(nodes), [v])[id(root)]:
+            if not dependencies(nodes, [v])[id(root)]:
                 return _NONE
-            Ds = differentials(list(nodes), [v])
+            Ds = differentials(nodes, [v])
             direction, shape, tree = Ds[id(v)], root.shape, Ds.get(id(root))
             if tree is None:
                 return _NONE

@@ -49,6 +49,12 @@ def for_numbers():
     finally:
         _WHOLE.reset(token)
 
+def computing() -> bool:
+    """Whether the trees being built are to be computed (for_numbers), where a rule may choose how a value is
+    computed (solve(X, B), not inv(X) @ B)."""
+    return _WHOLE.get()
+
+
 MAX_REWRITES = 200          # rules per node: a guard against rules that undo each other
 
 

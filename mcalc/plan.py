@@ -57,6 +57,8 @@ class Plan:
         forward = {n.key: n for n in nodes}                  # (the expression's values, by structure)
         self.steps = []
         slot: dict[int, int] = {}                           # a tree node's id → the id whose value it is
+        made: dict = {}                                     # a step's structure → its slot (a tree may hold two
+        #                                                     equal subtrees: eigh(H)'s vectors, twice)
 
         def leaf(n: Node) -> bool:
             return n.key in forward or n.op is None or fixed(n)
@@ -64,13 +66,15 @@ class Plan:
         for n in topo_order(tree, leaf=leaf):
             if n.key in forward:
                 slot[id(n)] = id(forward[n.key])
+            elif n.key in made:
+                slot[id(n)] = made[n.key]
             elif isinstance(n, Var):                        # (the tangent or the cotangent: by structure, a tree
                 slot[id(n)] = id(direction)                 # kept with the expression may hold an equal one)
             elif fixed(n):                                  # (a constant, or a tree of them: Values keeps it)
                 slot[id(n)] = id(n)
                 self.fixed[id(n)] = read_only(np.asarray(Values({})(n), dtype=float))
             else:
-                slot[id(n)] = id(n)
+                slot[id(n)] = made[n.key] = id(n)
                 self.steps.append((n, id(n), tuple(slot[id(a)] for a in n.args)))
         self.result = slot[id(tree)]
         self.covered, self.deferred = self._coverage()

@@ -274,3 +274,61 @@ def test_a_plan_made_again_finds_its_direction(monkeypatch):
     P._PLANS.clear()
     np.testing.assert_array_equal(planned(lambda: mcalc.vjp("W@x", "W", np.arange(3.0), v)), first)
     assert isinstance(list(P._PLANS.values())[0], P.Plan)
+
+
+def _counting(monkeypatch, *names) -> dict:
+    """Calls of numpy.linalg's functions, by name."""
+    counts = dict.fromkeys(names, 0)
+    for name in names:
+        real = getattr(np.linalg, name)
+        monkeypatch.setattr(np.linalg, name, lambda *a, _n=name, _f=real, **k: counts.__setitem__(
+            _n, counts[_n] + 1) or _f(*a, **k))
+    return counts
+
+
+def test_a_plan_computes_an_equal_subtree_once(monkeypatch):
+    """∇ b·eigvalsh(H) = V diag(b) Vᵀ (Magnus & Neudecker; no closed form in the Cookbook): the tree names the
+    eigenvectors V twice; a planned call runs one eigh, and the forward's eigvalsh."""
+    r = np.random.default_rng(3)
+    H = r.normal(size=(6, 6))
+    b = r.normal(size=6)
+    v = {"H": H + H.T, "b": b}
+    counts = _counting(monkeypatch, "eigh", "eigvalsh")
+    planned(lambda: mcalc.gradient("b @ eigvalsh(H)", "H", v))
+    counts.update(eigh=0, eigvalsh=0)
+    g = mcalc.gradient("b @ eigvalsh(H)", "H", v)
+    assert counts == {"eigh": 1, "eigvalsh": 1}
+    w, V = np.linalg.eigh(v["H"])
+    np.testing.assert_allclose(g, (V * b) @ V.T, atol=1e-12)
+
+
+def test_a_planned_inverse_times_a_vector_is_a_solve(monkeypatch):
+    """∇ b·A⁻¹b = -A⁻ᵀ b (A⁻¹b)ᵀ (Cookbook eq. 61 with a = b): a planned call solves two linear systems (the
+    forward's, and A⁻ᵀ b) and inverts nothing; explain still writes the inverse."""
+    r = np.random.default_rng(4)
+    n = 70
+    v = {"A": r.normal(size=(n, n)) + n * np.eye(n), "b": r.normal(size=n)}
+    counts = _counting(monkeypatch, "inv", "solve")
+    planned(lambda: mcalc.gradient("b @ solve(A, b)", "A", v))
+    counts.update(inv=0, solve=0)
+    g = mcalc.gradient("b @ solve(A, b)", "A", v)
+    assert counts == {"inv": 0, "solve": 2}
+    A, b = v["A"], v["b"]
+    np.testing.assert_allclose(g, -np.outer(np.linalg.inv(A).T @ b, np.linalg.inv(A) @ b), rtol=1e-9, atol=1e-12)
+    assert "inv(A.T) @ b" in mcalc.explain("b @ solve(A, b)", "A", values=v).closed_form
+
+
+def test_a_kept_inverse_is_multiplied_by_not_solved_with(monkeypatch):
+    """∇ (log|det X| + b·X⁻¹b) = X⁻ᵀ - X⁻ᵀ b (X⁻¹b)ᵀ (Cookbook eqs. 57 and 61): logdet's check computes X⁻¹ (kept
+    while X lives); the forward's solve and the gradient's X⁻ᵀ b multiply by it.  One inverse per call, no
+    linear system solved."""
+    r = np.random.default_rng(5)
+    n = 70
+    v = {"X": r.normal(size=(n, n)) + n * np.eye(n), "b": r.normal(size=n)}
+    counts = _counting(monkeypatch, "inv", "solve")
+    planned(lambda: mcalc.gradient("logdet(X) + b @ solve(X, b)", "X", v))
+    counts.update(inv=0, solve=0)
+    g = mcalc.gradient("logdet(X) + b @ solve(X, b)", "X", v)
+    assert counts == {"inv": 1, "solve": 0}
+    Xi = np.linalg.inv(v["X"])
+    np.testing.assert_allclose(g, Xi.T - np.outer(Xi.T @ v["b"], Xi @ v["b"]), rtol=1e-9, atol=1e-12)

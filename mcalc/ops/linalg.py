@@ -81,7 +81,13 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     without its cost for the others.  Random right-hand sides z are solved with B, at little more than the cost
     of B's: ‖A⁻¹z‖₁/‖z‖₁ bounds ‖A⁻¹‖₁ from below, within a factor of about n (Dixon's randomized estimate; the
     probes are drawn afresh by each process, so no matrix can be built to hide from them).  Only a matrix whose
-    estimate comes within that factor of the limit pays for its exact condition number."""
+    estimate comes within that factor of the limit pays for its exact condition number.  An A whose inverse is
+    kept (linops.remember_inverse: inv(A) of the expression, checked) is multiplied by."""
+    from ..linops import known_inverse
+
+    inverse = known_inverse(a) if a.ndim == 2 else None
+    if inverse is not None:
+        return inverse @ b
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     n = a.shape[-1]
     z = np.broadcast_to(_probes(n), (*batch, n, PROBES))

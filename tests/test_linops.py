@@ -264,12 +264,13 @@ def test_sums_of_structured_maps_fill_one_array(monkeypatch):
 
 @given(p=st.sampled_from([1, 3, 17]), r=st.sampled_from([1, 2, 16, 18]), square_a=st.booleans(),
        square_b=st.booleans(), q_other=st.sampled_from([1, 2]), s_other=st.sampled_from([1, 3]), kinds=st.lists(st.sampled_from(["dense", "diag", "scalar"]), min_size=1, max_size=4),
-       chunk=st.sampled_from([8, 1 << 12, 1 << 21]), seed=st.integers(0, 2**16))
+       chunk=st.sampled_from([8, 1 << 12, 1 << 21]), products=st.booleans(), seed=st.integers(0, 2**16))
 def test_sums_of_kronecker_products_written_by_block_rows(p, r, square_a, square_b, q_other, s_other, kinds, chunk,
-                                                          seed):
+                                                          products, seed):
     """Kronecker products of one block shape are written a few block rows at a time (every chunk size, down to
     one block row; dense factors with at least 16 block rows by repeated and tiled rows, a column times a row as
-    an outer product), diagonal factors on either side: against numpy's kron."""
+    an outer product), diagonal factors on either side, or (products: where the fullest term is dense) as
+    p·r small matrix products of depth T: against numpy's kron."""
     g = np.random.default_rng(seed)
     q, s = (p if square_a else q_other), (r if square_b else s_other)
 
@@ -287,7 +288,42 @@ def test_sums_of_kronecker_products_written_by_block_rows(p, r, square_a, square
         expect = expect + np.kron(a, b)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(Sum, "CHUNK_BYTES", chunk)
+        m.setattr(Sum, "GEMM_TERMS", 8 if products else 0)
         assert np.allclose(Sum(terms).to_dense(), expect, rtol=1e-13, atol=1e-13)
+
+
+def test_the_cube_s_jacobian_in_one_pass_with_an_inf_left_to_the_terms(monkeypatch):
+    """d(X³) = X² ⊗ I + X ⊗ Xᵀ + I ⊗ (X²)ᵀ (row-major; Magnus & Neudecker): written as small products of depth 3
+    (the identities made dense), in no more memory than J and the factors, against numpy's kron; with an inf in
+    a factor, term by term (an identity's 0 times inf would be nan where the sum has inf or a number)."""
+    import tracemalloc
+
+    r = np.random.default_rng(8)
+    n = 20
+    X = r.normal(size=(n, n))
+    X2 = X @ X
+    I = np.eye(n)
+    terms = [Kron(Dense(X2), Diag(1.0, n)), Kron(Dense(X), Dense(X.T)), Kron(Diag(1.0, n), Dense(X2.T))]
+    ways = []
+    real = Sum._krons_by_products
+    monkeypatch.setattr(Sum, "_krons_by_products", lambda self: ways.append("products") or real(self))
+    tracemalloc.start()
+    try:
+        D = Sum(terms).to_dense()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ways == ["products"] and peak < 1.1 * D.nbytes
+    np.testing.assert_allclose(D, np.kron(X2, I) + np.kron(X, X.T) + np.kron(I, X2.T), rtol=1e-13, atol=1e-13)
+    X2i = X2.copy()
+    X2i[3, 4] = np.inf
+    D = Sum([Kron(Dense(X2i), Diag(1.0, n)), terms[1], terms[2]]).to_dense()
+    assert ways == ["products"] and not np.isnan(D).any()
+    rows, cols = 3 * n + np.arange(n), 4 * n + np.arange(n)
+    assert np.isposinf(D[rows, cols]).all()
+    X2i[3, 4] = 0
+    D[rows, cols] = np.kron(X, X.T)[rows, cols]
+    np.testing.assert_allclose(D, np.kron(X2i, I) + np.kron(X, X.T) + np.kron(I, X2.T), rtol=1e-13, atol=1e-13)
 
 
 def test_a_sum_holding_one_map_twice_counts_it_twice():

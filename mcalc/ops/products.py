@@ -10,7 +10,7 @@ import numpy as np
 
 from ..algebra import computing, current_order, is_op, make
 from ..errors import NoClosedFormError, ShapeError
-from ..linops import Gather
+from ..linops import Gather, outer
 from ..printing import ATOM, OPERAND, PRODUCT, shown
 from ..tree import Node, call, fmt_shape
 from . import maps
@@ -43,8 +43,8 @@ def _mm_fwd(node, a, b):
     va, vb = len(node.args[0].shape) == 1, len(node.args[1].shape) == 1
     if va and vb:
         return np.sum(a * b, axis=-1)
-    if not (va or vb) and a.shape[-1] == 1:          # (an outer product: numpy's multiply, not a GEMM of depth 1,
-        return np.multiply(a, b)                      # which takes half as long again)
+    if not (va or vb) and a.shape[-1] == 1:          # (an outer product: not a GEMM of depth 1, which takes half
+        return outer(a, b) if a.ndim == b.ndim == 2 else np.multiply(a, b)     # as long again; linops.outer)
     if a.ndim == len(node.args[0].shape) and b.ndim == len(node.args[1].shape):   # (no batch axes: numpy's own
         return np.matmul(a, b)                                                     # matrix-vector product, GEMV)
     out = np.matmul(a[..., None, :] if va else a, b[..., :, None] if vb else b)

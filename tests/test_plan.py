@@ -332,3 +332,33 @@ def test_a_kept_inverse_is_multiplied_by_not_solved_with(monkeypatch):
     assert counts == {"inv": 1, "solve": 0}
     Xi = np.linalg.inv(v["X"])
     np.testing.assert_allclose(g, Xi.T - np.outer(Xi.T @ v["b"], Xi @ v["b"]), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("expr", ["c @ solve(A.T, b)", "logdet(A) + c @ solve(A.T, b)", "c @ solve(A.T, b) + logdet(A)",
+                                  "logdet(A) + c @ inv(A.T) @ b"])
+def test_a_kept_inverse_is_refused_for_a_transpose_conditioned_worse(expr):
+    """cond₁(A) ≈ 10¹² but cond₁(Aᵀ) = ‖A‖∞‖A⁻¹‖∞ ≈ 5·10¹⁵, past the limit of 10¹⁴: Aᵀ is refused as singular
+    whatever comes first, though logdet(A)'s check keeps an A⁻¹ that Aᵀ's inverse and solves could read."""
+    n = 70
+    A = np.eye(n)
+    A[0, 1:] = 1e6
+    assert np.linalg.cond(A, 1) < 1e14 < np.linalg.cond(A.T, 1)
+    v = {"A": A, "b": np.ones(n), "c": np.ones(n)}
+    with pytest.raises(mcalc.DomainError, match="singular"):
+        mcalc.evaluate(expr, v)
+
+
+def test_a_constant_s_inverse_is_kept_not_solved_at_each_call(monkeypatch):
+    """∇ ‖K⁻¹x‖² = 2 K⁻ᵀ K⁻¹ x for a constant K (Cookbook eq. 61 in x): K⁻ᵀ is the plan's, computed once; a
+    planned call solves the forward's system and no other."""
+    n = 8
+    x = np.random.default_rng(6).normal(size=n)
+    e = f"sum(solve(2*eye({n}) + tril(ones({n},{n})), x)**2)"
+    counts = _counting(monkeypatch, "inv", "solve")
+    planned(lambda: mcalc.gradient(e, "x", {"x": x}))
+    counts.update(inv=0, solve=0)
+    g = mcalc.gradient(e, "x", {"x": x})
+    assert counts == {"inv": 0, "solve": 1}
+    K = 2 * np.eye(n) + np.tril(np.ones((n, n)))
+    Ki = np.linalg.inv(K)
+    np.testing.assert_allclose(g, 2 * Ki.T @ Ki @ x, rtol=1e-10)

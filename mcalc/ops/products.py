@@ -296,7 +296,10 @@ def _solved(node: Node) -> Node | None:
     a Cholesky factor's gradient); an inverse of the user's own (inv(A) in the expression) is multiplied by."""
     a, b = node.args
     if computing() and is_op(a, "inv") and not a.primal and b.ndim == 1:
-        return make("solve", a.args[0], b)
+        from ..expr import fixed
+
+        if not fixed(a):                       # (a constant's inverse is computed once, kept with the plan)
+            return make("solve", a.args[0], b)
     return None
 
 

@@ -242,24 +242,29 @@ def test_sums_of_structured_maps_fill_one_array(monkeypatch):
     """A Sum densifies into one array: its fullest term written first, the others added in place (Kronecker
     products with a diagonal factor touch only their nonzeros); never an array of its size per term.  Against
     numpy's kron."""
-    import tracemalloc
-
     r = np.random.default_rng(3)
     n = 24
     X = r.normal(size=(n, n))
     X2 = X @ X
     S = Sum([Kron(Diag(1.0, n), Dense(X2.T)), Kron(Dense(X), Dense(X.T)), Kron(Dense(X2), Diag(2.0, n))])
     expect = np.kron(np.eye(n), X2.T) + np.kron(X, X.T) + 2 * np.kron(X2, np.eye(n))
-    tracemalloc.start()
-    try:
-        D = S.to_dense()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    D, peak = _with_peak(lambda: S.to_dense())
     assert np.allclose(D, expect) and peak < 1.3 * D.nbytes
     out = np.ones_like(expect)
     S.add_to(out)
     assert np.allclose(out, expect + 1)
+
+
+def _with_peak(f):
+    """f() and the peak of the memory traced while it ran."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = f()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 @given(p=st.sampled_from([1, 3, 17]), r=st.sampled_from([1, 2, 16, 18]), square_a=st.booleans(),
@@ -296,8 +301,6 @@ def test_the_cube_s_jacobian_in_one_pass_with_an_inf_left_to_the_terms(monkeypat
     """d(X³) = X² ⊗ I + X ⊗ Xᵀ + I ⊗ (X²)ᵀ (row-major; Magnus & Neudecker): written as small products of depth 3
     (the identities made dense), in no more memory than J and the factors, against numpy's kron; with an inf in
     a factor, term by term (an identity's 0 times inf would be nan where the sum has inf or a number)."""
-    import tracemalloc
-
     r = np.random.default_rng(8)
     n = 20
     X = r.normal(size=(n, n))
@@ -307,12 +310,7 @@ def test_the_cube_s_jacobian_in_one_pass_with_an_inf_left_to_the_terms(monkeypat
     ways = []
     real = Sum._krons_by_products
     monkeypatch.setattr(Sum, "_krons_by_products", lambda self: ways.append("products") or real(self))
-    tracemalloc.start()
-    try:
-        D = Sum(terms).to_dense()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    D, peak = _with_peak(lambda: Sum(terms).to_dense())
     assert ways == ["products"] and peak < 1.1 * D.nbytes
     np.testing.assert_allclose(D, np.kron(X2, I) + np.kron(X, X.T) + np.kron(I, X2.T), rtol=1e-13, atol=1e-13)
     X2i = X2.copy()
@@ -346,17 +344,10 @@ def test_a_column_times_a_row(m, n):
 def test_many_kronecker_terms_stay_within_the_memory_of_one_array():
     """Sixteen dense Kronecker terms: written by block rows their writers would hold twice J together (each its
     repeated and tiled rows), so they are written one after the other; under 1.3x J, against numpy's kron."""
-    import tracemalloc
-
     r = np.random.default_rng(5)
     terms = [Kron(Dense(r.normal(size=(16, 16))), Dense(r.normal(size=(256, 16)))) for _ in range(16)]
     expect = sum(np.kron(t.A.a, t.B.a) for t in terms)
-    tracemalloc.start()
-    try:
-        D = Sum(terms).to_dense()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    D, peak = _with_peak(lambda: Sum(terms).to_dense())
     assert np.allclose(D, expect) and peak < 1.3 * D.nbytes
 
 

@@ -276,14 +276,17 @@ def test_a_plan_made_again_finds_its_direction(monkeypatch):
     assert isinstance(list(P._PLANS.values())[0], P.Plan)
 
 
-def _counting(monkeypatch, *names) -> dict:
-    """Calls of numpy.linalg's functions, by name."""
+def _planned_counts(monkeypatch, f, *names) -> tuple:
+    """f()'s answer by its plan, and the calls of numpy.linalg's functions (by name) that call made."""
     counts = dict.fromkeys(names, 0)
     for name in names:
         real = getattr(np.linalg, name)
         monkeypatch.setattr(np.linalg, name, lambda *a, _n=name, _f=real, **k: counts.__setitem__(
             _n, counts[_n] + 1) or _f(*a, **k))
-    return counts
+    f()
+    f()
+    counts.update(dict.fromkeys(names, 0))
+    return f(), counts
 
 
 def test_a_plan_computes_an_equal_subtree_once(monkeypatch):
@@ -293,10 +296,7 @@ def test_a_plan_computes_an_equal_subtree_once(monkeypatch):
     H = r.normal(size=(6, 6))
     b = r.normal(size=6)
     v = {"H": H + H.T, "b": b}
-    counts = _counting(monkeypatch, "eigh", "eigvalsh")
-    planned(lambda: mcalc.gradient("b @ eigvalsh(H)", "H", v))
-    counts.update(eigh=0, eigvalsh=0)
-    g = mcalc.gradient("b @ eigvalsh(H)", "H", v)
+    g, counts = _planned_counts(monkeypatch, lambda: mcalc.gradient("b @ eigvalsh(H)", "H", v), "eigh", "eigvalsh")
     assert counts == {"eigh": 1, "eigvalsh": 1}
     w, V = np.linalg.eigh(v["H"])
     np.testing.assert_allclose(g, (V * b) @ V.T, atol=1e-12)
@@ -308,10 +308,7 @@ def test_a_planned_inverse_times_a_vector_is_a_solve(monkeypatch):
     r = np.random.default_rng(4)
     n = 70
     v = {"A": r.normal(size=(n, n)) + n * np.eye(n), "b": r.normal(size=n)}
-    counts = _counting(monkeypatch, "inv", "solve")
-    planned(lambda: mcalc.gradient("b @ solve(A, b)", "A", v))
-    counts.update(inv=0, solve=0)
-    g = mcalc.gradient("b @ solve(A, b)", "A", v)
+    g, counts = _planned_counts(monkeypatch, lambda: mcalc.gradient("b @ solve(A, b)", "A", v), "inv", "solve")
     assert counts == {"inv": 0, "solve": 2}
     A, b = v["A"], v["b"]
     np.testing.assert_allclose(g, -np.outer(np.linalg.inv(A).T @ b, np.linalg.inv(A) @ b), rtol=1e-9, atol=1e-12)
@@ -325,10 +322,8 @@ def test_a_kept_inverse_is_multiplied_by_not_solved_with(monkeypatch):
     r = np.random.default_rng(5)
     n = 70
     v = {"X": r.normal(size=(n, n)) + n * np.eye(n), "b": r.normal(size=n)}
-    counts = _counting(monkeypatch, "inv", "solve")
-    planned(lambda: mcalc.gradient("logdet(X) + b @ solve(X, b)", "X", v))
-    counts.update(inv=0, solve=0)
-    g = mcalc.gradient("logdet(X) + b @ solve(X, b)", "X", v)
+    g, counts = _planned_counts(monkeypatch, lambda: mcalc.gradient("logdet(X) + b @ solve(X, b)", "X", v), "inv",
+                                "solve")
     assert counts == {"inv": 1, "solve": 0}
     Xi = np.linalg.inv(v["X"])
     np.testing.assert_allclose(g, Xi.T - np.outer(Xi.T @ v["b"], Xi @ v["b"]), rtol=1e-9, atol=1e-12)
@@ -354,10 +349,7 @@ def test_a_constant_s_inverse_is_kept_not_solved_at_each_call(monkeypatch):
     n = 8
     x = np.random.default_rng(6).normal(size=n)
     e = f"sum(solve(2*eye({n}) + tril(ones({n},{n})), x)**2)"
-    counts = _counting(monkeypatch, "inv", "solve")
-    planned(lambda: mcalc.gradient(e, "x", {"x": x}))
-    counts.update(inv=0, solve=0)
-    g = mcalc.gradient(e, "x", {"x": x})
+    g, counts = _planned_counts(monkeypatch, lambda: mcalc.gradient(e, "x", {"x": x}), "inv", "solve")
     assert counts == {"inv": 0, "solve": 1}
     K = 2 * np.eye(n) + np.tril(np.ones((n, n)))
     Ki = np.linalg.inv(K)

@@ -55,20 +55,20 @@ def inverse(x: np.ndarray) -> np.ndarray:
 
     y = known_inverse(x)
     if y is not None:
-        return _checked_known(x, y)
+        return _checked(x, y)
     try:
         y = np.linalg.inv(x.T).T if x.ndim == 2 else np.linalg.inv(x)     # (the same work, and X⁻ᵀ, which a
     except np.linalg.LinAlgError:                                          # gradient wants, is then contiguous)
         raise Refused(SINGULAR) from None
-    norm = _norm1(y)
-    _refuse_ill_conditioned(_norm1(x) * norm, norm)
+    _checked(x, y)
     return remember_inverse(x, y) if np.isrealobj(x) else y
 
 
-def _checked_known(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A kept inverse y of x, refused as inverse() refuses: it was checked for the matrix it was computed for,
-    and x may be that matrix's transpose, whose 1-norm condition number (the ∞-norm one of the matrix) can be
-    far larger.  Two passes over n² numbers, against the n³ it saves."""
+def _checked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y, the inverse of x, unless x is refused by its 1-norm condition number ‖x‖₁ ‖y‖₁.  Also for a kept
+    inverse: it was checked for the matrix it was computed for, and x may be that matrix's transpose, whose 1-norm
+    condition number (the ∞-norm one of the matrix) can be far larger; two passes over n² numbers, against the
+    n³ it saves."""
     norm = _norm1(y)
     _refuse_ill_conditioned(_norm1(x) * norm, norm)
     return y
@@ -96,7 +96,7 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     inverse = known_inverse(a) if a.ndim == 2 else None
     if inverse is not None:
-        return _checked_known(a, inverse) @ b
+        return _checked(a, inverse) @ b
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     n = a.shape[-1]
     z = np.broadcast_to(_probes(n), (*batch, n, PROBES))

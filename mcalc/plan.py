@@ -47,7 +47,7 @@ class Plan:
     its own: `covered` maps such a node to the value's slot and its place among the node's arguments."""
 
     __slots__ = ("nodes", "inputs", "forward", "steps", "fixed", "result", "direction", "shape", "covered",
-                 "deferred", "checked")
+                 "deferred", "checked", "dead")
 
     def __init__(self, nodes, tree: Node, direction: Var | None, shape: tuple):
         self.nodes, self.direction, self.shape = nodes, direction, shape
@@ -64,10 +64,11 @@ class Plan:
             return n.key in forward or n.op is None or fixed(n)
 
         for n in topo_order(tree, leaf=leaf):
-            if n.key in forward:
-                slot[id(n)] = id(forward[n.key])
-            elif n.key in made:
-                slot[id(n)] = made[n.key]
+            twin = n.swapped_key() if n.op is not None and n.op.commutative else None   # (C ⊙ eᴬᴮ: eᴬᴮ ⊙ C's)
+            if n.key in forward or twin in forward:
+                slot[id(n)] = id(forward[n.key if n.key in forward else twin])
+            elif n.key in made or twin in made:
+                slot[id(n)] = made[n.key if n.key in made else twin]
             elif isinstance(n, Var):                        # (the tangent or the cotangent: by structure, a tree
                 slot[id(n)] = id(direction)                 # kept with the expression may hold an equal one)
             elif fixed(n):                                  # (a constant, or a tree of them: Values keeps it)
@@ -77,8 +78,26 @@ class Plan:
                 slot[id(n)] = made[n.key] = id(n)
                 self.steps.append((n, id(n), tuple(slot[id(a)] for a in n.args)))
         self.result = slot[id(tree)]
+        self.dead = self._lifetimes()
         self.covered, self.deferred = self._coverage()
         self.checked = False                                # (its answer found equal to the full path's, once)
+
+    def _lifetimes(self) -> dict[int, tuple]:
+        """For each computed value, the values computed before it that nothing uses afterwards: a call lets them go
+        as soon as it can, so that the next arrays of their size reuse their memory instead of asking the system
+        for new pages (a page fault per 4 KiB: A@B's 512 KiB at n=256 cost more to fault in than exp of it)."""
+        entries = self.forward + self.steps
+        last = {}
+        for i, (_, out, args) in enumerate(entries):
+            last[out] = i
+            for a in args:
+                last[a] = i
+        keep = {self.result, *self.fixed, *(k for k, _ in self.inputs)}
+        dead: dict[int, list] = {}
+        for k, i in last.items():
+            if k not in keep:
+                dead.setdefault(entries[i][1], []).append(k)
+        return {out: tuple(ks) for out, ks in dead.items()}
 
     def _coverage(self) -> tuple[dict, frozenset]:
         """For each large value given (a variable's, the direction), the node that first uses it, where its scan
@@ -105,7 +124,7 @@ class Plan:
         say more."""
         vals = {k: env[name] for k, name in self.inputs}
         vals.update(self.fixed)
-        covered = self.covered
+        covered, dead = self.covered, self.dead
         with np.errstate(all="ignore"):
             try:
                 for n, out, args in self.forward:            # (every domain check: the full path's evaluation)
@@ -113,6 +132,10 @@ class Plan:
                     vals[out] = apply(n, a, True, True)        # (scanned there)
                     if out in covered and not self._covers(n, vals, a):
                         return None
+                    if out in dead:
+                        a = None
+                        for k in dead[out]:
+                            del vals[k]
                 if self.direction is not None:
                     vals[id(self.direction)] = direction
                 for n, out, args in self.steps:
@@ -120,6 +143,10 @@ class Plan:
                     vals[out] = y = n.op.fwd(n, *a)
                     if out in covered and not (all_entries_finite(y) and self._covers(n, vals, a)):
                         return None
+                    if out in dead:
+                        a = y = None
+                        for k in dead[out]:
+                            del vals[k]
             except (McalcError, ArithmeticError, np.linalg.LinAlgError):     # (LinAlgError: also an operation's
                 return None                                                  # own refusal, Refused)
             out = np.asarray(vals[self.result], dtype=float)

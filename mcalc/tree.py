@@ -155,6 +155,14 @@ class Node:
         params = tuple(sorted((k, _freeze(v)) for k, v in self.params.items()))
         return _intern((self.op.name, params, tuple(a.key for a in self.args)))
 
+    def swapped_key(self) -> int | None:
+        """The key of the same operation on its two arguments in the other order, or None if no such node was
+        ever made (nor can be in any tree)."""
+        if len(self.args) != 2:
+            return None
+        params = tuple(sorted((k, _freeze(v)) for k, v in self.params.items()))
+        return _KEYS.get((self.op.name, params, (self.args[1].key, self.args[0].key)))
+
     def remember(self, key, compute):
         """What is derived from the node's structure alone (its derivative rules, its gradient as a tree), computed
         once and kept with the node: a repeated call on a cached expression builds nothing."""

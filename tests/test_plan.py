@@ -354,3 +354,45 @@ def test_a_constant_s_inverse_is_kept_not_solved_at_each_call(monkeypatch):
     K = 2 * np.eye(n) + np.tril(np.ones((n, n)))
     Ki = np.linalg.inv(K)
     np.testing.assert_allclose(g, 2 * Ki.T @ Ki @ x, rtol=1e-10)
+
+
+def test_a_product_named_in_the_other_order_is_computed_once(monkeypatch):
+    """∇ sum(eᴬᴮ ⊙ C) = (eᴬᴮ ⊙ C) Bᵀ (Cookbook eq. 69 with the chain rule): the derivative writes C ⊙ eᴬᴮ, the
+    forward eᴬᴮ ⊙ C; one element-wise product per planned call (a * b == b * a in floating point too)."""
+    r = np.random.default_rng(7)
+    v = {"A": r.normal(size=(5, 4)) / 4, "B": r.normal(size=(4, 3)) / 4, "C": r.normal(size=(5, 3))}
+    counts = {"mul": 0}
+    op = OPS["mul"]
+    real = op.fwd
+    monkeypatch.setattr(op, "fwd", lambda *a: counts.__setitem__("mul", counts["mul"] + 1) or real(*a))
+    f = lambda: mcalc.gradient("sum(exp(A@B) * C)", "A", v)   # noqa: E731
+    f()
+    f()
+    counts["mul"] = 0
+    g = f()
+    assert counts == {"mul": 1}
+    A, B, C = v["A"], v["B"], v["C"]
+    np.testing.assert_allclose(g, (np.exp(A @ B) * C) @ B.T, rtol=1e-12)
+
+
+def test_a_planned_call_lets_each_value_go_after_its_last_use():
+    """∇ sum(((A B) B) B) = 1 (B³)ᵀ: a planned call needs none of the forward's products for the gradient, so it holds
+    at most the one it computes from and the one it computes (2 × 2 MB at n=512), not all of them: its peak memory
+    is below three of them, where keeping every value to the end would take three for the forward alone."""
+    import tracemalloc
+
+    n = 512
+    r = np.random.default_rng(8)
+    v = {"A": r.normal(size=(n, n)) / n, "B": r.normal(size=(n, n)) / n}
+    f = lambda: mcalc.gradient("sum(((A@B)@B)@B)", "A", v)   # noqa: E731
+    f()
+    f()
+    tracemalloc.start()
+    try:
+        g = f()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    B = v["B"]
+    np.testing.assert_allclose(g, np.ones((n, n)) @ (B @ B @ B).T, rtol=1e-9)
+    assert peak < 3 * n * n * 8

@@ -615,7 +615,7 @@ register(Op("add", broadcast_infer("'+'"), lifted(np.add), jvp=_linear_jvp(1), l
             rewrite=(_add_rules,), as_linop=lambda node, read: _sum_linop(node, read, 1.0),
             show=Show(mc=lambda p, node: _sum_terms(p, node, "+"), uni=lambda p, node: _sum_terms(p, node, "+"),
                       tex=lambda p, node: _sum_terms(p, node, "+")),
-            poly=poly_sum(), example=("A + b", "A=2x3,b=3"), operator="a + b",
+            poly=poly_sum(), example=("A + b", "A=2x3,b=3"), operator="a + b", commutative=True,
             help="element-wise, with numpy broadcasting", family="arithmetic"),
          spelled=("add",), operands=2, help="a + b, as numpy.add")
 register(Op("sub", broadcast_infer("'-'"), lifted(np.subtract), jvp=_linear_jvp(-1), linear=_broadcast_map(-1),
@@ -651,7 +651,7 @@ def _bilinear_jvp(node, tangents):
 
 
 register(Op("mul", broadcast_infer("'*'"), lifted(np.multiply), jvp=_bilinear_jvp, linear=_mul_linear,
-            rewrite=(_mul_rules,), as_linop=_mul_linop, poly=poly_product(),
+            rewrite=(_mul_rules,), as_linop=_mul_linop, poly=poly_product(), commutative=True,
             show=Show(mc=_show_mul, uni=_show_mul, tex=_show_mul, prec=PRODUCT),
             example=("x * y", "x=3,y=3"), operator="a * b", help="element-wise, with numpy broadcasting",
             family="arithmetic"), spelled=("multiply",), operands=2, help="a * b, as numpy.multiply")

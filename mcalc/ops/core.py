@@ -61,13 +61,15 @@ class Op:
     __slots__ = ("name", "infer", "fwd", "jvp", "linear", "as_linop", "rewrite", "expand", "domain", "show",
                  "sympy", "example", "help", "note", "analytic", "saturates", "kink", "sided", "passes",
                  "needs_invertible", "interval", "work", "params", "symbol", "operator", "family", "whole", "requires",
-                 "verify", "adjoint", "orthonormal", "poly", "spread", "growth", "propagates")
+                 "verify", "adjoint", "orthonormal", "poly", "spread", "growth", "propagates",
+                 "commutative")
 
     def __init__(self, name, infer, fwd, *, jvp=None, linear=None, as_linop=None, rewrite=(), expand=None,
                  domain=None, show=None, sympy=None, example=None, help="", note="", analytic=True,
                  saturates=False, kink_at_zero=False, kink=None, sided=True, flat=False, passes=None, needs_invertible=False,
                  interval=None, work=None, params=None, symbol=None, operator=None, family="", whole=False, requires=None,
-                 verify=None, adjoint=None, orthonormal=None, poly=None, spread=None, growth=None, propagates=None):
+                 verify=None, adjoint=None, orthonormal=None, poly=None, spread=None, growth=None, propagates=None,
+                 commutative=False):
         if jvp is None and expand is not None:     # (an operation inside derivatives: differentiated through its
             jvp = via(expand)                       # meaning, for second derivatives)
         self.name, self.infer, self.fwd, self.jvp, self.linear = name, infer, fwd, jvp, linear
@@ -87,6 +89,7 @@ class Op:
         self.poly, self.spread, self.growth = poly, spread, growth
         self.propagates = propagates       # (node, i, *values) → whether a nan or an inf in argument i surely
         #                                    makes the value non-finite (its scan then scans the argument too)
+        self.commutative = commutative     # f(a, b) == f(b, a) exactly, in floating point too (a + b, a * b)
 
     @property
     def flat(self) -> bool:

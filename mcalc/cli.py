@@ -346,9 +346,10 @@ def ops(markdown: Annotated[bool, typer.Option("--markdown", help="One row per o
 def main() -> None:
     import warnings
 
-    from .cli_errors import encodable_output
+    from .cli_errors import encodable_output, usable_terminal_size
 
     encodable_output()
+    usable_terminal_size()
     warnings.filterwarnings("ignore", category=RuntimeWarning)     # (numpy's overflow notes: mcalc says what failed)
     _invoked(sys.argv)()
 

@@ -8,6 +8,7 @@ the traceback), 130 interrupted.  The exit codes 0 and 1 of a command that ran a
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -66,11 +67,34 @@ def encodable_output() -> None:
                 pass
 
 
+TERMINAL_AT_LEAST = {"COLUMNS": 20, "LINES": 5}     # below these, a block matrix (or the help) has no room
+
+
+def usable_terminal_size() -> None:
+    """COLUMNS or LINES that is not a number, or too small to show anything (COLUMNS=0: rich would print nothing
+    and mcalc exit 0), is ignored, as if unset: the terminal's own size, or rich's default, is used."""
+    for name, least in TERMINAL_AT_LEAST.items():
+        v = os.environ.get(name)
+        if v is not None and not (v.strip().isdigit() and int(v) >= least):
+            del os.environ[name]
+
+
 def fail(message: str, caret: str | None = None, code: int = 2):
     message = printable(message)
     sys.stderr.write(f"mcalc: {message}\n" + (caret + "\n" if caret else ""))
     sys.stderr.flush()
     sys.exit(code)
+
+
+UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)   # what writing to stdout can meet
+
+
+def internal(e: Exception):
+    """A bug: one line, exit 3 (MCALC_DEBUG=1: the traceback)."""
+    if os.environ.get("MCALC_DEBUG"):
+        raise e
+    fail(f"internal error: {type(e).__name__}: {e} (a bug in mcalc; please report it with the command; "
+         "MCALC_DEBUG=1 shows the traceback)", code=3)
 
 
 class Group(TyperGroup):
@@ -90,6 +114,13 @@ class Group(TyperGroup):
             fail("interrupted", code=130)
         except BrokenPipeError:                       # (the help, to mcalc -h | head: the output's own is
             sys.exit(0 if (sys.argv[1:] if args is None else args) else 2)    # emit.writing()'s; bare mcalc: 2)
+        except OSError as e:
+            if e.errno not in UNWRITABLE:
+                internal(e)
+            from .emit import _drop_stdout
+
+            _drop_stdout()                            # (the help, the version, ops, a completion script to a full
+            fail(f"cannot write the output: {e.strerror or e}")      # disk: as a command's output, emit.writing())
         except MemoryError:
             fail("too large: mcalc ran out of memory (hint: use smaller shapes, or --fd none)")
         except RecursionError:                        # (as the API says it: a chain of 300 terms is deep too)
@@ -103,10 +134,7 @@ class Group(TyperGroup):
                 fail(message)
             if type(e).__name__ == "Abort":
                 fail("aborted", code=130)
-            if os.environ.get("MCALC_DEBUG"):
-                raise
-            fail(f"internal error: {type(e).__name__}: {e} (a bug in mcalc; please report it with the command; "
-                 "MCALC_DEBUG=1 shows the traceback)", code=3)
+            internal(e)
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def format_help(self, ctx, formatter) -> None:

@@ -29,10 +29,15 @@ def test_refused_in_one_line(args, env, fragment):
     assert len(r.stderr.strip().splitlines()) <= 3 and "Traceback" not in r.stderr       # (a caret may follow)
 
 
-def test_a_full_disk_is_refused():
+@pytest.mark.parametrize("args", [["jac", "A@B", "--wrt", "A", "--shape", "2x2"], ["-h"], ["--help"], ["-V"],
+                                  ["jac", "-h"], ["grad", "--help"], ["ops"], ["ops", "--markdown"],
+                                  ["--show-completion", "bash"]])
+def test_a_full_disk_is_refused(args):
+    """Output mcalc cannot write (a full disk: /dev/full) is refused with exit 2, the help, the version, the list
+    of operations and a completion script as much as a Jacobian."""
     with open("/dev/full", "w") as full:
-        r = mcalc("jac", "A@B", "--wrt", "A", "--shape", "2x2", stdout=full)
-    assert r.returncode == 2 and "cannot write the output" in r.stderr and "Traceback" not in r.stderr
+        r = mcalc(*args, stdout=full)
+    assert r.returncode == 2 and "cannot write the output" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("args,code", [
@@ -426,3 +431,16 @@ def test_a_value_given_out_of_its_domain_is_not_blamed_on_the_defaults():
     assert r.returncode == 2 and "singular" in r.stderr and "default values for b (the values given may be" in r.stderr
     r = mcalc("jac", "log(-x*x)")
     assert r.returncode == 2 and "sets of default values; give values" in r.stderr
+
+
+@pytest.mark.parametrize("env", [{"COLUMNS": "0"}, {"COLUMNS": "3"}, {"COLUMNS": "-5"}, {"COLUMNS": "abc"},
+                                 {"LINES": "0"}, {"COLUMNS": "0", "LINES": "0"}])
+@pytest.mark.parametrize("args,shows", [(["jac", "A@B", "--wrt", "A", "--shape", "2x2"], "A[1,1]"),
+                                        (["explain", "A@B", "--wrt", "A", "--shape", "2x2"], "kron"),
+                                        (["-h"], "Usage")])
+def test_a_terminal_size_with_no_room_is_ignored(env, args, shows):
+    """COLUMNS=0 had rich print nothing and mcalc exit 0; COLUMNS=3 printed one character per line: a size too
+    small to show anything (or not a number) is ignored, as if unset."""
+    r = mcalc(*args, env=env)
+    assert r.returncode == 0 and shows in r.stdout, (r.returncode, r.stdout[:300], r.stderr)
+    assert max(len(line) for line in r.stdout.splitlines()) >= 20

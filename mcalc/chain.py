@@ -57,7 +57,10 @@ class LocalRules:
         arg = node.args[i]
         where = ""
         bad = L.first_nonfinite()
-        if bad is not None and arg.shape:
+        if bad is not None and _entrywise(node):          # (x**y at x = -2: y's derivative, x's fault: both)
+            at = np.unravel_index(bad[0], node.shape)
+            where = " where " + ", ".join(_entry(a, at, self.vals[id(a)]) for a in node.args)
+        elif bad is not None and arg.shape:
             idx = ",".join(str(int(k)) for k in np.unravel_index(bad[1], arg.shape))
             where = f" where {written(arg)}[{idx}] = {float(np.ravel(self.vals[id(arg)])[bad[1]]):g}"
         elif bad is not None:
@@ -80,6 +83,19 @@ class LocalRules:
                             if all_entries_finite(out):
                                 continue
                         self(node, i)
+
+
+def _entrywise(node: Node) -> bool:
+    """An operation of several arguments entry by entry (x**y, where(c, a, b)), each broadcast to its shape."""
+    return len(node.args) > 1 and node.op.family in ("arithmetic", "piecewise") and all(
+        np.broadcast_shapes(a.shape, node.shape) == node.shape for a in node.args)
+
+
+def _entry(a: Node, at: tuple, value) -> str:
+    """'x = -2' or 'A[1,0] = 3': the entry of a (broadcast) argument at the output's entry `at`."""
+    idx = tuple(0 if d == 1 else k for d, k in zip(a.shape, at[len(at) - len(a.shape):]))
+    v = float(np.asarray(value, dtype=float).reshape(a.shape)[idx])
+    return f"{written(a)}[{','.join(str(int(k)) for k in idx)}] = {v:g}" if a.shape else f"{written(a)} = {v:g}"
 
 
 def dependencies(nodes: list[Node], wrt: list[Var], structural: bool = False) -> dict[int, frozenset]:

@@ -45,6 +45,9 @@ def prefixed(table, text: str):
 
 
 def normalize_order(order: str) -> str:
+    if str(order).strip() == "c":             # (numpy's C, or the start of col: said, not guessed)
+        raise UsageError("order 'c' is ambiguous: C (numpy's order='C') is row-major, col is column-major",
+                         hint="write C or row for row-major, F or col for column-major")
     o = prefixed(ORDERS, order)
     if o is None:
         raise UsageError(f"unknown order '{order}'", hint="use row (also row-major, C) or col (also column-major, F)")
@@ -70,7 +73,7 @@ def normalize_wrt(wrt, variables: list[str]) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise UsageError(f"wrt must name variables, got {item!r}")
-        for name in (p.strip() for p in item.split(",")):
+        for name in (V.identifier(p.strip()) for p in item.split(",")):
             if not name:
                 continue
             if name not in variables:

@@ -203,12 +203,12 @@ def _parse(data: bytes, path: str):
     as_json = ext == ".json" or ext != ".toml" and first[:1] in ("{", "[") and not header
     if not as_json and ext != ".toml" and not header:
         try:
-            return json.loads(text, parse_constant=_no_constant)
+            return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_once)
         except (ValueError, RecursionError):
             pass
     if as_json:
         try:
-            return json.loads(text, parse_constant=_no_constant)
+            return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_once)
         except (ValueError, RecursionError) as e:
             reason = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply" \
                 if isinstance(e, RecursionError) else str(e)
@@ -226,6 +226,15 @@ def _parse(data: bytes, path: str):
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _once(pairs: list) -> dict:
+    """A JSON object whose keys are each given once (json keeps the last of two silently; TOML refuses them)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        twice = next(k for i, (k, _) in enumerate(pairs) if any(k == j for j, _ in pairs[:i]))
+        raise ValueError(f"the key '{twice}' is given twice in one object")
+    return out
 
 
 def _toml(path: str):

@@ -17,6 +17,29 @@ _SPLIT = re.compile(rf",(?=\s*{_NAME}\s*=)")        # commas that start a new NA
 _NUMBERS = re.compile(r"[\s,;]*[-+.\deE]+([\s,;]+[-+.\deE]+)*[\s,;]*")   # '1 2; 3 4', '1,2,3', '-0.5'
 
 
+def identifier(name: str) -> str:
+    """A variable's name as Python reads it in an expression, NFKC-normalised: ℌ is H there, and so here."""
+    if name.isascii():
+        return name
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", name)
+
+
+def _by_identifier(items, setting_name: str) -> dict:
+    """A dict name → item with each name as the expression reads it; two names that read alike are one name given
+    twice."""
+    out, given = {}, {}
+    for k, v in items:
+        name = identifier(str(k))
+        if name in out:
+            other = next((g for g in (str(k), given[name]) if g != name), None)
+            raise ValueSpecError(lambda w: f"{getattr(w, setting_name)} gives {name} twice" +
+                                 (f" ('{other}' reads as {name}, as in Python)" if other else ""))
+        out[name], given[name] = v, str(k)
+    return out
+
+
 def parse_shape(text: str, where: Text = setting("shape")) -> tuple[int, ...]:
     """'2x3' → (2, 3); '3' → (3,) (a vector); '3x1' → (3, 1); 'scalar' or '()' → (); '(2,3)' or '2,3' → (2, 3).  where: the
     setting it was given in, for messages."""
@@ -51,40 +74,36 @@ def split_items(specs) -> list[str]:
 
 def parse_shape_specs(specs) -> tuple[tuple | None, dict[str, tuple]]:
     """--shape items: 'NAME=SHAPE' for one variable, a bare SHAPE for every variable without its own."""
-    default, named = None, {}
+    default, named = None, []
     for item in split_items(specs):
         name, eq, rest = item.partition("=")
         if eq:
             name = name.strip()
-            if not re.fullmatch(_NAME, name):
+            if not re.fullmatch(_NAME, identifier(name)):
                 raise ValueSpecError(lambda w: f"malformed {w.shape} item '{item}': '{name}' is not a variable name")
-            if name in named:
-                raise ValueSpecError(lambda w: f"{w.shape} gives {name} twice")
-            named[name] = parse_shape(rest, lambda w: w.eg("shape", item))
+            named.append((name, parse_shape(rest, lambda w: w.eg("shape", item))))
         else:
             if default is not None:
                 raise ValueSpecError(lambda w: f"{w.shape} gives two default shapes ('{item}' is the second)",
                                      hint=lambda w: f"name the variable: {w.eg('shape', 'A=2x3')}")
             default = parse_shape(item)
-    return default, named
+    return default, _by_identifier(named, "shape")
 
 
 def parse_value_specs(specs) -> dict[str, np.ndarray]:
-    values = {}
+    given = []
     for item in ([specs] if isinstance(specs, str) else list(specs or [])):
         if not isinstance(item, str):
             raise ValueSpecError(f"value items must be text like 'x=1', got {item!r}",
                                  hint="or pass a dict name → array")
         name, eq, rest = item.partition("=")
         name = name.strip()
-        if not eq or not re.fullmatch(_NAME, name):
+        if not eq or not re.fullmatch(_NAME, identifier(name)):
             raise ValueSpecError(lambda w: f"malformed {w.value} '{item}'",
                                  hint='write NAME=VALUE, e.g. A="[[1,2],[3,4]]", x="1 2 3", A="1 2; 3 4", t=pi/4 or '
                                       'A=@file.npy')
-        if name in values:
-            raise ValueSpecError(lambda w: f"{w.value} gives {name} twice")
-        values[name] = parse_value(rest, name)
-    return values
+        given.append((name, rest))
+    return {name: parse_value(rest, name) for name, rest in _by_identifier(given, "value").items()}
 
 
 def parse_value(text, name: Text = "value") -> np.ndarray:
@@ -389,7 +408,7 @@ def read_values(values) -> dict[str, np.ndarray]:
         return parse_value_specs(values)
     if not isinstance(values, dict):
         raise UsageError(f"values must be a dict of name → array, got {type(values).__name__}")
-    return {str(k): parse_value(v, str(k)) for k, v in values.items()}
+    return {k: parse_value(v, k) for k, v in _by_identifier(values.items(), "value").items()}
 
 
 def read_shapes(shapes) -> tuple[tuple | None, dict[str, tuple]]:
@@ -405,7 +424,7 @@ def read_shapes(shapes) -> tuple[tuple | None, dict[str, tuple]]:
         return _as_shape(shapes, "shape"), {}
     if not isinstance(shapes, dict):
         raise UsageError(f"shapes must be a dict of name → shape, got {type(shapes).__name__}")
-    return None, {str(k): _as_shape(s, str(k)) for k, s in shapes.items()}
+    return None, {k: _as_shape(s, k) for k, s in _by_identifier(shapes.items(), "shape").items()}
 
 
 def _as_shape(s, name) -> tuple:

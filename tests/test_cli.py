@@ -194,6 +194,10 @@ BAD = [
     (["jac"], "missing argument"),
     (["jac", "x", "--value", "x=nan"], "nan or inf"),
     (["jac", "sqrt(x)", "--value", "x=0"], "not differentiable where x = 0"),
+    (["jac", "x**y", "--value", "x=-2", "--value", "y=2"], "not differentiable where x = -2, y = 2"),   # (∂/∂y:
+    (["jac", "x**y", "--value", "x=1 -2", "--value", "y=2", "--wrt", "y"], "where x[1] = -2, y = 2"),  # log x)
+    (["jac", "x", "--order", "c"], "order 'c' is ambiguous"),
+    (["jac", "H*x", "--value", "ℌ=2", "--value", "H=3"], "gives H twice ('ℌ' reads as H"),
     (["jac", "A@x", "--shape", "A=2x3"], "x has no shape"),
     (["jac", "x", "--fd", "none", "--tol", "1e-3"], "--fd none skips"),
     (["jac", "x", "--tol", "inf"], "positive number"),

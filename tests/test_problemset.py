@@ -322,6 +322,9 @@ def test_shapes_as_tables_lists_and_text(tmp_path):
 @pytest.mark.parametrize("name,content,fragment", [
     ("a.toml", "not toml [[[", "not valid TOML"),
     ("a.json", '{"problems": [', "not valid JSON"),
+    ("a.json", '[{"expr": "x", "expr": "y", "expect": "1"}]', "the key 'expr' is given twice"),
+    ("a.json", '{"problems": [{"expr": "x"}], "problems": []}', "the key 'problems' is given twice"),
+    ("set", '[{"expr": "x", "expect": "1", "expect": "2"}]', "the key 'expect' is given twice"),
     ("a.json", '{"problems": []}', "has no problems"),
     ("a.toml", 'title = "nothing"\n', "has no problems"),
     ("a.json", '"just text"', "not a table of problems"),

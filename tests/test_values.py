@@ -168,3 +168,29 @@ def test_large_defaults_are_drawn_in_bulk_and_stay_readable():
     small = default_value("x", (n,), 0, 0, "small")
     assert len(np.unique(small)) == n and np.all(np.abs(small) < 1) and (small < 0).any() and (small > 0).any()
     assert not np.array_equal(small, default_value("x", (n,), 1, 0, "small"))
+
+
+def test_names_read_as_python_reads_them_in_the_expression():
+    """Python NFKC-normalises identifiers, so 'ℌ + H' has one variable, H (f = 2H): a value, a shape or a wrt
+    spelled ℌ is H's, and ℌ beside H is one name given twice."""
+    assert mcalc.jacobian("ℌ + H", values={"ℌ": 2.0}).tolist() == [[2.0]]
+    g = mcalc.gradient("sum(ℌ * x)", "ℌ", {"ℌ": [1.0, 2.0], "x": [3.0, 4.0]})
+    np.testing.assert_array_equal(g, [3.0, 4.0])
+    J = mcalc.jacobian("H * x", "ℌ", shapes="ℌ=2,x=2", values={"x": [5.0, 7.0]})
+    np.testing.assert_array_equal(J, np.diag([5.0, 7.0]))
+    for values in ({"ℌ": 1.0, "H": 2.0}, ["ℌ=1", "H=2"]):
+        with pytest.raises(ValueSpecError, match="gives H twice .'ℌ' reads as H"):
+            mcalc.jacobian("H * x", values=values)
+    with pytest.raises(ValueSpecError, match="gives H twice"):
+        mcalc.jacobian("H * x", shapes="ℌ=2,H=2")
+
+
+@pytest.mark.parametrize("order", ["c", " c "])
+def test_a_lowercase_c_order_is_ambiguous(order):
+    """'c' is numpy's order='C' (row-major) and the start of col (column-major): refused, not guessed; C is row."""
+    with pytest.raises(UsageError, match="ambiguous"):
+        mcalc.jacobian("A@B", "A", shapes="2x2", order=order)
+    B = np.array([[1.0, 2.0], [3.0, 4.0]])
+    v = {"A": np.eye(2), "B": B}
+    np.testing.assert_array_equal(mcalc.jacobian("A@B", "A", v, order="C"), np.kron(np.eye(2), B.T))
+    np.testing.assert_array_equal(mcalc.jacobian("A@B", "A", v, order="f"), np.kron(B.T, np.eye(2)))

@@ -526,7 +526,8 @@ for _which, _k, _name in (("u", 0, "svd_u"), ("vh", 2, "svd_vh")):
                 orthonormal=_orthonormal_columns if _which == "u" else _orthonormal_rows,
                 sympy=no_symbolic("singular vectors"), show=Show(mc=_show_item("svd", _k, full_matrices=True),
                                                                  uni="U(#)" if _which == "u" else "Vᵀ(#)"),
-                help="the left singular vectors" if _which == "u" else "the right singular vectors, as rows",
+                help="the left singular vectors (each column's largest entry positive, not LAPACK's signs)"
+                if _which == "u" else "the right singular vectors, as rows (each flipped with its column of U)",
                 example=(f"svd(A)[{_k}]", "A=3x3"), family="matrix functions"))
 FUNCTIONS["svd"] = Fn("svdvals", literals=("full_matrices",), kinds={"full_matrices": choice(True, False)},
                       derive=lambda shapes, given: {"full_matrices": None if given.get("full_matrices", True) else False},

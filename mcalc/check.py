@@ -163,7 +163,7 @@ def check_answer(problem: Problem, answer: np.ndarray, tol: float | None = None,
                                    f"{tol if isinstance(tol, (int, float)) else repr(tol)}",
                          hint=lambda w: f"e.g. {w.eg('tol', '1e-6', text=False)}")
     tol = DEFAULT_TOL if tol is None else float(tol)
-    refuse_subnormal(problem.values, "derivatives")     # (a verdict on digits already lost: none)
+    refuse_subnormal(problem.values, "derivatives", problem.nodes)     # (a verdict on digits already lost: none)
     J = problem.analytic()
     answer = np.asarray(answer, dtype=float)
     v = problem.wrt[0] if len(problem.wrt) == 1 else None

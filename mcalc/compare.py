@@ -174,7 +174,7 @@ def compute(problem: Problem, fd: str | None = None, tol: float | None = None, c
                       skipped=f"one column would take more than {AUTO_SHARE:.0%} of the {max_work():.1e} "
                               "floating-point operations mcalc allows itself, MCALC_MAX_WORK or --max-work; "
                               "--fd-columns 1 checks one anyway")
-    refuse_subnormal(problem.evaluate().values)      # (judged by finite differences: before any work)
+    refuse_subnormal(problem.evaluate().values, nodes=problem.nodes)    # (judged by finite differences: first)
     J = problem.analytic_sparse(canonical=True) if sparse else problem.analytic(canonical=True)
     if columns in ("auto", None) and n >= PROBE_FROM:
         probed = _probe(problem, J, method, tol)

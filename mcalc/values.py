@@ -347,12 +347,18 @@ def _converted(v, name: Text) -> np.ndarray:
     return a
 
 
-def refuse_subnormal(values: dict, judged: str = "finite differences") -> None:
+def refuse_subnormal(values: dict, judged: str = "finite differences", nodes=()) -> None:
     """Refuses subnormal entries (0 < |x| < 2.2e-308) where mcalc judges a derivative (by finite differences, or
     an answer in check): arithmetic on such an entry has lost digits already (y*0.3*0.9 at y = 3e-320 is off by
     3e-4), so a verdict could be wrong.  Elsewhere (the API, --fd none) numpy's arithmetic on them is what mcalc
-    computes, as JAX's and PyTorch's is.  values: name -> array (a name, or a setting's lambda w: ..., for the message)."""
+    computes, as JAX's and PyTorch's is.  values: name -> array (a name, or a setting's lambda w: ..., for the message);
+    nodes: the expression's, whose constants as written (x * 1e-320) are refused alike."""
     tiny = np.finfo(float).tiny
+    for c in nodes:
+        value, text = getattr(c, "value", None), getattr(c, "text", "")
+        if value is not None and text and value.size and _smallest(value) < tiny and _subnormal(value):
+            raise ValueSpecError(f"the constant {text} is below {tiny:.3g} in size (a subnormal number), where "
+                                 f"{judged} lose their digits", col=c.col, hint="scale the problem, or write 0")
     for name, a in values.items():
         a = np.asarray(a)
         if a.dtype.kind == "f" and a.size and _smallest(a) < tiny and _subnormal(a):

@@ -197,6 +197,8 @@ BAD = [
     (["jac", "x**y", "--value", "x=-2", "--value", "y=2"], "not differentiable where x = -2, y = 2"),   # (∂/∂y:
     (["jac", "x**y", "--value", "x=1 -2", "--value", "y=2", "--wrt", "y"], "where x[1] = -2, y = 2"),  # log x)
     (["jac", "x", "--order", "c"], "order 'c' is ambiguous"),
+    (["jac", "x*1e-320", "--value", "x=1"], "the constant 1e-320 is below 2.23e-308"),      # (as a subnormal
+    (["check", "x*1e-320", "--value", "x=1", "--expect", "1e-320"], "the constant 1e-320"),  # --value is)
     (["jac", "H*x", "--value", "ℌ=2", "--value", "H=3"], "gives H twice ('ℌ' reads as H"),
     (["jac", "A@x", "--shape", "A=2x3"], "x has no shape"),
     (["jac", "x", "--fd", "none", "--tol", "1e-3"], "--fd none skips"),

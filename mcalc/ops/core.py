@@ -479,10 +479,15 @@ def real(x):
 
 
 def lifted(f):
-    """f of the arguments' values, each lifted to the output's number of axes (values may carry batch axes)."""
+    """f of the arguments' values, each lifted to the output's number of axes (values may carry batch axes; where
+    none does, numpy's broadcasting already aligns them: f of the values themselves)."""
     def fwd(node, *values):
-        nd = node.ndim
-        return f(*(lift(v, a.ndim, nd) for v, a in zip(values, node.args)))
+        nd = len(node.shape)
+        args = node.args
+        for v, a in zip(values, args):
+            if len(a.shape) != nd and np.ndim(v) != len(a.shape):
+                return f(*(lift(v, len(a.shape), nd) for v, a in zip(values, args)))
+        return f(*values)
     return fwd
 
 

@@ -47,8 +47,13 @@ def check_text(problem: Problem, text: str, tol: float | None = None, words: Wor
     too: a formula right at one point only (x[1] for x[0] where the values happen to repeat) is wrong, and a
     factor that changes from point to point is not a constant factor.  words: how the diagnosis names settings
     (the command line's --order col, or the API's order="col")."""
+    formula = _is_formula(text)
+    if formula:
+        r = _too_large(problem, text, tol, words)
+        if r is not None:
+            return r
     r = check_answer(problem, read_answer(text, problem), tol, words)
-    if not _is_formula(text):
+    if not formula:
         return r
     others, undefined = [], None
     for k in range(1, OTHER_POINTS + 1):
@@ -86,6 +91,24 @@ def check_text(problem: Problem, text: str, tol: float | None = None, words: Wor
                            "other values the ratio is different: a factor that depends on the variables is "
                            "missing or extra, not a constant"]
         r.factor = None
+    return r
+
+
+def _too_large(problem: Problem, text: str, tol, words: Words) -> CheckResult | None:
+    """An answer whose shape alone (its typed tree's) has more entries than the Jacobian: wrong whatever its
+    values, so never computed (kron(kron(kron(X, X), X), X)... of a 3×3 X for A@X took a minute and 9 GB to be
+    found the wrong size); None for any other answer."""
+    from .problem import typed_text
+
+    problem.evaluate()              # (the expression's own errors first)
+    try:
+        root, _ = typed_text(text, problem)
+    except McalcError:
+        return None                 # (read_answer says what is wrong with it, as the answer's)
+    if root.size <= problem.root.size * sum(v.size for v in problem.wrt):
+        return None
+    r = check_answer(problem, np.broadcast_to(np.float64(np.nan), root.shape), tol, words)
+    r.given = None                  # (not computed: no values to show)
     return r
 
 

@@ -304,6 +304,18 @@ def _typed(source: str, shapes: tuple, order: str, unshaped: tuple) -> tuple[Nod
 def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.ndarray:
     """Another expression (a hand-derived answer, a closed form) evaluated with the problem's variables, at the
     problem's values and in its flatten order."""
+    root, names = typed_text(text, problem, what)
+    nodes = topo_order(root)
+    from .budget import check_evaluation
+
+    check_evaluation(nodes, f"evaluating {what}")
+    with located(text):
+        return np.asarray(evaluate(nodes, {n: problem.values[n] for n in names})[id(root)], dtype=float)
+
+
+def typed_text(text: str, problem: Problem, what: str = "the answer") -> tuple:
+    """(the typed tree, its variables' names) of another expression in the problem's variables: its shape, known
+    before anything is computed."""
     parsed = parse(text)
     names = parsed.variables()
     unknown = [n for n in names if n not in problem.variables]
@@ -312,10 +324,4 @@ def evaluate_text(text: str, problem: Problem, what: str = "the answer") -> np.n
             None
         raise UsageError(f"{what} uses {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a "
                          f"variable of the expression (its variables: {', '.join(problem.variables)})", hint=hint)
-    root = build(parsed, {n: problem.variables[n].shape for n in names}, problem.order)
-    nodes = topo_order(root)
-    from .budget import check_evaluation
-
-    check_evaluation(nodes, f"evaluating {what}")
-    with located(text):
-        return np.asarray(evaluate(nodes, {n: problem.values[n] for n in names})[id(root)], dtype=float)
+    return build(parsed, {n: problem.variables[n].shape for n in names}, problem.order), names

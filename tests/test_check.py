@@ -245,3 +245,22 @@ def test_the_hessian_of_a_scalar_variable_is_called_a_hessian():
     res = CliRunner().invoke(app, ["check", "s**3", "--shape", "s=scalar", "--hessian", "--expect", "6",
                                    "--value", "s=1"])
     assert res.exit_code == 0 and "it is the Hessian" in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize("depth", [2, 8])
+def test_an_answer_larger_than_the_jacobian_is_wrong_without_being_computed(depth, monkeypatch):
+    """kron(...kron(X, X)..., X) of a 3×3 X has 3^(depth+1) rows: for A@X (a 9×9 J) it is the wrong size whatever
+    its values, said at once (at depth 8, 3.9·10⁸ entries, it took a minute and 9 GB to be found so), with nothing
+    evaluated."""
+    import mcalc
+    import mcalc.check as check
+
+    answer = "X"
+    for _ in range(depth):
+        answer = f"kron({answer}, X)"
+    calls = []
+    real = check.evaluate_text
+    monkeypatch.setattr(check, "evaluate_text", lambda *a, **k: calls.append(a) or real(*a, **k))
+    v = mcalc.check("A@X", answer, "X", shapes="3x3")
+    n = 3 ** (depth + 1)
+    assert not v.right and f"your answer is ({n}, {n}), the Jacobian is (9, 9)" in v.size_message and not calls

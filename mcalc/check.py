@@ -79,8 +79,9 @@ def check_text(problem: Problem, text: str, tol: float | None = None, words: Wor
               + ")") if given else "the values mcalc chose first"
         if not constant and wrong.factor is not None:
             wrong.diagnosis = [d for d in wrong.diagnosis if not d.startswith("your answer is the right one")]
-        wrong.diagnosis.insert(0, f"right at {at}, but not in general: at the values shown here, which mcalc "
-                                  "chose, it is wrong")
+        there = ", ".join(f"{v.name} = {_short(wrong.problem.values[v.name])}" for v in wrong.problem.wrt)
+        wrong.diagnosis.insert(0, f"right at {at}, but not in general: at other values, which mcalc chose "
+                                  f"({there}), it is wrong")
         wrong.elsewhere = True
         return wrong
     if not r.right and r.factor is not None and not constant and others:
@@ -113,9 +114,13 @@ def _too_large(problem: Problem, text: str, tol, words: Words) -> CheckResult | 
 
 
 def _short(value) -> str:
+    """A value on one line (a set's row, a bullet): [[4, 1], [1, 3]]."""
     a = np.asarray(value)
-    return f"{float(a):g}" if a.ndim == 0 else np.array2string(a, threshold=6, edgeitems=2, separator=", ",
-                                                               formatter={"float_kind": lambda v: f"{v:g}"})
+    if a.ndim == 0:
+        return f"{float(a):g}"
+    text = np.array2string(a, threshold=6, edgeitems=2, separator=", ", max_line_width=10 ** 6,
+                           formatter={"float_kind": lambda v: f"{v:g}"})
+    return " ".join(text.split())
 
 
 def _is_formula(text: str) -> bool:
@@ -153,6 +158,12 @@ def read_answer(text: str, problem: Problem) -> np.ndarray:
 def _as_2d(a: np.ndarray) -> np.ndarray:
     """A gradient or Jacobian as it is shown: a scalar as 1×1, a vector as a column."""
     return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1) if a.ndim == 1 else a
+
+
+def wrong_entries_doc(r: CheckResult) -> list[dict]:
+    """The wrong entries for JSON (check keeps the ten largest errors): position, label, expected and given."""
+    return [{"row": i, "column": j, "label": label, "expected": e, "given": g}
+            for (i, j), (label, e, g) in zip(r.wrong, named_wrong(r))]
 
 
 def named_wrong(r: CheckResult) -> list[tuple[str, float, float]]:

@@ -205,12 +205,14 @@ def grad_doc(result, gradient, F, symbolic=None) -> dict:
 
 def answer_doc(r) -> dict:
     """check's JSON document: the verdict on an answer, both matrices, the wrong entries and the diagnosis."""
+    from .check import wrong_entries_doc
+
     p = r.problem
     doc = {**problem_doc(p), "kind": "hessian" if r.kind == "jacobian" and p.what == "Hessian" else r.kind, "right": r.right, "tol": r.tol,
            "expected": np.asarray(r.expected),
            "given": None if r.given is None else np.asarray(r.given),
            "max_abs_error": r.max_abs_error, "max_rel_error": r.max_rel_error, "wrong_count": r.wrong_count,
-           "wrong_entries": [{"row": i, "column": j} for i, j in r.wrong], "diagnosis": r.diagnosis,
+           "wrong_entries": wrong_entries_doc(r), "diagnosis": r.diagnosis,
            "size_message": r.size_message, "judged_elsewhere": r.elsewhere}
     return doc
 

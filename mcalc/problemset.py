@@ -424,6 +424,8 @@ def as_json(s: SetResult) -> str:
 
 
 def _row_doc(row: Row) -> dict:
+    from .check import wrong_entries_doc
+
     spec, r = row.spec, row.result
     doc = {"index": spec.index, "name": spec.name, "expression": spec.expr, "verdict": row.verdict,
            "code": row.code, "message": row.message, "note": row.note}
@@ -433,17 +435,9 @@ def _row_doc(row: Row) -> dict:
     doc.update({"kind": "hessian" if p.what == "Hessian" else r.kind, "wrt": [v.name for v in p.wrt],
                 "order": p.order, "layout": p.layout, "diagnosis": list(r.diagnosis),
                 "size_message": r.size_message, "entries": int(r.expected.size), "wrong_count": r.wrong_count,
-                "wrong_entries": _wrong_entries(r), "max_abs_error": r.max_abs_error,
+                "wrong_entries": wrong_entries_doc(r), "max_abs_error": r.max_abs_error,
                 "max_rel_error": r.max_rel_error, "tol": r.tol, "judged_elsewhere": r.elsewhere})
     return doc
-
-
-def _wrong_entries(r) -> list[dict]:
-    """The wrong entries (check keeps the ten largest errors): position, label, expected and given values."""
-    from .check import named_wrong
-
-    return [{"row": i, "column": j, "label": label, "expected": e, "given": g}
-            for (i, j), (label, e, g) in zip(r.wrong, named_wrong(r))]
 
 
 MESSAGE_WIDTH = 300           # characters of a row's message in the pretty table (JSON has all of it)

@@ -694,6 +694,10 @@ def check_grids(r) -> tuple:
 def check_verdict(r) -> Hanging:
     """Right, or wrong and how: the size, the diagnosis and the wrong entries by label."""
     what = "gradient" if r.kind == "gradient" and r.problem.what != "Hessian" else r.problem.what
+    if r.right and r.max_rel_error is not None and r.max_rel_error > r.tol:     # (forgiven by the rounding floor)
+        return hanging(Text.assemble(("✓ ", STYLE["ok"]), f"right: it is the {what} (entries differ by at most "
+                                                          f"{r.max_abs_error:.2g}, within the rounding allowed beside "
+                                                          f"its largest entries; tol {r.tol:g})"))
     if r.right:
         return hanging(Text.assemble(("✓ ", STYLE["ok"]), f"right: it is the {what} (max rel error "
                                                           f"{r.max_rel_error:.2g}, tol {r.tol:g})"))
@@ -713,11 +717,23 @@ def check_verdict(r) -> Hanging:
     return t
 
 
+def told_apart(e: float, g: float) -> tuple[str, str]:
+    """Two numbers with as many digits (6 at least, 17 at most) as it takes for them to read differently, and
+    never a -0: 'expected 4, got 4.0000001', not 'expected 4, got 4'."""
+    e, g = float(e) + 0.0, float(g) + 0.0
+    for digits in range(6, 18):
+        a, b = f"{e:.{digits}g}", f"{g:.{digits}g}"
+        if a != b:
+            break
+    return a, b
+
+
 def _wrong_listed(r, most: int = 5) -> str:
     """The wrong entries by label, expected and given: 'f[1,1] wrt A[0,1]: expected 4, got 5'."""
     from .check import named_wrong
 
-    items = [f"{label}: expected {e:.6g}, got {g:.6g}" for label, e, g in named_wrong(r)[:most]]
+    items = [f"{label}: expected {a}, got {b}" for label, a, b in
+             (((label,) + told_apart(e, g)) for label, e, g in named_wrong(r)[:most])]
     if not items:
         return ""
     more = f" (and {r.wrong_count - most} more)" if r.wrong_count > most else ""

@@ -264,3 +264,36 @@ def test_an_answer_larger_than_the_jacobian_is_wrong_without_being_computed(dept
     v = mcalc.check("A@X", answer, "X", shapes="3x3")
     n = 3 ** (depth + 1)
     assert not v.right and f"your answer is ({n}, {n}), the Jacobian is (9, 9)" in v.size_message and not calls
+
+
+def test_what_check_says_reads_right():
+    """Numbers that differ are written so that they read differently (4 and 4.0000001, not 4 and 4), never as -0;
+    a value in a sentence is on one line (a set's row shows no matrix); the JSON names each wrong entry as the
+    set's JSON does; and an answer forgiven by the rounding floor does not print a relative error of 0.99 beside
+    a tolerance of 1e-8 as right."""
+    runner = CliRunner()
+    base = ["check", "A@B", "--wrt", "A", "--value", "A=1 2; 3 4", "--value", "B=3 2; 5 4", "--no-color"]
+    res = runner.invoke(app, base + ["--expect", "[[3,5,0,0],[2,4,0,0],[0,0,3,5],[0,0,2,4.0000001]]"])
+    assert res.exit_code == 1 and "expected 4, got 4.0000001" in res.output
+    res = runner.invoke(app, base + ["--expect", "kron(B.T, eye(2))", "-f", "json"])
+    doc = json.loads(res.output)
+    assert doc["wrong_entries"][0].keys() == {"row", "column", "label", "expected", "given"}
+    first = doc["wrong_entries"][0]
+    assert first["label"].startswith("f[") and first["given"] != first["expected"]
+    res = runner.invoke(app, ["check", "logdet(X)", "--wrt", "X", "--value", "X=4 1 0; 1 3 1; 0 1 2", "--expect",
+                              "inv(X)", "--no-color"])
+    assert res.exit_code == 1
+    said = " ".join(res.output.split())
+    assert "right at the values you gave (X = [[4, 1, 0], [1, 3, 1], [0, 1, 2]]), but not in general: at other " \
+           "values, which mcalc chose (X = [[" in said
+    res = runner.invoke(app, ["check", "[x[0], 5e-13*x[1]]", "--wrt", "x", "--shape", "x=2", "--expect",
+                              "[[1,0],[0,-5e-13]]", "--no-color"])
+    assert res.exit_code == 0 and "max rel error 0.99" not in res.output and "within the rounding" in res.output
+
+
+def test_told_apart():
+    from mcalc.render import told_apart
+
+    assert told_apart(4.0, 4.0000001) == ("4", "4.0000001")
+    assert told_apart(-0.0, 1.0) == ("0", "1")
+    assert told_apart(1 / 3, 0.3333334) == ("0.3333333", "0.3333334")

@@ -93,3 +93,17 @@ def test_latex_names_are_latex(name, tex):
     from mcalc.printing import Latex
 
     assert Latex().name(name) == tex
+
+
+@pytest.mark.parametrize("expr,shapes", [("x[0]*x[1]", "x=3"), ("diag(X)", "X=3x3"), ("norm(X, 'nuc')", "X=2x2"),
+                                         ("A[0]@B", "A=2x2,B=2x2"), ("X[:, 0]@X[0]", "X=2x2")])
+def test_latex_never_puts_two_subscripts_on_one_base(expr, shapes):
+    """An indexed identity was written I_{3}_{[1:2]}, which LaTeX refuses ('double subscript'): a subscripted base
+    is braced before its index, {I_{3}}_{[1:2]}."""
+    import re
+
+    from mcalc import explain
+
+    tex = explain(expr, shapes=shapes)._repr_latex_()
+    assert not re.search(r"_\{[^{}]*\}_\{|_[A-Za-z0-9]_\{", tex), tex
+    assert tex.count("{") == tex.count("}")

@@ -211,7 +211,7 @@ def _show_index(p, node):
     (a,) = node.args
     key = node.params["key"]
     if p.notation == "tex":
-        return f"{p(a, ATOM)}_{{[{key_text(key, ',')}]}}", ATOM
+        return f"{{{p(a, ATOM)}}}_{{[{key_text(key, ',')}]}}", ATOM     # (braced: I_{3} indexed, no double _)
     return f"{p(a, ATOM)}[{key_text(key, ', ' if p.notation == 'mc' else ',')}]", ATOM
 
 

@@ -180,6 +180,11 @@ class _Parser:
                 if not prev or not (prev.isalnum() or prev in "_)]."):
                     raise ParseError("a transpose mark needs something before it", col=i, source=source,
                                      hint="write A' or A.T for the transpose of A")
+                nxt = source[i + 1:i + 2]
+                if nxt.isalnum() or nxt == "_":            # (b'abc': read as b .Tabc, 'unknown attribute')
+                    raise ParseError(f"a name follows the transpose mark {ch} with no operator between them",
+                                     col=i + 1, source=source, hint="write A' @ b for a product; text in quotes is "
+                                                                    "only an option's, as in norm(A, 'fro')")
                 chars += " .T"
                 cols += [i, i, i]
             elif ch == '"':

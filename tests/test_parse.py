@@ -79,6 +79,8 @@ def test_text_of_subexpressions_keeps_the_users_spelling():
     ("exp(*A)", 4, "unpacking"),
     ("[]", 0, "empty list"),
     ("not x", 0, "'not'"),
+    ("b'abc'", 2, "a name follows the transpose mark '"),          # (was 'unknown attribute .Tabc')
+    ("A'b", 2, "with no operator between them"), ("Aᵀx", 2, "the transpose mark ᵀ"),
 ])
 def test_errors_point_at_the_column(text, col, fragment):
     with pytest.raises(ParseError) as info:

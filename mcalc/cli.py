@@ -191,7 +191,7 @@ def jac(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: S
         emit.product(o, products.product(prob, kind, direction, fd, tol))
     emit.symbolic_shown(prob, o.fmt, symbolic, det)
     result = compute(prob, fd, tol, fd_columns, sparse=o.fmt == "npz" or spy and emit.have_scipy())
-    sym = emit.symbolic("symbolic_jacobian", prob, symbolic, o.fmt)
+    sym = emit.symbolic("symbolic_jacobian", prob, symbolic, o)
     emit.jacobian(o, result, sym, emit.determinant(result, sym) if det else None,
                   results.tensor(result) if tensor else None, spy)
 
@@ -218,7 +218,7 @@ def grad(expr: Expr, wrt: GradWrt = [], shape: Shape = [], value: Value = [], se
     require_gradient(prob)
     emit.symbolic_shown(prob, o.fmt, symbolic)
     result = compute(prob, fd, tol, fd_columns)
-    emit.gradient(o, result, *gradient_of(result), emit.symbolic("symbolic_gradient", prob, symbolic, o.fmt))
+    emit.gradient(o, result, *gradient_of(result), emit.symbolic("symbolic_gradient", prob, symbolic, o))
 
 
 @app.command(cls=Command, epilog=_examples(
@@ -250,7 +250,7 @@ def hess(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], seed: 
     emit.symbolic_shown(hp.f, o.fmt, symbolic)
     result = compute(hp, fd, tol, fd_columns)
     emit.hessian(o, result, hessian_info(hp, result.J) if described else None,
-                 emit.symbolic("symbolic_hessian", hp, symbolic, o.fmt))
+                 emit.symbolic("symbolic_hessian", hp, symbolic, o))
 
 
 @app.command(cls=Command, epilog=_examples(
@@ -314,7 +314,7 @@ def explain(expr: Expr, wrt: Wrt = [], shape: Shape = [], value: Value = [], see
     verified = verify_closed_form(prob, ex)
     if symbolic:
         emit.symbolic_shown(prob, o.fmt, symbolic)
-        ex.symbolic = emit.symbolic("symbolic_jacobian", prob, symbolic, o.fmt)
+        ex.symbolic = emit.symbolic("symbolic_jacobian", prob, symbolic, o)
     emit.explanation(o, prob, ex, verified)
 
 

@@ -51,6 +51,7 @@ class Output(NamedTuple):
     precision: int | None
     quiet: bool
     no_color: bool
+    notes: dict             # what JSON says beside the result (symbolic_skipped: why --symbolic shows nothing)
 
     @classmethod
     def checked(cls, fmt: str, out: str | None, precision: int | None, quiet: bool, no_color: bool,
@@ -75,7 +76,7 @@ class Output(NamedTuple):
             raise UsageError("--format npz needs SciPy", hint="pip install scipy")
         if precision is not None and not 1 <= precision <= 17:
             raise UsageError(f"--precision must be between 1 and 17, got {precision}")
-        return cls(fmt, out, precision, quiet, no_color)
+        return cls(fmt, out, precision, quiet, no_color, {})
 
     def emit(self, array=None, pretty=None, json=None, typeset=None, text=None) -> None:
         """Write the result in the format: pretty(digits, height) a renderable, json() a JSON document (arrays in
@@ -89,6 +90,8 @@ class Output(NamedTuple):
             _print_rich(lambda height: pretty(digits, height), out, self.no_color)
         elif fmt == "json":
             doc = json()
+            if self.notes and isinstance(doc, dict):
+                doc.update(self.notes)
             _write(doc if isinstance(doc, str) else lambda f: O().write_json(doc, f), out)
         elif fmt in ("latex", "markdown"):
             if typeset is None:
@@ -225,19 +228,21 @@ def noted(prob, ignore_unused: bool):
     return prob
 
 
-def symbolic(function: str, prob, wanted: bool, fmt: str = "pretty"):
+def symbolic(function: str, prob, wanted: bool, o: Output):
     """The symbolic Jacobian, gradient or Hessian (symbolic_jacobian, ...) when wanted; SymPy loads now.  JSON
-    takes every entry that builds in time; the other formats those that stay readable (symbolic.READABLE)."""
+    takes every entry that builds in time; the other formats those that stay readable (symbolic.READABLE).  Where
+    none is shown, stderr says why, and so does the JSON (symbolic_skipped)."""
     if not wanted:
         return None
     from . import symbolic as S
 
     try:
-        return S.within_time(getattr(S, function), prob, readable=fmt != "json")[0]
+        return S.within_time(getattr(S, function), prob, readable=o.fmt != "json")[0]
     except ImportError:
         raise UsageError("--symbolic needs SymPy", hint="pip install sympy") from None
     except TooLargeError as e:               # (the numbers follow, with what was skipped and why)
         sys.stderr.write(f"mcalc: note: symbolic entries skipped: {e.line()}\n")
+        o.notes["symbolic_skipped"] = e.line()
         return None
 
 

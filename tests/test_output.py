@@ -159,3 +159,17 @@ def test_latex_and_markdown_are_written_a_line_at_a_time():
     res = runner.invoke(app, ["jac", "A@B", "--wrt", "A", "--shape", "2x2", "-f", "latex"])
     lines = res.stdout.splitlines()
     assert lines[0].startswith("% rows: f[0,0]") and lines[2] == "\\[" and lines[-1] == "\\]"
+
+
+def test_json_says_why_symbolic_entries_are_missing():
+    """--symbolic -f json for a Jacobian whose symbols would take too long (inv(X) at 8×8: each entry a ratio of
+    determinants) has no jacobian_symbolic, and says why in symbolic_skipped (stderr alone said it); a Jacobian
+    that builds has its entries and no such key."""
+    res = runner.invoke(app, ["jac", "inv(X)", "--wrt", "X", "--shape", "8x8", "--symbolic", "-f", "json"])
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and "jacobian_symbolic" not in doc and doc["symbolic_skipped"].startswith("too large")
+    for args in (["jac", "A@B", "--wrt", "A"], ["grad", "trace(A@B)", "--wrt", "A"]):
+        res = runner.invoke(app, args + ["--shape", "2x2", "--symbolic", "-f", "json"])
+        doc = json.loads(res.stdout)
+        assert res.exit_code == 0 and "symbolic_skipped" not in doc
+        assert any(k.endswith("_symbolic") for k in doc)

@@ -230,10 +230,11 @@ def _no_constant(name: str):
 
 def _once(pairs: list) -> dict:
     """A JSON object whose keys are each given once (json keeps the last of two silently; TOML refuses them)."""
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        twice = next(k for i, (k, _) in enumerate(pairs) if any(k == j for j, _ in pairs[:i]))
-        raise ValueError(f"the key '{twice}' is given twice in one object")
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"the key '{k}' is given twice in one object")
+        out[k] = v
     return out
 
 

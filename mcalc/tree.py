@@ -152,16 +152,18 @@ class Node:
         self.key = self._key()
 
     def _key(self) -> int:
-        params = tuple(sorted((k, _freeze(v)) for k, v in self.params.items()))
-        return _intern((self.op.name, params, tuple(a.key for a in self.args)))
+        return _intern(self._structure(tuple(a.key for a in self.args)))
+
+    def _structure(self, arg_keys: tuple) -> tuple:
+        """What a key interns: the operation, its parameters and its arguments' keys."""
+        return self.op.name, tuple(sorted((k, _freeze(v)) for k, v in self.params.items())), arg_keys
 
     def swapped_key(self) -> int | None:
         """The key of the same operation on its two arguments in the other order, or None if no such node was
         ever made (nor can be in any tree)."""
         if len(self.args) != 2:
             return None
-        params = tuple(sorted((k, _freeze(v)) for k, v in self.params.items()))
-        return _KEYS.get((self.op.name, params, (self.args[1].key, self.args[0].key)))
+        return _KEYS.get(self._structure((self.args[1].key, self.args[0].key)))
 
     def remember(self, key, compute):
         """What is derived from the node's structure alone (its derivative rules, its gradient as a tree), computed
